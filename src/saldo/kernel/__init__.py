@@ -1,0 +1,1 @@
+"""What every context shares: errors, identifiers, money, clock. No I/O, no frameworks."""

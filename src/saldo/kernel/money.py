@@ -1,0 +1,82 @@
+"""Money is ``Decimal`` with an explicit currency, and rounding happens here only.
+
+The rule: half-up to the smallest unit of the currency (tetri for GEL), unless a law
+names another rule, in which case that rule gets its own named function here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+#: Minor-unit exponent per ISO 4217 code; 2 unless listed.
+_MINOR_UNITS: dict[str, int] = {"JPY": 0, "KRW": 0, "KWD": 3, "BHD": 3}
+
+
+class InvalidAmount(ValueError):
+    """A value that is not an exact, finite decimal amount."""
+
+
+def minor_units(currency: str) -> int:
+    return _MINOR_UNITS.get(currency, 2)
+
+
+def round_half_up(amount: Decimal, places: int = 2) -> Decimal:
+    """The one rounding rule: half-up (0.005 → 0.01) to ``places`` decimals."""
+    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def parse_amount(value: object) -> Decimal:
+    """Parse a JSON amount exactly: strings and ints as written, never through float.
+
+    Floats are refused because ``0.1`` has already lost its value by the time it is a
+    float; the HTTP layer parses JSON numbers as ``Decimal`` before they get here.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise InvalidAmount(f"amount {value!r} must be a decimal string or an exact number")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        text = str(value).strip()
+        if not text or any(c in text for c in ",_ eE"):
+            raise InvalidAmount(f"amount {value!r} is not a plain decimal such as '1180.00'")
+        try:
+            result = Decimal(text)
+        except InvalidOperation as exc:
+            raise InvalidAmount(f"amount {value!r} is not a number") from exc
+    else:
+        raise InvalidAmount(f"amount {value!r} has an unsupported type")
+    if not result.is_finite():
+        raise InvalidAmount(f"amount {value!r} is not finite")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str = "GEL"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
+            raise InvalidAmount(f"{self.amount!r} is not a finite Decimal")
+
+    def rounded(self) -> Money:
+        return Money(round_half_up(self.amount, minor_units(self.currency)), self.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __str__(self) -> str:
+        return f"{self.rounded().amount} {self.currency}"

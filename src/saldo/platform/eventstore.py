@@ -1,0 +1,439 @@
+"""The event store: append-only streams on PostgreSQL with optimistic concurrency.
+
+Every method takes the caller's connection, so a use case appends its events and updates
+its inline read models in *one* transaction (the unit of work is the transaction).
+
+Two orders exist and must not be confused:
+
+* the **stream order** (``version``), gap-free per stream, guarded by a unique key;
+* the **commit order** used by readers of all events: ``(transaction_id, position)``,
+  limited to transactions older than the reader's snapshot horizon. ``position`` alone
+  is *not* commit order: sequences hand out numbers at insert time, not at commit time,
+  so a transaction holding position 10 may commit after the one holding 11. A reader
+  that remembered "11" would skip 10 for ever. See docs/decisions/0003-event-ordering.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.adapt import Buffer, Loader
+
+from saldo.kernel.errors import ConcurrencyError
+from saldo.kernel.ids import new_id
+from saldo.platform.db import Connection
+
+
+class _Xid8Loader(Loader):
+    """psycopg has no loader for ``xid8``; it is a 64-bit unsigned integer."""
+
+    def load(self, data: Buffer) -> int:
+        return int(bytes(data))
+
+
+psycopg.adapters.register_loader(5069, _Xid8Loader)  # 5069 is xid8's fixed type oid
+
+#: ``expected_version`` value meaning "the stream must not exist yet".
+NO_STREAM = 0
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal | UUID | date | datetime):
+        return str(value) if not isinstance(value, date | datetime) else value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: object) -> str:
+    """JSON for event data: Decimals travel as strings, never as floats."""
+    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    type: str
+    data: Mapping[str, Any]
+    schema_version: int = 1
+    event_id: UUID = field(default_factory=new_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Who did it, for which company, and why (the request or event that caused it)."""
+
+    actor: str | None = None
+    company_id: UUID | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+    def as_json(self) -> dict[str, str]:
+        data = {
+            "actor": self.actor,
+            "company_id": str(self.company_id) if self.company_id else None,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    position: int
+    transaction_id: int
+    event_id: UUID
+    stream_id: str
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    company_id: UUID | None
+    recorded_at: datetime
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.transaction_id, self.position)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Checkpoint:
+    """A place in the commit order: everything at or before it has been seen."""
+
+    transaction_id: int = 0
+    position: int = 0
+
+
+START = Checkpoint()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """One stream's share of a batched append (:meth:`EventStore.append_many`)."""
+
+    stream_id: str
+    stream_type: str
+    expected_version: int | None
+    events: Sequence[NewEvent]
+    metadata: Metadata = Metadata()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    stream_id: str
+    stream_type: str
+    version: int
+    state: dict[str, Any]
+    schema_version: int = 1
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Upcasters:
+    """Upcasting hooks keyed by (event type, schema version).
+
+    A hook turns the data of version *n* into version *n + 1*; hooks chain, so an event
+    written as v1 is read as the newest version. Stored rows are never rewritten.
+    """
+
+    def __init__(self) -> None:
+        self._hooks: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        def decorator(fn: Upcaster) -> Upcaster:
+            key = (event_type, from_version)
+            if key in self._hooks:
+                raise ValueError(f"an upcaster for {event_type} v{from_version} exists already")
+            self._hooks[key] = fn
+            return fn
+
+        return decorator
+
+    def upcast(self, event: RecordedEvent) -> RecordedEvent:
+        data, version = event.data, event.schema_version
+        while (hook := self._hooks.get((event.type, version))) is not None:
+            data, version = hook(data), version + 1
+        if version == event.schema_version:
+            return event
+        return replace(event, data=data, schema_version=version)
+
+
+class InlineProjection(Protocol):
+    """A read model updated in the appending transaction (exact at once)."""
+
+    name: str
+
+    async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None: ...
+
+    async def reset(self, conn: Connection) -> None: ...
+
+
+_COLUMNS = (
+    "position, transaction_id, event_id, stream_id, stream_type, version, event_type,"
+    " schema_version, data, metadata, company_id, recorded_at"
+)
+
+# One round trip per append: the guard compares the stream's current version with the
+# expected one, and the unique key (stream_id, version) settles races between writers
+# that both passed the guard -- the loser waits for the winner's commit, then fails.
+_APPEND = f"""
+INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
+                    data, metadata, company_id)
+SELECT e.event_id, %(stream_id)s, %(stream_type)s, cur.v + e.n::int, e.event_type,
+       e.schema_version, e.data, %(metadata)s::jsonb, %(company_id)s
+  FROM (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %(stream_id)s) cur,
+       unnest(%(ids)s::uuid[], %(types)s::text[], %(schema_versions)s::int[], %(datas)s::jsonb[])
+         WITH ORDINALITY AS e(event_id, event_type, schema_version, data, n)
+ WHERE %(expected)s::int IS NULL OR cur.v = %(expected)s::int
+RETURNING {_COLUMNS}
+"""
+
+# The batched form: one statement for many streams. Each row carries its stream's
+# expected version; rows whose guard fails are not inserted, and a short count is
+# reported as a concurrency error for the first stream that did not match.
+_APPEND_MANY = f"""
+INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
+                    data, metadata, company_id)
+SELECT e.event_id, e.stream_id, e.stream_type, e.expected + e.offs, e.event_type,
+       e.schema_version, e.data, e.metadata, e.company_id
+  FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::int[], %s::text[], %s::int[],
+              %s::jsonb[], %s::jsonb[], %s::uuid[])
+         AS e(event_id, stream_id, stream_type, expected, offs, event_type, schema_version,
+              data, metadata, company_id)
+ WHERE CASE WHEN e.expected = 0
+            THEN NOT EXISTS (SELECT 1 FROM events x WHERE x.stream_id = e.stream_id)
+            ELSE (SELECT max(version) FROM events x WHERE x.stream_id = e.stream_id) = e.expected
+       END
+RETURNING {_COLUMNS}
+"""
+
+_READ_ALL = f"""
+SELECT {_COLUMNS}
+  FROM events
+ WHERE (transaction_id, position) > (%s::xid8, %s::bigint)
+   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY transaction_id, position
+ LIMIT %s
+"""
+
+
+class EventStore:
+    def __init__(
+        self,
+        upcasters: Upcasters | None = None,
+        inline_projections: Iterable[InlineProjection] = (),
+    ) -> None:
+        self.upcasters = upcasters or Upcasters()
+        self.inline_projections = list(inline_projections)
+
+    # ------------------------------------------------------------------ writing
+
+    async def append(
+        self,
+        conn: Connection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        metadata: Metadata = Metadata(),
+    ) -> list[RecordedEvent]:
+        """Append ``events`` to a stream that must be at ``expected_version``.
+
+        ``expected_version`` is the version the caller last saw (``NO_STREAM`` for a new
+        stream); ``None`` appends whatever the version is. A mismatch raises
+        :class:`ConcurrencyError` and the caller's transaction must be rolled back.
+        """
+        if not events:
+            return []
+        params = {
+            "stream_id": stream_id,
+            "stream_type": stream_type,
+            "expected": expected_version,
+            "metadata": dumps(metadata.as_json()),
+            "company_id": metadata.company_id,
+            "ids": [e.event_id for e in events],
+            "types": [e.type for e in events],
+            "schema_versions": [e.schema_version for e in events],
+            "datas": [dumps(e.data) for e in events],
+        }
+        try:
+            cursor = await conn.execute(_APPEND, params)
+        except pg_errors.UniqueViolation as exc:
+            raise ConcurrencyError(stream_id, expected_version) from exc
+        rows = await cursor.fetchall()
+        if not rows:
+            raise ConcurrencyError(stream_id, expected_version, await self.stream_version(conn, stream_id))
+        recorded = [_to_event(row) for row in rows]
+        await self._apply_inline(conn, recorded)
+        return recorded
+
+    async def append_many(self, conn: Connection, appends: Sequence[StreamAppend]) -> list[RecordedEvent]:
+        """Append to many streams in one statement (bulk posting, imports)."""
+        columns: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        for append in appends:
+            meta, company = dumps(append.metadata.as_json()), append.metadata.company_id
+            expected = append.expected_version
+            if expected is None:
+                raise ValueError("append_many needs an explicit expected version per stream")
+            for offset, event in enumerate(append.events, start=1):
+                for column, value in zip(
+                    columns,
+                    (event.event_id, append.stream_id, append.stream_type, expected, offset,
+                     event.type, event.schema_version, dumps(event.data), meta, company),
+                    strict=True,
+                ):
+                    column.append(value)
+        if not columns[0]:
+            return []
+        try:
+            cursor = await conn.execute(_APPEND_MANY, columns)
+        except pg_errors.UniqueViolation as exc:
+            raise ConcurrencyError("(batch)", None) from exc
+        rows = await cursor.fetchall()
+        if len(rows) != len(columns[0]):
+            inserted = {row["stream_id"] for row in rows}
+            loser = next(a for a in appends if a.stream_id not in inserted)
+            raise ConcurrencyError(loser.stream_id, loser.expected_version,
+                                   await self.stream_version(conn, loser.stream_id))
+        recorded = [_to_event(row) for row in rows]
+        await self._apply_inline(conn, recorded)
+        return recorded
+
+    async def _apply_inline(self, conn: Connection, events: list[RecordedEvent]) -> None:
+        for projection in self.inline_projections:
+            await projection.apply(conn, events)
+
+    # ------------------------------------------------------------------ reading
+
+    async def stream_version(self, conn: Connection, stream_id: str) -> int:
+        cursor = await conn.execute(
+            "SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %s", (stream_id,)
+        )
+        row = await cursor.fetchone()
+        return int(row["v"]) if row else 0
+
+    async def read_stream(
+        self, conn: Connection, stream_id: str, after_version: int = 0
+    ) -> list[RecordedEvent]:
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND version > %s ORDER BY version",
+            (stream_id, after_version),
+        )
+        return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
+
+    async def read_all(
+        self, conn: Connection, after: Checkpoint = START, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Committed events after ``after`` in commit order, at most ``limit``.
+
+        Only transactions older than every transaction still in progress are visible, so
+        an event that commits late (its transaction began early) is delivered after the
+        reader's checkpoint, never behind it.
+        """
+        cursor = await conn.execute(_READ_ALL, (after.transaction_id, after.position, limit))
+        return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
+
+    async def read_by_position(
+        self, conn: Connection, after_position: int, limit: int
+    ) -> list[RecordedEvent]:
+        """Events by position. Only safe when no writer can be in flight (under a lock)."""
+        cursor = await conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s",
+            (after_position, limit),
+        )
+        return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
+
+    async def subscribe(
+        self,
+        connect: Callable[[], Any],
+        after: Checkpoint = START,
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 0.2,
+        stop_when_caught_up: bool = False,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Follow all events from ``after`` in commit order, polling when caught up.
+
+        ``connect`` is an async context manager factory (``db.connection``). Polling, not
+        NOTIFY: NOTIFY inside write transactions serialises every committer on one lock.
+        """
+
+        checkpoint = after
+        async with connect() as conn:
+            await conn.set_autocommit(True)
+            try:
+                while True:
+                    batch = await self.read_all(conn, checkpoint, batch_size)
+                    for event in batch:
+                        yield event
+                    if batch:
+                        checkpoint = batch[-1].checkpoint
+                    if len(batch) < batch_size:
+                        if stop_when_caught_up:
+                            return
+                        await asyncio.sleep(poll_interval)
+            finally:
+                await conn.set_autocommit(False)
+
+    # ------------------------------------------------------------------ snapshots
+
+    async def save_snapshot(self, conn: Connection, snapshot: Snapshot) -> None:
+        """Keep the newest snapshot of a stream; an older one never replaces a newer one."""
+        await conn.execute(
+            """
+            INSERT INTO snapshots (stream_id, stream_type, version, schema_version, state)
+            VALUES (%s, %s, %s, %s, %s::jsonb)
+            ON CONFLICT (stream_id) DO UPDATE
+               SET version = excluded.version, schema_version = excluded.schema_version,
+                   state = excluded.state, taken_at = now()
+             WHERE snapshots.version < excluded.version
+            """,
+            (snapshot.stream_id, snapshot.stream_type, snapshot.version,
+             snapshot.schema_version, dumps(snapshot.state)),
+        )
+
+    async def load_snapshot(self, conn: Connection, stream_id: str) -> Snapshot | None:
+        cursor = await conn.execute(
+            "SELECT stream_id, stream_type, version, schema_version, state"
+            "  FROM snapshots WHERE stream_id = %s",
+            (stream_id,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Snapshot(row["stream_id"], row["stream_type"], row["version"], row["state"],
+                        row["schema_version"])
+
+    async def load(
+        self, conn: Connection, stream_id: str
+    ) -> tuple[Snapshot | None, list[RecordedEvent]]:
+        """The newest snapshot (if any) and the events recorded after it."""
+        snapshot = await self.load_snapshot(conn, stream_id)
+        events = await self.read_stream(conn, stream_id, snapshot.version if snapshot else 0)
+        return snapshot, events
+
+
+def _to_event(row: Mapping[str, Any]) -> RecordedEvent:
+    return RecordedEvent(
+        position=row["position"],
+        transaction_id=row["transaction_id"],
+        event_id=row["event_id"],
+        stream_id=row["stream_id"],
+        stream_type=row["stream_type"],
+        version=row["version"],
+        type=row["event_type"],
+        schema_version=row["schema_version"],
+        data=row["data"],
+        metadata=row["metadata"],
+        company_id=row["company_id"],
+        recorded_at=row["recorded_at"],
+    )

@@ -1,0 +1,88 @@
+"""Test fixtures: real PostgreSQL servers, never stand-ins.
+
+Integration tests run against the embedded server (started once per session in a
+temporary directory) and, when ``SALDO_TEST_DATABASE_URL`` names another server, against
+that one too: each test that asks for ``database_url`` runs once per server. With
+``CI=true`` a missing or unreachable external server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from saldo import bootstrap
+from saldo.platform import embedded
+from saldo.platform.db import Database
+from saldo.platform.migrations import upgrade
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+EXTERNAL_URL = os.environ.get("SALDO_TEST_DATABASE_URL")
+
+#: Tables emptied between tests; each context adds its own as it arrives.
+TABLES = ["events", "snapshots", "projection_checkpoints", "event_type_counts"]
+
+
+@pytest.fixture(scope="session")
+def embedded_url() -> Iterator[str]:
+    root = Path(tempfile.mkdtemp(prefix="saldo-test-"))
+    yield embedded.start(root)
+
+
+def _fresh_database(server_url: str) -> tuple[str, str]:
+    """Create an empty database on ``server_url``; return (its URL, its name)."""
+    name = f"saldo_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info), name  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def external_url() -> Iterator[str]:
+    if not EXTERNAL_URL:
+        if IN_CI:
+            pytest.fail("CI=true but SALDO_TEST_DATABASE_URL is not set: the external "
+                        "PostgreSQL leg of the suite must run in CI")
+        pytest.skip("SALDO_TEST_DATABASE_URL is not set; only the embedded server is tested")
+    try:
+        url, name = _fresh_database(EXTERNAL_URL)
+    except psycopg.OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"SALDO_TEST_DATABASE_URL is unreachable in CI: {exc}")
+        pytest.skip(f"SALDO_TEST_DATABASE_URL is unreachable: {exc}")
+    yield url
+    with psycopg.connect(EXTERNAL_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["embedded", "external"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database: once on the embedded server, once on the external one."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+async def migrated_db(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, min_size=1, max_size=12)
+    await db.open()
+    async with db.connection() as conn:
+        await upgrade(conn, bootstrap.migrations())
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def db(migrated_db: Database) -> AsyncIterator[Database]:
+    """The session's migrated database, emptied before each test."""
+    async with migrated_db.transaction() as conn:
+        await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    yield migrated_db
