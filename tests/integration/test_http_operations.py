@@ -1,0 +1,107 @@
+"""Operations endpoints and HTTP plumbing, through the real ASGI app and a real database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import psycopg
+import pytest
+
+from saldo import bootstrap
+from saldo.platform.db import Database
+from saldo.platform.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+
+async def _client(url: str, **settings: object) -> AsyncIterator[httpx.AsyncClient]:
+    # The URL is handed over directly: the fixtures give libpq conninfo strings, not URLs.
+    container = bootstrap.build(load_settings(**settings), url)
+    app = bootstrap.create_app(container)
+    await container.db.open()
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://saldo.test") as client:
+            yield client
+    finally:
+        await container.db.close()
+
+
+@pytest.fixture
+async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _client(db.url):
+        yield c
+
+
+@pytest.fixture
+async def unmigrated_url(embedded_url: str) -> AsyncIterator[str]:
+    name = f"saldo_empty_{uuid.uuid4().hex[:10]}"
+    async with await psycopg.AsyncConnection.connect(embedded_url, autocommit=True) as admin:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(embedded_url)
+    info["dbname"] = name
+    yield psycopg.conninfo.make_conninfo(**info)
+    async with await psycopg.AsyncConnection.connect(embedded_url, autocommit=True) as admin:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def test_liveness_and_readiness_on_a_migrated_database(client: httpx.AsyncClient) -> None:
+    live = await client.get("/health")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok"}
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "migrations": "current"}
+
+
+async def test_readiness_is_503_while_migrations_are_pending(unmigrated_url: str) -> None:
+    async for client in _client(unmigrated_url):
+        response = await client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["code"] == "not_ready"
+        assert body["checks"]["database"] == "ok"
+        assert body["checks"]["migrations"].startswith("pending")
+
+
+async def test_metrics_are_prometheus_text_with_request_counts(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'saldo_http_requests_total{method="GET",route="/health",status="200"}' in response.text
+
+
+async def test_unknown_path_is_a_problem_with_a_request_id(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nowhere", headers={"X-Request-ID": "abc-123"})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "abc-123"
+    body = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= body.keys()
+    assert body["status"] == 404
+
+
+async def test_a_hostile_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "x\"; DROP TABLE events"})
+    request_id = response.headers["x-request-id"]
+    assert request_id != "x\"; DROP TABLE events"
+    assert len(request_id) == 32
+    assert request_id.isalnum()
+
+
+async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(db: Database) -> None:
+    async for client in _client(db.url, max_body_bytes=1024):
+        response = await client.post("/health", content=b"x" * 5000)
+        assert response.status_code == 413
+        assert response.json()["code"] == "body_too_large"

@@ -1,0 +1,55 @@
+"""Money is exact: parsed without floats, rounded in one place, half-up to the tetri."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from saldo.kernel.money import InvalidAmount, Money, parse_amount, round_half_up
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1180.00", Decimal("1180.00")), ("0.1", Decimal("0.1")), (1180, Decimal(1180)),
+     (Decimal("2.50"), Decimal("2.50")), ("  42.5 ", Decimal("42.5")), ("-3", Decimal(-3))],
+)
+def test_parse_amount_is_exact(raw: object, expected: Decimal) -> None:
+    assert parse_amount(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["1,000.00", "1e309", "1E2", "NaN", "Infinity", "-inf", "", "abc", "1_000", 0.1, True,
+            None, [], {"a": 1}, Decimal("NaN")],
+)
+def test_parse_amount_refuses_inexact_or_odd_input(raw: object) -> None:
+    with pytest.raises(InvalidAmount):
+        parse_amount(raw)
+
+
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [("0.005", "0.01"), ("0.004", "0.00"), ("-0.005", "-0.01"), ("2.675", "2.68"),
+     ("1.125", "1.13"), ("10", "10.00")],
+)
+def test_round_half_up_to_the_tetri(amount: str, expected: str) -> None:
+    assert round_half_up(Decimal(amount)) == Decimal(expected)
+    assert str(round_half_up(Decimal(amount))) == expected
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=4,
+                   min_value=Decimal("-1e12"), max_value=Decimal("1e12")))
+def test_rounding_moves_an_amount_by_at_most_half_a_tetri(amount: Decimal) -> None:
+    rounded = round_half_up(amount)
+    assert abs(rounded - amount) <= Decimal("0.005")
+    assert rounded == round_half_up(rounded)  # idempotent
+
+
+def test_money_refuses_mixed_currencies_and_rounds_per_currency() -> None:
+    assert Money(Decimal("1.005")) + Money(Decimal("1")) == Money(Decimal("2.005"))
+    assert Money(Decimal("2.005")).rounded() == Money(Decimal("2.01"))
+    assert Money(Decimal("2.5"), "JPY").rounded().amount == Decimal(3)
+    with pytest.raises(ValueError, match="GEL with USD"):
+        Money(Decimal(1)) + Money(Decimal(1), "USD")
+    with pytest.raises(InvalidAmount):
+        Money(Decimal("Infinity"))
