@@ -46,7 +46,9 @@ def test_unreachable_database_url_exits_non_zero_naming_the_setting(
      ({"SALDO_ENV": "staging"}, "SALDO_ENV"),
      ({"SALDO_ENV": "production"}, "SALDO_SECRET_KEY")],
 )
-def test_a_bad_setting_exits_non_zero_naming_it(env: dict[str, str], named: str, tmp_path: Path) -> None:
+def test_a_bad_setting_exits_non_zero_naming_it(
+    env: dict[str, str], named: str, tmp_path: Path
+) -> None:
     result = _saldo("db", "status", tmp_path=tmp_path, **env)
     assert result.returncode == 2
     assert named in result.stderr

@@ -60,7 +60,9 @@ async def test_a_failing_migration_is_named_and_leaves_nothing(empty_conn: Conne
     with pytest.raises(MigrationError, match="9999_broken"):
         await upgrade(empty_conn, [*known, broken])
     # The whole run is one transaction: nothing of it remains, not even earlier files.
-    cursor = await empty_conn.execute("SELECT to_regclass('half_done') AS t, to_regclass('events') AS e")
+    cursor = await empty_conn.execute(
+        "SELECT to_regclass('half_done') AS t, to_regclass('events') AS e"
+    )
     row = await cursor.fetchone()
     assert row == {"t": None, "e": None}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -28,7 +29,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.adapt import Buffer, Loader
 
-from saldo.kernel.errors import ConcurrencyError
+from saldo.kernel.errors import ConcurrencyError, Conflict
 from saldo.kernel.ids import new_id
 from saldo.platform.db import Connection
 
@@ -41,6 +42,16 @@ class _Xid8Loader(Loader):
 
 
 psycopg.adapters.register_loader(5069, _Xid8Loader)  # 5069 is xid8's fixed type oid
+
+
+def xid8(value: int) -> str:
+    """A transaction id as a query parameter, to be written ``%s::text::xid8``.
+
+    psycopg sends a Python ``int`` typed as smallint/integer/bigint, and PostgreSQL has no
+    cast from those to ``xid8``; text converts through xid8's input function.
+    """
+    return str(value)
+
 
 #: ``expected_version`` value meaning "the stream must not exist yet".
 NO_STREAM = 0
@@ -197,29 +208,38 @@ SELECT e.event_id, %(stream_id)s, %(stream_type)s, cur.v + e.n::int, e.event_typ
 RETURNING {_COLUMNS}
 """
 
-# The batched form: one statement for many streams. Each row carries its stream's
-# expected version; rows whose guard fails are not inserted, and a short count is
-# reported as a concurrency error for the first stream that did not match.
+# The batched form: one statement for many streams, all or nothing. Every stream's guard
+# is checked first (the ``moved`` CTE); if any stream is not at its expected version no
+# row at all is inserted, so a caller that catches the error cannot commit half a batch.
+# As in ``_APPEND``, the unique key settles writers that passed the guard together.
 _APPEND_MANY = f"""
+WITH batch AS (
+    SELECT *
+      FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::int[], %s::text[],
+                  %s::int[], %s::jsonb[], %s::jsonb[], %s::uuid[])
+             WITH ORDINALITY
+             AS e(event_id, stream_id, stream_type, expected, offs, event_type,
+                  schema_version, data, metadata, company_id, n)
+), moved AS (
+    SELECT 1
+      FROM (SELECT DISTINCT stream_id, expected FROM batch) s
+     WHERE (SELECT coalesce(max(version), 0) FROM events x WHERE x.stream_id = s.stream_id)
+           <> s.expected
+)
 INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
                     data, metadata, company_id)
 SELECT e.event_id, e.stream_id, e.stream_type, e.expected + e.offs, e.event_type,
        e.schema_version, e.data, e.metadata, e.company_id
-  FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::int[], %s::text[], %s::int[],
-              %s::jsonb[], %s::jsonb[], %s::uuid[])
-         AS e(event_id, stream_id, stream_type, expected, offs, event_type, schema_version,
-              data, metadata, company_id)
- WHERE CASE WHEN e.expected = 0
-            THEN NOT EXISTS (SELECT 1 FROM events x WHERE x.stream_id = e.stream_id)
-            ELSE (SELECT max(version) FROM events x WHERE x.stream_id = e.stream_id) = e.expected
-       END
+  FROM batch e
+ WHERE NOT EXISTS (SELECT 1 FROM moved)
+ ORDER BY e.n
 RETURNING {_COLUMNS}
 """
 
 _READ_ALL = f"""
 SELECT {_COLUMNS}
   FROM events
- WHERE (transaction_id, position) > (%s::xid8, %s::bigint)
+ WHERE (transaction_id, position) > (%s::text::xid8, %s::bigint)
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
  ORDER BY transaction_id, position
  LIMIT %s
@@ -250,7 +270,8 @@ class EventStore:
 
         ``expected_version`` is the version the caller last saw (``NO_STREAM`` for a new
         stream); ``None`` appends whatever the version is. A mismatch raises
-        :class:`ConcurrencyError` and the caller's transaction must be rolled back.
+        :class:`ConcurrencyError` and the caller's transaction must be rolled back. An
+        event id that is recorded already raises :class:`Conflict` (not retryable).
         """
         if not events:
             return []
@@ -268,22 +289,27 @@ class EventStore:
         try:
             cursor = await conn.execute(_APPEND, params)
         except pg_errors.UniqueViolation as exc:
-            raise ConcurrencyError(stream_id, expected_version) from exc
+            raise _unique_violation(exc, {stream_id: expected_version}) from exc
         rows = await cursor.fetchall()
         if not rows:
-            raise ConcurrencyError(stream_id, expected_version, await self.stream_version(conn, stream_id))
-        recorded = [_to_event(row) for row in rows]
-        await self._apply_inline(conn, recorded)
-        return recorded
+            actual = await self.stream_version(conn, stream_id)
+            raise ConcurrencyError(stream_id, expected_version, actual)
+        return await self._recorded(conn, rows)
 
-    async def append_many(self, conn: Connection, appends: Sequence[StreamAppend]) -> list[RecordedEvent]:
+    async def append_many(
+        self, conn: Connection, appends: Sequence[StreamAppend]
+    ) -> list[RecordedEvent]:
         """Append to many streams in one statement (bulk posting, imports)."""
         columns: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        expected_versions: dict[str, int] = {}
         for append in appends:
             meta, company = dumps(append.metadata.as_json()), append.metadata.company_id
             expected = append.expected_version
             if expected is None:
                 raise ValueError("append_many needs an explicit expected version per stream")
+            if append.stream_id in expected_versions:
+                raise ValueError(f"stream {append.stream_id} appears twice in one append_many")
+            expected_versions[append.stream_id] = expected
             for offset, event in enumerate(append.events, start=1):
                 for column, value in zip(
                     columns,
@@ -297,20 +323,28 @@ class EventStore:
         try:
             cursor = await conn.execute(_APPEND_MANY, columns)
         except pg_errors.UniqueViolation as exc:
-            raise ConcurrencyError("(batch)", None) from exc
+            raise _unique_violation(exc, expected_versions) from exc
         rows = await cursor.fetchall()
         if len(rows) != len(columns[0]):
-            inserted = {row["stream_id"] for row in rows}
-            loser = next(a for a in appends if a.stream_id not in inserted)
-            raise ConcurrencyError(loser.stream_id, loser.expected_version,
-                                   await self.stream_version(conn, loser.stream_id))
-        recorded = [_to_event(row) for row in rows]
-        await self._apply_inline(conn, recorded)
-        return recorded
+            # Nothing was written; name the first stream that is not where the caller
+            # thought. Versions only grow, so a stream that failed the guard still fails it.
+            for stream_id, expected in expected_versions.items():
+                actual = await self.stream_version(conn, stream_id)
+                if actual != expected:
+                    raise ConcurrencyError(stream_id, expected, actual)
+            raise ConcurrencyError("(batch)", None)  # pragma: no cover - see above
+        return await self._recorded(conn, rows)
 
-    async def _apply_inline(self, conn: Connection, events: list[RecordedEvent]) -> None:
+    async def _recorded(
+        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+    ) -> list[RecordedEvent]:
+        # Inline projections see events as every reader does, upcast to the newest schema,
+        # so that replaying them (``saldo projections rebuild``) gives the same read model.
+        recorded = sorted((self.upcasters.upcast(_to_event(row)) for row in rows),
+                          key=lambda e: e.position)
         for projection in self.inline_projections:
-            await projection.apply(conn, events)
+            await projection.apply(conn, recorded)
+        return recorded
 
     # ------------------------------------------------------------------ reading
 
@@ -339,7 +373,7 @@ class EventStore:
         an event that commits late (its transaction began early) is delivered after the
         reader's checkpoint, never behind it.
         """
-        cursor = await conn.execute(_READ_ALL, (after.transaction_id, after.position, limit))
+        cursor = await conn.execute(_READ_ALL, (xid8(after.transaction_id), after.position, limit))
         return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
 
     async def read_by_position(
@@ -420,6 +454,37 @@ class EventStore:
         snapshot = await self.load_snapshot(conn, stream_id)
         events = await self.read_stream(conn, stream_id, snapshot.version if snapshot else 0)
         return snapshot, events
+
+
+_DUPLICATE_VERSION = re.compile(r"\(stream_id, version\)=\((.*), \d+\)")
+_DUPLICATE_EVENT = re.compile(r"\(event_id\)=\(([0-9a-fA-F-]{36})\)")
+
+
+def _unique_violation(
+    exc: pg_errors.UniqueViolation, expected: Mapping[str, int | None]
+) -> Conflict:
+    """Translate a unique-key violation raised by an append.
+
+    On ``(stream_id, version)`` another writer got there first (a concurrency error the
+    caller may retry); on ``event_id`` the caller is replaying an event that is already
+    recorded, which no retry can fix.
+    """
+    detail = exc.diag.message_detail or ""
+    if exc.diag.constraint_name == "events_stream_version":
+        match = _DUPLICATE_VERSION.search(detail)
+        if match and match.group(1) in expected:
+            stream_id = match.group(1)
+        elif len(expected) == 1:
+            stream_id = next(iter(expected))
+        else:
+            stream_id = "(batch)"
+        return ConcurrencyError(stream_id, expected.get(stream_id))
+    match = _DUPLICATE_EVENT.search(detail)
+    return Conflict(
+        f"event already recorded ({detail or exc.diag.message_primary})",
+        event_id=UUID(match.group(1)) if match else None,
+        constraint=exc.diag.constraint_name,
+    )
 
 
 def _to_event(row: Mapping[str, Any]) -> RecordedEvent:

@@ -9,21 +9,31 @@
 A projection that raises on an event stops *at* that event: the events before it are
 committed with their checkpoint, the failure is recorded (event position, type, error)
 and the projection is not run again by this worker. It never skips the event; a later
-worker start, or ``saldo projections rebuild``, tries again.
+worker start, or ``saldo projections rebuild``, tries again. A lost database connection
+is not the event's fault: it is raised as it is, nothing is recorded, and the batch is
+repeated by whichever worker runs next.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+import psycopg
 import structlog
 
 from saldo.platform.db import Connection, Database
-from saldo.platform.eventstore import Checkpoint, EventStore, InlineProjection, RecordedEvent
+from saldo.platform.eventstore import (
+    Checkpoint,
+    EventStore,
+    InlineProjection,
+    RecordedEvent,
+    xid8,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +117,7 @@ class ProjectionRunner:
         return applied
 
     async def _batch(self, projection: Projection, limit: int) -> tuple[int, _Failure | None]:
+        failure: _Failure | None = None
         async with self.db.transaction() as conn:
             checkpoint = await self._lock_checkpoint(conn, projection.name)
             if checkpoint is None:  # another worker holds this projection right now
@@ -116,22 +127,33 @@ class ProjectionRunner:
                 try:
                     await projection.apply(conn, event)
                 except Exception as exc:
+                    if conn.broken:
+                        # The connection died under the worker: not the event's fault, so
+                        # nothing is recorded against the projection. The batch is lost
+                        # with its transaction and the next worker repeats it.
+                        raise
                     failure = _Failure(index, ProjectionFailed(projection.name, event, exc))
-                    break
-            else:
-                if events:
-                    await self._save_checkpoint(conn, projection.name, events[-1].checkpoint)
-                return len(events), None
-            await conn.rollback()
-            return 0, failure
+                    # Undo the whole batch, including whatever the failing apply did (the
+                    # transaction may be aborted); the transaction block swallows Rollback.
+                    raise psycopg.Rollback() from exc
+            if events:
+                await self._save_checkpoint(conn, projection.name, events[-1].checkpoint)
+            return len(events), None
+        return 0, failure
 
-    async def _lock_checkpoint(self, conn: Connection, name: str) -> Checkpoint | None:
+    async def _lock_checkpoint(
+        self, conn: Connection, name: str, *, wait: bool = False
+    ) -> Checkpoint | None:
+        """Lock projection ``name``'s checkpoint row for this transaction and return it.
+
+        Workers skip a row another worker holds (``None``); ``wait`` blocks until it is free.
+        """
         await conn.execute(
             "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
         )
         cursor = await conn.execute(
             "SELECT transaction_id, position FROM projection_checkpoints"
-            " WHERE name = %s FOR UPDATE SKIP LOCKED",
+            " WHERE name = %s FOR UPDATE" + ("" if wait else " SKIP LOCKED"),
             (name,),
         )
         row = await cursor.fetchone()
@@ -139,20 +161,27 @@ class ProjectionRunner:
 
     async def _save_checkpoint(self, conn: Connection, name: str, checkpoint: Checkpoint) -> None:
         await conn.execute(
-            "UPDATE projection_checkpoints SET transaction_id = %s::xid8, position = %s,"
+            "UPDATE projection_checkpoints SET transaction_id = %s::text::xid8, position = %s,"
             " status = 'running', failed_position = NULL, failed_event_type = NULL,"
             " error = NULL, updated_at = now() WHERE name = %s",
-            (checkpoint.transaction_id, checkpoint.position, name),
+            (xid8(checkpoint.transaction_id), checkpoint.position, name),
         )
 
     async def _record_failure(self, name: str, failure: ProjectionFailed) -> None:
         log.error("projection_failed", projection=name, position=failure.event.position,
                   event_type=failure.event.type, error=repr(failure.cause))
         async with self.db.transaction() as conn:
+            # An upsert: when the first event ever fails, the batch that would have created
+            # the checkpoint row was rolled back with it.
             await conn.execute(
-                "UPDATE projection_checkpoints SET status = 'failed', failed_position = %s,"
-                " failed_event_type = %s, error = %s, updated_at = now() WHERE name = %s",
-                (failure.event.position, failure.event.type, repr(failure.cause)[:2000], name),
+                "INSERT INTO projection_checkpoints"
+                " (name, status, failed_position, failed_event_type, error)"
+                " VALUES (%s, 'failed', %s, %s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET status = excluded.status,"
+                " failed_position = excluded.failed_position,"
+                " failed_event_type = excluded.failed_event_type, error = excluded.error,"
+                " updated_at = now()",
+                (name, failure.event.position, failure.event.type, repr(failure.cause)[:2000]),
             )
 
     async def catch_up(self, name: str) -> int:
@@ -174,10 +203,8 @@ class ProjectionRunner:
                 except ProjectionFailed:
                     continue  # recorded and logged; this projection now waits for a human
             if not busy:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll_interval)
-                except TimeoutError:
-                    pass
 
     # ------------------------------------------------------------------ operating
 
@@ -188,7 +215,9 @@ class ProjectionRunner:
             return await self._rebuild_inline(inline)
         projection = self._get(name)
         async with self.db.transaction() as conn:
-            await self._lock_checkpoint(conn, name)
+            # Wait for a worker that is mid-batch: were the read model reset under it, its
+            # batch would commit after the reset and then be replayed a second time.
+            await self._lock_checkpoint(conn, name, wait=True)
             await projection.reset(conn)
             await self._save_checkpoint(conn, name, Checkpoint())
         self.failed.pop(name, None)
@@ -210,13 +239,13 @@ class ProjectionRunner:
     async def status(self) -> list[ProjectionStatus]:
         result: list[ProjectionStatus] = []
         async with self.db.connection() as conn:
-            rows = {
-                row["name"]: row
-                for row in await (await conn.execute("SELECT * FROM projection_checkpoints")).fetchall()
-            }
+            cursor = await conn.execute("SELECT * FROM projection_checkpoints")
+            rows = {row["name"]: row for row in await cursor.fetchall()}
             for name in self.projections:
                 row = rows.get(name)
-                checkpoint = Checkpoint(row["transaction_id"], row["position"]) if row else Checkpoint()
+                checkpoint = (
+                    Checkpoint(row["transaction_id"], row["position"]) if row else Checkpoint()
+                )
                 behind = await self._behind(conn, checkpoint)
                 result.append(ProjectionStatus(
                     name, "async", checkpoint, behind,
@@ -228,15 +257,17 @@ class ProjectionRunner:
                 ))
             await conn.rollback()
         result.extend(
-            ProjectionStatus(p.name, "inline", None, 0, "in step") for p in self.store.inline_projections
+            ProjectionStatus(p.name, "inline", None, 0, "in step")
+            for p in self.store.inline_projections
         )
         return result
 
     @staticmethod
     async def _behind(conn: Connection, checkpoint: Checkpoint) -> int:
         cursor = await conn.execute(
-            "SELECT count(*) AS n FROM events WHERE (transaction_id, position) > (%s::xid8, %s)",
-            (checkpoint.transaction_id, checkpoint.position),
+            "SELECT count(*) AS n FROM events"
+            " WHERE (transaction_id, position) > (%s::text::xid8, %s)",
+            (xid8(checkpoint.transaction_id), checkpoint.position),
         )
         row = await cursor.fetchone()
         return int(row["n"]) if row else 0
