@@ -26,13 +26,20 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EXTERNAL_URL = os.environ.get("SALDO_TEST_DATABASE_URL")
 
 #: Tables emptied between tests; each context adds its own as it arrives.
-TABLES = ["events", "snapshots", "projection_checkpoints", "event_type_counts"]
+TABLES = [
+    "events", "snapshots", "projection_checkpoints", "event_type_counts",
+    # identity
+    "refresh_tokens", "token_families", "memberships", "companies", "users",
+]
+
+#: The application role the API's pool assumes (row-level security applies to it).
+APP_ROLE = "saldo_app"
 
 
 @pytest.fixture(scope="session")
 def embedded_url() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="saldo-test-"))
-    yield embedded.start(root)
+    return embedded.start(root)
 
 
 def _fresh_database(server_url: str) -> tuple[str, str]:
@@ -85,4 +92,20 @@ async def db(migrated_db: Database) -> AsyncIterator[Database]:
     """The session's migrated database, emptied before each test."""
     async with migrated_db.transaction() as conn:
         await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
-    yield migrated_db
+    return migrated_db
+
+
+@pytest.fixture(scope="session")
+async def migrated_app_db(migrated_db: Database) -> AsyncIterator[Database]:
+    """The same database through the application role (``SET ROLE saldo_app``)."""
+    app_db = Database(migrated_db.url, min_size=1, max_size=8, role=APP_ROLE)
+    await app_db.open()
+    yield app_db
+    await app_db.close()
+
+
+@pytest.fixture
+async def app_db(db: Database, migrated_app_db: Database) -> Database:
+    """The emptied test database as the API sees it: the application role, under
+    row-level security. ``db`` stays privileged (it sees every company)."""
+    return migrated_app_db

@@ -2,6 +2,10 @@
 
 Nothing here is clever on purpose: it builds the database, the event store with its
 inline projections, the asynchronous projections and the HTTP app, by hand.
+
+Two pools: ``db`` is privileged (migrations, projection workers, readiness: machinery
+that reads across companies); ``app_db`` runs as the application role, under row-level
+security, and serves every request (docs/decisions/0010).
 """
 
 from __future__ import annotations
@@ -12,9 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from saldo import __version__
-
+from saldo.identity import domain as identity_domain
+from saldo.identity.security import TokenSigner
+from saldo.identity.service import IdentityService
+from saldo.identity.throttle import LoginLimiter, MemoryLimiter, RedisLimiter, ThrottlePolicy
+from saldo.kernel.errors import SaldoError
 from saldo.platform import embedded
 from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
@@ -23,7 +33,13 @@ from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRu
 from saldo.platform.settings import Settings
 
 #: Packages whose ``migrations`` folder holds schema migrations, in dependency order.
-MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform",)
+MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform", "saldo.identity")
+
+#: Contexts' errors that are not plain kernel errors, with their HTTP statuses.
+ERROR_STATUSES: dict[type[SaldoError], int] = {
+    identity_domain.NotAuthenticated: 401,
+    identity_domain.TooManyAttempts: 429,
+}
 
 
 def migrations() -> list[Migration]:
@@ -50,17 +66,69 @@ def async_projections() -> list[Projection]:
     return [EventTypeCounts()]
 
 
+def login_limiter(settings: Settings) -> LoginLimiter:
+    """In Redis when several nodes must share the counters, else in this process."""
+    if settings.redis_url:
+        return RedisLimiter.from_url(settings.redis_url)
+    return MemoryLimiter()
+
+
 @dataclass
 class Container:
     settings: Settings
+    #: Privileged: migrations, projection workers, readiness. Not for requests.
     db: Database
+    #: The application role, under row-level security: every request's queries.
+    app_db: Database | None = None
+    limiter: LoginLimiter | None = None
     store: EventStore = field(init=False)
     runner: ProjectionRunner = field(init=False)
+    identity: IdentityService = field(init=False)
 
     def __post_init__(self) -> None:
+        settings = self.settings
+        if self.app_db is None:
+            self.app_db = Database(self.db.url, min_size=settings.db_pool_min,
+                                   max_size=settings.db_pool_max, role=settings.db_app_role)
+        self.limiter = self.limiter or login_limiter(settings)
         self.store = EventStore(upcasters(), inline_projections())
         self.runner = ProjectionRunner(self.db, self.store, async_projections())
+        self.identity = IdentityService(
+            self.app_db,
+            self.store,
+            TokenSigner(settings.secret_key, settings.access_token_seconds),
+            self.limiter,
+            refresh_seconds=settings.refresh_token_seconds,
+            user_policy=ThrottlePolicy(settings.login_max_failures,
+                                       settings.login_failure_window_seconds,
+                                       settings.login_lock_seconds,
+                                       settings.login_lock_max_seconds),
+            address_policy=ThrottlePolicy(settings.login_address_max_failures,
+                                          settings.login_failure_window_seconds,
+                                          settings.login_lock_seconds,
+                                          settings.login_lock_max_seconds),
+        )
         self._known_migrations = {m.version for m in migrations()}
+
+    @property
+    def request_db(self) -> Database:
+        assert self.app_db is not None
+        return self.app_db
+
+    async def open(self) -> None:
+        """Open both pools (the HTTP app's lifespan, CLI commands that serve requests)."""
+        await self.db.open()
+        try:
+            await self.request_db.open()
+        except BaseException:
+            await self.db.close()
+            raise
+
+    async def close(self) -> None:
+        await self.request_db.close()
+        await self.db.close()
+        if isinstance(self.limiter, RedisLimiter):
+            await self.limiter.close()
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Ready when the database answers and every known migration is applied."""
@@ -73,7 +141,8 @@ class Container:
                 applied = {row["version"] for row in await cursor.fetchall()}
             await conn.rollback()
         missing = sorted(self._known_migrations - applied)
-        checks = {"database": "ok", "migrations": "current" if not missing else f"pending: {missing}"}
+        checks = {"database": "ok",
+                  "migrations": "current" if not missing else f"pending: {missing}"}
         return not missing, checks
 
     async def refresh_metrics(self) -> None:
@@ -94,7 +163,6 @@ async def _has_table(conn: Connection, name: str) -> bool:
     return bool(row and row["ok"])
 
 
-
 def build(settings: Settings, url: str) -> Container:
     db = Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     return Container(settings, db)
@@ -102,15 +170,16 @@ def build(settings: Settings, url: str) -> Container:
 
 def create_app(container: Container) -> FastAPI:
     """The HTTP application: operations endpoints plus every context's router."""
+    from saldo.identity import api as identity_api
     from saldo.platform import http
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.db.open()
+        await container.open()
         try:
             yield
         finally:
-            await container.db.close()
+            await container.close()
 
     app = FastAPI(
         title="Saldo",
@@ -118,7 +187,32 @@ def create_app(container: Container) -> FastAPI:
         summary="IFRS accounting for Georgian companies: event-sourced general ledger.",
         lifespan=lifespan,
     )
-    http.install_error_handlers(app)
-    app.add_middleware(http.EdgeMiddleware, max_body_bytes=container.settings.max_body_bytes)
+    settings = container.settings
+    app.state.identity = container.identity
+    http.install_error_handlers(app, ERROR_STATUSES)
+    if settings.cors_origins:
+        # Inside the edge middleware, so preflight answers get its headers and limits too.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(http.operations_router(container.readiness, container.refresh_metrics))
+    routers = [identity_api.router()]
+    for router in routers:
+        app.include_router(router)
+    # Every context's routes, for the permission checks that walk them.
+    app.state.api_routes = [r for router in routers for r in router.routes
+                            if isinstance(r, APIRoute)]
+    identity_api.document_permissions(app.state.api_routes)
     return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """The contexts' API routes of an app made by :func:`create_app`."""
+    return list(app.state.api_routes)

@@ -7,6 +7,7 @@ paragraph naming what to fix and exit non-zero; stack traces are for bugs only.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from saldo import __version__, bootstrap
+from saldo.kernel.errors import SaldoError
 from saldo.platform import db as database
 from saldo.platform import logging as saldo_logging
 from saldo.platform import migrations as migrations_module
@@ -28,8 +30,10 @@ from saldo.platform.settings import Settings, SettingsError, load_settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Saldo accounting platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models fed from the event store.")
+users_app = typer.Typer(no_args_is_help=True, help="Users who may log in.")
 app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
+app.add_typer(users_app, name="users")
 
 out = Console()
 err = Console(stderr=True)
@@ -55,6 +59,8 @@ def _expected_failures(fn: Callable[P, R]) -> Callable[P, R]:
             _fail(str(exc), EXIT_CONFIG)
         except migrations_module.MigrationError as exc:
             _fail(f"Schema migration failed: {exc}", EXIT_FAILURE)
+        except SaldoError as exc:  # a rule the input broke (weak password, taken name)
+            _fail(exc.detail, EXIT_FAILURE)
         raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
@@ -85,7 +91,9 @@ async def _connected(settings: Settings, keep_embedded: bool = False) -> bootstr
     return container
 
 
-async def _with_container(settings: Settings, work: Callable[[bootstrap.Container], Awaitable[R]]) -> R:
+async def _with_container(
+    settings: Settings, work: Callable[[bootstrap.Container], Awaitable[R]]
+) -> R:
     container = await _connected(settings)
     try:
         return await work(container)
@@ -208,7 +216,8 @@ def projections_status() -> None:
     table = Table("projection", "kind", "checkpoint", "behind", "status", "error")
     for s in statuses:
         cp = f"{s.checkpoint.transaction_id}/{s.checkpoint.position}" if s.checkpoint else "-"
-        error = f"at event {s.failed_position} ({s.failed_event_type}): {s.error}" if s.error else ""
+        error = (f"at event {s.failed_position} ({s.failed_event_type}): {s.error}"
+                 if s.error else "")
         table.add_row(s.name, s.kind, cp, str(s.behind), s.status, error)
     out.print(table)
 
@@ -228,6 +237,41 @@ def projections_rebuild(name: str = typer.Argument(..., help="The projection to 
     except ProjectionFailed as exc:
         _fail(str(exc), EXIT_FAILURE)
     out.print(f"{name}: rebuilt from {count} events")
+
+
+@users_app.command("create")
+@_expected_failures
+def users_create(
+    username: str = typer.Argument(..., help="The login name."),
+    superuser: bool = typer.Option(False, "--superuser", help="May administer all of Saldo."),
+    full_name: str = typer.Option("", "--full-name", help="The person's name."),
+) -> None:
+    """Create a user. The password comes from SALDO_PASSWORD, else a hidden prompt.
+
+    Applies pending migrations first, so a new installation starts with this command.
+    """
+    settings = _settings()
+    password = os.environ.get("SALDO_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            _fail("Set SALDO_PASSWORD or run in a terminal to be asked for the password.",
+                  EXIT_FAILURE)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def work(container: bootstrap.Container) -> str:
+        for m in await _upgrade(container):
+            out.print(f"applied migration {m.version:04d}_{m.name}")
+        await container.request_db.open()
+        try:
+            user = await container.identity.create_user(
+                username, password, full_name, is_superuser=superuser)
+        finally:
+            await container.request_db.close()
+        return str(user.id)
+
+    user_id = _run(_with_container(settings, work))
+    kind = "superuser" if superuser else "user"
+    out.print(f"created {kind} {username} ({user_id})")
 
 
 def main() -> None:

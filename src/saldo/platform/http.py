@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
@@ -72,16 +73,69 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
-def status_for(error: SaldoError) -> int:
+#: The shape of every error response, for OpenAPI (RFC 9457 plus ``code`` and ``errors``).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {"loc": {"type": "array", "items": {"type": "string"}},
+                               "msg": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given error statuses, as problem+json documents.
+
+    Declaring 422 here also replaces FastAPI's default validation-error schema, which
+    does not describe what :func:`install_error_handlers` actually answers."""
+    return {
+        status: {"description": _TITLES.get(status, "Error"),
+                 "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}}
+        for status in statuses
+    }
+
+
+def status_for(
+    error: SaldoError, table: Mapping[type[SaldoError], int] = STATUS_BY_ERROR
+) -> int:
     for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+        if cls in table:
+            return table[cls]
     return 400
 
 
-async def _saldo_error(_: Request, exc: Exception) -> Response:
-    assert isinstance(exc, SaldoError)
-    return problem(status_for(exc), exc.detail, code=exc.code, title=exc.title)
+def _headers_for(status: int, error: SaldoError) -> dict[str, str] | None:
+    """The headers HTTP requires with some statuses (RFC 6750 §3, RFC 9110 §10.2.3)."""
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="saldo"'}
+    if status == 429 and "retry_after" in error.data:
+        return {"Retry-After": str(max(1, math.ceil(float(error.data["retry_after"]))))}
+    return None
+
+
+def _saldo_error_handler(
+    table: Mapping[type[SaldoError], int],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handle(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SaldoError)
+        status = status_for(exc, table)
+        return problem(status, exc.detail, code=exc.code, title=exc.title,
+                       headers=_headers_for(status, exc))
+
+    return handle
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:
@@ -102,7 +156,8 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     ]
     # A body that is not JSON at all is malformed (400); well-formed but wrong is 422.
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        return problem(400, "The request body is not valid JSON.", code="malformed_body", errors=errors)
+        return problem(400, "The request body is not valid JSON.", code="malformed_body",
+                       errors=errors)
     return problem(422, "The request does not match the expected shape.", errors=errors)
 
 
@@ -112,8 +167,13 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return problem(500, "An unexpected error occurred; quote the request id to support.")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(SaldoError, _saldo_error)
+def install_error_handlers(
+    app: FastAPI, statuses: Mapping[type[SaldoError], int] | None = None
+) -> None:
+    """Map errors to problem responses; ``statuses`` adds contexts' own error classes
+    (authentication failures are 401, throttled logins 429) to :data:`STATUS_BY_ERROR`."""
+    table = {**STATUS_BY_ERROR, **(statuses or {})}
+    app.add_exception_handler(SaldoError, _saldo_error_handler(table))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
@@ -186,10 +246,27 @@ class EdgeMiddleware:
                     raise _BodyTooLarge
             return message
 
+        started_response = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, limited_receive, send_wrapper)
+            await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             response = problem(413, f"The request body exceeds {self.max_body_bytes} bytes.")
+            await response(scope, receive, send_wrapper)
+        except Exception:
+            # The last line of defence: a bug answers a bare problem with the request id
+            # and the security headers, never a stack trace. Logged here, not re-raised,
+            # so the server's default error page cannot leak one either.
+            if started_response:
+                raise
+            log.exception("unhandled_error", path=scope["path"])
+            response = problem(500, "An unexpected error occurred; quote the request id "
+                               "to support.", request_id=request_id)
             await response(scope, receive, send_wrapper)
         finally:
             self._observe(scope, status_holder[0], started)

@@ -6,14 +6,15 @@ reported as a :class:`SettingsError` naming the variable, never as a stack trace
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-only-not-a-secret-change-me"  # noqa: S105 - the named unsafe default
 
@@ -46,8 +47,29 @@ class Settings(BaseSettings):
     worker_poll_interval: float = Field(default=0.2, gt=0, le=60)
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: Signs access tokens (HS256). Production refuses the default and short keys.
     secret_key: str = DEFAULT_SECRET
+    #: Shared login throttle across nodes; unset keeps the throttle in this process.
     redis_url: str | None = None
+    #: The role the API's queries run as (``SET ROLE``): neither superuser nor table
+    #: owner, so row-level security applies. Empty when the login role already is one.
+    db_app_role: str | None = "saldo_app"
+
+    # -- tokens (docs/decisions/0010-identity-and-tenant-isolation.md)
+    access_token_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_token_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=90 * 24 * 3600)
+
+    # -- login throttling: after ``login_max_failures`` failures in the window a username
+    # is locked for ``login_lock_seconds``, doubling with each further lock up to the cap.
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_address_max_failures: int = Field(default=20, ge=1, le=100_000)
+    login_failure_window_seconds: float = Field(default=15 * 60, gt=0)
+    login_lock_seconds: float = Field(default=30.0, gt=0)
+    login_lock_max_seconds: float = Field(default=3600.0, gt=0)
+
+    # -- CORS: origins allowed to call the API from a browser (comma-separated or JSON).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -58,14 +80,38 @@ class Settings(BaseSettings):
             raise ValueError("must start with postgresql:// (for example postgresql://saldo@db:5432/saldo)")
         return value
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("db_app_role")
+    @classmethod
+    def _empty_role_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
     @model_validator(mode="after")
     def _production_refuses_laptop_defaults(self) -> Settings:
-        if self.env is Environment.PRODUCTION:
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
-                raise ValueError(
-                    "SALDO_SECRET_KEY must be set to a random value of at least 32 characters "
-                    "in production"
-                )
+        production = self.env is Environment.PRODUCTION
+        if production and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "SALDO_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+        if production and "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ValueError(
+                "SALDO_CORS_ORIGINS must list the allowed origins, not '*', when "
+                "SALDO_CORS_ALLOW_CREDENTIALS is on in production"
+            )
+        if self.login_lock_seconds > self.login_lock_max_seconds:
+            raise ValueError(
+                "SALDO_LOGIN_LOCK_SECONDS must not exceed SALDO_LOGIN_LOCK_MAX_SECONDS"
+            )
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("SALDO_DB_POOL_MIN must not exceed SALDO_DB_POOL_MAX")
         return self

@@ -1,0 +1,1 @@
+"""Identity: users, companies (tenants), memberships, roles, tokens (ARCHITECTURE §5)."""

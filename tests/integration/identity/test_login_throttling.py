@@ -1,0 +1,94 @@
+"""Login throttling, through the API: in memory (one node) and in Redis (several)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from identity_harness import PASSWORD, Harness
+
+pytestmark = pytest.mark.integration
+
+REDIS_URL = os.environ.get("SALDO_TEST_REDIS_URL")
+LOCK = 0.3  # seconds: short so the expiry test is fast
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def th(request: pytest.FixtureRequest,
+             make_harness: Callable[..., AbstractAsyncContextManager[Harness]],
+             ) -> AsyncIterator[Harness]:
+    settings: dict[str, Any] = {"login_lock_seconds": LOCK}
+    if request.param == "redis":
+        if not REDIS_URL:
+            pytest.skip("SALDO_TEST_REDIS_URL is not set")
+        settings["redis_url"] = REDIS_URL
+    async with make_harness(**settings) as harness:
+        limiter: Any = harness.container.limiter
+        if request.param == "redis":
+            limiter._prefix = f"saldo-test:{uuid4().hex}:"  # each test its own keys
+        yield harness
+
+
+async def _login(h: Harness, username: str, password: str) -> Any:
+    return await h.client.post("/api/v1/auth/token",
+                               json={"username": username, "password": password})
+
+
+async def test_the_sixth_rapid_failure_is_429_and_the_right_password_waits(th: Harness) -> None:
+    await th.user("giorgi")
+    for _ in range(5):
+        assert (await _login(th, "giorgi", "wrong password!")).status_code == 401
+    sixth = await _login(th, "giorgi", "wrong password!")
+    assert sixth.status_code == 429
+    assert sixth.headers["content-type"] == "application/problem+json"
+    assert int(sixth.headers["retry-after"]) >= 1
+    # Even the right password is refused while the lock holds.
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 429
+    # The username is locked whatever its case.
+    assert (await _login(th, "GIORGI", PASSWORD)).status_code == 429
+
+
+async def test_the_lock_expires_and_back_off_grows(th: Harness) -> None:
+    await th.user("giorgi")
+    for _ in range(5):
+        await _login(th, "giorgi", "wrong password!")
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 429
+    await asyncio.sleep(LOCK + 0.1)
+    # Once locked, one more failure locks again, twice as long.
+    assert (await _login(th, "giorgi", "wrong password!")).status_code == 401
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 429
+    await asyncio.sleep(LOCK + 0.1)
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 429  # 2 x LOCK not over yet
+    await asyncio.sleep(LOCK)
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 200
+
+
+async def test_success_clears_the_count(th: Harness) -> None:
+    await th.user("giorgi")
+    for _ in range(4):
+        await _login(th, "giorgi", "wrong password!")
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 200
+    for _ in range(4):
+        assert (await _login(th, "giorgi", "wrong password!")).status_code == 401
+    assert (await _login(th, "giorgi", PASSWORD)).status_code == 200
+
+
+async def test_one_address_spraying_many_usernames_is_locked(make_harness: Callable[
+        ..., AbstractAsyncContextManager[Harness]]) -> None:
+    async with make_harness(login_address_max_failures=8, login_lock_seconds=LOCK) as h:
+        await h.user("giorgi")
+        for i in range(8):
+            assert (await _login(h, f"user{i}", "wrong password!")).status_code == 401
+        # A new username from the same address: locked by address.
+        assert (await _login(h, "giorgi", PASSWORD)).status_code == 429
+
+
+async def test_unknown_usernames_are_throttled_like_known_ones(th: Harness) -> None:
+    for _ in range(5):
+        assert (await _login(th, "nobody", "wrong password!")).status_code == 401
+    assert (await _login(th, "nobody", "wrong password!")).status_code == 429
