@@ -19,11 +19,12 @@ import pytest
 
 from saldo import bootstrap
 from saldo.platform import embedded
-from saldo.platform.db import Database
+from saldo.platform.db import Database, login_as
 from saldo.platform.migrations import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EXTERNAL_URL = os.environ.get("SALDO_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("SALDO_TEST_REDIS_URL")
 
 #: Tables emptied between tests; each context adds its own as it arrives.
 TABLES = [
@@ -32,7 +33,7 @@ TABLES = [
     "refresh_tokens", "token_families", "memberships", "companies", "users",
 ]
 
-#: The application role the API's pool assumes (row-level security applies to it).
+#: The application role the API's pool logs in as (row-level security applies to it).
 APP_ROLE = "saldo_app"
 
 
@@ -97,8 +98,8 @@ async def db(migrated_db: Database) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 async def migrated_app_db(migrated_db: Database) -> AsyncIterator[Database]:
-    """The same database through the application role (``SET ROLE saldo_app``)."""
-    app_db = Database(migrated_db.url, min_size=1, max_size=8, role=APP_ROLE)
+    """The same database, logged in as the application role (as the API's pool is)."""
+    app_db = Database(login_as(migrated_db.url, APP_ROLE), min_size=1, max_size=8)
     await app_db.open()
     yield app_db
     await app_db.close()
@@ -109,3 +110,26 @@ async def app_db(db: Database, migrated_app_db: Database) -> Database:
     """The emptied test database as the API sees it: the application role, under
     row-level security. ``db`` stays privileged (it sees every company)."""
     return migrated_app_db
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """``SALDO_TEST_REDIS_URL``, checked to answer. Unset or unreachable: the Redis tests
+    skip on a laptop, and fail in CI (``CI=true``), like the external PostgreSQL leg."""
+    if not REDIS_URL:
+        if IN_CI:
+            pytest.fail("CI=true but SALDO_TEST_REDIS_URL is not set: the Redis leg of the "
+                        "suite must run in CI")
+        pytest.skip("SALDO_TEST_REDIS_URL is not set")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"SALDO_TEST_REDIS_URL is unreachable in CI: {exc}")
+        pytest.skip(f"SALDO_TEST_REDIS_URL is unreachable: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL

@@ -4,8 +4,8 @@ Nothing here is clever on purpose: it builds the database, the event store with 
 inline projections, the asynchronous projections and the HTTP app, by hand.
 
 Two pools: ``db`` is privileged (migrations, projection workers, readiness: machinery
-that reads across companies); ``app_db`` runs as the application role, under row-level
-security, and serves every request (docs/decisions/0010).
+that reads across companies, and the Saldo-wide identity audit); ``app_db`` logs in as the
+application role, under row-level security, and serves every request (docs/decisions/0010).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from saldo.identity.service import IdentityService
 from saldo.identity.throttle import LoginLimiter, MemoryLimiter, RedisLimiter, ThrottlePolicy
 from saldo.kernel.errors import SaldoError
 from saldo.platform import embedded
-from saldo.platform.db import Connection, Database
+from saldo.platform.db import Connection, Database, login_as
 from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
@@ -51,6 +51,17 @@ def database_url(settings: Settings, *, keep_embedded_running: bool = False) -> 
     if settings.database_url is not None:
         return settings.database_url
     return embedded.start(settings.data_dir, keep_running=keep_embedded_running)
+
+
+def app_database_url(settings: Settings, privileged_url: str) -> str:
+    """Where the API's pool logs in: ``SALDO_APP_DATABASE_URL``, else the privileged URL
+    with the application role as its user (no password: trust or peer authentication,
+    as on the embedded server), else -- ``SALDO_DB_APP_ROLE`` empty -- the privileged URL."""
+    if settings.app_database_url:
+        return settings.app_database_url
+    if settings.db_app_role:
+        return login_as(privileged_url, settings.db_app_role)
+    return privileged_url
 
 
 def upcasters() -> Upcasters:
@@ -88,8 +99,9 @@ class Container:
     def __post_init__(self) -> None:
         settings = self.settings
         if self.app_db is None:
-            self.app_db = Database(self.db.url, min_size=settings.db_pool_min,
-                                   max_size=settings.db_pool_max, role=settings.db_app_role)
+            self.app_db = Database(app_database_url(settings, self.db.url),
+                                   min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                                   name="saldo-app")
         self.limiter = self.limiter or login_limiter(settings)
         self.store = EventStore(upcasters(), inline_projections())
         self.runner = ProjectionRunner(self.db, self.store, async_projections())
@@ -107,6 +119,7 @@ class Container:
                                           settings.login_failure_window_seconds,
                                           settings.login_lock_seconds,
                                           settings.login_lock_max_seconds),
+            audit_db=self.db,
         )
         self._known_migrations = {m.version for m in migrations()}
 

@@ -35,7 +35,7 @@ from saldo.identity.domain import (
     Role,
     User,
 )
-from saldo.identity.service import IdentityService, Origin, PermissionDenied
+from saldo.identity.service import CompanyNotFound, IdentityService, Origin, PermissionDenied
 from saldo.platform.http import problem_responses
 
 # ---------------------------------------------------------------------- dependencies
@@ -259,7 +259,7 @@ async def _login_body(request: Request) -> LoginRequest:
     else:
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[" * 100000
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
             ) from None
@@ -363,7 +363,9 @@ def router() -> APIRouter:
     async def get_company(ctx: CompanyReader, identity: Identity) -> CompanyOut:
         async with identity.db.transaction(company_id=ctx.company_id) as conn:
             rows = await queries.companies(conn, ctx.user.id)
-        row = next(r for r in rows if r["id"] == ctx.company_id)
+        row = next((r for r in rows if r["id"] == ctx.company_id), None)
+        if row is None:  # removed between the permission check and this read
+            raise CompanyNotFound("No such company.", company_id=str(ctx.company_id))
         return CompanyOut(**row)
 
     @api.get("/companies/{company_id}/members", summary="The company's members and roles",
@@ -414,7 +416,9 @@ def router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         type: Annotated[Text | None, Query(max_length=64)] = None,
     ) -> list[AuditEntry]:
-        async with identity.db.transaction() as conn:
+        # Across every company: the privileged pool (row-level security would show the
+        # application role only company-less events here).
+        async with identity.audit_db.transaction() as conn:
             rows = await queries.system_audit(conn, limit, type)
         return [AuditEntry(**row) for row in rows]
 

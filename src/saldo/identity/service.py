@@ -20,6 +20,7 @@ from saldo.identity.domain import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MEMBER_ROLE_CHANGED,
+    ROLE_PERMISSIONS,
     TOKEN_FAMILY_REVOKED,
     USER_CREATED,
     CompanyContext,
@@ -78,6 +79,32 @@ class PermissionDenied(Forbidden):
     code = "permission_denied"
 
 
+class RoleNotGrantable(Forbidden):
+    """Granting a role with a permission the granter does not hold (an escalation)."""
+
+    code = "role_not_grantable"
+    title = "Role exceeds your own"
+
+
+class OwnRoleUnchangeable(Forbidden):
+    """A member changing their own role: another administrator must do it."""
+
+    code = "own_role_unchangeable"
+    title = "You cannot change your own role"
+
+
+def _check_grantable(ctx: CompanyContext, role: Role) -> None:
+    """A member may only grant a role whose permissions are a subset of their own."""
+    extra = ROLE_PERMISSIONS[role] - ROLE_PERMISSIONS[ctx.role]
+    if extra:
+        raise RoleNotGrantable(
+            f"Your role {ctx.role.value} cannot grant {role.value}: it holds permissions "
+            "yours does not.",
+            role=role.value, your_role=ctx.role.value,
+            permissions=sorted(p.value for p in extra),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Origin:
     """Where a request came from, for the audit trail."""
@@ -115,8 +142,12 @@ class IdentityService:
         refresh_seconds: int,
         user_policy: ThrottlePolicy,
         address_policy: ThrottlePolicy,
+        audit_db: Database | None = None,
     ) -> None:
         self.db, self.events, self.signer, self.limiter = db, events, signer, limiter
+        #: Privileged (not under row-level security): only the Saldo-wide identity audit,
+        #: which a superuser reads across every company, uses it.
+        self.audit_db = audit_db or db
         self.refresh_seconds = refresh_seconds
         self.user_policy, self.address_policy = user_policy, address_policy
 
@@ -155,16 +186,17 @@ class IdentityService:
 
     async def login(self, username: str, password: str, origin: Origin = Origin()) -> TokenPair:
         keys = self._throttle_keys(username, origin.address)
-        wait = await self.limiter.locked_for(keys)
-        if wait > 0:
+        # Reserve the attempt (counted as a failure) before the password is checked, in
+        # one atomic step: concurrent guesses cannot all slip past the lock check.
+        reservation = await self.limiter.reserve(keys)
+        if reservation.wait > 0:
             log.warning("login_throttled", username=username, address=origin.address)
-            raise TooManyAttempts(wait)
+            raise TooManyAttempts(reservation.wait)
         async with self.db.transaction() as conn:
             found = await store.user_for_login(conn, username)
         user, stored_hash = found if found else (None, None)
         ok = await security.verify_password(stored_hash, password)
         if not ok or user is None or not user.is_active:
-            await self.limiter.failed(keys)
             async with self.db.transaction() as conn:
                 stream = (user_stream(user.id) if user
                           else f"identity-login-{username.strip().casefold()[:256]}")
@@ -174,6 +206,8 @@ class IdentityService:
                                    origin, user.id if user else None)
             raise NotAuthenticated(_WRONG_CREDENTIALS)
         await self.limiter.succeeded(keys[0])
+        for key in keys[1:]:  # the address keeps its other failures, not this attempt
+            await self.limiter.refund(key, reservation)
         async with self.db.transaction() as conn:
             if stored_hash and security.needs_rehash(stored_hash):
                 await store.set_password_hash(conn, user.id, await security.hash_password(password))
@@ -284,6 +318,7 @@ class IdentityService:
 
     async def add_member(self, ctx: CompanyContext, username: str, role: Role,
                          origin: Origin = Origin()) -> User:
+        _check_grantable(ctx, role)
         async with self.db.transaction(company_id=ctx.company_id) as conn:
             target = await self._member_target(conn, ctx, username)
             if await store.membership_role(conn, ctx.company_id, target.id) is not None:
@@ -298,8 +333,12 @@ class IdentityService:
 
     async def change_role(self, ctx: CompanyContext, username: str, role: Role,
                           origin: Origin = Origin()) -> User:
+        _check_grantable(ctx, role)
         async with self.db.transaction(company_id=ctx.company_id) as conn:
             target = await self._member_target(conn, ctx, username)
+            if target.id == ctx.user.id:
+                raise OwnRoleUnchangeable(
+                    "You cannot change your own role; another administrator must.")
             current = await self._current_role(conn, ctx, target)
             if current is role:
                 return target

@@ -5,9 +5,12 @@ Driver errors are translated into Saldo's errors at the store boundary, not here
 
 Two kinds of pool exist (docs/decisions/0010-identity-and-tenant-isolation.md):
 
-* the **application** pool (``role="saldo_app"``) runs ``SET ROLE`` on every new
-  connection, so the API's queries run as a role that is neither superuser nor table
-  owner and PostgreSQL's row-level security applies to them;
+* the **application** pool logs in *as* the application role (``saldo_app``; its URL is
+  :func:`login_as` of the privileged one unless ``SALDO_APP_DATABASE_URL`` names it), so
+  the API's queries run as a role that is neither superuser nor table owner and
+  PostgreSQL's row-level security applies to them. It logs in as that role rather than
+  ``SET ROLE``-ing to it: a session can ``RESET ROLE`` back to its login role, so only a
+  login that is the application role cannot escape the policies;
 * the **privileged** pool (no role) is for migrations, projection workers and other
   machinery that must read across companies.
 
@@ -25,7 +28,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -38,7 +41,8 @@ class DatabaseUnavailable(Exception):
 
 def redact(url: str) -> str:
     """The URL with any password replaced, fit for logs and error messages."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    url = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
 
 
 #: The transaction-local settings that row-level security policies read.
@@ -46,28 +50,30 @@ COMPANY_SETTING = "saldo.company_id"
 USER_SETTING = "saldo.user_id"
 
 
+def login_as(url: str, user: str) -> str:
+    """The connection string of ``url`` with ``user`` as the login and no password: the
+    same server and database, for a role that authenticates without one (``trust`` or
+    ``peer`` on a local socket, the embedded server). A server that wants a password for
+    that role is configured with ``SALDO_APP_DATABASE_URL`` instead."""
+    info = conninfo_to_dict(url)
+    info.pop("password", None)
+    info["user"] = user
+    return make_conninfo(**info)  # type: ignore[arg-type]
+
+
 class Database:
     def __init__(
-        self, url: str, *, min_size: int = 2, max_size: int = 20, role: str | None = None
+        self, url: str, *, min_size: int = 2, max_size: int = 20, name: str = "saldo"
     ) -> None:
         self.url = url
-        self.role = role
         self._pool = AsyncConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
             open=False,
             kwargs={"autocommit": False, "row_factory": dict_row},
-            configure=self._assume_role if role else None,
-            name=f"saldo-{role}" if role else "saldo",
+            name=name,
         )
-
-    async def _assume_role(self, conn: Connection) -> None:
-        # Session-level (not LOCAL) and committed, so it outlives this transaction and
-        # holds for every later use of the pooled connection.
-        assert self.role is not None
-        await conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(self.role)))
-        await conn.commit()
 
     async def open(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - the pool's own timeout
         try:

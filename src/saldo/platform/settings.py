@@ -51,9 +51,14 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     #: Shared login throttle across nodes; unset keeps the throttle in this process.
     redis_url: str | None = None
-    #: The role the API's queries run as (``SET ROLE``): neither superuser nor table
-    #: owner, so row-level security applies. Empty when the login role already is one.
+    #: The login role the API's pool connects as: neither superuser nor table owner, so
+    #: row-level security applies. Its URL is ``SALDO_DATABASE_URL`` (or the embedded
+    #: server's) with this user and no password, unless ``app_database_url`` is set.
+    #: Empty: the API uses ``SALDO_DATABASE_URL`` as it is (a dedicated non-owner login).
     db_app_role: str | None = "saldo_app"
+    #: The application role's own URL, with its password (production servers that
+    #: authenticate by password). Unset: derived from the privileged URL (above).
+    app_database_url: str | None = None
 
     # -- tokens (docs/decisions/0010-identity-and-tenant-isolation.md)
     access_token_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
@@ -71,7 +76,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
 
-    @field_validator("database_url")
+    @field_validator("database_url", "app_database_url")
     @classmethod
     def _database_url_scheme(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -102,6 +107,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SALDO_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production"
+            )
+        if production and self.log_level == "debug":
+            raise ValueError(
+                "SALDO_LOG_LEVEL=debug is refused in production (debug logs may carry "
+                "personal and financial data); use info, warning or error"
             )
         if production and "*" in self.cors_origins and self.cors_allow_credentials:
             raise ValueError(

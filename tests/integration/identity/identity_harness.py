@@ -82,9 +82,11 @@ def company_calls(target: str, newcomer: str) -> list[tuple[str, str, dict[str, 
         ("GET", "/api/v1/companies/{company_id}", None),
         ("GET", "/api/v1/companies/{company_id}/members", None),
         ("GET", "/api/v1/companies/{company_id}/audit/identity", None),
+        # "admin": a role both administering roles may grant (its permissions are a
+        # subset of theirs); escalation is tested on its own in test_access_control.py.
         ("POST", "/api/v1/companies/{company_id}/members",
-         {"username": newcomer, "role": "accountant"}),
-        ("PUT", "/api/v1/companies/{company_id}/members/" + target, {"role": "auditor"}),
+         {"username": newcomer, "role": "admin"}),
+        ("PUT", "/api/v1/companies/{company_id}/members/" + target, {"role": "admin"}),
         ("DELETE", "/api/v1/companies/{company_id}/members/" + target, None),
     ]
 

@@ -95,10 +95,67 @@ async def test_a_chief_accountant_cannot_leave_the_company_without_an_administra
     await h.user("owner")
     owner = await h.headers("owner")
     cid = await h.company(owner)
-    demote = await h.client.put(f"/api/v1/companies/{cid}/members/owner", headers=owner,
-                                json={"role": "accountant"})
-    assert demote.status_code == 409
-    assert demote.json()["code"] == "last_administrator"
+    leave = await h.client.delete(f"/api/v1/companies/{cid}/members/owner", headers=owner)
+    assert leave.status_code == 409
+    assert leave.json()["code"] == "last_administrator"
+
+
+async def _with_admin(h: Harness) -> tuple[UUID, dict[str, str], dict[str, str]]:
+    """A company whose owner (chief accountant) made ``boss`` its admin, plus ``clerk``."""
+    for name in ("owner", "boss", "clerk"):
+        await h.user(name)
+    owner = await h.headers("owner")
+    cid = await h.company(owner)
+    await h.member(owner, cid, "boss", Role.ADMIN)
+    await h.member(owner, cid, "clerk", Role.ACCOUNTANT)
+    return cid, owner, await h.headers("boss")
+
+
+async def test_an_admin_cannot_raise_itself_to_chief_accountant(h: Harness) -> None:
+    cid, _, boss = await _with_admin(h)
+    response = await h.client.put(f"/api/v1/companies/{cid}/members/boss", headers=boss,
+                                  json={"role": "chief_accountant"})
+    assert response.status_code == 403
+    assert response.json()["code"] in ("role_not_grantable", "own_role_unchangeable")
+    members = (await h.client.get(f"/api/v1/companies/{cid}/members", headers=boss)).json()
+    assert {m["username"]: m["role"] for m in members}["boss"] == "admin"
+
+
+@pytest.mark.parametrize("role", ["chief_accountant", "accountant", "auditor", "tax_specialist"])
+async def test_an_admin_cannot_grant_a_role_beyond_its_own(h: Harness, role: str) -> None:
+    cid, _, boss = await _with_admin(h)
+    await h.user("newcomer")
+    raise_clerk = await h.client.put(f"/api/v1/companies/{cid}/members/clerk", headers=boss,
+                                     json={"role": role})
+    add = await h.client.post(f"/api/v1/companies/{cid}/members", headers=boss,
+                              json={"username": "newcomer", "role": role})
+    if role == "accountant":  # clerk already is one: a no-op is no escalation
+        assert raise_clerk.status_code in (200, 403)
+    else:
+        assert raise_clerk.status_code == 403, raise_clerk.text
+        assert raise_clerk.json()["code"] == "role_not_grantable"
+    assert add.status_code == 403, add.text
+    assert add.json()["code"] == "role_not_grantable"
+    members = (await h.client.get(f"/api/v1/companies/{cid}/members", headers=boss)).json()
+    assert {m["username"]: m["role"] for m in members} == {
+        "owner": "chief_accountant", "boss": "admin", "clerk": "accountant"}
+
+
+async def test_nobody_changes_their_own_role(h: Harness) -> None:
+    cid, owner, _ = await _with_admin(h)
+    # Even a chief accountant stepping down (to a role it could grant others).
+    response = await h.client.put(f"/api/v1/companies/{cid}/members/owner", headers=owner,
+                                  json={"role": "admin"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "own_role_unchangeable"
+
+
+async def test_a_chief_accountant_may_grant_any_company_role(h: Harness) -> None:
+    cid, owner, _ = await _with_admin(h)
+    for role in Role:
+        response = await h.client.put(f"/api/v1/companies/{cid}/members/clerk",
+                                      headers=owner, json={"role": role.value})
+        assert response.status_code == 200, (role, response.text)
 
 
 # ---------------------------------------------------------------------- row-level security
@@ -172,3 +229,74 @@ async def test_the_application_role_cannot_switch_off_security(app_db: Database)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             async with app_db.transaction() as conn:
                 await conn.execute(statement)
+
+
+async def test_events_are_isolated_by_company_too(h: Harness, app_db: Database,
+                                                 db: Database) -> None:
+    a, b = await _two_companies(h)  # each company's creation is recorded as events
+    count = "SELECT count(*) AS n FROM events WHERE company_id IS NOT NULL"
+    async with db.transaction() as conn:  # the privileged pool sees both companies' events
+        assert (await (await conn.execute(count)).fetchone())["n"] > 0  # type: ignore[index]
+    async with app_db.transaction() as conn:
+        assert (await (await conn.execute(count)).fetchone()) == {"n": 0}
+        # Company-less events (users' own) stay visible: the append guard reads them.
+        cursor = await conn.execute("SELECT count(*) AS n FROM events WHERE company_id IS NULL")
+        assert (await cursor.fetchone())["n"] > 0  # type: ignore[index]
+    async with app_db.transaction(company_id=a) as conn:
+        rows = await (await conn.execute(
+            "SELECT DISTINCT company_id FROM events WHERE company_id IS NOT NULL")).fetchall()
+        assert [r["company_id"] for r in rows] == [a]
+    # Appending an event of B while A is set is refused.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        async with app_db.transaction(company_id=a) as conn:
+            await conn.execute(
+                "INSERT INTO events (event_id, stream_id, stream_type, version, event_type,"
+                "                    data, company_id)"
+                " VALUES (%s, 'forged', 'forged', 1, 'Forged', '{}', %s)", (uuid4(), b))
+
+
+async def test_the_application_role_cannot_read_snapshots(app_db: Database) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        async with app_db.transaction() as conn:
+            await conn.execute("SELECT count(*) FROM snapshots")
+
+
+async def test_the_application_pool_cannot_reset_or_set_its_way_out(
+        h: Harness, app_db: Database, db: Database) -> None:
+    """It logs in as saldo_app: there is no other role to go back to."""
+    await _two_companies(h)
+    async with db.transaction() as conn:
+        privileged = (await (await conn.execute("SELECT current_user AS u")).fetchone())["u"]  # type: ignore[index]
+    async with app_db.transaction() as conn:
+        await conn.execute("RESET ROLE")
+        row = await (await conn.execute(
+            "SELECT current_user AS who, session_user AS login,"
+            "       (SELECT count(*) FROM companies) AS companies,"
+            "       (SELECT count(*) FROM events WHERE company_id IS NOT NULL) AS events"
+        )).fetchone()
+        assert row == {"who": "saldo_app", "login": "saldo_app", "companies": 0, "events": 0}
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        async with app_db.transaction() as conn:
+            await conn.execute(psycopg.sql.SQL("SET ROLE {}").format(
+                psycopg.sql.Identifier(privileged)))
+    # The API's own pool is such a login too.
+    async with h.container.request_db.transaction() as conn:
+        row = await (await conn.execute("SELECT session_user AS login")).fetchone()
+        assert row == {"login": "saldo_app"}
+
+
+async def test_a_company_that_vanishes_mid_request_is_404_not_500(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    from saldo.identity import queries
+
+    await h.user("alice")
+    alice = await h.headers("alice")
+    cid = await h.company(alice)
+
+    async def none_listed(*_: Any) -> list[dict[str, Any]]:
+        return []
+
+    monkeypatch.setattr(queries, "companies", none_listed)
+    response = await h.client.get(f"/api/v1/companies/{cid}", headers=alice)
+    assert response.status_code == 404
+    assert response.json()["code"] == "company_not_found"

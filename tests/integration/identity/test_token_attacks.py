@@ -74,7 +74,10 @@ async def test_an_expired_token_is_refused(h: Harness) -> None:
     assert await _me(h, old) == 401
     response = await h.client.get("/api/v1/me", headers={"Authorization": f"Bearer {old}"})
     assert response.json()["code"] == "not_authenticated"
-    assert claims  # the fresh one is fine; only its expiry differs
+    # The same user and family, only the expiry differs: the fresh token still works.
+    assert await _me(h, token) == 200
+    assert jwt.decode(old, SECRET, algorithms=["HS256"],
+                      options={"verify_exp": False})["fid"] == claims["fid"]
 
 
 async def test_a_refresh_token_is_not_an_access_token(h: Harness) -> None:
@@ -86,11 +89,17 @@ async def test_a_refresh_token_is_not_an_access_token(h: Harness) -> None:
     assert await _me(h, jwt.encode({**claims, "type": "refresh"}, SECRET, algorithm="HS256")) == 401
 
 
-async def test_a_tampered_payload_is_refused(h: Harness) -> None:
+@pytest.mark.parametrize("field", ["exp", "jti"])
+async def test_a_tampered_payload_is_refused(h: Harness, field: str) -> None:
+    """Only the signature protects ``exp`` and ``jti``: ``sub`` and ``fid`` stay those of a
+    live session, so nothing but the signature check can refuse the token."""
     token, claims = await _claims(h)
     header, _, signature = token.split(".")
-    other = await h.user("root", superuser=True)
-    tampered = f"{header}.{_b64({**claims, 'sub': str(other.id)})}.{signature}"
+    changed = ({"exp": int(claims["exp"]) + 24 * 3600} if field == "exp"  # type: ignore[call-overload]
+               else {"jti": "01a1ff60-0000-7000-8000-000000000000"})
+    tampered = f"{header}.{_b64({**claims, **changed})}.{signature}"
+    assert tampered != token
+    assert await _me(h, token) == 200  # the genuine token of that session works
     assert await _me(h, tampered) == 401
 
 
@@ -155,6 +164,13 @@ async def test_two_concurrent_refreshes_cannot_both_win(h: Harness) -> None:
         h.client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
         for _ in range(2)])
     assert sorted(r.status_code for r in results) == [200, 401]
+    # Strict: the loser looked like a replay, so the family is revoked -- the winner's
+    # new tokens die with it.
+    winner = next(r for r in results if r.status_code == 200).json()
+    again = await h.client.post("/api/v1/auth/refresh",
+                                json={"refresh_token": winner["refresh_token"]})
+    assert again.status_code == 401
+    assert await _me(h, winner["access_token"]) == 401
 
 
 async def test_an_unknown_or_expired_refresh_token_is_refused(h: Harness) -> None:

@@ -3,6 +3,7 @@ permission and every API route but the token endpoints authenticates."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from saldo import bootstrap
@@ -27,6 +28,27 @@ def test_production_refuses_wildcard_cors_with_credentials() -> None:
                        cors_origins="https://books.example.ge, https://app.example.ge",
                        cors_allow_credentials=True)
     assert ok.cors_origins == ["https://books.example.ge", "https://app.example.ge"]
+
+
+def test_production_refuses_debug_logging() -> None:
+    with pytest.raises(SettingsError, match="SALDO_LOG_LEVEL=debug"):
+        load_settings(env="production", secret_key=GOOD_SECRET, log_level="debug")
+    assert load_settings(env="production", secret_key=GOOD_SECRET,
+                         log_level="info").log_level == "info"
+    assert load_settings(log_level="debug").log_level == "debug"  # fine on a laptop
+
+
+def test_the_app_pool_logs_in_as_the_application_role() -> None:
+    privileged = "postgresql://owner:s3cret@db.example:5432/saldo?sslmode=require"
+    derived = bootstrap.app_database_url(load_settings(), privileged)
+    info = psycopg.conninfo.conninfo_to_dict(derived)
+    assert info["user"] == "saldo_app"
+    assert "password" not in info
+    assert (info["host"], info["port"], info["dbname"], info["sslmode"]) == (
+        "db.example", "5432", "saldo", "require")
+    given = "postgresql://saldo_app:pw@db.example/saldo"
+    assert bootstrap.app_database_url(load_settings(app_database_url=given), privileged) == given
+    assert bootstrap.app_database_url(load_settings(db_app_role=""), privileged) == privileged
 
 
 def test_token_lifetimes_default_to_15_minutes_and_7_days() -> None:

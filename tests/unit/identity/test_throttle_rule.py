@@ -62,3 +62,29 @@ async def test_memory_stays_bounded() -> None:
     clock.now += POLICY.keep + 1
     await limiter.failed([ThrottleKey("user:new", POLICY)])
     assert len(limiter._states) == 1
+
+
+async def test_memory_stays_bounded_when_nothing_has_expired() -> None:
+    clock = Clock()
+    limiter = MemoryLimiter(clock, max_keys=10)
+    for i in range(25):
+        await limiter.failed([ThrottleKey(f"user:{i}", POLICY)])
+        clock.now += 1
+    assert len(limiter._states) == 10
+    # The oldest were evicted; the newest are kept.
+    assert set(limiter._states) == {f"user:{i}" for i in range(15, 25)}
+
+
+async def test_a_reservation_counts_and_a_refund_takes_it_back() -> None:
+    clock, key = Clock(), ThrottleKey("addr:x", POLICY)
+    limiter = MemoryLimiter(clock)
+    for _ in range(4):
+        reservation = await limiter.reserve([key])
+        assert reservation.wait == 0
+        assert not reservation.locked
+    fifth = await limiter.reserve([key])
+    assert fifth.locked == {"addr:x"}
+    assert (await limiter.reserve([key])).wait == 30  # refused, and not counted
+    await limiter.refund(key, fifth)  # the fifth attempt succeeded after all
+    assert await limiter.locked_for([key]) == 0
+    assert (await limiter.reserve([key])).locked == {"addr:x"}
