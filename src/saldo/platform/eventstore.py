@@ -188,6 +188,10 @@ class InlineProjection(Protocol):
     async def reset(self, conn: Connection) -> None: ...
 
 
+# What the server assigns on insert. Echoing the JSONB payloads back would double the
+# bytes on the wire and parse every document again for nothing.
+_ASSIGNED = "event_id, position, transaction_id, version, recorded_at"
+
 _COLUMNS = (
     "position, transaction_id, event_id, stream_id, stream_type, version, event_type,"
     " schema_version, data, metadata, company_id, recorded_at"
@@ -205,7 +209,7 @@ SELECT e.event_id, %(stream_id)s, %(stream_type)s, cur.v + e.n::int, e.event_typ
        unnest(%(ids)s::uuid[], %(types)s::text[], %(schema_versions)s::int[], %(datas)s::jsonb[])
          WITH ORDINALITY AS e(event_id, event_type, schema_version, data, n)
  WHERE %(expected)s::int IS NULL OR cur.v = %(expected)s::int
-RETURNING {_COLUMNS}
+RETURNING {_ASSIGNED}
 """
 
 # The batched form: one statement for many streams, all or nothing. Every stream's guard
@@ -233,7 +237,7 @@ SELECT e.event_id, e.stream_id, e.stream_type, e.expected + e.offs, e.event_type
   FROM batch e
  WHERE NOT EXISTS (SELECT 1 FROM moved)
  ORDER BY e.n
-RETURNING {_COLUMNS}
+RETURNING {_ASSIGNED}
 """
 
 _READ_ALL = f"""
@@ -275,16 +279,18 @@ class EventStore:
         """
         if not events:
             return []
-        params = {
+        meta = dumps(metadata.as_json())
+        datas = [dumps(e.data) for e in events]
+        params: dict[str, object] = {
             "stream_id": stream_id,
             "stream_type": stream_type,
             "expected": expected_version,
-            "metadata": dumps(metadata.as_json()),
+            "metadata": meta,
             "company_id": metadata.company_id,
             "ids": [e.event_id for e in events],
             "types": [e.type for e in events],
             "schema_versions": [e.schema_version for e in events],
-            "datas": [dumps(e.data) for e in events],
+            "datas": datas,
         }
         try:
             cursor = await conn.execute(_APPEND, params)
@@ -294,7 +300,10 @@ class EventStore:
         if not rows:
             actual = await self.stream_version(conn, stream_id)
             raise ConcurrencyError(stream_id, expected_version, actual)
-        return await self._recorded(conn, rows)
+        return await self._recorded(conn, rows, {
+            e.event_id: (stream_id, stream_type, e, data, meta, metadata.company_id)
+            for e, data in zip(events, datas, strict=True)
+        })
 
     async def append_many(
         self, conn: Connection, appends: Sequence[StreamAppend]
@@ -333,15 +342,33 @@ class EventStore:
                 if actual != expected:
                     raise ConcurrencyError(stream_id, expected, actual)
             raise ConcurrencyError("(batch)", None)  # pragma: no cover - see above
-        return await self._recorded(conn, rows)
+        sent = {
+            event_id: (stream_id, stream_type, _Sent(event_type, schema_version), data, meta,
+                       company)
+            for event_id, stream_id, stream_type, _, _, event_type, schema_version, data, meta,
+            company in zip(*columns, strict=True)
+        }
+        return await self._recorded(conn, rows, sent)
 
     async def _recorded(
-        self, conn: Connection, rows: Sequence[Mapping[str, Any]]
+        self,
+        conn: Connection,
+        rows: Sequence[Mapping[str, Any]],
+        sent: Mapping[UUID, tuple[str, str, NewEvent | _Sent, str, str, UUID | None]],
     ) -> list[RecordedEvent]:
-        # Inline projections see events as every reader does, upcast to the newest schema,
-        # so that replaying them (``saldo projections rebuild``) gives the same read model.
-        recorded = sorted((self.upcasters.upcast(_to_event(row)) for row in rows),
-                          key=lambda e: e.position)
+        # Inline projections see events as every reader does: data as stored (JSON, so
+        # Decimals are strings) and upcast to the newest schema, so that replaying them
+        # (``saldo projections rebuild``) gives the same read model.
+        recorded = []
+        for row in sorted(rows, key=lambda r: r["position"]):
+            stream_id, stream_type, event, data, meta, company = sent[row["event_id"]]
+            recorded.append(self.upcasters.upcast(RecordedEvent(
+                position=row["position"], transaction_id=row["transaction_id"],
+                event_id=row["event_id"], stream_id=stream_id, stream_type=stream_type,
+                version=row["version"], type=event.type, schema_version=event.schema_version,
+                data=json.loads(data), metadata=json.loads(meta), company_id=company,
+                recorded_at=row["recorded_at"],
+            )))
         for projection in self.inline_projections:
             await projection.apply(conn, recorded)
         return recorded
@@ -485,6 +512,14 @@ def _unique_violation(
         event_id=UUID(match.group(1)) if match else None,
         constraint=exc.diag.constraint_name,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """The parts of an event a batched append needs to rebuild its record."""
+
+    type: str
+    schema_version: int
 
 
 def _to_event(row: Mapping[str, Any]) -> RecordedEvent:

@@ -1,0 +1,1199 @@
+"""Event store benchmark: Saldo's EventStore against raw INSERTs on the same database.
+
+Run it from the repository root::
+
+    .venv/bin/python bench/eventstore.py                  # embedded PostgreSQL, temp data dir
+    .venv/bin/python bench/eventstore.py --quick          # a smaller run (< 20 s)
+    .venv/bin/python bench/eventstore.py --database-url postgresql://user@host:5432/postgres
+    .venv/bin/python bench/eventstore.py --prototype      # also measure the suggested changes
+
+With ``--database-url`` a throwaway database ``saldo_bench_<random>`` is created on that
+server (the role needs CREATEDB) and dropped at the end; the URL's own database is only
+used to create and drop it. The migrations' cluster-wide role (``saldo_app``) stays.
+
+What is measured, in one run, on one server and one database:
+
+1. ``append`` of one event per transaction (BEGIN; append; COMMIT) from 1 and from 8
+   concurrent connections, against a raw single-row ``INSERT ...; COMMIT`` of the same
+   rows into ``bench_raw_events``: a plain table with the same columns and defaults as
+   ``events`` but no constraint, index or trigger.
+2. 1,000 events per transaction: ``append_many`` over 250 new streams of 4 events and
+   ``append`` of 1,000 events to one new stream, against one raw
+   ``INSERT ... SELECT FROM unnest(...)`` of the same 1,000 rows with binary parameters
+   (the fastest plain INSERT form; see docs/performance.md for why binary).
+3. Reading every event through ``EventStore.subscribe(stop_when_caught_up=True)``, against
+   the same keyset query returning plain tuples (the driver's floor).
+4. The peak resident memory of this process (``ru_maxrss``).
+
+Both sides use the same psycopg async connections, the same payloads (a journal line of
+about 300 bytes of JSON with Decimal amounts as strings, plus ~110 bytes of metadata) and
+the same JSON encoder. Each measurement is warmed up, then run for several rounds; a round
+runs every side once, one after the other (rotating which goes first) after a CHECKPOINT.
+Rates are the median over rounds; a ratio is the median of the per-round ratios (the sides
+of one round ran seconds apart, so they saw the same machine). Missed targets are
+reported, never turned into a failing exit code; real errors (a wrong row count, a
+prototype that does not return what EventStore returns, a dead server) exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import hashlib
+import importlib
+import json
+import os
+import platform
+import random
+import re
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import conninfo
+from psycopg import errors as pg_errors
+from psycopg.adapt import Buffer, Loader
+from psycopg.rows import tuple_row
+
+from saldo import bootstrap
+from saldo.kernel.errors import ConcurrencyError
+from saldo.kernel.ids import new_id
+from saldo.platform import embedded
+from saldo.platform import eventstore as eventstore_module
+from saldo.platform.db import Connection, Database, connect
+from saldo.platform.eventstore import (
+    NO_STREAM,
+    START,
+    Checkpoint,
+    EventStore,
+    Metadata,
+    NewEvent,
+    RecordedEvent,
+    StreamAppend,
+    dumps,
+)
+from saldo.platform.migrations import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = ROOT / "bench" / "results" / "eventstore.json"
+
+STREAM_TYPE = "journal_entry"
+EVENT_TYPE = "ledger.JournalLinePosted"
+#: Events per stream in the one-event-per-transaction runs: the first append creates the
+#: stream (expected NO_STREAM), the next four name the exact version they expect.
+EVENTS_PER_STREAM = 5
+BATCH = 1000
+BATCH_STREAMS = 250  # append_many: 250 new streams x 4 events = 1,000 events
+CONCURRENCY = 8
+PAGE = 1000  # subscribe()'s default batch size, used by the reference reader too
+
+REFERENCE, SALDO, BINARY, PROTOTYPE, ORJSON = (
+    "reference", "saldo", "saldo_binary_params", "prototype", "prototype_orjson")
+
+RAW_TABLE = """
+CREATE SEQUENCE bench_raw_events_position_seq;
+CREATE TABLE bench_raw_events (
+    position        bigint DEFAULT nextval('bench_raw_events_position_seq'),
+    transaction_id  xid8 DEFAULT pg_current_xact_id(),
+    event_id        uuid,
+    stream_id       text,
+    stream_type     text,
+    version         integer,
+    event_type      text,
+    schema_version  integer DEFAULT 1,
+    data            jsonb,
+    metadata        jsonb DEFAULT '{}'::jsonb,
+    company_id      uuid,
+    recorded_at     timestamptz DEFAULT clock_timestamp()
+);
+"""
+
+RAW_INSERT = """
+INSERT INTO bench_raw_events (event_id, stream_id, stream_type, version, event_type,
+                              schema_version, data, metadata, company_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
+"""
+
+# %b: psycopg sends the arrays in binary. With %s it would send them as text, escaping
+# every '"' of every JSON document with a Python-level re.sub; that alone makes this
+# statement three times slower. The reference must be the fastest plain form.
+RAW_INSERT_BATCH = """
+INSERT INTO bench_raw_events (event_id, stream_id, stream_type, version, event_type,
+                              schema_version, data, metadata, company_id)
+SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::int[], %b::text[], %b::int[],
+                     %b::jsonb[], %b::jsonb[], %b::uuid[])
+"""
+
+_READ_COLUMNS = (
+    "position, transaction_id, event_id, stream_id, stream_type, version, event_type,"
+    " schema_version, data, metadata, company_id, recorded_at"
+)
+
+# The reference reader runs the read-all query of docs/decisions/0003 (keyset pagination
+# in commit order below the snapshot horizon) but keeps psycopg's plain tuples instead of
+# building dict rows and RecordedEvent objects. psycopg sends a Python int as
+# smallint/integer/bigint, none of which casts to xid8, so the id travels as text.
+RAW_READ_ALL = f"""
+SELECT {_READ_COLUMNS}
+  FROM events
+ WHERE (transaction_id, position) > (%s::text::xid8, %s::bigint)
+   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY transaction_id, position
+ LIMIT %s
+"""
+
+
+class BenchError(Exception):
+    """Something is wrong with the run itself (not a missed target)."""
+
+
+# --------------------------------------------------------------------------- payloads
+
+ACCOUNTS = ("1110", "1120", "1410", "1610", "2110", "3110", "3310", "3330", "6110", "7310",
+            "7410")
+COUNTERPARTIES = (
+    "შპს ალფა ტრეიდი",
+    "შპს კავკასიის ლოჯისტიკა",
+    "სს თბილისის წყალი",
+    "Silknet JSC",
+    "Wissol Petroleum Georgia",
+    "ი/მ გიორგი ბერიძე",
+)
+VAT_CODES = ("VAT18", "VAT0", "EXEMPT", "REVERSE")
+
+
+def journal_line(rng: random.Random, n: int) -> dict[str, Any]:
+    """A journal transaction line, as a posting would record it (amounts are Decimals)."""
+    amount = Decimal(rng.randrange(100, 5_000_000)).scaleb(-2)
+    zero = Decimal("0.00")
+    is_debit = rng.random() < 0.5
+    posted = date(2025, 1, 1) + timedelta(days=rng.randrange(365))
+    return {
+        "entry_id": new_id(),
+        "line": rng.randint(1, 8),
+        "account": rng.choice(ACCOUNTS),
+        "debit": amount if is_debit else zero,
+        "credit": zero if is_debit else amount,
+        "currency": "GEL",
+        "fx_rate": Decimal("1.000000"),
+        "posting_date": posted,
+        "description": f"INV-2025-{n:06d} {rng.choice(COUNTERPARTIES)}",
+        "vat_code": rng.choice(VAT_CODES),
+        "cost_center": f"CC-{rng.randint(1, 20):02d}",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One event, exactly as every side writes it."""
+
+    event_id: uuid.UUID
+    stream_id: str
+    version: int
+    data: dict[str, Any]
+    metadata: Metadata
+
+
+class Payloads:
+    """A pool of distinct journal lines and request metadata, reused cyclically."""
+
+    def __init__(self, seed: int, size: int = 4096) -> None:
+        rng = random.Random(seed)
+        self.lines = [journal_line(rng, n) for n in range(size)]
+        companies = [new_id() for _ in range(3)]
+        self.metadata = [
+            Metadata(
+                actor=f"user:{rng.randrange(1, 40)}",
+                company_id=rng.choice(companies),
+                correlation_id=f"req-{uuid.UUID(int=rng.getrandbits(128)).hex[:16]}",
+            )
+            for _ in range(size)
+        ]
+        self._next = 0
+
+    def take(self) -> tuple[dict[str, Any], Metadata]:
+        i = self._next % len(self.lines)
+        self._next += 1
+        return self.lines[i], self.metadata[i]
+
+    def sizes(self) -> tuple[int, int]:
+        """Median encoded size (UTF-8 bytes) of event data and of metadata."""
+        data = statistics.median(len(dumps(d).encode()) for d in self.lines)
+        meta = statistics.median(len(dumps(m.as_json()).encode()) for m in self.metadata)
+        return int(data), int(meta)
+
+
+def new_stream() -> str:
+    return f"{STREAM_TYPE}-{new_id()}"
+
+
+def single_plans(payloads: Payloads, workers: int, per_worker: int) -> list[list[Row]]:
+    """Rows for one-event transactions: each worker fills its own streams, 5 events each."""
+    plans: list[list[Row]] = []
+    for _ in range(workers):
+        rows: list[Row] = []
+        stream = ""
+        for i in range(per_worker):
+            if i % EVENTS_PER_STREAM == 0:
+                stream = new_stream()
+            data, meta = payloads.take()
+            rows.append(Row(new_id(), stream, i % EVENTS_PER_STREAM + 1, data, meta))
+        plans.append(rows)
+    return plans
+
+
+def many_streams_batch(payloads: Payloads) -> list[Row]:
+    """1,000 rows: 250 new streams of 4 events, as one bulk posting would write them."""
+    rows: list[Row] = []
+    for _ in range(BATCH_STREAMS):
+        stream = new_stream()
+        data, meta = payloads.take()
+        for v in range(1, BATCH // BATCH_STREAMS + 1):
+            rows.append(Row(new_id(), stream, v, data if v == 1 else payloads.take()[0], meta))
+    return rows
+
+
+def one_stream_batch(payloads: Payloads) -> list[Row]:
+    """1,000 rows for one new stream (an import into a single aggregate)."""
+    stream = new_stream()
+    _, meta = payloads.take()
+    return [Row(new_id(), stream, v, payloads.take()[0], meta) for v in range(1, BATCH + 1)]
+
+
+def relabel(plans: list[list[Any]]) -> list[list[Any]]:
+    """The same rows (payloads, versions) under fresh event and stream ids.
+
+    Every side that writes to ``events`` needs ids of its own (both are unique there).
+    """
+    streams: dict[str, str] = {}
+
+    def fresh(row: Row) -> Row:
+        stream = streams.get(row.stream_id)
+        if stream is None:
+            stream = streams[row.stream_id] = new_stream()
+        return replace(row, event_id=new_id(), stream_id=stream)
+
+    return [[[fresh(r) for r in item] if isinstance(item, list) else fresh(item)
+             for item in plan] for plan in plans]
+
+
+def count_events(plans: list[list[Any]]) -> int:
+    return sum(len(item) if isinstance(item, list) else 1 for plan in plans for item in plan)
+
+
+# --------------------------------------------------------------------------- the sides
+
+Op = Callable[[Connection, Any], Awaitable[None]]
+
+
+async def saldo_single_recorded(
+    store: EventStore, conn: Connection, row: Row
+) -> list[RecordedEvent]:
+    return await store.append(
+        conn, row.stream_id, STREAM_TYPE, row.version - 1,
+        [NewEvent(EVENT_TYPE, row.data, 1, row.event_id)], row.metadata,
+    )
+
+
+def saldo_single(store: EventStore) -> Op:
+    async def op(conn: Connection, row: Row) -> None:
+        async with conn.transaction():
+            await saldo_single_recorded(store, conn, row)
+    return op
+
+
+async def raw_single(conn: Connection, row: Row) -> None:
+    async with conn.transaction():
+        await conn.execute(RAW_INSERT, (
+            row.event_id, row.stream_id, STREAM_TYPE, row.version, EVENT_TYPE, 1,
+            dumps(row.data), dumps(row.metadata.as_json()), row.metadata.company_id,
+        ))
+
+
+def stream_appends(rows: Sequence[Row]) -> list[StreamAppend]:
+    """Consecutive rows of one stream become one StreamAppend (what a caller builds)."""
+    appends: list[StreamAppend] = []
+    start = 0
+    while start < len(rows):
+        end = start
+        while end < len(rows) and rows[end].stream_id == rows[start].stream_id:
+            end += 1
+        first = rows[start]
+        appends.append(StreamAppend(
+            first.stream_id, STREAM_TYPE, first.version - 1,
+            [NewEvent(EVENT_TYPE, r.data, 1, r.event_id) for r in rows[start:end]],
+            first.metadata,
+        ))
+        start = end
+    return appends
+
+
+def saldo_many(store: EventStore) -> Op:
+    async def op(conn: Connection, rows: list[Row]) -> None:
+        appends = stream_appends(rows)
+        async with conn.transaction():
+            recorded = await store.append_many(conn, appends)
+        if len(recorded) != len(rows):
+            raise BenchError(f"append_many recorded {len(recorded)} of {len(rows)} events")
+    return op
+
+
+def saldo_one_stream(store: EventStore) -> Op:
+    async def op(conn: Connection, rows: list[Row]) -> None:
+        first = rows[0]
+        events = [NewEvent(EVENT_TYPE, r.data, 1, r.event_id) for r in rows]
+        async with conn.transaction():
+            recorded = await store.append(
+                conn, first.stream_id, STREAM_TYPE, NO_STREAM, events, first.metadata
+            )
+        if len(recorded) != len(rows):
+            raise BenchError(f"append recorded {len(recorded)} of {len(rows)} events")
+    return op
+
+
+async def raw_batch(conn: Connection, rows: list[Row]) -> None:
+    # Per-append metadata is encoded once per stream, as EventStore does.
+    encoded: dict[str, str] = {}
+    metas: list[str] = []
+    for r in rows:
+        meta = encoded.get(r.stream_id)
+        if meta is None:
+            meta = encoded[r.stream_id] = dumps(r.metadata.as_json())
+        metas.append(meta)
+    columns = (
+        [r.event_id for r in rows], [r.stream_id for r in rows], [STREAM_TYPE] * len(rows),
+        [r.version for r in rows], [EVENT_TYPE] * len(rows), [1] * len(rows),
+        [dumps(r.data) for r in rows], metas, [r.metadata.company_id for r in rows],
+    )
+    async with conn.transaction():
+        await conn.execute(RAW_INSERT_BATCH, columns)
+
+
+# ---------------------------------------------------------- prototype (suggested changes)
+#
+# Everything below mirrors EventStore's contract (same guards, same RecordedEvent values,
+# upcasters and inline projections applied) with the changes suggested in
+# docs/performance.md. Bench.check_prototype() compares its results with EventStore's.
+
+_decode = json.JSONDecoder().raw_decode
+
+
+def fast_loads(text: str) -> Any:
+    """json.loads without the bytes sniffing and the trailing-data check.
+
+    Only for text PostgreSQL produced (jsonb output, or JSON this process encoded)."""
+    return _decode(text)[0]
+
+
+class FastJsonbLoader(Loader):
+    """jsonb (text format) decoded with :func:`fast_loads`."""
+
+    def load(self, data: Buffer) -> Any:
+        return _decode(str(data, "utf-8"))[0]
+
+
+_P_INSERT = """
+INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
+                    data, metadata, company_id)"""
+
+# One event: scalar parameters, no arrays to dump; the version comes from the guard row.
+P_APPEND_ONE = _P_INSERT + """
+SELECT %(event_id)s::uuid, %(stream_id)s::text, %(stream_type)s::text, cur.v + 1,
+       %(event_type)s::text, %(schema_version)s::int, %(data)s::jsonb, %(metadata)s::jsonb,
+       %(company_id)s::uuid
+  FROM (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %(stream_id)s) cur
+ WHERE %(expected)s::int IS NULL OR cur.v = %(expected)s::int
+RETURNING position, transaction_id, version, recorded_at
+"""
+
+# Many events, one stream: EventStore's statement with binary parameters (%b) and only the
+# columns the server makes up returned.
+P_APPEND = _P_INSERT + """
+SELECT e.event_id, %(stream_id)b::text, %(stream_type)b::text, cur.v + e.n::int,
+       e.event_type, e.schema_version, e.data, %(metadata)b::jsonb, %(company_id)b::uuid
+  FROM (SELECT coalesce(max(version), 0) AS v FROM events
+         WHERE stream_id = %(stream_id)b::text) cur,
+       unnest(%(ids)b::uuid[], %(types)b::text[], %(schema_versions)b::int[],
+              %(datas)b::jsonb[]) WITH ORDINALITY AS e(event_id, event_type, schema_version,
+                                                       data, n)
+ WHERE %(expected)b::int IS NULL OR cur.v = %(expected)b::int
+RETURNING position, transaction_id, version, recorded_at
+"""
+
+P_APPEND_MANY = """
+WITH batch AS (
+    SELECT *
+      FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::int[], %b::int[], %b::text[],
+                  %b::int[], %b::jsonb[], %b::jsonb[], %b::uuid[])
+             WITH ORDINALITY
+             AS e(event_id, stream_id, stream_type, expected, offs, event_type,
+                  schema_version, data, metadata, company_id, n)
+), moved AS (
+    SELECT 1
+      FROM (SELECT DISTINCT stream_id, expected FROM batch) s
+     WHERE (SELECT coalesce(max(version), 0) FROM events x WHERE x.stream_id = s.stream_id)
+           <> s.expected
+)""" + _P_INSERT + """
+SELECT e.event_id, e.stream_id, e.stream_type, e.expected + e.offs, e.event_type,
+       e.schema_version, e.data, e.metadata, e.company_id
+  FROM batch e
+ WHERE NOT EXISTS (SELECT 1 FROM moved)
+ ORDER BY e.n
+RETURNING position, transaction_id, stream_id, version, recorded_at
+"""
+
+
+class PrototypeStore(EventStore):
+    """EventStore with the suggested changes (see docs/performance.md)."""
+
+    jsonb_loader: type[Loader] = FastJsonbLoader
+
+    async def append(
+        self,
+        conn: Connection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int | None,
+        events: Sequence[NewEvent],
+        metadata: Metadata = Metadata(),
+    ) -> list[RecordedEvent]:
+        if not events:
+            return []
+        meta = dumps(metadata.as_json())
+        datas = [dumps(e.data) for e in events]
+        common: dict[str, Any] = {"stream_id": stream_id, "stream_type": stream_type,
+                  "expected": expected_version, "metadata": meta,
+                  "company_id": metadata.company_id}
+        if len(events) == 1:
+            e = events[0]
+            query, params = P_APPEND_ONE, {**common, "event_id": e.event_id,
+                                           "event_type": e.type,
+                                           "schema_version": e.schema_version, "data": datas[0]}
+        else:
+            query, params = P_APPEND, {**common, "ids": [e.event_id for e in events],
+                                       "types": [e.type for e in events],
+                                       "schema_versions": [e.schema_version for e in events],
+                                       "datas": datas}
+        cursor = conn.cursor(row_factory=tuple_row)
+        try:
+            await cursor.execute(query, params)
+        except pg_errors.UniqueViolation as exc:
+            raise ConcurrencyError(stream_id, expected_version) from exc
+        rows = await cursor.fetchall()
+        if not rows:
+            raise ConcurrencyError(stream_id, expected_version,
+                                   await self.stream_version(conn, stream_id))
+        first = min(row[2] for row in rows)
+        meta_dict = fast_loads(meta)
+        recorded = []
+        for position, transaction_id, version, recorded_at in rows:
+            e = events[version - first]
+            recorded.append(RecordedEvent(
+                position, transaction_id, e.event_id, stream_id, stream_type, version, e.type,
+                e.schema_version, fast_loads(datas[version - first]), dict(meta_dict),
+                metadata.company_id, recorded_at,
+            ))
+        return await self._finish(conn, recorded)
+
+    async def append_many(
+        self, conn: Connection, appends: Sequence[StreamAppend]
+    ) -> list[RecordedEvent]:
+        # One tuple per event, transposed into columns once (zip(*...) runs in C).
+        values: list[tuple[Any, ...]] = []
+        by_key: dict[tuple[str, int], tuple[StreamAppend, NewEvent, str, dict[str, Any]]] = {}
+        expected_versions: dict[str, int] = {}
+        for append in appends:
+            meta, company = dumps(append.metadata.as_json()), append.metadata.company_id
+            expected = append.expected_version
+            if expected is None:
+                raise ValueError("append_many needs an explicit expected version per stream")
+            stream_id, stream_type = append.stream_id, append.stream_type
+            if stream_id in expected_versions:
+                raise ValueError(f"stream {stream_id} appears twice in one append_many")
+            expected_versions[stream_id] = expected
+            meta_dict = fast_loads(meta)
+            for offset, event in enumerate(append.events, start=1):
+                data = dumps(event.data)
+                by_key[stream_id, expected + offset] = (append, event, data, meta_dict)
+                values.append((event.event_id, stream_id, stream_type, expected, offset,
+                               event.type, event.schema_version, data, meta, company))
+        if not values:
+            return []
+        columns = [list(column) for column in zip(*values, strict=True)]
+        cursor = conn.cursor(row_factory=tuple_row)
+        try:
+            await cursor.execute(P_APPEND_MANY, columns)
+        except pg_errors.UniqueViolation as exc:
+            raise ConcurrencyError("(batch)", None) from exc
+        rows = await cursor.fetchall()
+        if len(rows) != len(values):
+            for stream_id, expected in expected_versions.items():
+                actual = await self.stream_version(conn, stream_id)
+                if actual != expected:
+                    raise ConcurrencyError(stream_id, expected, actual)
+            raise ConcurrencyError("(batch)", None)
+        recorded = []
+        for position, transaction_id, stream_id, version, recorded_at in rows:
+            append, e, data, meta_dict = by_key[stream_id, version]
+            recorded.append(RecordedEvent(
+                position, transaction_id, e.event_id, stream_id, append.stream_type, version,
+                e.type, e.schema_version, fast_loads(data), dict(meta_dict),
+                append.metadata.company_id, recorded_at,
+            ))
+        return await self._finish(conn, recorded)
+
+    async def _finish(self, conn: Connection, events: list[RecordedEvent]) -> list[RecordedEvent]:
+        recorded = sorted((self.upcasters.upcast(e) for e in events), key=lambda e: e.position)
+        for projection in self.inline_projections:
+            await projection.apply(conn, recorded)
+        return recorded
+
+    async def read_all(
+        self, conn: Connection, after: Checkpoint = START, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        cursor = conn.cursor(row_factory=tuple_row)
+        cursor.adapters.register_loader("jsonb", self.jsonb_loader)
+        await cursor.execute(RAW_READ_ALL, (str(after.transaction_id), after.position, limit))
+        upcast = self.upcasters.upcast
+        # The columns are in RecordedEvent's field order.
+        return [upcast(RecordedEvent(*row)) for row in await cursor.fetchall()]
+
+
+def orjson_store() -> PrototypeStore | None:
+    """The prototype reading jsonb with orjson, when orjson happens to be importable.
+
+    orjson is not a Saldo dependency; this side only runs where someone installed it."""
+    try:
+        loads = importlib.import_module("orjson").loads
+    except ImportError:
+        return None
+
+    class OrjsonLoader(Loader):
+        def load(self, data: Buffer) -> Any:
+            return loads(data)
+
+    class OrjsonPrototypeStore(PrototypeStore):
+        jsonb_loader = OrjsonLoader
+
+    return OrjsonPrototypeStore()
+
+
+def binary_params(query: str) -> str:
+    """``query`` with every ``%s``/``%(name)s`` placeholder made binary (``%b``)."""
+    return re.sub(r"%(\(\w+\))?s", lambda m: f"%{m.group(1) or ''}b", query)
+
+
+@contextmanager
+def saldo_with_binary_params() -> Iterator[None]:
+    """EventStore as it is, but its append statements sent with binary parameters.
+
+    This patches the module's private statements for the duration of one side of a round,
+    to measure the one-line change ``%s`` -> ``%b`` on its own.
+    """
+    names = ("_APPEND", "_APPEND_MANY")
+    saved = {name: getattr(eventstore_module, name) for name in names}
+    try:
+        for name, query in saved.items():
+            setattr(eventstore_module, name, binary_params(query))
+        yield
+    finally:
+        for name, query in saved.items():
+            setattr(eventstore_module, name, query)
+
+
+def binary_patch_applies() -> bool:
+    return all(isinstance(getattr(eventstore_module, name, None), str)
+               and "%" in getattr(eventstore_module, name) for name in ("_APPEND", "_APPEND_MANY"))
+
+
+@contextmanager
+def unpatched() -> Iterator[None]:
+    yield
+
+
+# --------------------------------------------------------------------------- results
+
+SIDE_LABELS = {
+    SALDO: "",
+    BINARY: "  + P1 (%b params)",
+    PROTOTYPE: "  + P2 (prototype)",
+    ORJSON: "  + P3 (P2 + orjson)",
+}
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    rates: dict[str, list[float]] = field(default_factory=dict)
+    target_ratio: float | None = None
+    target_rate: float | None = None
+    events_per_round: int = 0
+    note: str = ""
+
+    def add(self, side: str, rate: float) -> None:
+        self.rates.setdefault(side, []).append(rate)
+
+    def median(self, side: str) -> float:
+        return statistics.median(self.rates[side])
+
+    def ratios(self, side: str) -> list[float]:
+        return [s / r for s, r in zip(self.rates[side], self.rates[REFERENCE], strict=True)]
+
+    def ratio(self, side: str) -> float:
+        return statistics.median(self.ratios(side))
+
+    def passed(self, side: str) -> bool | None:
+        if self.target_ratio is not None:
+            return self.ratio(side) >= self.target_ratio
+        if self.target_rate is not None:
+            return self.median(side) >= self.target_rate
+        return None
+
+    @property
+    def target_text(self) -> str:
+        if self.target_ratio is not None:
+            return f"ratio >= {self.target_ratio:g}"
+        if self.target_rate is not None:
+            return f">= {self.target_rate:,.0f} ev/s"
+        return "-"
+
+    @property
+    def sides(self) -> list[str]:
+        return [s for s in (SALDO, BINARY, PROTOTYPE, ORJSON) if s in self.rates]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "unit": "events/s",
+            "events_per_round": self.events_per_round,
+            "target_ratio": self.target_ratio,
+            "target_events_per_s": self.target_rate,
+            "reference": {"median": self.median(REFERENCE), "rounds": self.rates[REFERENCE]},
+            **{side: {"median": self.median(side), "rounds": self.rates[side],
+                      "ratio": self.ratio(side), "round_ratios": self.ratios(side),
+                      "status": status(self.passed(side))} for side in self.sides},
+            "note": self.note,
+        }
+
+
+def status(passed: bool | None) -> str:
+    return {True: "PASS", False: "MISS", None: "info"}[passed]
+
+
+def peak_rss_mib() -> float:
+    # Linux reports ru_maxrss in KiB (macOS in bytes).
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def render(results: Sequence[Result], peak_mib: float, rounds: int) -> str:
+    header = ("measurement", f"Saldo (median of {rounds})", "reference", "ratio", "target",
+              "result")
+    lines: list[tuple[str, ...]] = [header]
+    for r in results:
+        for side in r.sides:
+            lines.append((SIDE_LABELS[side] or r.label, f"{r.median(side):,.0f} ev/s",
+                          f"{r.median(REFERENCE):,.0f} ev/s", f"{r.ratio(side):.2f}",
+                          r.target_text, status(r.passed(side))))
+    lines.append(("peak RSS of the bench process (ru_maxrss)", f"{peak_mib:,.1f} MiB", "-", "-",
+                  "-", "info"))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for n, line in enumerate(lines):
+        cells = [line[0].ljust(widths[0])]
+        cells += [c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)]
+        out.append("  ".join(cells))
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class Size:
+    rounds: int
+    round_seconds: float  # about how long one side of one round runs
+    warmup: int  # one-event transactions per connection before timing
+    warmup_batches: int
+    read_events: int  # events in the table before read-all is timed
+
+    @staticmethod
+    def for_args(quick: bool, rounds: int | None) -> Size:
+        size = (Size(rounds=3, round_seconds=0.25, warmup=40, warmup_batches=6,
+                     read_events=20_000) if quick
+                else Size(rounds=5, round_seconds=2.5, warmup=300, warmup_batches=10,
+                          read_events=250_000))
+        return replace(size, rounds=rounds or size.rounds)
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str
+    op: Op
+    patch: Callable[[], Any] = unpatched
+    table: str = "events"
+
+
+class Bench:
+    def __init__(self, url: str, size: Size, seed: int, prototype: bool) -> None:
+        self.url = url
+        self.size = size
+        self.store = EventStore()
+        self.proto = PrototypeStore() if prototype else None
+        self.proto_orjson = orjson_store() if prototype else None
+        self.binary = prototype and binary_patch_applies()
+        self.payloads = Payloads(seed)
+        self.admin: Connection | None = None
+        self.can_checkpoint = False
+        self.written = {"events": 0, "bench_raw_events": 0}
+        self.rss: dict[str, float] = {}
+
+    async def setup(self) -> None:
+        self.admin = await connect(self.url)
+        await upgrade(self.admin, bootstrap.migrations())
+        await self.admin.set_autocommit(True)
+        await self.admin.execute(RAW_TABLE)
+        try:
+            await self.admin.execute("CHECKPOINT")
+            self.can_checkpoint = True
+        except pg_errors.InsufficientPrivilege:
+            self.can_checkpoint = False
+        self.rss["after_setup"] = peak_rss_mib()
+
+    async def close(self) -> None:
+        if self.admin is not None:
+            await self.admin.close()
+
+    async def checkpoint(self) -> None:
+        """Flush dirty pages so that no side pays for another's writes."""
+        if self.can_checkpoint and self.admin is not None:
+            await self.admin.execute("CHECKPOINT")
+
+    async def server_info(self) -> dict[str, Any]:
+        assert self.admin is not None
+        info: dict[str, Any] = {}
+        for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method",
+                     "shared_buffers", "full_page_writes", "jit"):
+            row = await (await self.admin.execute(f"SHOW {name}")).fetchone()
+            info[name] = row[name] if row else None
+        return info
+
+    async def verify_counts(self) -> None:
+        assert self.admin is not None
+        for table, expected in self.written.items():
+            row = await (await self.admin.execute(f"SELECT count(*) AS n FROM {table}")).fetchone()
+            if not row or row["n"] != expected:
+                raise BenchError(f"{table} holds {row and row['n']} rows, expected {expected}")
+
+    def write_sides(self, saldo: Op, reference: Op, prototype: Op | None) -> list[Side]:
+        sides = [Side(REFERENCE, reference, table="bench_raw_events"), Side(SALDO, saldo)]
+        if self.binary:
+            sides.append(Side(BINARY, saldo, saldo_with_binary_params))
+        if prototype is not None:
+            sides.append(Side(PROTOTYPE, prototype))
+        return sides
+
+    async def warm_up(
+        self, conns: Sequence[Connection], plans: list[list[Any]], sides: list[Side]
+    ) -> float:
+        """Run every side once, untimed; return the slowest side's events/s.
+
+        This warms the caches and psycopg's prepared statements (a statement is prepared
+        on its sixth execution), and sizes the rounds so that the slowest side runs for
+        about ``size.round_seconds``."""
+        rates = []
+        for side in sides:
+            with side.patch():
+                seconds = await run_plans(conns, relabel(plans), side.op)
+            self.written[side.table] += count_events(plans)
+            rates.append(count_events(plans) / seconds)
+        return min(rates)
+
+    async def rounds(
+        self,
+        result: Result,
+        conns: Sequence[Connection],
+        make_plans: Callable[[], list[list[Any]]],
+        sides: list[Side],
+    ) -> None:
+        """Time every side for ``size.rounds`` rounds on the same rows."""
+        for n in range(self.size.rounds):
+            plans = make_plans()
+            events = count_events(plans)
+            result.events_per_round = events
+            shift = n % len(sides)  # rotate who goes first
+            for side in sides[shift:] + sides[:shift]:
+                mine = relabel(plans)
+                await self.checkpoint()
+                with side.patch():
+                    seconds = await run_plans(conns, mine, side.op)
+                result.add(side.name, events / seconds)
+                self.written[side.table] += events
+            progress("  round {}: {}".format(n + 1, ", ".join(
+                f"{s.name} {result.rates[s.name][-1]:,.0f}" for s in sides)) + " ev/s")
+        await self.verify_counts()
+
+    async def single(self, workers: int) -> Result:
+        label = f"append, 1 event/txn, {workers} connection" + ("s" if workers > 1 else "")
+        result = Result(f"append_single_{workers}conn", label, target_ratio=0.7)
+        progress(f"{label} ...")
+        conns = [await connect(self.url) for _ in range(workers)]
+        try:
+            sides = self.write_sides(saldo_single(self.store), raw_single,
+                                     saldo_single(self.proto) if self.proto else None)
+            rate = await self.warm_up(
+                conns, single_plans(self.payloads, workers, self.size.warmup), sides)
+            per_worker = events_for(rate * self.size.round_seconds / workers, EVENTS_PER_STREAM,
+                                    low=50, high=100_000)
+            await self.rounds(
+                result, conns, lambda: single_plans(self.payloads, workers, per_worker), sides)
+        finally:
+            for c in conns:
+                await c.close()
+        return result
+
+    async def batched(self, key: str, label: str, make_batch: Callable[[Payloads], list[Row]],
+                      op: Callable[[EventStore], Op]) -> Result:
+        result = Result(key, label, target_ratio=0.5)
+        progress(f"{label} ...")
+        conn = await connect(self.url)
+        try:
+            sides = self.write_sides(op(self.store), raw_batch,
+                                     op(self.proto) if self.proto else None)
+            warm = [[make_batch(self.payloads) for _ in range(self.size.warmup_batches)]]
+            rate = await self.warm_up([conn], warm, sides)
+            batches = events_for(rate / BATCH * self.size.round_seconds, 1, low=2, high=200)
+            await self.rounds(
+                result, [conn], lambda: [[make_batch(self.payloads) for _ in range(batches)]],
+                sides)
+        finally:
+            await conn.close()
+        return result
+
+    async def fill(self) -> None:
+        """Top the events table up (untimed) so that read-all has enough to read."""
+        missing = self.size.read_events - self.written["events"]
+        if missing <= 0:
+            return
+        progress(f"filling events with {missing:,} more events for read-all ...")
+        op = saldo_many(self.store)
+        conn = await connect(self.url)
+        try:
+            while missing > 0:
+                batch = many_streams_batch(self.payloads)
+                await op(conn, batch)
+                self.written["events"] += len(batch)
+                missing -= len(batch)
+        finally:
+            await conn.close()
+        await self.verify_counts()
+
+    async def check_prototype(self) -> None:
+        """The prototype must return exactly what EventStore returns (ids aside)."""
+        if self.proto is None:
+            return
+
+        async def singles(store: EventStore, conn: Connection, rows: list[Row]) -> list[Any]:
+            return [e for r in rows for e in await saldo_single_recorded(store, conn, r)]
+
+        async def one_stream(store: EventStore, conn: Connection, rows: list[Row]) -> list[Any]:
+            events = [NewEvent(EVENT_TYPE, r.data, 1, r.event_id) for r in rows]
+            return await store.append(conn, rows[0].stream_id, STREAM_TYPE, NO_STREAM, events,
+                                      rows[0].metadata)
+
+        async def many(store: EventStore, conn: Connection, rows: list[Row]) -> list[Any]:
+            return await store.append_many(conn, stream_appends(rows))
+
+        cases: list[tuple[Callable[[EventStore, Connection, list[Row]], Awaitable[list[Any]]],
+                          list[Row]]] = [
+            (singles, single_plans(self.payloads, 1, EVENTS_PER_STREAM)[0]),
+            (one_stream, one_stream_batch(self.payloads)),
+            (many, many_streams_batch(self.payloads)),
+        ]
+        conn = await connect(self.url)
+        try:
+            for append, rows in cases:
+                got: list[list[RecordedEvent]] = []
+                for store in (self.store, self.proto):
+                    mine = relabel([rows])[0]
+                    async with conn.transaction():
+                        got.append(await append(store, conn, mine))
+                    self.written["events"] += len(mine)
+                if [comparable(e) for e in got[0]] != [comparable(e) for e in got[1]]:
+                    raise BenchError(f"the prototype's {append.__name__} append does not return "
+                                     "what EventStore's does")
+            async with conn.transaction():
+                first = await self.store.read_all(conn, START, 5000)
+                second = await self.proto.read_all(conn, START, 5000)
+                third = await self.proto_orjson.read_all(conn, START, 5000) if (
+                    self.proto_orjson) else second
+            if not first == second == third:
+                raise BenchError("the prototype's read_all does not return what EventStore's does")
+        finally:
+            await conn.close()
+
+    async def read_all(self) -> Result:
+        label = "read all via subscribe(stop_when_caught_up)"
+        result = Result("read_all_subscribe", label, target_rate=100_000,
+                        note="reference: the same keyset query, psycopg tuple rows")
+        total = self.written["events"]
+        progress(f"{label} over {total:,} events ...")
+        assert self.admin is not None
+        await self.admin.execute("VACUUM ANALYZE events")
+        db = Database(self.url, min_size=1, max_size=1)
+        await db.open()
+        raw = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        try:
+
+            def subscriber(store: EventStore) -> Callable[[], Awaitable[int]]:
+                async def read() -> int:
+                    n = 0
+                    async for _ in store.subscribe(db.connection, START, batch_size=PAGE,
+                                                   stop_when_caught_up=True):
+                        n += 1
+                    return n
+                return read
+
+            async def raw_read() -> int:
+                n, after = 0, ("0", 0)
+                while True:
+                    cursor = await raw.execute(RAW_READ_ALL, (*after, PAGE))
+                    rows = await cursor.fetchall()
+                    n += len(rows)
+                    if rows:
+                        after = (str(rows[-1][1]), rows[-1][0])
+                    if len(rows) < PAGE:
+                        return n
+
+            sides = [(REFERENCE, raw_read), (SALDO, subscriber(self.store))]
+            if self.proto is not None:
+                sides.append((PROTOTYPE, subscriber(self.proto)))
+            if self.proto_orjson is not None:
+                sides.append((ORJSON, subscriber(self.proto_orjson)))
+            for _, read in sides:  # warm the cache and the prepared statements
+                await read()
+            for n in range(self.size.rounds):
+                shift = n % len(sides)
+                for side, read in sides[shift:] + sides[:shift]:
+                    start = time.perf_counter()
+                    got = await read()
+                    rate = got / (time.perf_counter() - start)
+                    if got != total:
+                        raise BenchError(f"{side} read {got} events, expected {total}")
+                    result.add(side, rate)
+                progress("  round {}: {}".format(n + 1, ", ".join(
+                    f"{s} {result.rates[s][-1]:,.0f}" for s, _ in sides)) + " ev/s")
+            result.events_per_round = total
+        finally:
+            await raw.close()
+            await db.close()
+        return result
+
+    async def run(self) -> list[Result]:
+        await self.check_prototype()
+        results = [await self.single(1), await self.single(CONCURRENCY)]
+        results.append(await self.batched(
+            "append_many_1000", "append_many, 1,000 events/txn (250 new streams x 4)",
+            many_streams_batch, saldo_many))
+        results.append(await self.batched(
+            "append_one_stream_1000", "append, 1,000 events/txn to one new stream",
+            one_stream_batch, saldo_one_stream))
+        self.rss["after_writes"] = peak_rss_mib()
+        await self.fill()
+        results.append(await self.read_all())
+        self.rss["after_reads"] = peak_rss_mib()
+        return results
+
+
+def comparable(event: RecordedEvent) -> tuple[Any, ...]:
+    """What must agree between two stores writing the same rows under other ids."""
+    return (event.version, event.type, event.schema_version, event.data, event.metadata,
+            event.company_id, event.stream_type)
+
+
+async def run_plans(conns: Sequence[Connection], plans: Sequence[Sequence[Any]], op: Op) -> float:
+    """Run each plan on its own connection, all at once; return the wall-clock seconds."""
+
+    async def worker(conn: Connection, plan: Sequence[Any]) -> None:
+        for item in plan:
+            await op(conn, item)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c, p) for c, p in zip(conns, plans, strict=True)))
+    return time.perf_counter() - start
+
+
+def events_for(estimate: float, multiple: int, *, low: int, high: int) -> int:
+    """``estimate`` clamped to [low, high] and rounded up to a multiple of ``multiple``."""
+    n = max(low, min(high, int(estimate)))
+    return -(-n // multiple) * multiple
+
+
+_STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@asynccontextmanager
+async def server(database_url: str | None) -> AsyncIterator[tuple[str, str]]:
+    """(URL, label) of a fresh database: embedded, or a throwaway one on the given server."""
+    if database_url is None:
+        root = Path(tempfile.mkdtemp(prefix="saldo-bench-"))
+        # Registered before the server's own atexit hook, so it runs after the server stops.
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        progress(f"starting the embedded PostgreSQL in {root} ...")
+        url = await asyncio.to_thread(embedded.start, root)
+        yield url, "embedded"
+        return
+    name = f"saldo_bench_{uuid.uuid4().hex[:10]}"
+    admin = await psycopg.AsyncConnection.connect(database_url, autocommit=True,
+                                                  connect_timeout=5)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        progress(f"created the throwaway database {name}")
+        params = conninfo.conninfo_to_dict(database_url)
+        params["dbname"] = name
+        try:
+            yield conninfo.make_conninfo("", **params), f"external, database {name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            progress(f"dropped the throwaway database {name}")
+    finally:
+        await admin.close()
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "psycopg": psycopg.__version__,
+        "psycopg_impl": psycopg.pq.__impl__,
+    }
+
+
+def source_digest() -> dict[str, str]:
+    """Which event store was measured (the file may have changed since the last commit)."""
+    path = Path(eventstore_module.__file__ or "")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "?"
+    return {"file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+            "sha256_16": digest}
+
+
+@dataclass
+class Report:
+    label: str
+    results: list[Result]
+    extra: dict[str, Any]
+
+
+async def bench(args: argparse.Namespace, size: Size) -> Report:
+    async with server(args.database_url) as (url, label):
+        runner = Bench(url, size, args.seed, args.prototype)
+        await runner.setup()
+        try:
+            info = await runner.server_info()
+            data_bytes, meta_bytes = runner.payloads.sizes()
+            progress(f"server: PostgreSQL {info['server_version']}, fsync={info['fsync']}, "
+                     f"synchronous_commit={info['synchronous_commit']}; payload: data "
+                     f"{data_bytes} B, metadata {meta_bytes} B (median)")
+            if args.prototype and not runner.binary:
+                progress("note: EventStore's statements are not where P1 expects them; "
+                         "P1 is skipped")
+            results = await runner.run()
+            extra = {
+                "server": info,
+                "payload_bytes": {"data_median": data_bytes, "metadata_median": meta_bytes},
+                "rows_written": runner.written,
+                "checkpoint_between_sides": runner.can_checkpoint,
+                "peak_rss_mib": runner.rss,
+            }
+            return Report(label, results, extra)
+        finally:
+            await runner.close()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Saldo's event store against raw INSERTs.")
+    parser.add_argument("--database-url", help="a PostgreSQL server to use (a throwaway "
+                        "database is created there); default: embedded server in a temp dir")
+    parser.add_argument("--quick", action="store_true", help="a smaller run (< 20 s)")
+    parser.add_argument("--prototype", action="store_true",
+                        help="also measure the changes suggested in docs/performance.md")
+    parser.add_argument("--rounds", type=int, help="timed rounds per measurement")
+    parser.add_argument("--seed", type=int, default=20250101, help="payload generator seed")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help=f"JSON results file (default: {DEFAULT_OUTPUT.relative_to(ROOT)})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    size = Size.for_args(args.quick, args.rounds)
+    at_start = peak_rss_mib()  # the interpreter with Saldo and its libraries imported
+    started = time.perf_counter()
+    try:
+        report = asyncio.run(bench(args, size))
+    except (BenchError, psycopg.Error, embedded.EmbeddedServerError, OSError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    peak = peak_rss_mib()
+    elapsed = time.perf_counter() - started
+    mode = "quick" if args.quick else "full"
+    print()
+    print(f"Saldo event store benchmark: PostgreSQL {report.extra['server']['server_version']}"
+          f" ({report.label}), {os.cpu_count()} CPUs, {mode} run, {elapsed:.0f} s")
+    print(render(report.results, peak, size.rounds))
+    document = {
+        "benchmark": "eventstore",
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": mode,
+        "rounds": size.rounds,
+        "statistic": "median of rounds; ratio = median of per-round ratios",
+        "target": report.label,
+        "event_store": source_digest(),
+        "machine": machine(),
+        **report.extra,
+        "peak_rss_mib": {"at_start": at_start, **report.extra["peak_rss_mib"], "final": peak},
+        "elapsed_s": elapsed,
+        "results": [r.as_json() for r in report.results],
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nresults written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
