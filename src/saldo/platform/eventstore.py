@@ -25,9 +25,11 @@ from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.adapt import Buffer, Loader
+from psycopg.types.json import set_json_loads
 
 from saldo.kernel.errors import ConcurrencyError, Conflict
 from saldo.kernel.ids import new_id
@@ -42,6 +44,10 @@ class _Xid8Loader(Loader):
 
 
 psycopg.adapters.register_loader(5069, _Xid8Loader)  # 5069 is xid8's fixed type oid
+# Decoding JSONB dominates reading the log; orjson decodes several times faster than the
+# standard library and yields the same dicts, lists, strings and ints (no floats are
+# stored: amounts are strings).
+set_json_loads(orjson.loads)
 
 
 def xid8(value: int) -> str:
