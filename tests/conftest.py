@@ -53,6 +53,15 @@ def _fresh_database(server_url: str) -> tuple[str, str]:
     return psycopg.conninfo.make_conninfo(**info), name  # type: ignore[arg-type]
 
 
+@pytest.fixture
+def scratch_database_url(embedded_url: str) -> Iterator[str]:
+    """The URL of a brand-new, empty (unmigrated) database on the embedded server."""
+    url, name = _fresh_database(embedded_url)
+    yield url
+    with psycopg.connect(embedded_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def external_url() -> Iterator[str]:
     if not EXTERNAL_URL:

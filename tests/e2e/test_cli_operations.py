@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -18,14 +17,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def fresh_url(embedded_url: str) -> Iterator[str]:
-    """A URL of a brand-new database on the session's embedded server."""
-    name = f"saldo_cli_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(embedded_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield embedded_url.replace("/saldo?", f"/{name}?")
-    with psycopg.connect(embedded_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+def fresh_url(scratch_database_url: str) -> str:
+    # The CLI reads SALDO_DATABASE_URL, which must be a URL, not a libpq key=value string.
+    info = psycopg.conninfo.conninfo_to_dict(scratch_database_url)
+    return f"postgresql://{info.get('user', 'postgres')}@/{info['dbname']}?host={info['host']}"
 
 
 def _env(url: str) -> dict[str, str]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
-import psycopg
 import pytest
 
 from saldo import bootstrap
@@ -35,18 +33,6 @@ async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-@pytest.fixture
-async def unmigrated_url(embedded_url: str) -> AsyncIterator[str]:
-    name = f"saldo_empty_{uuid.uuid4().hex[:10]}"
-    async with await psycopg.AsyncConnection.connect(embedded_url, autocommit=True) as admin:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(embedded_url)
-    info["dbname"] = name
-    yield psycopg.conninfo.make_conninfo(**info)
-    async with await psycopg.AsyncConnection.connect(embedded_url, autocommit=True) as admin:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
 async def test_liveness_and_readiness_on_a_migrated_database(client: httpx.AsyncClient) -> None:
     live = await client.get("/health")
     assert live.status_code == 200
@@ -56,8 +42,8 @@ async def test_liveness_and_readiness_on_a_migrated_database(client: httpx.Async
     assert ready.json()["checks"] == {"database": "ok", "migrations": "current"}
 
 
-async def test_readiness_is_503_while_migrations_are_pending(unmigrated_url: str) -> None:
-    async for client in _client(unmigrated_url):
+async def test_readiness_is_503_while_migrations_are_pending(scratch_database_url: str) -> None:
+    async for client in _client(scratch_database_url):
         response = await client.get("/health/ready")
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -17,19 +16,11 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def empty_conn(embedded_url: str) -> AsyncIterator[Connection]:
-    """A connection to a brand-new, unmigrated database on the embedded server."""
-    name = f"saldo_mig_{uuid.uuid4().hex[:10]}"
-    async with await psycopg.AsyncConnection.connect(embedded_url, autocommit=True) as admin:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    info = psycopg.conninfo.conninfo_to_dict(embedded_url)
-    info["dbname"] = name
-    conn = await psycopg.AsyncConnection.connect(psycopg.conninfo.make_conninfo(**info),
-                                                 row_factory=dict_row)
+async def empty_conn(scratch_database_url: str) -> AsyncIterator[Connection]:
+    """A connection to a brand-new, unmigrated database."""
+    conn = await psycopg.AsyncConnection.connect(scratch_database_url, row_factory=dict_row)
     yield conn
     await conn.close()
-    async with await psycopg.AsyncConnection.connect(embedded_url, autocommit=True) as admin:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 async def test_upgrade_applies_everything_once_then_nothing(empty_conn: Connection) -> None:
