@@ -25,6 +25,9 @@ What is measured, in one run, on one server and one database:
    the same keyset query returning plain tuples (the driver's floor).
 4. The peak resident memory of this process (``ru_maxrss``).
 
+``--prototype`` adds rows P1-P3: the changes to ``saldo.platform.eventstore`` suggested in
+docs/performance.md, measured in the same rounds against the same reference.
+
 Both sides use the same psycopg async connections, the same payloads (a journal line of
 about 300 bytes of JSON with Decimal amounts as strings, plus ~110 bytes of metadata) and
 the same JSON encoder. Each measurement is warmed up, then run for several rounds; a round
@@ -40,8 +43,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import gc
 import hashlib
-import importlib
 import json
 import os
 import platform
@@ -62,10 +65,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
+import orjson
 import psycopg
 from psycopg import conninfo
 from psycopg import errors as pg_errors
-from psycopg.adapt import Buffer, Loader
 from psycopg.rows import tuple_row
 
 from saldo import bootstrap
@@ -100,8 +103,8 @@ BATCH_STREAMS = 250  # append_many: 250 new streams x 4 events = 1,000 events
 CONCURRENCY = 8
 PAGE = 1000  # subscribe()'s default batch size, used by the reference reader too
 
-REFERENCE, SALDO, BINARY, PROTOTYPE, ORJSON = (
-    "reference", "saldo", "saldo_binary_params", "prototype", "prototype_orjson")
+REFERENCE, SALDO, BINARY, PROTOTYPE, GC_FROZEN = (
+    "reference", "saldo", "saldo_binary_params", "prototype", "prototype_gc_frozen")
 
 RAW_TABLE = """
 CREATE SEQUENCE bench_raw_events_position_seq;
@@ -395,23 +398,6 @@ async def insert_batch(conn: Connection, rows: list[Row], query: str) -> None:
 # upcasters and inline projections applied) with the changes suggested in
 # docs/performance.md. Bench.check_prototype() compares its results with EventStore's.
 
-_decode = json.JSONDecoder().raw_decode
-
-
-def fast_loads(text: str) -> Any:
-    """json.loads without the bytes sniffing and the trailing-data check.
-
-    Only for text PostgreSQL produced (jsonb output, or JSON this process encoded)."""
-    return _decode(text)[0]
-
-
-class FastJsonbLoader(Loader):
-    """jsonb (text format) decoded with :func:`fast_loads`."""
-
-    def load(self, data: Buffer) -> Any:
-        return _decode(str(data, "utf-8"))[0]
-
-
 _P_INSERT = """
 INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
                     data, metadata, company_id)"""
@@ -477,8 +463,6 @@ def unique_violation(
 class PrototypeStore(EventStore):
     """EventStore with the suggested changes (see docs/performance.md)."""
 
-    jsonb_loader: type[Loader] = FastJsonbLoader
-
     async def append(
         self,
         conn: Connection,
@@ -492,19 +476,22 @@ class PrototypeStore(EventStore):
             return []
         meta = dumps(metadata.as_json())
         datas = [dumps(e.data) for e in events]
-        common: dict[str, Any] = {"stream_id": stream_id, "stream_type": stream_type,
-                  "expected": expected_version, "metadata": meta,
-                  "company_id": metadata.company_id}
-        if len(events) == 1:
+        params: dict[str, Any] = {
+            "stream_id": stream_id,
+            "stream_type": stream_type,
+            "expected": expected_version,
+            "metadata": meta,
+            "company_id": metadata.company_id,
+        }
+        if len(events) == 1:  # the common case: scalar parameters, no arrays at all
             e = events[0]
-            query, params = P_APPEND_ONE, {**common, "event_id": e.event_id,
-                                           "event_type": e.type,
-                                           "schema_version": e.schema_version, "data": datas[0]}
+            query = P_APPEND_ONE
+            params.update(event_id=e.event_id, event_type=e.type,
+                          schema_version=e.schema_version, data=datas[0])
         else:
-            query, params = P_APPEND, {**common, "ids": [e.event_id for e in events],
-                                       "types": [e.type for e in events],
-                                       "schema_versions": [e.schema_version for e in events],
-                                       "datas": datas}
+            query = P_APPEND
+            params.update(ids=[e.event_id for e in events], types=[e.type for e in events],
+                          schema_versions=[e.schema_version for e in events], datas=datas)
         cursor = conn.cursor(row_factory=tuple_row)
         try:
             await cursor.execute(query, params)
@@ -515,13 +502,13 @@ class PrototypeStore(EventStore):
             raise ConcurrencyError(stream_id, expected_version,
                                    await self.stream_version(conn, stream_id))
         first = min(row[2] for row in rows)
-        meta_dict = fast_loads(meta)
+        meta_dict = orjson.loads(meta)
         recorded = []
         for position, transaction_id, version, recorded_at in rows:
             e = events[version - first]
             recorded.append(RecordedEvent(
                 position, transaction_id, e.event_id, stream_id, stream_type, version, e.type,
-                e.schema_version, fast_loads(datas[version - first]), dict(meta_dict),
+                e.schema_version, orjson.loads(datas[version - first]), dict(meta_dict),
                 metadata.company_id, recorded_at,
             ))
         return await self._finish(conn, recorded)
@@ -542,7 +529,7 @@ class PrototypeStore(EventStore):
             if stream_id in expected_versions:
                 raise ValueError(f"stream {stream_id} appears twice in one append_many")
             expected_versions[stream_id] = expected
-            meta_dict = fast_loads(meta)
+            meta_dict = orjson.loads(meta)
             for offset, event in enumerate(append.events, start=1):
                 data = dumps(event.data)
                 by_key[stream_id, expected + offset] = (append, event, data, meta_dict)
@@ -568,7 +555,7 @@ class PrototypeStore(EventStore):
             append, e, data, meta_dict = by_key[stream_id, version]
             recorded.append(RecordedEvent(
                 position, transaction_id, e.event_id, stream_id, append.stream_type, version,
-                e.type, e.schema_version, fast_loads(data), dict(meta_dict),
+                e.type, e.schema_version, orjson.loads(data), dict(meta_dict),
                 append.metadata.company_id, recorded_at,
             ))
         return await self._finish(conn, recorded)
@@ -583,30 +570,25 @@ class PrototypeStore(EventStore):
         self, conn: Connection, after: Checkpoint = START, limit: int = 1000
     ) -> list[RecordedEvent]:
         cursor = conn.cursor(row_factory=tuple_row)
-        cursor.adapters.register_loader("jsonb", self.jsonb_loader)
         await cursor.execute(RAW_READ_ALL, (str(after.transaction_id), after.position, limit))
         upcast = self.upcasters.upcast
         # The columns are in RecordedEvent's field order.
         return [upcast(RecordedEvent(*row)) for row in await cursor.fetchall()]
 
 
-def orjson_store() -> PrototypeStore | None:
-    """The prototype reading jsonb with orjson, when orjson happens to be importable.
+@contextmanager
+def gc_frozen() -> Iterator[None]:
+    """What ``gc.freeze()`` at process start does for the objects made after it.
 
-    orjson is not a Saldo dependency; this side only runs where someone installed it."""
+    Everything alive now (the imported modules: FastAPI, pydantic, psycopg, Saldo...) is
+    moved out of the collector's reach, so that the full collections the read path's
+    many new dicts trigger no longer traverse it. Undone afterwards."""
+    gc.collect()
+    gc.freeze()
     try:
-        loads = importlib.import_module("orjson").loads
-    except ImportError:
-        return None
-
-    class OrjsonLoader(Loader):
-        def load(self, data: Buffer) -> Any:
-            return loads(data)
-
-    class OrjsonPrototypeStore(PrototypeStore):
-        jsonb_loader = OrjsonLoader
-
-    return OrjsonPrototypeStore()
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def binary_params(query: str) -> str:
@@ -648,7 +630,7 @@ SIDE_LABELS = {
     SALDO: "",
     BINARY: "  + P1 (%b params)",
     PROTOTYPE: "  + P2 (prototype)",
-    ORJSON: "  + P3 (P2 + orjson)",
+    GC_FROZEN: "  + P3 (P2 + gc.freeze())",
 }
 
 
@@ -691,7 +673,7 @@ class Result:
 
     @property
     def sides(self) -> list[str]:
-        return [s for s in (SALDO, BINARY, PROTOTYPE, ORJSON) if s in self.rates]
+        return [s for s in (SALDO, BINARY, PROTOTYPE, GC_FROZEN) if s in self.rates]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -717,6 +699,19 @@ def peak_rss_mib() -> float:
     # Linux reports ru_maxrss in KiB (macOS in bytes).
     scale = 1 if sys.platform == "darwin" else 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def current_rss_mib() -> float | None:
+    """The resident set now (Linux only): shows whether a phase grew the process."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def rss() -> dict[str, float | None]:
+    return {"peak": peak_rss_mib(), "current": current_rss_mib()}
 
 
 def render(results: Sequence[Result], peak_mib: float, rounds: int) -> str:
@@ -775,13 +770,12 @@ class Bench:
         self.size = size
         self.store = EventStore()
         self.proto = PrototypeStore() if prototype else None
-        self.proto_orjson = orjson_store() if prototype else None
         self.binary = prototype and binary_patch_applies()
         self.payloads = Payloads(seed)
         self.admin: Connection | None = None
         self.can_checkpoint = False
         self.written = {"events": 0, "bench_raw_events": 0}
-        self.rss: dict[str, float] = {}
+        self.rss: dict[str, dict[str, float | None]] = {}
 
     async def setup(self) -> None:
         self.admin = await connect(self.url)
@@ -793,7 +787,7 @@ class Bench:
             self.can_checkpoint = True
         except pg_errors.InsufficientPrivilege:
             self.can_checkpoint = False
-        self.rss["after_setup"] = peak_rss_mib()
+        self.rss["after_setup"] = rss()
 
     async def close(self) -> None:
         if self.admin is not None:
@@ -963,9 +957,7 @@ class Bench:
             async with conn.transaction():
                 first = await self.store.read_all(conn, START, 5000)
                 second = await self.proto.read_all(conn, START, 5000)
-                third = await self.proto_orjson.read_all(conn, START, 5000) if (
-                    self.proto_orjson) else second
-            if not first == second == third:
+            if first != second:
                 raise BenchError("the prototype's read_all does not return what EventStore's does")
         finally:
             await conn.close()
@@ -1003,24 +995,25 @@ class Bench:
                     if len(rows) < PAGE:
                         return n
 
-            sides = [(REFERENCE, raw_read), (SALDO, subscriber(self.store))]
+            sides: list[tuple[str, Callable[[], Awaitable[int]], Callable[[], Any]]] = [
+                (REFERENCE, raw_read, unpatched), (SALDO, subscriber(self.store), unpatched)]
             if self.proto is not None:
-                sides.append((PROTOTYPE, subscriber(self.proto)))
-            if self.proto_orjson is not None:
-                sides.append((ORJSON, subscriber(self.proto_orjson)))
-            for _, read in sides:  # warm the cache and the prepared statements
+                sides.append((PROTOTYPE, subscriber(self.proto), unpatched))
+                sides.append((GC_FROZEN, subscriber(self.proto), gc_frozen))
+            for _, read, _ in sides:  # warm the cache and the prepared statements
                 await read()
             for n in range(self.size.rounds):
                 shift = n % len(sides)
-                for side, read in sides[shift:] + sides[:shift]:
-                    start = time.perf_counter()
-                    got = await read()
-                    rate = got / (time.perf_counter() - start)
+                for side, read, patch in sides[shift:] + sides[:shift]:
+                    with patch():
+                        start = time.perf_counter()
+                        got = await read()
+                        rate = got / (time.perf_counter() - start)
                     if got != total:
                         raise BenchError(f"{side} read {got} events, expected {total}")
                     result.add(side, rate)
                 progress("  round {}: {}".format(n + 1, ", ".join(
-                    f"{s} {result.rates[s][-1]:,.0f}" for s, _ in sides)) + " ev/s")
+                    f"{s} {result.rates[s][-1]:,.0f}" for s, _, _ in sides)) + " ev/s")
             result.events_per_round = total
         finally:
             await raw.close()
@@ -1033,7 +1026,7 @@ class Bench:
         # it grow with the number of sides measured).
         await self.fill()
         read = await self.read_all()
-        self.rss["after_reads"] = peak_rss_mib()
+        self.rss["after_reads"] = rss()
         results = [await self.single(1), await self.single(CONCURRENCY)]
         results.append(await self.batched(
             "append_many_1000", "append_many, 1,000 events/txn (250 new streams x 4)",
@@ -1041,7 +1034,7 @@ class Bench:
         results.append(await self.batched(
             "append_one_stream_1000", "append, 1,000 events/txn to one new stream",
             one_stream_batch, saldo_one_stream))
-        self.rss["after_writes"] = peak_rss_mib()
+        self.rss["after_writes"] = rss()
         return [*results, read]
 
 
@@ -1160,7 +1153,7 @@ async def bench(args: argparse.Namespace, size: Size) -> Report:
                 "payload_bytes": {"data_median": data_bytes, "metadata_median": meta_bytes},
                 "rows_written": runner.written,
                 "checkpoint_between_sides": runner.can_checkpoint,
-                "peak_rss_mib": runner.rss,
+                "rss_mib_by_phase": runner.rss,
             }
             return Report(label, results, extra)
         finally:
@@ -1184,7 +1177,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     size = Size.for_args(args.quick, args.rounds)
-    at_start = peak_rss_mib()  # the interpreter with Saldo and its libraries imported
+    at_start = rss()  # the interpreter with Saldo and its libraries imported
     started = time.perf_counter()
     try:
         report = asyncio.run(bench(args, size))
@@ -1198,6 +1191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Saldo event store benchmark: PostgreSQL {report.extra['server']['server_version']}"
           f" ({report.label}), {os.cpu_count()} CPUs, {mode} run, {elapsed:.0f} s")
     print(render(report.results, peak, size.rounds))
+    phases = {"at_start": at_start, **report.extra["rss_mib_by_phase"]}
+    print("memory (MiB, peak/current): " + ", ".join(
+        f"{name} {v['peak']:.0f}/{v['current']:.0f}" if v["current"] is not None
+        else f"{name} {v['peak']:.0f}/?" for name, v in phases.items()))
     document = {
         "benchmark": "eventstore",
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1208,7 +1205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "event_store": source_digest(),
         "machine": machine(),
         **report.extra,
-        "peak_rss_mib": {"at_start": at_start, **report.extra["peak_rss_mib"], "final": peak},
+        "peak_rss_mib": peak,
+        "rss_mib_by_phase": {**phases, "final": rss()},
         "elapsed_s": elapsed,
         "results": [r.as_json() for r in report.results],
     }
