@@ -15,6 +15,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -30,8 +31,16 @@ ISSUER = "saldo"
 ACCESS = "access"
 
 _hasher = PasswordHasher()
-#: Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases take the same time.
+
+    Made on first use, not at import: an Argon2 hash takes ~64 MiB and ~0.1 s, which every
+    process importing this module (worker, CLI, benchmarks) would otherwise pay.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 async def hash_password(password: str) -> str:
@@ -42,7 +51,8 @@ async def hash_password(password: str) -> str:
 async def verify_password(stored_hash: str | None, password: str) -> bool:
     def verify() -> bool:
         try:
-            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+            matches = _hasher.verify(stored_hash or _dummy_hash(), password)
+            return matches and stored_hash is not None
         except (VerificationError, InvalidHashError):
             return False
 

@@ -29,6 +29,7 @@ import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.adapt import Buffer, Loader
+from psycopg.rows import tuple_row
 from psycopg.types.json import set_json_loads
 
 from saldo.kernel.errors import ConcurrencyError, Conflict
@@ -203,18 +204,22 @@ _COLUMNS = (
     " schema_version, data, metadata, company_id, recorded_at"
 )
 
+# Parameters go in binary (%b): in text format psycopg escapes every quote of every JSON
+# document in Python to build the array literal, which cost more than the insert itself
+# (bench/eventstore.py, prototype P1). Scalars carry casts so a NULL is never untyped.
+#
 # One round trip per append: the guard compares the stream's current version with the
 # expected one, and the unique key (stream_id, version) settles races between writers
 # that both passed the guard -- the loser waits for the winner's commit, then fails.
 _APPEND = f"""
 INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
                     data, metadata, company_id)
-SELECT e.event_id, %(stream_id)s, %(stream_type)s, cur.v + e.n::int, e.event_type,
-       e.schema_version, e.data, %(metadata)s::jsonb, %(company_id)s
-  FROM (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %(stream_id)s) cur,
-       unnest(%(ids)s::uuid[], %(types)s::text[], %(schema_versions)s::int[], %(datas)s::jsonb[])
+SELECT e.event_id, %(stream_id)b::text, %(stream_type)b::text, cur.v + e.n::int, e.event_type,
+       e.schema_version, e.data, %(metadata)b::jsonb, %(company_id)b::uuid
+  FROM (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %(stream_id)b) cur,
+       unnest(%(ids)b::uuid[], %(types)b::text[], %(schema_versions)b::int[], %(datas)b::jsonb[])
          WITH ORDINALITY AS e(event_id, event_type, schema_version, data, n)
- WHERE %(expected)s::int IS NULL OR cur.v = %(expected)s::int
+ WHERE %(expected)b::int IS NULL OR cur.v = %(expected)b::int
 RETURNING {_ASSIGNED}
 """
 
@@ -225,8 +230,8 @@ RETURNING {_ASSIGNED}
 _APPEND_MANY = f"""
 WITH batch AS (
     SELECT *
-      FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::int[], %s::int[], %s::text[],
-                  %s::int[], %s::jsonb[], %s::jsonb[], %s::uuid[])
+      FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::int[], %b::int[], %b::text[],
+                  %b::int[], %b::jsonb[], %b::jsonb[], %b::uuid[])
              WITH ORDINALITY
              AS e(event_id, stream_id, stream_type, expected, offs, event_type,
                   schema_version, data, metadata, company_id, n)
@@ -406,8 +411,13 @@ class EventStore:
         an event that commits late (its transaction began early) is delivered after the
         reader's checkpoint, never behind it.
         """
-        cursor = await conn.execute(_READ_ALL, (xid8(after.transaction_id), after.position, limit))
-        return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
+        # Tuples, not dicts: the select list is in RecordedEvent's field order, and on the
+        # read path building a dict per row costs as much as the row itself.
+        async with conn.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(_READ_ALL, (xid8(after.transaction_id), after.position, limit))
+            rows = await cursor.fetchall()
+        upcast = self.upcasters.upcast
+        return [upcast(RecordedEvent(*row)) for row in rows]
 
     async def read_by_position(
         self, conn: Connection, after_position: int, limit: int

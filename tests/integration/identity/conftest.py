@@ -46,4 +46,5 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(security, "_hasher", cheap)
-    monkeypatch.setattr(security, "_DUMMY_HASH", cheap.hash("dummy"))
+    dummy = cheap.hash("dummy")
+    monkeypatch.setattr(security, "_dummy_hash", lambda: dummy)
