@@ -320,7 +320,7 @@ class EventStore:
         self, conn: Connection, appends: Sequence[StreamAppend]
     ) -> list[RecordedEvent]:
         """Append to many streams in one statement (bulk posting, imports)."""
-        columns: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        rows_out: list[tuple[Any, ...]] = []
         expected_versions: dict[str, int] = {}
         for append in appends:
             meta, company = dumps(append.metadata.as_json()), append.metadata.company_id
@@ -330,22 +330,21 @@ class EventStore:
             if append.stream_id in expected_versions:
                 raise ValueError(f"stream {append.stream_id} appears twice in one append_many")
             expected_versions[append.stream_id] = expected
-            for offset, event in enumerate(append.events, start=1):
-                for column, value in zip(
-                    columns,
-                    (event.event_id, append.stream_id, append.stream_type, expected, offset,
-                     event.type, event.schema_version, dumps(event.data), meta, company),
-                    strict=True,
-                ):
-                    column.append(value)
-        if not columns[0]:
+            rows_out.extend(
+                (event.event_id, append.stream_id, append.stream_type, expected, offset,
+                 event.type, event.schema_version, dumps(event.data), meta, company)
+                for offset, event in enumerate(append.events, start=1)
+            )
+        if not rows_out:
             return []
+        # One tuple per event, transposed once into the ten column arrays.
+        columns = [list(column) for column in zip(*rows_out, strict=True)]
         try:
             cursor = await conn.execute(_APPEND_MANY, columns)
         except pg_errors.UniqueViolation as exc:
             raise _unique_violation(exc, expected_versions) from exc
         rows = await cursor.fetchall()
-        if len(rows) != len(columns[0]):
+        if len(rows) != len(rows_out):
             # Nothing was written; name the first stream that is not where the caller
             # thought. Versions only grow, so a stream that failed the guard still fails it.
             for stream_id, expected in expected_versions.items():
@@ -357,7 +356,7 @@ class EventStore:
             event_id: (stream_id, stream_type, _Sent(event_type, schema_version), data, meta,
                        company)
             for event_id, stream_id, stream_type, _, _, event_type, schema_version, data, meta,
-            company in zip(*columns, strict=True)
+            company in rows_out
         }
         return await self._recorded(conn, rows, sent)
 
@@ -371,13 +370,16 @@ class EventStore:
         # Decimals are strings) and upcast to the newest schema, so that replaying them
         # (``saldo projections rebuild``) gives the same read model.
         recorded = []
+        metas: dict[str, dict[str, Any]] = {}  # one decode per stream, a copy per event
         for row in sorted(rows, key=lambda r: r["position"]):
             stream_id, stream_type, event, data, meta, company = sent[row["event_id"]]
+            if meta not in metas:
+                metas[meta] = orjson.loads(meta)
             recorded.append(self.upcasters.upcast(RecordedEvent(
                 position=row["position"], transaction_id=row["transaction_id"],
                 event_id=row["event_id"], stream_id=stream_id, stream_type=stream_type,
                 version=row["version"], type=event.type, schema_version=event.schema_version,
-                data=json.loads(data), metadata=json.loads(meta), company_id=company,
+                data=orjson.loads(data), metadata=dict(metas[meta]), company_id=company,
                 recorded_at=row["recorded_at"],
             )))
         for projection in self.inline_projections:
