@@ -223,6 +223,19 @@ SELECT e.event_id, %(stream_id)b::text, %(stream_type)b::text, cur.v + e.n::int,
 RETURNING {_ASSIGNED}
 """
 
+# The common case, one event, as scalars: no arrays to build, send or unnest.
+_APPEND_ONE = f"""
+INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
+                    data, metadata, company_id)
+SELECT %(event_id)b::uuid, %(stream_id)b::text, %(stream_type)b::text, cur.v + 1,
+       %(event_type)b::text, %(schema_version)b::int, %(data)b::jsonb, %(metadata)b::jsonb,
+       %(company_id)b::uuid
+  FROM (SELECT coalesce(max(version), 0) AS v FROM events
+         WHERE stream_id = %(stream_id)b::text) cur
+ WHERE %(expected)b::int IS NULL OR cur.v = %(expected)b::int
+RETURNING {_ASSIGNED}
+"""
+
 # The batched form: one statement for many streams, all or nothing. Every stream's guard
 # is checked first (the ``moved`` CTE); if any stream is not at its expected version no
 # row at all is inserted, so a caller that catches the error cannot commit half a batch.
@@ -292,19 +305,33 @@ class EventStore:
             return []
         meta = dumps(metadata.as_json())
         datas = [dumps(e.data) for e in events]
-        params: dict[str, object] = {
-            "stream_id": stream_id,
-            "stream_type": stream_type,
-            "expected": expected_version,
-            "metadata": meta,
-            "company_id": metadata.company_id,
-            "ids": [e.event_id for e in events],
-            "types": [e.type for e in events],
-            "schema_versions": [e.schema_version for e in events],
-            "datas": datas,
-        }
+        if len(events) == 1:
+            event = events[0]
+            query, params = _APPEND_ONE, {
+                "event_id": event.event_id,
+                "stream_id": stream_id,
+                "stream_type": stream_type,
+                "event_type": event.type,
+                "schema_version": event.schema_version,
+                "data": datas[0],
+                "metadata": meta,
+                "company_id": metadata.company_id,
+                "expected": expected_version,
+            }
+        else:
+            query, params = _APPEND, {
+                "stream_id": stream_id,
+                "stream_type": stream_type,
+                "expected": expected_version,
+                "metadata": meta,
+                "company_id": metadata.company_id,
+                "ids": [e.event_id for e in events],
+                "types": [e.type for e in events],
+                "schema_versions": [e.schema_version for e in events],
+                "datas": datas,
+            }
         try:
-            cursor = await conn.execute(_APPEND, params)
+            cursor = await conn.execute(query, params)
         except pg_errors.UniqueViolation as exc:
             raise _unique_violation(exc, {stream_id: expected_version}) from exc
         rows = await cursor.fetchall()
