@@ -173,6 +173,9 @@ class Upcasters:
 
     def __init__(self) -> None:
         self._hooks: dict[tuple[str, int], Upcaster] = {}
+        #: Event types with any hook: every other event passes through untouched, which
+        #: keeps the read path free of per-event work in the usual case.
+        self._types: set[str] = set()
 
     def register(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         def decorator(fn: Upcaster) -> Upcaster:
@@ -180,11 +183,14 @@ class Upcasters:
             if key in self._hooks:
                 raise ValueError(f"an upcaster for {event_type} v{from_version} exists already")
             self._hooks[key] = fn
+            self._types.add(event_type)
             return fn
 
         return decorator
 
     def upcast(self, event: RecordedEvent) -> RecordedEvent:
+        if event.type not in self._types:
+            return event
         data, version = event.data, event.schema_version
         while (hook := self._hooks.get((event.type, version))) is not None:
             data, version = hook(data), version + 1
