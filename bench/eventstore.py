@@ -5,7 +5,6 @@ Run it from the repository root::
     .venv/bin/python bench/eventstore.py                  # embedded PostgreSQL, temp data dir
     .venv/bin/python bench/eventstore.py --quick          # a smaller run (< 20 s)
     .venv/bin/python bench/eventstore.py --database-url postgresql://user@host:5432/postgres
-    .venv/bin/python bench/eventstore.py --prototype      # also measure the suggested changes
 
 With ``--database-url`` a throwaway database ``saldo_bench_<random>`` is created on that
 server (the role needs CREATEDB) and dropped at the end; the URL's own database is only
@@ -25,17 +24,14 @@ What is measured, in one run, on one server and one database:
    the same keyset query returning plain tuples (the driver's floor).
 4. The peak resident memory of this process (``ru_maxrss``).
 
-``--prototype`` adds rows P1-P3: the changes to ``saldo.platform.eventstore`` suggested in
-docs/performance.md, measured in the same rounds against the same reference.
-
 Both sides use the same psycopg async connections, the same payloads (a journal line of
 about 300 bytes of JSON with Decimal amounts as strings, plus ~110 bytes of metadata) and
 the same JSON encoder. Each measurement is warmed up, then run for several rounds; a round
 runs every side once, one after the other (rotating which goes first) after a CHECKPOINT.
 Rates are the median over rounds; a ratio is the median of the per-round ratios (the sides
 of one round ran seconds apart, so they saw the same machine). Missed targets are
-reported, never turned into a failing exit code; real errors (a wrong row count, a
-prototype that does not return what EventStore returns, a dead server) exit with status 1.
+reported, never turned into a failing exit code; real errors (a wrong row count, a dead
+server) exit with status 1.
 """
 
 from __future__ import annotations
@@ -43,13 +39,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import gc
 import hashlib
 import json
 import os
 import platform
 import random
-import re
 import resource
 import shutil
 import statistics
@@ -57,22 +51,19 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import orjson
 import psycopg
 from psycopg import conninfo
 from psycopg import errors as pg_errors
-from psycopg.rows import tuple_row
 
 from saldo import bootstrap
-from saldo.kernel.errors import ConcurrencyError
 from saldo.kernel.ids import new_id
 from saldo.platform import embedded
 from saldo.platform import eventstore as eventstore_module
@@ -80,11 +71,9 @@ from saldo.platform.db import Connection, Database, connect
 from saldo.platform.eventstore import (
     NO_STREAM,
     START,
-    Checkpoint,
     EventStore,
     Metadata,
     NewEvent,
-    RecordedEvent,
     StreamAppend,
     dumps,
 )
@@ -103,8 +92,7 @@ BATCH_STREAMS = 250  # append_many: 250 new streams x 4 events = 1,000 events
 CONCURRENCY = 8
 PAGE = 1000  # subscribe()'s default batch size, used by the reference reader too
 
-REFERENCE, SALDO, BINARY, PROTOTYPE, GC_FROZEN = (
-    "reference", "saldo", "saldo_binary_params", "prototype", "prototype_gc_frozen")
+REFERENCE, SALDO = "reference", "saldo"
 
 RAW_TABLE = """
 CREATE SEQUENCE bench_raw_events_position_seq;
@@ -305,19 +293,13 @@ def count_events(plans: list[list[Any]]) -> int:
 Op = Callable[[Connection, Any], Awaitable[None]]
 
 
-async def saldo_single_recorded(
-    store: EventStore, conn: Connection, row: Row
-) -> list[RecordedEvent]:
-    return await store.append(
-        conn, row.stream_id, STREAM_TYPE, row.version - 1,
-        [NewEvent(EVENT_TYPE, row.data, 1, row.event_id)], row.metadata,
-    )
-
-
 def saldo_single(store: EventStore) -> Op:
     async def op(conn: Connection, row: Row) -> None:
         async with conn.transaction():
-            await saldo_single_recorded(store, conn, row)
+            await store.append(
+                conn, row.stream_id, STREAM_TYPE, row.version - 1,
+                [NewEvent(EVENT_TYPE, row.data, 1, row.event_id)], row.metadata,
+            )
     return op
 
 
@@ -392,246 +374,9 @@ async def insert_batch(conn: Connection, rows: list[Row], query: str) -> None:
         await conn.execute(query, columns)
 
 
-# ---------------------------------------------------------- prototype (suggested changes)
-#
-# Everything below mirrors EventStore's contract (same guards, same RecordedEvent values,
-# upcasters and inline projections applied) with the changes suggested in
-# docs/performance.md. Bench.check_prototype() compares its results with EventStore's.
-
-_P_INSERT = """
-INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
-                    data, metadata, company_id)"""
-
-# One event: scalar parameters, no arrays to dump; the version comes from the guard row.
-P_APPEND_ONE = _P_INSERT + """
-SELECT %(event_id)s::uuid, %(stream_id)s::text, %(stream_type)s::text, cur.v + 1,
-       %(event_type)s::text, %(schema_version)s::int, %(data)s::jsonb, %(metadata)s::jsonb,
-       %(company_id)s::uuid
-  FROM (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = %(stream_id)s) cur
- WHERE %(expected)s::int IS NULL OR cur.v = %(expected)s::int
-RETURNING position, transaction_id, version, recorded_at
-"""
-
-# Many events, one stream: EventStore's statement with binary parameters (%b) and only the
-# columns the server makes up returned.
-P_APPEND = _P_INSERT + """
-SELECT e.event_id, %(stream_id)b::text, %(stream_type)b::text, cur.v + e.n::int,
-       e.event_type, e.schema_version, e.data, %(metadata)b::jsonb, %(company_id)b::uuid
-  FROM (SELECT coalesce(max(version), 0) AS v FROM events
-         WHERE stream_id = %(stream_id)b::text) cur,
-       unnest(%(ids)b::uuid[], %(types)b::text[], %(schema_versions)b::int[],
-              %(datas)b::jsonb[]) WITH ORDINALITY AS e(event_id, event_type, schema_version,
-                                                       data, n)
- WHERE %(expected)b::int IS NULL OR cur.v = %(expected)b::int
-RETURNING position, transaction_id, version, recorded_at
-"""
-
-P_APPEND_MANY = """
-WITH batch AS (
-    SELECT *
-      FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::int[], %b::int[], %b::text[],
-                  %b::int[], %b::jsonb[], %b::jsonb[], %b::uuid[])
-             WITH ORDINALITY
-             AS e(event_id, stream_id, stream_type, expected, offs, event_type,
-                  schema_version, data, metadata, company_id, n)
-), moved AS (
-    SELECT 1
-      FROM (SELECT DISTINCT stream_id, expected FROM batch) s
-     WHERE (SELECT coalesce(max(version), 0) FROM events x WHERE x.stream_id = s.stream_id)
-           <> s.expected
-)""" + _P_INSERT + """
-SELECT e.event_id, e.stream_id, e.stream_type, e.expected + e.offs, e.event_type,
-       e.schema_version, e.data, e.metadata, e.company_id
-  FROM batch e
- WHERE NOT EXISTS (SELECT 1 FROM moved)
- ORDER BY e.n
-RETURNING position, transaction_id, stream_id, version, recorded_at
-"""
-
-
-def unique_violation(
-    exc: pg_errors.UniqueViolation, expected: dict[str, int | None]
-) -> Exception:
-    """EventStore's own translation of a unique-key violation, where it has one."""
-    translate = getattr(eventstore_module, "_unique_violation", None)
-    if translate is not None:
-        return cast(Exception, translate(exc, expected))
-    stream_id = next(iter(expected)) if len(expected) == 1 else "(batch)"
-    return ConcurrencyError(stream_id, expected.get(stream_id))
-
-
-class PrototypeStore(EventStore):
-    """EventStore with the suggested changes (see docs/performance.md)."""
-
-    async def append(
-        self,
-        conn: Connection,
-        stream_id: str,
-        stream_type: str,
-        expected_version: int | None,
-        events: Sequence[NewEvent],
-        metadata: Metadata = Metadata(),
-    ) -> list[RecordedEvent]:
-        if not events:
-            return []
-        meta = dumps(metadata.as_json())
-        datas = [dumps(e.data) for e in events]
-        params: dict[str, Any] = {
-            "stream_id": stream_id,
-            "stream_type": stream_type,
-            "expected": expected_version,
-            "metadata": meta,
-            "company_id": metadata.company_id,
-        }
-        if len(events) == 1:  # the common case: scalar parameters, no arrays at all
-            e = events[0]
-            query = P_APPEND_ONE
-            params.update(event_id=e.event_id, event_type=e.type,
-                          schema_version=e.schema_version, data=datas[0])
-        else:
-            query = P_APPEND
-            params.update(ids=[e.event_id for e in events], types=[e.type for e in events],
-                          schema_versions=[e.schema_version for e in events], datas=datas)
-        cursor = conn.cursor(row_factory=tuple_row)
-        try:
-            await cursor.execute(query, params)
-        except pg_errors.UniqueViolation as exc:
-            raise unique_violation(exc, {stream_id: expected_version}) from exc
-        rows = await cursor.fetchall()
-        if not rows:
-            raise ConcurrencyError(stream_id, expected_version,
-                                   await self.stream_version(conn, stream_id))
-        first = min(row[2] for row in rows)
-        meta_dict = orjson.loads(meta)
-        recorded = []
-        for position, transaction_id, version, recorded_at in rows:
-            e = events[version - first]
-            recorded.append(RecordedEvent(
-                position, transaction_id, e.event_id, stream_id, stream_type, version, e.type,
-                e.schema_version, orjson.loads(datas[version - first]), dict(meta_dict),
-                metadata.company_id, recorded_at,
-            ))
-        return await self._finish(conn, recorded)
-
-    async def append_many(
-        self, conn: Connection, appends: Sequence[StreamAppend]
-    ) -> list[RecordedEvent]:
-        # One tuple per event, transposed into columns once (zip(*...) runs in C).
-        values: list[tuple[Any, ...]] = []
-        by_key: dict[tuple[str, int], tuple[StreamAppend, NewEvent, str, dict[str, Any]]] = {}
-        expected_versions: dict[str, int] = {}
-        for append in appends:
-            meta, company = dumps(append.metadata.as_json()), append.metadata.company_id
-            expected = append.expected_version
-            if expected is None:
-                raise ValueError("append_many needs an explicit expected version per stream")
-            stream_id, stream_type = append.stream_id, append.stream_type
-            if stream_id in expected_versions:
-                raise ValueError(f"stream {stream_id} appears twice in one append_many")
-            expected_versions[stream_id] = expected
-            meta_dict = orjson.loads(meta)
-            for offset, event in enumerate(append.events, start=1):
-                data = dumps(event.data)
-                by_key[stream_id, expected + offset] = (append, event, data, meta_dict)
-                values.append((event.event_id, stream_id, stream_type, expected, offset,
-                               event.type, event.schema_version, data, meta, company))
-        if not values:
-            return []
-        columns = [list(column) for column in zip(*values, strict=True)]
-        cursor = conn.cursor(row_factory=tuple_row)
-        try:
-            await cursor.execute(P_APPEND_MANY, columns)
-        except pg_errors.UniqueViolation as exc:
-            raise unique_violation(exc, dict(expected_versions)) from exc
-        rows = await cursor.fetchall()
-        if len(rows) != len(values):
-            for stream_id, expected in expected_versions.items():
-                actual = await self.stream_version(conn, stream_id)
-                if actual != expected:
-                    raise ConcurrencyError(stream_id, expected, actual)
-            raise ConcurrencyError("(batch)", None)
-        recorded = []
-        for position, transaction_id, stream_id, version, recorded_at in rows:
-            append, e, data, meta_dict = by_key[stream_id, version]
-            recorded.append(RecordedEvent(
-                position, transaction_id, e.event_id, stream_id, append.stream_type, version,
-                e.type, e.schema_version, orjson.loads(data), dict(meta_dict),
-                append.metadata.company_id, recorded_at,
-            ))
-        return await self._finish(conn, recorded)
-
-    async def _finish(self, conn: Connection, events: list[RecordedEvent]) -> list[RecordedEvent]:
-        recorded = sorted((self.upcasters.upcast(e) for e in events), key=lambda e: e.position)
-        for projection in self.inline_projections:
-            await projection.apply(conn, recorded)
-        return recorded
-
-    async def read_all(
-        self, conn: Connection, after: Checkpoint = START, limit: int = 1000
-    ) -> list[RecordedEvent]:
-        cursor = conn.cursor(row_factory=tuple_row)
-        await cursor.execute(RAW_READ_ALL, (str(after.transaction_id), after.position, limit))
-        upcast = self.upcasters.upcast
-        # The columns are in RecordedEvent's field order.
-        return [upcast(RecordedEvent(*row)) for row in await cursor.fetchall()]
-
-
-@contextmanager
-def gc_frozen() -> Iterator[None]:
-    """What ``gc.freeze()`` at process start does for the objects made after it.
-
-    Everything alive now (the imported modules: FastAPI, pydantic, psycopg, Saldo...) is
-    moved out of the collector's reach, so that the full collections the read path's
-    many new dicts trigger no longer traverse it. Undone afterwards."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
-def binary_params(query: str) -> str:
-    """``query`` with every ``%s``/``%(name)s`` placeholder made binary (``%b``)."""
-    return re.sub(r"%(\(\w+\))?s", lambda m: f"%{m.group(1) or ''}b", query)
-
-
-@contextmanager
-def saldo_with_binary_params() -> Iterator[None]:
-    """EventStore as it is, but its append statements sent with binary parameters.
-
-    This patches the module's private statements for the duration of one side of a round,
-    to measure the one-line change ``%s`` -> ``%b`` on its own.
-    """
-    names = ("_APPEND", "_APPEND_MANY")
-    saved = {name: getattr(eventstore_module, name) for name in names}
-    try:
-        for name, query in saved.items():
-            setattr(eventstore_module, name, binary_params(query))
-        yield
-    finally:
-        for name, query in saved.items():
-            setattr(eventstore_module, name, query)
-
-
-def binary_patch_applies() -> bool:
-    return all(isinstance(getattr(eventstore_module, name, None), str)
-               and "%" in getattr(eventstore_module, name) for name in ("_APPEND", "_APPEND_MANY"))
-
-
-@contextmanager
-def unpatched() -> Iterator[None]:
-    yield
-
-
 # --------------------------------------------------------------------------- results
 
-SIDE_LABELS = {
-    SALDO: "",
-    BINARY: "  + P1 (%b params)",
-    PROTOTYPE: "  + P2 (prototype)",
-    GC_FROZEN: "  + P3 (P2 + gc.freeze())",
-}
+SIDE_LABELS = {SALDO: ""}
 
 
 @dataclass
@@ -673,7 +418,7 @@ class Result:
 
     @property
     def sides(self) -> list[str]:
-        return [s for s in (SALDO, BINARY, PROTOTYPE, GC_FROZEN) if s in self.rates]
+        return [s for s in (SALDO,) if s in self.rates]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -760,17 +505,14 @@ class Size:
 class Side:
     name: str
     op: Op
-    patch: Callable[[], Any] = unpatched
     table: str = "events"
 
 
 class Bench:
-    def __init__(self, url: str, size: Size, seed: int, prototype: bool) -> None:
+    def __init__(self, url: str, size: Size, seed: int) -> None:
         self.url = url
         self.size = size
         self.store = EventStore()
-        self.proto = PrototypeStore() if prototype else None
-        self.binary = prototype and binary_patch_applies()
         self.payloads = Payloads(seed)
         self.admin: Connection | None = None
         self.can_checkpoint = False
@@ -814,13 +556,9 @@ class Bench:
             if not row or row["n"] != expected:
                 raise BenchError(f"{table} holds {row and row['n']} rows, expected {expected}")
 
-    def write_sides(self, saldo: Op, reference: Op, prototype: Op | None) -> list[Side]:
-        sides = [Side(REFERENCE, reference, table="bench_raw_events"), Side(SALDO, saldo)]
-        if self.binary:
-            sides.append(Side(BINARY, saldo, saldo_with_binary_params))
-        if prototype is not None:
-            sides.append(Side(PROTOTYPE, prototype))
-        return sides
+    @staticmethod
+    def write_sides(saldo: Op, reference: Op) -> list[Side]:
+        return [Side(REFERENCE, reference, table="bench_raw_events"), Side(SALDO, saldo)]
 
     async def warm_up(
         self, conns: Sequence[Connection], plans: list[list[Any]], sides: list[Side]
@@ -832,8 +570,7 @@ class Bench:
         about ``size.round_seconds``."""
         rates = []
         for side in sides:
-            with side.patch():
-                seconds = await run_plans(conns, relabel(plans), side.op)
+            seconds = await run_plans(conns, relabel(plans), side.op)
             self.written[side.table] += count_events(plans)
             rates.append(count_events(plans) / seconds)
         return min(rates)
@@ -854,8 +591,7 @@ class Bench:
             for side in sides[shift:] + sides[:shift]:
                 mine = relabel(plans)
                 await self.checkpoint()
-                with side.patch():
-                    seconds = await run_plans(conns, mine, side.op)
+                seconds = await run_plans(conns, mine, side.op)
                 result.add(side.name, events / seconds)
                 self.written[side.table] += events
             progress("  round {}: {}".format(n + 1, ", ".join(
@@ -868,8 +604,7 @@ class Bench:
         progress(f"{label} ...")
         conns = [await connect(self.url) for _ in range(workers)]
         try:
-            sides = self.write_sides(saldo_single(self.store), raw_single,
-                                     saldo_single(self.proto) if self.proto else None)
+            sides = self.write_sides(saldo_single(self.store), raw_single)
             rate = await self.warm_up(
                 conns, single_plans(self.payloads, workers, self.size.warmup), sides)
             per_worker = events_for(rate * self.size.round_seconds / workers, EVENTS_PER_STREAM,
@@ -887,8 +622,7 @@ class Bench:
         progress(f"{label} ...")
         conn = await connect(self.url)
         try:
-            sides = self.write_sides(op(self.store), raw_batch,
-                                     op(self.proto) if self.proto else None)
+            sides = self.write_sides(op(self.store), raw_batch)
             warm = [[make_batch(self.payloads) for _ in range(self.size.warmup_batches)]]
             rate = await self.warm_up([conn], warm, sides)
             batches = events_for(rate / BATCH * self.size.round_seconds, 1, low=2, high=200)
@@ -919,48 +653,6 @@ class Bench:
         finally:
             await conn.close()
         await self.verify_counts()
-
-    async def check_prototype(self) -> None:
-        """The prototype must return exactly what EventStore returns (ids aside)."""
-        if self.proto is None:
-            return
-
-        async def singles(store: EventStore, conn: Connection, rows: list[Row]) -> list[Any]:
-            return [e for r in rows for e in await saldo_single_recorded(store, conn, r)]
-
-        async def one_stream(store: EventStore, conn: Connection, rows: list[Row]) -> list[Any]:
-            events = [NewEvent(EVENT_TYPE, r.data, 1, r.event_id) for r in rows]
-            return await store.append(conn, rows[0].stream_id, STREAM_TYPE, NO_STREAM, events,
-                                      rows[0].metadata)
-
-        async def many(store: EventStore, conn: Connection, rows: list[Row]) -> list[Any]:
-            return await store.append_many(conn, stream_appends(rows))
-
-        cases: list[tuple[Callable[[EventStore, Connection, list[Row]], Awaitable[list[Any]]],
-                          list[Row]]] = [
-            (singles, single_plans(self.payloads, 1, EVENTS_PER_STREAM)[0]),
-            (one_stream, one_stream_batch(self.payloads)),
-            (many, many_streams_batch(self.payloads)),
-        ]
-        conn = await connect(self.url)
-        try:
-            for append, rows in cases:
-                got: list[list[RecordedEvent]] = []
-                for store in (self.store, self.proto):
-                    mine = relabel([rows])[0]
-                    async with conn.transaction():
-                        got.append(await append(store, conn, mine))
-                    self.written["events"] += len(mine)
-                if [comparable(e) for e in got[0]] != [comparable(e) for e in got[1]]:
-                    raise BenchError(f"the prototype's {append.__name__} append does not return "
-                                     "what EventStore's does")
-            async with conn.transaction():
-                first = await self.store.read_all(conn, START, 5000)
-                second = await self.proto.read_all(conn, START, 5000)
-            if first != second:
-                raise BenchError("the prototype's read_all does not return what EventStore's does")
-        finally:
-            await conn.close()
 
     async def read_all(self) -> Result:
         label = "read all via subscribe(stop_when_caught_up)"
@@ -995,25 +687,21 @@ class Bench:
                     if len(rows) < PAGE:
                         return n
 
-            sides: list[tuple[str, Callable[[], Awaitable[int]], Callable[[], Any]]] = [
-                (REFERENCE, raw_read, unpatched), (SALDO, subscriber(self.store), unpatched)]
-            if self.proto is not None:
-                sides.append((PROTOTYPE, subscriber(self.proto), unpatched))
-                sides.append((GC_FROZEN, subscriber(self.proto), gc_frozen))
-            for _, read, _ in sides:  # warm the cache and the prepared statements
+            sides: list[tuple[str, Callable[[], Awaitable[int]]]] = [
+                (REFERENCE, raw_read), (SALDO, subscriber(self.store))]
+            for _, read in sides:  # warm the cache and the prepared statements
                 await read()
             for n in range(self.size.rounds):
                 shift = n % len(sides)
-                for side, read, patch in sides[shift:] + sides[:shift]:
-                    with patch():
-                        start = time.perf_counter()
-                        got = await read()
-                        rate = got / (time.perf_counter() - start)
+                for side, read in sides[shift:] + sides[:shift]:
+                    start = time.perf_counter()
+                    got = await read()
+                    rate = got / (time.perf_counter() - start)
                     if got != total:
                         raise BenchError(f"{side} read {got} events, expected {total}")
                     result.add(side, rate)
                 progress("  round {}: {}".format(n + 1, ", ".join(
-                    f"{s} {result.rates[s][-1]:,.0f}" for s, _, _ in sides)) + " ev/s")
+                    f"{s} {result.rates[s][-1]:,.0f}" for s, _ in sides)) + " ev/s")
             result.events_per_round = total
         finally:
             await raw.close()
@@ -1021,7 +709,6 @@ class Bench:
         return result
 
     async def run(self) -> list[Result]:
-        await self.check_prototype()
         # Read first, over a table of a fixed size (the writes below would otherwise make
         # it grow with the number of sides measured).
         await self.fill()
@@ -1036,12 +723,6 @@ class Bench:
             one_stream_batch, saldo_one_stream))
         self.rss["after_writes"] = rss()
         return [*results, read]
-
-
-def comparable(event: RecordedEvent) -> tuple[Any, ...]:
-    """What must agree between two stores writing the same rows under other ids."""
-    return (event.version, event.type, event.schema_version, event.data, event.metadata,
-            event.company_id, event.stream_type)
 
 
 async def run_plans(conns: Sequence[Connection], plans: Sequence[Sequence[Any]], op: Op) -> float:
@@ -1136,7 +817,7 @@ class Report:
 
 async def bench(args: argparse.Namespace, size: Size) -> Report:
     async with server(args.database_url) as (url, label):
-        runner = Bench(url, size, args.seed, args.prototype)
+        runner = Bench(url, size, args.seed)
         await runner.setup()
         try:
             info = await runner.server_info()
@@ -1144,9 +825,6 @@ async def bench(args: argparse.Namespace, size: Size) -> Report:
             progress(f"server: PostgreSQL {info['server_version']}, fsync={info['fsync']}, "
                      f"synchronous_commit={info['synchronous_commit']}; payload: data "
                      f"{data_bytes} B, metadata {meta_bytes} B (median)")
-            if args.prototype and not runner.binary:
-                progress("note: EventStore's statements are not where P1 expects them; "
-                         "P1 is skipped")
             results = await runner.run()
             extra = {
                 "server": info,
@@ -1165,8 +843,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="a PostgreSQL server to use (a throwaway "
                         "database is created there); default: embedded server in a temp dir")
     parser.add_argument("--quick", action="store_true", help="a smaller run (< 20 s)")
-    parser.add_argument("--prototype", action="store_true",
-                        help="also measure the changes suggested in docs/performance.md")
     parser.add_argument("--rounds", type=int, help="timed rounds per measurement")
     parser.add_argument("--seed", type=int, default=20250101, help="payload generator seed")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
