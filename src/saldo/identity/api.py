@@ -29,13 +29,15 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from saldo.identity import queries
 from saldo.identity.domain import (
     CompanyContext,
+    CompanyNotFound,
     NewCompany,
     NotAuthenticated,
     Permission,
+    PermissionDenied,
     Role,
     User,
 )
-from saldo.identity.service import CompanyNotFound, IdentityService, Origin, PermissionDenied
+from saldo.identity.service import IdentityService, Origin
 from saldo.platform.http import problem_responses
 
 # ---------------------------------------------------------------------- dependencies

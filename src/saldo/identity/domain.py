@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from saldo.kernel.errors import RuleViolation, SaldoError
+from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation, SaldoError
 
 
 class Permission(StrEnum):
@@ -219,3 +219,56 @@ COMPANY_CREATED = "CompanyCreated"
 MEMBER_ADDED = "MemberAdded"
 MEMBER_ROLE_CHANGED = "MemberRoleChanged"
 MEMBER_REMOVED = "MemberRemoved"
+
+
+# ---------------------------------------------------------------- membership rules
+
+class CompanyNotFound(NotFound):
+    code = "company_not_found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+
+
+class LastAdministrator(Conflict):
+    code = "last_administrator"
+    title = "A company needs an administrator"
+
+
+class PermissionDenied(Forbidden):
+    code = "permission_denied"
+
+
+class RoleNotGrantable(Forbidden):
+    """Granting a role with a permission the granter does not hold (an escalation)."""
+
+    code = "role_not_grantable"
+    title = "Role exceeds your own"
+
+
+class OwnRoleUnchangeable(Forbidden):
+    """A member changing their own role: another administrator must do it."""
+
+    code = "own_role_unchangeable"
+    title = "You cannot change your own role"
+
+
+def check_grantable(ctx: CompanyContext, role: Role) -> None:
+    """A member may only grant a role whose permissions are a subset of their own."""
+    extra = ROLE_PERMISSIONS[role] - ROLE_PERMISSIONS[ctx.role]
+    if extra:
+        raise RoleNotGrantable(
+            f"Your role {ctx.role.value} cannot grant {role.value}: it holds permissions "
+            "yours does not.",
+            role=role.value, your_role=ctx.role.value,
+            permissions=sorted(p.value for p in extra),
+        )

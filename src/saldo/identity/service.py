@@ -20,22 +20,28 @@ from saldo.identity.domain import (
     MEMBER_ADDED,
     MEMBER_REMOVED,
     MEMBER_ROLE_CHANGED,
-    ROLE_PERMISSIONS,
     TOKEN_FAMILY_REVOKED,
     USER_CREATED,
+    AlreadyMember,
     CompanyContext,
+    CompanyNotFound,
+    LastAdministrator,
+    MemberNotFound,
     NewCompany,
     NotAuthenticated,
+    OwnRoleUnchangeable,
     Permission,
+    PermissionDenied,
     Role,
     TooManyAttempts,
     User,
+    UserNotFound,
+    check_grantable,
     check_password,
     check_username,
     may,
 )
 from saldo.identity.throttle import LoginLimiter, ThrottleKey, ThrottlePolicy
-from saldo.kernel.errors import Conflict, Forbidden, NotFound
 from saldo.kernel.ids import new_id
 from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import EventStore, Metadata
@@ -52,57 +58,6 @@ def user_stream(user_id: UUID) -> str:
 
 def company_stream(company_id: UUID) -> str:
     return f"identity-company-{company_id}"
-
-
-class CompanyNotFound(NotFound):
-    code = "company_not_found"
-
-
-class UserNotFound(NotFound):
-    code = "user_not_found"
-
-
-class MemberNotFound(NotFound):
-    code = "member_not_found"
-
-
-class AlreadyMember(Conflict):
-    code = "already_member"
-
-
-class LastAdministrator(Conflict):
-    code = "last_administrator"
-    title = "A company needs an administrator"
-
-
-class PermissionDenied(Forbidden):
-    code = "permission_denied"
-
-
-class RoleNotGrantable(Forbidden):
-    """Granting a role with a permission the granter does not hold (an escalation)."""
-
-    code = "role_not_grantable"
-    title = "Role exceeds your own"
-
-
-class OwnRoleUnchangeable(Forbidden):
-    """A member changing their own role: another administrator must do it."""
-
-    code = "own_role_unchangeable"
-    title = "You cannot change your own role"
-
-
-def _check_grantable(ctx: CompanyContext, role: Role) -> None:
-    """A member may only grant a role whose permissions are a subset of their own."""
-    extra = ROLE_PERMISSIONS[role] - ROLE_PERMISSIONS[ctx.role]
-    if extra:
-        raise RoleNotGrantable(
-            f"Your role {ctx.role.value} cannot grant {role.value}: it holds permissions "
-            "yours does not.",
-            role=role.value, your_role=ctx.role.value,
-            permissions=sorted(p.value for p in extra),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +273,7 @@ class IdentityService:
 
     async def add_member(self, ctx: CompanyContext, username: str, role: Role,
                          origin: Origin = Origin()) -> User:
-        _check_grantable(ctx, role)
+        check_grantable(ctx, role)
         async with self.db.transaction(company_id=ctx.company_id) as conn:
             target = await self._member_target(conn, ctx, username)
             if await store.membership_role(conn, ctx.company_id, target.id) is not None:
@@ -333,7 +288,7 @@ class IdentityService:
 
     async def change_role(self, ctx: CompanyContext, username: str, role: Role,
                           origin: Origin = Origin()) -> User:
-        _check_grantable(ctx, role)
+        check_grantable(ctx, role)
         async with self.db.transaction(company_id=ctx.company_id) as conn:
             target = await self._member_target(conn, ctx, username)
             if target.id == ctx.user.id:
