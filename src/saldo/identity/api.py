@@ -65,9 +65,13 @@ async def current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     """The caller, from ``Authorization: Bearer <access token>``; 401 otherwise."""
+    return await identity.authenticate(_token(credentials))
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None:
         raise NotAuthenticated("An access token is required (Authorization: Bearer ...).")
-    return await identity.authenticate(credentials.credentials)
+    return credentials.credentials
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -92,9 +96,13 @@ class require:  # noqa: N801 - used like a function: Depends(require(Permission.
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    async def __call__(self, company_id: UUID, identity: Identity,
-                       user: CurrentUser) -> CompanyContext:
-        return await identity.company_context(user, company_id, self.permission)
+    async def __call__(
+        self,
+        company_id: UUID,
+        identity: Identity,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> CompanyContext:
+        return await identity.authorize(_token(credentials), company_id, self.permission)
 
     def __repr__(self) -> str:
         return f"require({self.permission.value!r})"
@@ -122,7 +130,10 @@ def permission_of(route: APIRoute) -> Permission | None:
 
 
 def authenticates(route: APIRoute) -> bool:
-    return any(call is current_user for call in _dependencies(route.dependant))
+    """Whether the route checks an access token: through ``current_user``, or through a
+    ``require(...)`` dependency, which checks token and membership in one query."""
+    return any(call is current_user or isinstance(call, require)
+               for call in _dependencies(route.dependant))
 
 
 def document_permissions(routes: Iterable[APIRoute]) -> None:

@@ -82,19 +82,28 @@ async def set_password_hash(conn: Connection, user_id: UUID, password_hash: str)
 
 
 async def principal(
-    conn: Connection, user_id: UUID, family_id: UUID
-) -> tuple[User, bool] | None:
-    """The user behind an access token, and whether the token's family is still alive."""
+    conn: Connection, user_id: UUID, family_id: UUID, company_id: UUID | None = None
+) -> tuple[User, bool, Role | None] | None:
+    """The user behind an access token, whether the token's family is still alive, and
+    (given ``company_id``, in a transaction scoped to it) the user's role there.
+
+    One query, because every authenticated request asks it: the company-scoped ones need
+    all three answers before they may do anything.
+    """
     cursor = await conn.execute(
         f"SELECT {_USER_COLUMNS},"
         "       EXISTS (SELECT 1 FROM token_families f"
         "                WHERE f.id = %s AND f.user_id = u.id AND f.revoked_at IS NULL)"
-        "       AS family_alive"
+        "       AS family_alive,"
+        "       (SELECT m.role FROM memberships m"
+        "         WHERE m.company_id = %s AND m.user_id = u.id) AS role"
         "  FROM users u WHERE u.id = %s",
-        (family_id, user_id),
+        (family_id, company_id, user_id),
     )
     row = await cursor.fetchone()
-    return (_user(row), bool(row["family_alive"])) if row else None
+    if row is None:
+        return None
+    return _user(row), bool(row["family_alive"]), Role(row["role"]) if row["role"] else None
 
 
 # ---------------------------------------------------------------------- companies
