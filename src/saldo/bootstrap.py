@@ -90,19 +90,18 @@ class Container:
     #: Privileged: migrations, projection workers, readiness. Not for requests.
     db: Database
     #: The application role, under row-level security: every request's queries.
-    app_db: Database | None = None
-    limiter: LoginLimiter | None = None
+    app_db: Database = field(init=False)
+    limiter: LoginLimiter = field(init=False)
     store: EventStore = field(init=False)
     runner: ProjectionRunner = field(init=False)
     identity: IdentityService = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
-        if self.app_db is None:
-            self.app_db = Database(app_database_url(settings, self.db.url),
-                                   min_size=settings.db_pool_min, max_size=settings.db_pool_max,
-                                   name="saldo-app")
-        self.limiter = self.limiter or login_limiter(settings)
+        self.app_db = Database(app_database_url(settings, self.db.url),
+                               min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                               name="saldo-app")
+        self.limiter = login_limiter(settings)
         self.store = EventStore(upcasters(), inline_projections())
         self.runner = ProjectionRunner(self.db, self.store, async_projections())
         self.identity = IdentityService(
@@ -123,22 +122,17 @@ class Container:
         )
         self._known_migrations = {m.version for m in migrations()}
 
-    @property
-    def request_db(self) -> Database:
-        assert self.app_db is not None
-        return self.app_db
-
     async def open(self) -> None:
         """Open both pools (the HTTP app's lifespan, CLI commands that serve requests)."""
         await self.db.open()
         try:
-            await self.request_db.open()
+            await self.app_db.open()
         except BaseException:
             await self.db.close()
             raise
 
     async def close(self) -> None:
-        await self.request_db.close()
+        await self.app_db.close()
         await self.db.close()
         if isinstance(self.limiter, RedisLimiter):
             await self.limiter.close()

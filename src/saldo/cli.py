@@ -275,12 +275,12 @@ def users_create(
     async def work(container: bootstrap.Container) -> str:
         for m in await _upgrade(container):
             out.print(f"applied migration {m.version:04d}_{m.name}")
-        await container.request_db.open()
+        await container.app_db.open()
         try:
             user = await container.identity.create_user(
                 username, password, full_name, is_superuser=superuser)
         finally:
-            await container.request_db.close()
+            await container.app_db.close()
         return str(user.id)
 
     user_id = _run(_with_container(settings, work))

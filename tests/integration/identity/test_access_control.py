@@ -280,7 +280,7 @@ async def test_the_application_pool_cannot_reset_or_set_its_way_out(
             await conn.execute(psycopg.sql.SQL("SET ROLE {}").format(
                 psycopg.sql.Identifier(privileged)))
     # The API's own pool is such a login too.
-    async with h.container.request_db.transaction() as conn:
+    async with h.container.app_db.transaction() as conn:
         row = await (await conn.execute("SELECT session_user AS login")).fetchone()
         assert row == {"login": "saldo_app"}
 
