@@ -86,6 +86,9 @@ class ProjectionRunner:
         self.db, self.store, self.batch_size = db, store, batch_size
         self.projections = {p.name: p for p in projections}
         self.failed: dict[str, ProjectionFailed] = {}
+        #: Projections whose checkpoint row this runner has seen: the row is created once,
+        #: not on every poll (an idle worker polls five times a second per projection).
+        self._rows: set[str] = set()
 
     def _get(self, name: str) -> Projection:
         try:
@@ -138,8 +141,11 @@ class ProjectionRunner:
                     raise psycopg.Rollback() from exc
             if events:
                 await self._save_checkpoint(conn, projection.name, events[-1].checkpoint)
-            return len(events), None
-        return 0, failure
+        if failure is not None:
+            return 0, failure
+        # Only now is the row known to exist: a rolled-back batch takes its INSERT with it.
+        self._rows.add(projection.name)
+        return len(events), None
 
     async def _lock_checkpoint(
         self, conn: Connection, name: str, *, wait: bool = False
@@ -148,16 +154,21 @@ class ProjectionRunner:
 
         Workers skip a row another worker holds (``None``); ``wait`` blocks until it is free.
         """
-        await conn.execute(
-            "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
-        )
+        if name not in self._rows:
+            await conn.execute(
+                "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                (name,),
+            )
         cursor = await conn.execute(
             "SELECT transaction_id, position FROM projection_checkpoints"
             " WHERE name = %s FOR UPDATE" + ("" if wait else " SKIP LOCKED"),
             (name,),
         )
         row = await cursor.fetchone()
-        return Checkpoint(row["transaction_id"], row["position"]) if row else None
+        if row is None:  # held by another worker -- or deleted: then the next poll recreates it
+            self._rows.discard(name)
+            return None
+        return Checkpoint(row["transaction_id"], row["position"])
 
     async def _save_checkpoint(self, conn: Connection, name: str, checkpoint: Checkpoint) -> None:
         await conn.execute(
