@@ -15,6 +15,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
+import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -31,6 +33,8 @@ from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
 from saldo.platform.settings import Settings
+
+log = structlog.get_logger("saldo.bootstrap")
 
 #: Packages whose ``migrations`` folder holds schema migrations, in dependency order.
 MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform", "saldo.identity")
@@ -153,15 +157,22 @@ class Container:
         return not missing, checks
 
     async def refresh_metrics(self) -> None:
-        """Copy business figures from read models into gauges before a scrape."""
+        """Copy business figures from read models into gauges before a scrape.
+
+        With the database down the scrape still answers, with the HTTP metrics and the
+        last known business figures: that is when operators need the metrics most.
+        """
         from saldo.platform.metrics import EVENTS
 
-        async with self.db.connection() as conn:
-            if await _has_table(conn, "event_type_counts"):
-                cursor = await conn.execute("SELECT event_type, count FROM event_type_counts")
-                for row in await cursor.fetchall():
-                    EVENTS.labels(row["event_type"]).set(row["count"])
-            await conn.rollback()
+        try:
+            async with self.db.connection() as conn:
+                if await _has_table(conn, "event_type_counts"):
+                    cursor = await conn.execute("SELECT event_type, count FROM event_type_counts")
+                    for row in await cursor.fetchall():
+                        EVENTS.labels(row["event_type"]).set(row["count"])
+                await conn.rollback()
+        except psycopg.Error as exc:  # includes the pool's timeouts
+            log.warning("metrics_without_database", error=str(exc))
 
 
 async def _has_table(conn: Connection, name: str) -> bool:

@@ -91,3 +91,16 @@ async def test_an_oversized_body_is_refused_before_it_is_read(db: Database) -> N
         response = await client.post("/health", content=b"x" * 5000)
         assert response.status_code == 413
         assert response.json()["code"] == "body_too_large"
+
+
+async def test_metrics_still_answer_while_the_database_is_down() -> None:
+    url = "postgresql://saldo@127.0.0.1:1/saldo"  # nothing listens on port 1
+    container = bootstrap.build(load_settings(), url)
+    app = bootstrap.create_app(container)  # the pool is never opened: the database is "down"
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://saldo.test") as client:
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/health/ready")).status_code == 503
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert "saldo_http_requests_total" in response.text
