@@ -31,6 +31,9 @@ TABLES = [
     "events", "snapshots", "projection_checkpoints", "event_type_counts",
     # identity
     "refresh_tokens", "token_families", "memberships", "companies", "users",
+    # ledger
+    "accounts", "fiscal_periods", "transaction_numbers", "journal_transactions",
+    "journal_lines", "account_turnover", "idempotency_keys",
 ]
 
 #: The application role the API's pool logs in as (row-level security applies to it).

@@ -27,6 +27,8 @@ from saldo.identity.security import TokenSigner
 from saldo.identity.service import IdentityService
 from saldo.identity.throttle import LoginLimiter, MemoryLimiter, RedisLimiter, ThrottlePolicy
 from saldo.kernel.errors import SaldoError
+from saldo.ledger.projections import LedgerProjection
+from saldo.ledger.service import LedgerService
 from saldo.platform import embedded
 from saldo.platform.db import Connection, Database, login_as
 from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
@@ -37,7 +39,7 @@ from saldo.platform.settings import Settings
 log = structlog.get_logger("saldo.bootstrap")
 
 #: Packages whose ``migrations`` folder holds schema migrations, in dependency order.
-MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform", "saldo.identity")
+MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform", "saldo.identity", "saldo.ledger")
 
 #: Contexts' errors that are not plain kernel errors, with their HTTP statuses.
 ERROR_STATUSES: dict[type[SaldoError], int] = {
@@ -74,7 +76,7 @@ def upcasters() -> Upcasters:
 
 
 def inline_projections() -> list[InlineProjection]:
-    return []
+    return [LedgerProjection()]
 
 
 def async_projections() -> list[Projection]:
@@ -99,6 +101,7 @@ class Container:
     store: EventStore = field(init=False)
     runner: ProjectionRunner = field(init=False)
     identity: IdentityService = field(init=False)
+    ledger: LedgerService = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -124,6 +127,10 @@ class Container:
                                           settings.login_lock_max_seconds),
             audit_db=self.db,
         )
+        self.ledger = LedgerService(self.app_db, self.store,
+                                    history_years=settings.ledger_history_years)
+        # A new company's chart of accounts is loaded in the transaction that creates it.
+        self.identity.company_created.append(self.ledger.load_chart)
         self._known_migrations = {m.version for m in migrations()}
 
     async def open(self) -> None:
@@ -189,6 +196,7 @@ def build(settings: Settings, url: str) -> Container:
 def create_app(container: Container) -> FastAPI:
     """The HTTP application: operations endpoints plus every context's router."""
     from saldo.identity import api as identity_api
+    from saldo.ledger import api as ledger_api
     from saldo.platform import http
 
     @asynccontextmanager
@@ -207,6 +215,7 @@ def create_app(container: Container) -> FastAPI:
     )
     settings = container.settings
     app.state.identity = container.identity
+    app.state.ledger = container.ledger
     http.install_error_handlers(app, ERROR_STATUSES)
     if settings.cors_origins:
         # Inside the edge middleware, so preflight answers get its headers and limits too.
@@ -221,7 +230,7 @@ def create_app(container: Container) -> FastAPI:
         )
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(http.operations_router(container.readiness, container.refresh_metrics))
-    routers = [identity_api.router()]
+    routers = [identity_api.router(), ledger_api.router()]
     for router in routers:
         app.include_router(router)
     # Every context's routes, for the permission checks that walk them.

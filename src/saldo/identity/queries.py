@@ -68,3 +68,11 @@ async def system_audit(
         (IDENTITY_STREAM_TYPES, event_type, event_type, limit),
     )
     return list(await cursor.fetchall())
+
+
+async def company_settings(conn: Connection, company_id: UUID) -> dict[str, Any] | None:
+    """What other contexts need to know of a company: currency, fiscal year, VAT status."""
+    cursor = await conn.execute(
+        "SELECT id, name, tax_id, vat_payer, base_currency, fiscal_year_start_month"
+        "  FROM companies WHERE id = %s", (company_id,))
+    return await cursor.fetchone()

@@ -5,6 +5,7 @@ scoped to the company it touches, and records its audit event in that transactio
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -86,6 +87,9 @@ class Company:
     fiscal_year_start_month: int
 
 
+CompanyCreatedHook = Callable[[Connection, Company, User], Awaitable[None]]
+
+
 class IdentityService:
     def __init__(
         self,
@@ -105,6 +109,10 @@ class IdentityService:
         self.audit_db = audit_db or db
         self.refresh_seconds = refresh_seconds
         self.user_policy, self.address_policy = user_policy, address_policy
+        #: Called inside the transaction that creates a company, after it exists; the
+        #: composition root adds the ledger's chart loading here, so a company and its
+        #: chart of accounts appear together or not at all (identity knows no ledger).
+        self.company_created: list[CompanyCreatedHook] = []
 
     async def _record(self, conn: Connection, stream_id: str, stream_type: str, event_type: str,
                       data: dict[str, Any], origin: Origin, actor: UUID | None,
@@ -256,10 +264,9 @@ class IdentityService:
 
     async def create_company(self, user: User, new: NewCompany,
                              origin: Origin = Origin()) -> Company:
-        """A new company; its creator becomes its chief accountant.
-
-        The ledger context loads the chart of accounts (``new.chart_of_accounts``) when it
-        arrives (issue 4); the choice is stored here."""
+        """A new company; its creator becomes its chief accountant, and the hooks in
+        :attr:`company_created` (the ledger's chart of accounts) run in the same
+        transaction."""
         company_id = new_id()
         async with self.db.transaction(company_id=company_id, user_id=user.id) as conn:
             await store.insert_company(conn, new, user.id, company_id)
@@ -271,8 +278,28 @@ class IdentityService:
             await self._record(conn, stream, COMPANY_STREAM, MEMBER_ADDED,
                                {"user_id": str(user.id), "username": user.username,
                                 "role": Role.CHIEF_ACCOUNTANT.value}, origin, user.id, company_id)
-        return Company(company_id, new.name, new.tax_id, new.vat_payer, new.base_currency,
-                       new.chart_of_accounts, new.fiscal_year_start_month)
+            company = Company(company_id, new.name, new.tax_id, new.vat_payer,
+                              new.base_currency, new.chart_of_accounts,
+                              new.fiscal_year_start_month)
+            for hook in self.company_created:
+                await hook(conn, company, user)
+        return company
+
+    async def member_context(self, company_id: UUID, username: str,
+                             permission: Permission) -> CompanyContext:
+        """A member acting without a token: operator commands (``saldo import journal
+        --user``) that record who did the work. 404 unless a member, 403 unless allowed."""
+        async with self.db.transaction(company_id=company_id) as conn:
+            user = await store.user_by_username(conn, username)
+            role = await store.membership_role(conn, company_id, user.id) if user else None
+        if user is None or role is None or not user.is_active:
+            raise CompanyNotFound(f"{username} is not a member of company {company_id}.",
+                                  company_id=str(company_id))
+        ctx = CompanyContext(user, company_id, role)
+        if not ctx.may(permission):
+            raise PermissionDenied(f"{username}'s role {role.value} lacks {permission.value}.",
+                                   permission=permission.value)
+        return ctx
 
     async def add_member(self, ctx: CompanyContext, username: str, role: Role,
                          origin: Origin = Origin()) -> User:

@@ -11,6 +11,8 @@ class SaldoError(Exception):
 
     code: ClassVar[str] = "error"
     title: ClassVar[str] = "Request failed"
+    #: Keys of ``data`` that the problem response shows the client (e.g. ``findings``).
+    exposed: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, detail: str, **data: Any) -> None:
         super().__init__(detail)

@@ -9,17 +9,20 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,8 +135,9 @@ def _saldo_error_handler(
     async def handle(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, SaldoError)
         status = status_for(exc, table)
+        extra = {key: exc.data[key] for key in exc.exposed if key in exc.data}
         return problem(status, exc.detail, code=exc.code, title=exc.title,
-                       headers=_headers_for(status, exc))
+                       headers=_headers_for(status, exc), **extra)
 
     return handle
 
@@ -177,6 +181,51 @@ def install_error_handlers(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+# ---------------------------------------------------------------------- exact JSON bodies
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def exact_json(raw: bytes) -> Any:
+    """Parse a request body keeping every number exact: fractions become ``Decimal``,
+    never ``float`` (``0.1`` stays 0.1), and ``NaN``/``Infinity`` are refused. A body that
+    is not JSON raises :class:`RequestValidationError` typed ``json_invalid`` (a 400)."""
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, RecursionError):  # RecursionError: "[" * 100000
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
+        ) from None
+
+
+class ExactJsonBody(Generic[M]):
+    """A dependency: the request body as ``model``, parsed by :func:`exact_json`.
+
+    FastAPI's own body parsing turns JSON numbers into floats before a model sees them;
+    amounts must not pass through float. Routes using this declare the body for OpenAPI
+    with :meth:`openapi`."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+
+    async def __call__(self, request: Request) -> M:
+        data = exact_json(await request.body())
+        try:
+            return self.model.model_validate(data)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+
+    def openapi(self) -> dict[str, Any]:
+        return {"requestBody": {"required": True, "content": {
+            "application/json": {"schema": self.model.model_json_schema()}}}}
 
 
 # ---------------------------------------------------------------------- middleware

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     login_lock_seconds: float = Field(default=30.0, gt=0)
     login_lock_max_seconds: float = Field(default=3600.0, gt=0)
 
+    #: How many fiscal years before the current one a company may open (to migrate its
+    #: past books); the next year can always be opened.
+    ledger_history_years: int = Field(default=10, ge=0, le=100)
+
     # -- CORS: origins allowed to call the API from a browser (comma-separated or JSON).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False

@@ -1,0 +1,1 @@
+"""The general ledger: chart of accounts, journal transactions, fiscal periods, balances."""

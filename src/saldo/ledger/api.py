@@ -1,0 +1,439 @@
+"""The ledger's HTTP edge: chart of accounts, journal transactions, fiscal periods and
+balances (``../shared/api/v1.md``). Amounts travel as strings; request bodies are parsed
+with exact decimals (never through float)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, cast
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from saldo.identity.api import Text, require
+from saldo.identity.domain import CompanyContext, Permission
+from saldo.kernel.errors import RuleViolation
+from saldo.ledger import domain as d
+from saldo.ledger import queries
+from saldo.ledger.domain import AccountType, ContentInput, EntryInput, JournalTransaction
+from saldo.ledger.service import LedgerService
+from saldo.platform.http import ExactJsonBody, problem_responses
+
+# ---------------------------------------------------------------------- dependencies
+
+
+def ledger_service(request: Request) -> LedgerService:
+    return cast(LedgerService, request.app.state.ledger)
+
+
+Ledger = Annotated[LedgerService, Depends(ledger_service)]
+AccountsReader = Annotated[CompanyContext, Depends(require(Permission.ACCOUNTS_READ))]
+AccountsWriter = Annotated[CompanyContext, Depends(require(Permission.ACCOUNTS_WRITE))]
+Reader = Annotated[CompanyContext, Depends(require(Permission.TRANSACTIONS_READ))]
+Writer = Annotated[CompanyContext, Depends(require(Permission.TRANSACTIONS_WRITE))]
+Approver = Annotated[CompanyContext, Depends(require(Permission.TRANSACTIONS_APPROVE))]
+PeriodCloser = Annotated[CompanyContext, Depends(require(Permission.PERIODS_CLOSE))]
+
+
+def request_id(request: Request) -> str | None:
+    return cast(str | None, request.scope.get("state", {}).get("request_id"))
+
+
+RequestId = Annotated[str | None, Depends(request_id)]
+
+# ---------------------------------------------------------------------- shapes
+
+#: An amount as the client sends it: a decimal string ("1180.00") or a JSON number, parsed
+#: exactly. The ledger's rules check it (sign, scale, size) and answer with stable codes.
+AmountIn = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}],
+                                          "examples": ["1180.00"]})]
+AccountCode = Annotated[Text, Field(min_length=1, max_length=40)]
+
+
+class EntryIn(BaseModel):
+    account_code: AccountCode
+    debit: AmountIn = None
+    credit: AmountIn = None
+    debit_base: AmountIn = Field(default=None, description=(
+        "The base-currency amount; computed from the rate when omitted. A line with only "
+        "a base amount is a rounding line (foreign-currency transactions)."))
+    credit_base: AmountIn = None
+    description: Text = Field(default="", max_length=500)
+
+
+class TransactionIn(BaseModel):
+    date: dt.date
+    description: Text = Field(max_length=500)
+    reference: Text | None = Field(default=None, max_length=100)
+    currency: Text | None = Field(default=None, max_length=3)
+    exchange_rate: AmountIn = None
+    entries: list[EntryIn] = Field(max_length=d.MAX_ENTRIES)
+
+    def content(self) -> ContentInput:
+        return ContentInput(self.date, self.description, [
+            EntryInput(e.account_code, e.debit, e.credit, e.debit_base, e.credit_base,
+                       e.description) for e in self.entries],
+            self.reference, self.currency, self.exchange_rate)
+
+
+class EntryOut(BaseModel):
+    account_code: str
+    debit: str
+    credit: str
+    debit_base: str
+    credit_base: str
+    description: str
+
+
+class TransactionOut(BaseModel):
+    id: UUID
+    number: int | None
+    fiscal_year: int | None
+    status: str
+    date: dt.date
+    description: str
+    reference: str | None
+    currency: str
+    exchange_rate: str
+    entries: list[EntryOut]
+    total: str
+    created_by: str | None
+    approved_by: str | None
+    posted_by: str | None
+    reverses: UUID | None
+    reversed_by: UUID | None
+    reversal_reason: str | None = None
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionOut]
+    next_cursor: str | None
+
+
+class ReverseIn(BaseModel):
+    date: dt.date | None = None
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+class HistoryEntry(BaseModel):
+    type: str
+    version: int
+    recorded_at: dt.datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+class AccountOut(BaseModel):
+    code: str
+    name: str
+    name_ka: str
+    type: AccountType
+    normal_balance: str
+    classification: str
+    parent_code: str | None
+    postable: bool
+    active: bool
+    custom: bool = False
+
+
+class AccountIn(BaseModel):
+    code: AccountCode
+    name: Text = Field(min_length=1, max_length=200)
+    name_ka: Text | None = Field(default=None, max_length=200)
+    type: AccountType | None = None
+    parent_code: AccountCode | None = None
+
+
+class AccountPatch(BaseModel):
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    name_ka: Text | None = Field(default=None, min_length=1, max_length=200)
+    active: bool | None = None
+    type: AccountType | None = Field(default=None,
+                                     description="Only while the account has no postings")
+
+
+class BalanceOut(BaseModel):
+    code: str
+    as_of: dt.date
+    debit: str
+    credit: str
+    balance: str = Field(description="debit − credit, in the base currency")
+    currency: str
+
+
+class PeriodOut(BaseModel):
+    period: str
+    start: dt.date
+    end: dt.date
+    status: str
+
+
+class BatchIn(BaseModel):
+    transactions: list[TransactionIn] = Field(min_length=1, max_length=5000)
+
+
+class FindingOut(BaseModel):
+    row: int
+    code: str
+    message: str
+
+
+class PostedOut(BaseModel):
+    id: UUID
+    fiscal_year: int
+    number: int
+
+
+class BatchOut(BaseModel):
+    posted: list[PostedOut]
+
+
+def _money(value: Any) -> str:
+    return f"{Decimal(value):.2f}"
+
+
+def _entries(entries: list[dict[str, Any]]) -> list[EntryOut]:
+    return [EntryOut(account_code=e["account_code"], debit=str(e["debit"]),
+                     credit=str(e["credit"]), debit_base=str(e["debit_base"]),
+                     credit_base=str(e["credit_base"]), description=e.get("description") or "")
+            for e in entries]
+
+
+def from_aggregate(tx: JournalTransaction) -> TransactionOut:
+    content = tx.content
+    assert content is not None
+    return TransactionOut(
+        id=tx.id, number=tx.number, fiscal_year=tx.fiscal_year, status=tx.status.value,
+        date=content.date, description=content.description, reference=content.reference,
+        currency=content.currency, exchange_rate=str(content.exchange_rate),
+        entries=_entries([e.as_data() for e in content.entries]), total=_money(content.total),
+        created_by=tx.created_by, approved_by=tx.approved_by, posted_by=tx.posted_by,
+        reverses=tx.reverses, reversed_by=tx.reversed_by, reversal_reason=tx.reversal_reason)
+
+
+def from_row(row: dict[str, Any]) -> TransactionOut:
+    return TransactionOut(
+        id=row["id"], number=row["number"], fiscal_year=row["fiscal_year"],
+        status=row["status"], date=row["date"], description=row["description"],
+        reference=row["reference"], currency=row["currency"].strip(),
+        exchange_rate=str(row["exchange_rate"]), entries=_entries(row["entries"]),
+        total=_money(row["total"]), created_by=row["created_by"],
+        approved_by=row["approved_by"], posted_by=row["posted_by"], reverses=row["reverses"],
+        reversed_by=row["reversed_by"], reversal_reason=row["reversal_reason"])
+
+
+_transaction_body = ExactJsonBody(TransactionIn)
+_batch_body = ExactJsonBody(BatchIn)
+_ERRORS = (400, 401, 403, 404, 422)
+TransactionId = Annotated[UUID, Path()]
+Code = Annotated[Text, Path(min_length=1, max_length=40)]
+PeriodName = Annotated[Text, Path(min_length=7, max_length=7, examples=["2026-03"])]
+IdempotencyKey = Annotated[Text | None, Header(alias="Idempotency-Key", min_length=1,
+                                               max_length=200)]
+
+
+# ---------------------------------------------------------------------- routes
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["ledger"])
+
+    # ----------------------------------------------------------------- accounts
+
+    @api.get("/accounts", summary="The chart of accounts", response_model=list[AccountOut],
+             responses=problem_responses(*_ERRORS))
+    async def list_accounts(ctx: AccountsReader, ledger: Ledger,
+                            active: bool | None = None) -> list[AccountOut]:
+        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = await queries.accounts(conn, ctx.company_id)
+        return [AccountOut(**r) for r in rows if active is None or r["active"] == active]
+
+    @api.post("/accounts", summary="Add a sub-account or a new account under a header",
+              status_code=201, response_model=AccountOut,
+              responses=problem_responses(*_ERRORS, 409))
+    async def add_account(body: AccountIn, ctx: AccountsWriter, ledger: Ledger) -> AccountOut:
+        account = await ledger.add_account(ctx, body.code, body.name, body.name_ka, body.type,
+                                           body.parent_code)
+        return AccountOut(**account.as_data())
+
+    @api.get("/accounts/{code}", summary="One account", response_model=AccountOut,
+             responses=problem_responses(*_ERRORS))
+    async def get_account(code: Code, ctx: AccountsReader, ledger: Ledger) -> AccountOut:
+        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
+            row = await queries.account(conn, ctx.company_id, code)
+        if row is None:
+            raise d.AccountNotFound(f"No account {code}.", code=code)
+        return AccountOut(**row)
+
+    @api.patch("/accounts/{code}", summary="Rename, deactivate or reactivate an account",
+               response_model=AccountOut, responses=problem_responses(*_ERRORS, 409))
+    async def change_account(code: Code, body: AccountPatch, ctx: AccountsWriter,
+                             ledger: Ledger) -> AccountOut:
+        account = await ledger.change_account(ctx, code, body.model_dump(exclude_none=True))
+        return AccountOut(**account.as_data())
+
+    @api.delete("/accounts/{code}", summary="Delete an account that never took a posting",
+                status_code=204, response_class=Response,
+                responses=problem_responses(*_ERRORS, 409))
+    async def delete_account(code: Code, ctx: AccountsWriter, ledger: Ledger) -> Response:
+        await ledger.delete_account(ctx, code)
+        return Response(status_code=204)
+
+    @api.get("/accounts/{code}/balance",
+             summary="Posted totals up to and including a date (სალდო); headers include "
+                     "their sub-accounts",
+             response_model=BalanceOut, responses=problem_responses(*_ERRORS))
+    async def balance(code: Code, ctx: AccountsReader, ledger: Ledger,
+                      as_of: dt.date | None = None) -> BalanceOut:
+        day = as_of or ledger.today()
+        settings = await ledger.company(ctx.company_id)
+        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
+            row = await queries.account(conn, ctx.company_id, code)
+            if row is None:
+                raise d.AccountNotFound(f"No account {code}.", code=code)
+            debit, credit = await queries.balance(conn, ctx.company_id, code, day,
+                                                  postable=row["postable"])
+        return BalanceOut(code=code, as_of=day, debit=_money(debit), credit=_money(credit),
+                          balance=_money(debit - credit), currency=settings.base_currency)
+
+    # ----------------------------------------------------------------- transactions
+
+    @api.post("/transactions", summary="Draft a journal transaction", status_code=201,
+              response_model=TransactionOut, responses=problem_responses(*_ERRORS, 409),
+              openapi_extra=_transaction_body.openapi())
+    async def create(ctx: Writer, ledger: Ledger, rid: RequestId,
+                     body: Annotated[TransactionIn, Depends(_transaction_body)],
+                     idempotency_key: IdempotencyKey = None) -> TransactionOut:
+        tx, _ = await ledger.create(ctx, body.content(), idempotency_key, rid)
+        return from_aggregate(tx)
+
+    @api.post("/transactions/batch",
+              summary="Post many transactions at once, all or nothing (imports, sub-ledgers)",
+              status_code=201, response_model=BatchOut,
+              responses={**problem_responses(*_ERRORS, 409), 422: {
+                  "description": "Findings per transaction (row = index from 1); nothing "
+                                 "posted"}},
+              openapi_extra=_batch_body.openapi())
+    async def post_batch(ctx: Approver, ledger: Ledger, rid: RequestId,
+                         body: Annotated[BatchIn, Depends(_batch_body)]) -> BatchOut:
+        result = await ledger.post_batch(
+            ctx, [(i, t.content()) for i, t in enumerate(body.transactions, start=1)], rid)
+        if not result.ok:
+            raise BatchRejected(result.findings)
+        return BatchOut(posted=[PostedOut(id=i, fiscal_year=y, number=n)
+                                for i, y, n in result.posted])
+
+    @api.get("/transactions", summary="Journal transactions, newest first",
+             response_model=TransactionPage, responses=problem_responses(*_ERRORS))
+    async def list_transactions(
+        ctx: Reader, ledger: Ledger,
+        status: Annotated[d.Status | None, Query()] = None,
+        date_from: dt.date | None = None, date_to: dt.date | None = None,
+        account: Annotated[Text | None, Query(max_length=40)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        cursor: Annotated[Text | None, Query(max_length=200)] = None,
+    ) -> TransactionPage:
+        f = queries.TransactionFilter(status.value if status else None, date_from, date_to,
+                                      account, limit, cursor)
+        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows, next_cursor = await queries.transactions(conn, ctx.company_id, f)
+        return TransactionPage(items=[from_row(r) for r in rows], next_cursor=next_cursor)
+
+    @api.get("/transactions/{transaction_id}", summary="One journal transaction",
+             response_model=TransactionOut, responses=problem_responses(*_ERRORS))
+    async def get_transaction(transaction_id: TransactionId, ctx: Reader,
+                              ledger: Ledger) -> TransactionOut:
+        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
+            row = await queries.transaction(conn, ctx.company_id, transaction_id)
+        if row is None:
+            raise d.TransactionNotFound("No such transaction.",
+                                        transaction_id=str(transaction_id))
+        return from_row(row)
+
+    @api.patch("/transactions/{transaction_id}", summary="Amend a draft",
+               response_model=TransactionOut, responses=problem_responses(*_ERRORS, 409),
+               openapi_extra=_transaction_body.openapi())
+    async def amend(transaction_id: TransactionId, ctx: Writer, ledger: Ledger,
+                    rid: RequestId,
+                    body: Annotated[TransactionIn, Depends(_transaction_body)]) -> TransactionOut:
+        return from_aggregate(await ledger.amend(ctx, transaction_id, body.content(), rid))
+
+    @api.delete("/transactions/{transaction_id}", summary="Discard a draft", status_code=204,
+                response_class=Response, responses=problem_responses(*_ERRORS, 409))
+    async def discard(transaction_id: TransactionId, ctx: Writer, ledger: Ledger,
+                      rid: RequestId) -> Response:
+        await ledger.discard(ctx, transaction_id, rid)
+        return Response(status_code=204)
+
+    @api.post("/transactions/{transaction_id}/approve",
+              summary="Approve a draft (maker-checker: not its author)",
+              response_model=TransactionOut, responses=problem_responses(*_ERRORS, 409))
+    async def approve(transaction_id: TransactionId, ctx: Approver, ledger: Ledger,
+                      rid: RequestId) -> TransactionOut:
+        return from_aggregate(await ledger.approve(ctx, transaction_id, rid))
+
+    @api.post("/transactions/{transaction_id}/post",
+              summary="Post an approved transaction: it gets its number",
+              response_model=TransactionOut, responses=problem_responses(*_ERRORS, 409))
+    async def post(transaction_id: TransactionId, ctx: Writer, ledger: Ledger,
+                   rid: RequestId) -> TransactionOut:
+        return from_aggregate(await ledger.post(ctx, transaction_id, rid))
+
+    @api.post("/transactions/{transaction_id}/reverse",
+              summary="Reverse a posted transaction with a new, posted, linked one",
+              status_code=201, response_model=TransactionOut,
+              responses=problem_responses(*_ERRORS, 409))
+    async def reverse(transaction_id: TransactionId, body: ReverseIn, ctx: Approver,
+                      ledger: Ledger, rid: RequestId) -> TransactionOut:
+        reversal, _ = await ledger.reverse(ctx, transaction_id, body.reason, body.date, rid)
+        return from_aggregate(reversal)
+
+    @api.get("/transactions/{transaction_id}/history",
+             summary="The transaction's events: who did what, when",
+             response_model=list[HistoryEntry], responses=problem_responses(*_ERRORS))
+    async def history(transaction_id: TransactionId, ctx: Reader,
+                      ledger: Ledger) -> list[HistoryEntry]:
+        return [HistoryEntry(**e) for e in await ledger.history(ctx.company_id, transaction_id)]
+
+    # ----------------------------------------------------------------- fiscal periods
+
+    @api.get("/fiscal-periods", summary="The months of a fiscal year and their status",
+             response_model=list[PeriodOut], responses=problem_responses(*_ERRORS))
+    async def periods(ctx: AccountsReader, ledger: Ledger,
+                      year: Annotated[int | None, Query(ge=1900, le=2999)] = None
+                      ) -> list[PeriodOut]:
+        settings = await ledger.company(ctx.company_id)
+        year = year or d.fiscal_year_of(ledger.today(), settings.fiscal_year_start_month)
+        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = await queries.fiscal_periods(conn, ctx.company_id, year,
+                                                settings.fiscal_year_start_month)
+        return [PeriodOut(**r) for r in rows]
+
+    for action, summary in (("close", "Close a period: it takes no more postings"),
+                            ("reopen", "Reopen a closed period (not a locked one)"),
+                            ("lock", "Lock a period for good")):
+        _period_route(api, action, summary)
+
+    return api
+
+
+def _period_route(api: APIRouter, action: str, summary: str) -> None:
+    @api.post(f"/fiscal-periods/{{period}}/{action}", summary=summary,
+              response_model=PeriodOut, responses=problem_responses(*_ERRORS, 409),
+              name=f"{action}_period")
+    async def change(period: PeriodName, ctx: PeriodCloser, ledger: Ledger,
+                     rid: RequestId) -> PeriodOut:
+        return PeriodOut(**await ledger.change_period(ctx, period, action, rid))
+
+
+class BatchRejected(RuleViolation):
+    code = "batch_rejected"
+    title = "The batch has findings; nothing was posted"
+    exposed = ("findings",)
+
+    def __init__(self, findings: list[Any]) -> None:
+        super().__init__(f"{len(findings)} finding(s); nothing was posted.",
+                         findings=[{"row": f.row, "code": f.code, "message": f.message}
+                                   for f in findings])

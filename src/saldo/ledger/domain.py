@@ -1,0 +1,741 @@
+"""The general ledger's rules: accounts, journal transactions and the fiscal calendar.
+
+No I/O here. A journal transaction (საბუღალტრო გატარება) is an event-sourced aggregate:
+its command methods check the rules of ARCHITECTURE §4 and return events; :meth:`apply`
+is the only place its state changes, so replaying the stream rebuilds it exactly.
+
+Worked example (a sale of goods for 1,180.00 GEL including 18% VAT)::
+
+    Dr 1410 Trade receivables     1,180.00
+        Cr 6110 Sales revenue                1,000.00
+        Cr 3330 Output VAT payable             180.00
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
+from saldo.kernel.money import InvalidAmount, minor_units, parse_amount, round_half_up
+
+#: ``date`` under another name, for methods of classes that have a ``date`` field.
+Day = date
+BASE_PLACES = 2
+#: The largest amount a line may carry: numeric(20, 2) holds 18 integer digits; leaving
+#: head-room keeps every sum over a year of lines inside the column.
+MAX_AMOUNT = Decimal("1e15")
+#: Rates are GEL per one unit; NBG publishes four decimals, six leave room for crosses.
+RATE_PLACES = 6
+MAX_ENTRIES = 1000
+
+
+# ---------------------------------------------------------------------- errors
+
+
+class InvalidEntry(RuleViolation):
+    """A line that is not one positive debit or one positive credit."""
+
+    code = "invalid_entry"
+    title = "Invalid journal line"
+
+
+class InvalidAmountError(RuleViolation):
+    code = "invalid_amount"
+    title = "Invalid amount"
+
+
+class TooFewEntries(RuleViolation):
+    code = "too_few_entries"
+    title = "A transaction needs at least two lines"
+
+
+class UnbalancedTransaction(RuleViolation):
+    code = "unbalanced_transaction"
+    title = "Debits do not equal credits"
+    exposed = ("debit", "credit", "currency")
+
+
+class UnknownAccount(RuleViolation):
+    code = "unknown_account"
+    title = "Unknown account"
+
+
+class InactiveAccount(RuleViolation):
+    code = "inactive_account"
+    title = "Inactive account"
+
+
+class HeaderAccount(RuleViolation):
+    code = "non_postable_account"
+    title = "Header accounts take no postings"
+
+
+class InvalidCurrency(RuleViolation):
+    code = "invalid_currency"
+    title = "Invalid currency"
+
+
+class ExchangeRateMissing(RuleViolation):
+    code = "exchange_rate_missing"
+    title = "No exchange rate"
+
+
+class FiscalYearUnavailable(RuleViolation):
+    code = "fiscal_year_unavailable"
+    title = "Date outside the fiscal years the company can open"
+
+
+class PeriodClosed(RuleViolation):
+    code = "period_closed"
+    title = "The period is closed"
+
+
+class PeriodLocked(Conflict):
+    code = "period_locked"
+    title = "The period is locked"
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+    title = "Not allowed in this state"
+
+
+class SegregationOfDuties(Forbidden):
+    code = "segregation_of_duties"
+    title = "Maker-checker: the author cannot approve"
+
+
+class TransactionNotFound(NotFound):
+    code = "transaction_not_found"
+
+
+class AccountNotFound(NotFound):
+    code = "account_not_found"
+
+
+class PeriodNotFound(NotFound):
+    code = "period_not_found"
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+
+
+class InvalidAccount(RuleViolation):
+    code = "invalid_account"
+    title = "Invalid account"
+
+
+class AccountHasPostings(RuleViolation):
+    code = "account_has_postings"
+    title = "The account has postings"
+
+
+class AccountHasBalance(RuleViolation):
+    code = "account_has_balance"
+    title = "The account has a balance"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused with another request"
+
+
+# ---------------------------------------------------------------------- accounts
+
+
+class AccountType(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+
+class NormalBalance(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class Classification(StrEnum):
+    """The statement line an account feeds (issue 5's reports map accounts by this)."""
+
+    CURRENT_ASSET = "current_asset"
+    NON_CURRENT_ASSET = "non_current_asset"
+    CURRENT_LIABILITY = "current_liability"
+    NON_CURRENT_LIABILITY = "non_current_liability"
+    EQUITY = "equity"
+    REVENUE = "revenue"
+    COST_OF_SALES = "cost_of_sales"
+    OPERATING_EXPENSE = "operating_expense"
+    OTHER_INCOME = "other_income"
+    OTHER_EXPENSE = "other_expense"
+    FX_GAIN_LOSS = "fx_gain_loss"
+    PROFIT_TAX = "profit_tax"
+
+
+def normal_balance_of(account_type: AccountType) -> NormalBalance:
+    if account_type in (AccountType.ASSET, AccountType.EXPENSE):
+        return NormalBalance.DEBIT
+    return NormalBalance.CREDIT
+
+
+#: Account codes: four digits, then optional sub-account segments (``1210.01``).
+ACCOUNT_CODE = re.compile(r"^[0-9]{4}(\.[0-9A-Za-z]{1,8}){0,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    code: str
+    name: str
+    name_ka: str
+    type: AccountType
+    normal_balance: NormalBalance
+    classification: Classification
+    parent_code: str | None
+    postable: bool
+    active: bool = True
+    custom: bool = False
+
+    def as_data(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "name_ka": self.name_ka,
+                "type": self.type.value, "normal_balance": self.normal_balance.value,
+                "classification": self.classification.value, "parent_code": self.parent_code,
+                "postable": self.postable, "active": self.active, "custom": self.custom}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Account:
+        return cls(code=data["code"], name=data["name"], name_ka=data["name_ka"],
+                   type=AccountType(data["type"]),
+                   normal_balance=NormalBalance(data["normal_balance"]),
+                   classification=Classification(data["classification"]),
+                   parent_code=data["parent_code"], postable=data["postable"],
+                   active=data.get("active", True), custom=data.get("custom", False))
+
+
+def new_sub_account(code: str, name: str, name_ka: str | None,
+                    account_type: AccountType | None, parent: Account | None,
+                    parent_has_postings: bool) -> Account:
+    """A company's own account under ``parent`` (``1210.01`` for a second GEL bank
+    account). It inherits the parent's classification; under a leaf it also inherits the
+    type, and the leaf becomes a header -- allowed only while the leaf has no postings, so
+    no posted line ever sits on a header."""
+    if not ACCOUNT_CODE.fullmatch(code):
+        raise InvalidAccount("An account code is four digits with optional segments, "
+                             "such as 1210 or 1210.01.", field="code")
+    if not name.strip() or len(name) > 200:
+        raise InvalidAccount("The account name must be 1 to 200 characters.", field="name")
+    if parent is None:
+        raise InvalidAccount("A new account needs an existing parent account "
+                             "(a group header such as 7400, or a leaf such as 1210).",
+                             field="parent_code")
+    if parent.postable and parent_has_postings:
+        raise AccountHasPostings(f"Account {parent.code} has postings; a sub-account under it "
+                                 "would leave posted lines on a header.", code=parent.code)
+    account_type = account_type or parent.type
+    if parent.postable and account_type != parent.type:
+        raise InvalidAccount(f"A sub-account of {parent.code} must have its type "
+                             f"({parent.type.value}).", field="type")
+    classification = parent.classification
+    if account_type != parent.type:
+        classification = _DEFAULT_CLASSIFICATION[account_type]
+    normal = parent.normal_balance if account_type == parent.type else normal_balance_of(
+        account_type)
+    return Account(code=code, name=name.strip(), name_ka=(name_ka or name).strip(),
+                   type=account_type, normal_balance=normal, classification=classification,
+                   parent_code=parent.code, postable=True, active=True, custom=True)
+
+
+_DEFAULT_CLASSIFICATION = {
+    AccountType.ASSET: Classification.CURRENT_ASSET,
+    AccountType.LIABILITY: Classification.CURRENT_LIABILITY,
+    AccountType.EQUITY: Classification.EQUITY,
+    AccountType.REVENUE: Classification.OTHER_INCOME,
+    AccountType.EXPENSE: Classification.OTHER_EXPENSE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PostingTarget:
+    """What posting needs to know of an account."""
+
+    code: str
+    postable: bool
+    active: bool
+
+
+def check_accounts(codes: Iterable[str], chart: Mapping[str, PostingTarget]) -> None:
+    """Only active leaf accounts take postings (ARCHITECTURE §4)."""
+    for code in codes:
+        target = chart.get(code)
+        if target is None:
+            raise UnknownAccount(f"Account {code} is not in the chart of accounts.", code=code)
+        if not target.postable:
+            raise HeaderAccount(f"Account {code} is a header; post to one of its sub-accounts.",
+                                code=code)
+        if not target.active:
+            raise InactiveAccount(f"Account {code} is inactive.", code=code)
+
+
+# ---------------------------------------------------------------------- journal content
+
+
+@dataclass(frozen=True, slots=True)
+class EntryInput:
+    """One line as the client wrote it; amounts are parsed but not yet checked."""
+
+    account_code: str
+    debit: object = None
+    credit: object = None
+    debit_base: object = None
+    credit_base: object = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A checked line: exactly one side non-zero in the transaction currency, with its
+    GEL amount; a rounding line has zero currency amount and a base amount only."""
+
+    account_code: str
+    debit: Decimal
+    credit: Decimal
+    debit_base: Decimal
+    credit_base: Decimal
+    description: str = ""
+
+    def as_data(self) -> dict[str, Any]:
+        return {"account_code": self.account_code, "debit": str(self.debit),
+                "credit": str(self.credit), "debit_base": str(self.debit_base),
+                "credit_base": str(self.credit_base), "description": self.description}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Entry:
+        return cls(data["account_code"], Decimal(data["debit"]), Decimal(data["credit"]),
+                   Decimal(data["debit_base"]), Decimal(data["credit_base"]),
+                   data.get("description") or "")
+
+    def swapped(self) -> Entry:
+        return Entry(self.account_code, self.credit, self.debit, self.credit_base,
+                     self.debit_base, self.description)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentInput:
+    date: date
+    description: str
+    entries: Sequence[EntryInput]
+    reference: str | None = None
+    currency: str | None = None
+    exchange_rate: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A transaction's checked content: what the events carry."""
+
+    date: date
+    description: str
+    reference: str | None
+    currency: str
+    exchange_rate: Decimal
+    entries: tuple[Entry, ...]
+
+    @property
+    def total(self) -> Decimal:
+        """Debits in the base currency (equal to credits)."""
+        return sum((e.debit_base for e in self.entries), Decimal("0.00"))
+
+    def as_data(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "description": self.description,
+                "reference": self.reference, "currency": self.currency,
+                "exchange_rate": str(self.exchange_rate),
+                "entries": [e.as_data() for e in self.entries]}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Content:
+        return cls(date.fromisoformat(data["date"]), data["description"], data.get("reference"),
+                   data["currency"], Decimal(data["exchange_rate"]),
+                   tuple(Entry.from_data(e) for e in data["entries"]))
+
+    def reversed(self, on: Day, description: str) -> Content:
+        return replace(self, date=on, description=description,
+                       entries=tuple(e.swapped() for e in self.entries))
+
+
+def _amount(value: object, where: str, places: int) -> Decimal:
+    if value is None or value == "":
+        return Decimal(0)
+    try:
+        amount = parse_amount(value)
+    except InvalidAmount as exc:
+        raise InvalidAmountError(f"{where}: {exc}", field=where) from None
+    if amount < 0:
+        raise InvalidAmountError(f"{where}: amounts are positive; put a credit on the "
+                                 "credit side instead of a negative debit.", field=where)
+    if amount >= MAX_AMOUNT:
+        raise InvalidAmountError(f"{where}: {value} is larger than Saldo accepts "
+                                 f"(below {MAX_AMOUNT:,.0f}).", field=where)
+    quantum = Decimal(1).scaleb(-places)
+    if amount != amount.quantize(quantum):
+        raise InvalidAmountError(f"{where}: at most {places} decimals.", field=where)
+    return amount.quantize(quantum)
+
+
+def _rate(value: object) -> Decimal:
+    try:
+        rate = parse_amount(value)
+    except InvalidAmount as exc:
+        raise InvalidAmountError(f"exchange_rate: {exc}", field="exchange_rate") from None
+    if rate <= 0 or rate >= Decimal(1_000_000):
+        raise InvalidAmountError("exchange_rate must be positive (GEL per one unit).",
+                                 field="exchange_rate")
+    if rate != round_half_up(rate, RATE_PLACES):
+        raise InvalidAmountError(f"exchange_rate: at most {RATE_PLACES} decimals.",
+                                 field="exchange_rate")
+    return rate.normalize() if rate == rate.to_integral() else rate
+
+
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def check_content(raw: ContentInput, base_currency: str) -> Content:
+    """Check a transaction's content against ARCHITECTURE §4 and return it normalised.
+
+    Debits must equal credits in the base currency after each line is converted and
+    rounded (half-up to the tetri). In a foreign currency they must also balance in that
+    currency, and a conversion difference must be an explicit *rounding line*: a line
+    with a base amount only, at most one tetri per line of the transaction.
+    """
+    description = raw.description.strip()
+    if len(description) > 500:
+        raise InvalidEntry("The description is at most 500 characters.", field="description")
+    currency = (raw.currency or base_currency).upper()
+    if not CURRENCY.fullmatch(currency):
+        raise InvalidCurrency(f"{raw.currency!r} is not an ISO 4217 currency code.",
+                              field="currency")
+    foreign = currency != base_currency
+    if not foreign:
+        if raw.exchange_rate not in (None, "", 1, "1") and _rate(raw.exchange_rate) != 1:
+            raise InvalidAmountError("A base-currency transaction has exchange rate 1.",
+                                     field="exchange_rate")
+        rate = Decimal(1)
+    elif raw.exchange_rate is None or raw.exchange_rate == "":
+        raise ExchangeRateMissing(
+            f"No exchange rate for {currency} on {raw.date}: give exchange_rate (GEL per one "
+            f"{currency}); official NBG rates are not loaded yet.", currency=currency)
+    else:
+        rate = _rate(raw.exchange_rate)
+    if len(raw.entries) < 2:
+        raise TooFewEntries("A transaction needs at least two lines.", lines=len(raw.entries))
+    if len(raw.entries) > MAX_ENTRIES:
+        raise InvalidEntry(f"A transaction has at most {MAX_ENTRIES} lines.", field="entries")
+    places = minor_units(currency)
+    entries = [_check_entry(i, e, places, rate, foreign) for i, e in enumerate(raw.entries)]
+    debit = sum((e.debit for e in entries), Decimal(0))
+    credit = sum((e.credit for e in entries), Decimal(0))
+    if debit != credit:
+        raise UnbalancedTransaction(
+            f"Debits ({debit}) do not equal credits ({credit}) in {currency}.",
+            debit=str(debit), credit=str(credit), currency=currency)
+    debit_base = sum((e.debit_base for e in entries), Decimal(0))
+    credit_base = sum((e.credit_base for e in entries), Decimal(0))
+    if debit_base != credit_base:
+        raise UnbalancedTransaction(
+            f"Debits ({debit_base}) do not equal credits ({credit_base}) in {base_currency} "
+            f"after conversion; add a rounding line of {abs(debit_base - credit_base)} "
+            f"{base_currency} (a line with only debit_base or credit_base).",
+            debit=str(debit_base), credit=str(credit_base), currency=base_currency)
+    if debit_base == 0:
+        raise InvalidEntry("A transaction of zero carries nothing to post.", field="entries")
+    rounding = sum((e.debit_base + e.credit_base for e in entries
+                    if e.debit == e.credit == 0), Decimal(0))
+    if rounding > Decimal("0.01") * len(entries):
+        raise InvalidEntry(f"Rounding lines total {rounding} {base_currency}, more than one "
+                           "tetri per line: that is not a conversion difference.",
+                           field="entries")
+    return Content(raw.date, description, (raw.reference or None), currency, rate,
+                   tuple(entries))
+
+
+def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
+                 foreign: bool) -> Entry:
+    where = f"entries[{index}]"
+    if len(raw.description) > 500:
+        raise InvalidEntry(f"{where}: the description is at most 500 characters.", field=where)
+    debit = _amount(raw.debit, f"{where}.debit", places)
+    credit = _amount(raw.credit, f"{where}.credit", places)
+    debit_base = _amount(raw.debit_base, f"{where}.debit_base", BASE_PLACES)
+    credit_base = _amount(raw.credit_base, f"{where}.credit_base", BASE_PLACES)
+    if debit and credit:
+        raise InvalidEntry(f"{where}: a line is either a debit or a credit, not both.",
+                           field=where)
+    if not debit and not credit:
+        if not foreign or (bool(debit_base) == bool(credit_base)):
+            raise InvalidEntry(f"{where}: a line needs a positive debit or credit.", field=where)
+        # A rounding line: base currency only (ARCHITECTURE §4).
+        return Entry(raw.account_code, Decimal("0").quantize(Decimal(1).scaleb(-places)),
+                     Decimal("0").quantize(Decimal(1).scaleb(-places)),
+                     debit_base, credit_base, raw.description)
+    if debit_base or credit_base:
+        expected = round_half_up((debit or credit) * rate, BASE_PLACES)
+        given = debit_base or credit_base
+        if (bool(debit) != bool(debit_base)) or given != expected:
+            raise InvalidEntry(f"{where}: the base amount is the amount times the rate "
+                               f"({expected}); put a difference on a rounding line.",
+                               field=where)
+    zero_base = Decimal("0.00")
+    if debit:
+        return Entry(raw.account_code, debit, credit,
+                     round_half_up(debit * rate, BASE_PLACES), zero_base, raw.description)
+    return Entry(raw.account_code, debit, credit, zero_base,
+                 round_half_up(credit * rate, BASE_PLACES), raw.description)
+
+
+# ---------------------------------------------------------------------- fiscal calendar
+
+
+def fiscal_year_of(day: date, start_month: int) -> int:
+    """The fiscal year holding ``day``, named by the calendar year it starts in."""
+    return day.year if day.month >= start_month else day.year - 1
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    period: str
+    start: date
+    end: date
+
+
+def periods_of_year(year: int, start_month: int) -> list[Period]:
+    """The twelve months of fiscal year ``year``."""
+    out = []
+    for i in range(12):
+        month0 = start_month - 1 + i
+        y, m = year + month0 // 12, month0 % 12 + 1
+        out.append(Period(f"{y:04d}-{m:02d}", date(y, m, 1),
+                          date(y, m, calendar.monthrange(y, m)[1])))
+    return out
+
+
+PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_period(text: str) -> date:
+    match = PERIOD.fullmatch(text)
+    if not match:
+        raise PeriodNotFound(f"{text!r} is not a period such as 2026-03.", period=text)
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def check_openable(year: int, today: date, start_month: int, history_years: int) -> None:
+    """A company may open fiscal years from ``history_years`` before the current one (to
+    migrate its past books) through the next one (to prepare January in December)."""
+    current = fiscal_year_of(today, start_month)
+    if not current - history_years <= year <= current + 1:
+        raise FiscalYearUnavailable(
+            f"Fiscal year {year} cannot be opened: Saldo opens {current - history_years} "
+            f"to {current + 1}.", year=year)
+
+
+class PeriodStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    LOCKED = "locked"
+
+
+def next_period_status(current: PeriodStatus, action: str, period: str) -> PeriodStatus:
+    """close: open → closed; reopen: closed → open; lock: open|closed → locked (final)."""
+    if current is PeriodStatus.LOCKED:
+        raise PeriodLocked(f"Period {period} is locked; a locked period never reopens.",
+                           period=period)
+    if action == "close":
+        if current is not PeriodStatus.OPEN:
+            raise InvalidState(f"Period {period} is {current.value}, not open.", period=period)
+        return PeriodStatus.CLOSED
+    if action == "reopen":
+        if current is not PeriodStatus.CLOSED:
+            raise InvalidState(f"Period {period} is {current.value}, not closed.", period=period)
+        return PeriodStatus.OPEN
+    if action == "lock":
+        return PeriodStatus.LOCKED
+    raise ValueError(action)
+
+
+# ---------------------------------------------------------------------- the aggregate
+
+TRANSACTION_DRAFTED = "TransactionDrafted"
+TRANSACTION_AMENDED = "TransactionAmended"
+TRANSACTION_DISCARDED = "TransactionDiscarded"
+TRANSACTION_APPROVED = "TransactionApproved"
+TRANSACTION_POSTED = "TransactionPosted"
+TRANSACTION_REVERSED = "TransactionReversed"
+CHART_LOADED = "ChartOfAccountsLoaded"
+ACCOUNT_ADDED = "AccountAdded"
+ACCOUNT_CHANGED = "AccountChanged"
+ACCOUNT_DELETED = "AccountDeleted"
+FISCAL_YEAR_OPENED = "FiscalYearOpened"
+PERIOD_CLOSED = "PeriodClosed"
+PERIOD_REOPENED = "PeriodReopened"
+PERIOD_LOCKED = "PeriodLocked"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A domain event before it is stored: the service turns it into a stored event."""
+
+    type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: UUID
+    username: str
+
+    def as_data(self) -> dict[str, str]:
+        return {"by": self.username, "by_id": str(self.id)}
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    POSTED = "posted"
+    DISCARDED = "discarded"
+
+
+@dataclass(slots=True)
+class JournalTransaction:
+    id: UUID
+    version: int = 0
+    status: Status = Status.DRAFT
+    content: Content | None = None
+    created_by: str | None = None
+    created_by_id: UUID | None = None
+    approved_by: str | None = None
+    posted_by: str | None = None
+    number: int | None = None
+    fiscal_year: int | None = None
+    reverses: UUID | None = None
+    reversed_by: UUID | None = None
+    reversal_reason: str | None = None
+    pending: list[Event] = field(default_factory=list)
+
+    # -------------------------------------------------------------- commands
+
+    @classmethod
+    def draft(cls, transaction_id: UUID, content: Content, actor: Actor,
+              reverses: UUID | None = None) -> JournalTransaction:
+        tx = cls(transaction_id)
+        tx._record(TRANSACTION_DRAFTED, {"id": str(transaction_id), **content.as_data(),
+                                         "reverses": str(reverses) if reverses else None,
+                                         **actor.as_data()})
+        return tx
+
+    def amend(self, content: Content, actor: Actor) -> None:
+        self._require(Status.DRAFT, "amended")
+        self._record(TRANSACTION_AMENDED, {**content.as_data(), **actor.as_data()})
+
+    def discard(self, actor: Actor) -> None:
+        self._require(Status.DRAFT, "discarded")
+        self._record(TRANSACTION_DISCARDED, actor.as_data())
+
+    def approve(self, actor: Actor) -> None:
+        self._require(Status.DRAFT, "approved")
+        if actor.id == self.created_by_id:
+            raise SegregationOfDuties(
+                "You created this transaction; another member must approve it.",
+                transaction_id=str(self.id))
+        self._record(TRANSACTION_APPROVED, actor.as_data())
+
+    @classmethod
+    def born_posted(cls, transaction_id: UUID, content: Content, actor: Actor, number: int,
+                    fiscal_year: int, reverses: UUID | None = None) -> JournalTransaction:
+        """A transaction drafted and posted at once, with no separate approval: a reversal
+        (which corrects what was approved already) or an imported journal (the importer
+        must hold the approval permission; the service and the edges check it)."""
+        tx = cls.draft(transaction_id, content, actor, reverses)
+        tx._record(TRANSACTION_POSTED, {"number": number, "fiscal_year": fiscal_year,
+                                        **actor.as_data()})
+        return tx
+
+    def check_postable(self) -> Content:
+        self._require(Status.APPROVED, "posted")
+        assert self.content is not None
+        return self.content
+
+    def post(self, number: int, fiscal_year: int, actor: Actor) -> None:
+        """Give the approved transaction its number; the books now hold it for good."""
+        self.check_postable()
+        self._record(TRANSACTION_POSTED, {"number": number, "fiscal_year": fiscal_year,
+                                          **actor.as_data()})
+
+    def check_reversible(self) -> Content:
+        if self.status is not Status.POSTED:
+            raise InvalidState(f"Only posted transactions are reversed; this one is "
+                               f"{self.status.value}.", status=self.status.value)
+        if self.reversed_by is not None:
+            raise InvalidState("This transaction is reversed already.",
+                               reversed_by=str(self.reversed_by))
+        if self.reverses is not None:
+            raise InvalidState("This transaction is a reversal; post a new transaction "
+                               "instead of reversing the reversal.",
+                               reverses=str(self.reverses))
+        assert self.content is not None
+        return self.content
+
+    def mark_reversed(self, reversal_id: UUID, reason: str, actor: Actor) -> None:
+        self.check_reversible()
+        self._record(TRANSACTION_REVERSED, {"reversed_by": str(reversal_id), "reason": reason,
+                                            **actor.as_data()})
+
+    def _require(self, status: Status, verb: str) -> None:
+        if self.status is not status:
+            raise InvalidState(f"A {self.status.value} transaction cannot be {verb}; it must "
+                               f"be {status.value}.", status=self.status.value)
+
+    def _record(self, event_type: str, data: dict[str, Any]) -> None:
+        event = Event(event_type, data)
+        self.apply(event.type, event.data)
+        self.pending.append(event)
+
+    # -------------------------------------------------------------- state
+
+    def apply(self, event_type: str, data: Mapping[str, Any]) -> None:
+        self.version += 1
+        if event_type == TRANSACTION_DRAFTED:
+            self.content = Content.from_data(data)
+            self.created_by, self.created_by_id = data["by"], UUID(data["by_id"])
+            self.reverses = UUID(data["reverses"]) if data.get("reverses") else None
+        elif event_type == TRANSACTION_AMENDED:
+            self.content = Content.from_data(data)
+        elif event_type == TRANSACTION_DISCARDED:
+            self.status = Status.DISCARDED
+        elif event_type == TRANSACTION_APPROVED:
+            self.status, self.approved_by = Status.APPROVED, data["by"]
+        elif event_type == TRANSACTION_POSTED:
+            self.status, self.posted_by = Status.POSTED, data["by"]
+            self.number, self.fiscal_year = data["number"], data["fiscal_year"]
+        elif event_type == TRANSACTION_REVERSED:
+            self.reversed_by = UUID(data["reversed_by"])
+            self.reversal_reason = data.get("reason")
+
+    @classmethod
+    def replay(cls, transaction_id: UUID, events: Iterable[tuple[str, Mapping[str, Any]]]
+               ) -> JournalTransaction | None:
+        tx = cls(transaction_id)
+        for event_type, data in events:
+            tx.apply(event_type, data)
+        return tx if tx.version else None

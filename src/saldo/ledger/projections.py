@@ -1,0 +1,250 @@
+"""The ledger's read models, updated inline in the appending transaction.
+
+One projection, ``ledger``, keeps the chart (``accounts``), the fiscal calendar
+(``fiscal_periods``), the number counters, the transaction list (``journal_transactions``),
+the posted lines (``journal_lines``, partitioned by month) and the turnover per account and
+day (``account_turnover``) that balances and reports read. ``saldo projections rebuild
+ledger`` drops them all and replays the log; a test proves the result equals the live
+tables.
+
+A batch is applied set-wise, a handful of statements whatever its size, which is what
+makes bulk posting fast. Within a transaction's stream the event types only ever occur in
+the order drafted → amended* → approved → posted → reversed (or drafted → discarded), so
+applying the batch phase by phase in that order gives the same state as event by event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from saldo.ledger import domain as d
+from saldo.platform.db import Connection
+from saldo.platform.eventstore import RecordedEvent
+
+TRANSACTION_EVENTS = frozenset({
+    d.TRANSACTION_DRAFTED, d.TRANSACTION_AMENDED, d.TRANSACTION_DISCARDED,
+    d.TRANSACTION_APPROVED, d.TRANSACTION_POSTED, d.TRANSACTION_REVERSED,
+})
+CALENDAR_EVENTS = frozenset({
+    d.CHART_LOADED, d.ACCOUNT_ADDED, d.ACCOUNT_CHANGED, d.ACCOUNT_DELETED,
+    d.FISCAL_YEAR_OPENED, d.PERIOD_CLOSED, d.PERIOD_REOPENED, d.PERIOD_LOCKED,
+})
+
+READ_MODELS = ("accounts", "fiscal_periods", "transaction_numbers", "journal_transactions",
+               "journal_lines", "account_turnover")
+
+_INSERT_ACCOUNTS = """
+INSERT INTO accounts (company_id, code, name, name_ka, type, normal_balance, classification,
+                      parent_code, postable, active, custom)
+SELECT %s, a.code, a.name, a.name_ka, a.type, a.normal_balance, a.classification,
+       a.parent_code, a.postable, a.active, a.custom
+  FROM jsonb_to_recordset(%s::jsonb) AS a(code text, name text, name_ka text, type text,
+       normal_balance text, classification text, parent_code text, postable boolean,
+       active boolean, custom boolean)
+"""
+
+_INSERT_DRAFTS = """
+INSERT INTO journal_transactions (company_id, id, status, date, description, reference,
+    currency, exchange_rate, entries, account_codes, total, created_by, reverses, version,
+    created_at, updated_at)
+SELECT t.company_id, t.id, 'draft', t.date, t.description, t.reference, t.currency,
+       t.exchange_rate, t.entries, string_to_array(t.codes, ' '), t.total, t.created_by,
+       t.reverses, t.version, t.at, t.at
+  FROM unnest(%s::uuid[], %s::uuid[], %s::date[], %s::text[], %s::text[], %s::text[],
+              %s::numeric[], %s::jsonb[], %s::text[], %s::numeric[], %s::text[], %s::uuid[],
+              %s::int[], %s::timestamptz[])
+       AS t(company_id, id, date, description, reference, currency, exchange_rate, entries,
+            codes, total, created_by, reverses, version, at)
+"""
+
+_AMEND = """
+UPDATE journal_transactions
+   SET date = %s, description = %s, reference = %s, currency = %s, exchange_rate = %s,
+       entries = %s::jsonb, account_codes = string_to_array(%s, ' '), total = %s,
+       version = %s, updated_at = %s
+ WHERE company_id = %s AND id = %s
+"""
+
+_STATUS = """
+UPDATE journal_transactions t
+   SET status = %s, approved_by = CASE WHEN %s::text = 'approved' THEN u.by ELSE t.approved_by END,
+       version = u.version, updated_at = u.at
+  FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::int[], %s::timestamptz[])
+       AS u(company_id, id, by, version, at)
+ WHERE t.company_id = u.company_id AND t.id = u.id
+"""
+
+# The posted rows get their numbers, and the counters follow (a no-op when posting, where
+# the service has already advanced them; the source of the counters on a rebuild).
+_POST = """
+WITH posted AS (
+    UPDATE journal_transactions t
+       SET status = 'posted', number = u.number, fiscal_year = u.fiscal_year,
+           posted_by = u.by, version = u.version, updated_at = u.at
+      FROM unnest(%s::uuid[], %s::uuid[], %s::int[], %s::int[], %s::text[], %s::int[],
+                  %s::timestamptz[])
+           AS u(company_id, id, number, fiscal_year, by, version, at)
+     WHERE t.company_id = u.company_id AND t.id = u.id
+    RETURNING t.company_id, t.fiscal_year, t.number
+)
+INSERT INTO transaction_numbers AS n (company_id, fiscal_year, last_number)
+SELECT company_id, fiscal_year, max(number) FROM posted GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (company_id, fiscal_year)
+DO UPDATE SET last_number = greatest(n.last_number, excluded.last_number)
+"""
+
+# Lines of the transactions just posted, and their turnover, in one statement. Turnover
+# rows are upserted in (company, account, day) order: every poster takes those row locks
+# in the same order, so two postings never deadlock on them.
+_LINES = """
+WITH lines AS (
+    INSERT INTO journal_lines (company_id, entry_date, transaction_id, line_no, number,
+                               account_code, debit, credit, currency, amount_debit,
+                               amount_credit, description)
+    SELECT t.company_id, t.date, t.id, l.n, t.number, l.e->>'account_code',
+           (l.e->>'debit_base')::numeric, (l.e->>'credit_base')::numeric, t.currency,
+           (l.e->>'debit')::numeric, (l.e->>'credit')::numeric,
+           coalesce(l.e->>'description', '')
+      FROM unnest(%s::uuid[], %s::uuid[]) AS p(company_id, id)
+      JOIN journal_transactions t ON t.company_id = p.company_id AND t.id = p.id
+     CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
+    RETURNING company_id, account_code, entry_date, debit, credit
+)
+INSERT INTO account_turnover AS a (company_id, account_code, day, debit, credit, lines)
+SELECT company_id, account_code, entry_date, sum(debit), sum(credit), count(*)
+  FROM lines GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (company_id, account_code, day)
+DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
+              lines = a.lines + excluded.lines
+"""
+
+_REVERSED = """
+UPDATE journal_transactions
+   SET reversed_by = %s, reversal_reason = %s, version = %s, updated_at = %s
+ WHERE company_id = %s AND id = %s
+"""
+
+
+def _codes(entries: Sequence[dict[str, Any]]) -> str:
+    return " ".join(sorted({e["account_code"] for e in entries}))
+
+
+def _total(entries: Sequence[dict[str, Any]]) -> Decimal:
+    return sum((Decimal(e["debit_base"]) for e in entries), Decimal(0))
+
+
+def _transaction_id(event: RecordedEvent) -> str:
+    return event.stream_id.removeprefix(TRANSACTION_STREAM_PREFIX)
+
+
+TRANSACTION_STREAM_PREFIX = "ledger.transaction-"
+
+
+class LedgerProjection:
+    name = "ledger"
+
+    async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        transactions: list[RecordedEvent] = []
+        for event in events:
+            if event.type in TRANSACTION_EVENTS:
+                transactions.append(event)
+            elif event.type in CALENDAR_EVENTS:
+                await self._calendar(conn, event)
+        if transactions:
+            await self._transactions(conn, transactions)
+
+    async def reset(self, conn: Connection) -> None:
+        await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
+
+    # ------------------------------------------------------------------ chart and calendar
+
+    async def _calendar(self, conn: Connection, event: RecordedEvent) -> None:
+        data, company = event.data, event.company_id
+        if event.type == d.CHART_LOADED:
+            await conn.execute(_INSERT_ACCOUNTS, (company, orjson.dumps(data["accounts"]).decode()))
+        elif event.type == d.ACCOUNT_ADDED:
+            await conn.execute(_INSERT_ACCOUNTS, (company, orjson.dumps([data["account"]]).decode()))
+            if data.get("parent_becomes_header"):
+                await conn.execute("UPDATE accounts SET postable = false"
+                                   " WHERE company_id = %s AND code = %s",
+                                   (company, data["account"]["parent_code"]))
+        elif event.type == d.ACCOUNT_CHANGED:
+            changes = data["changes"]
+            columns = [c for c in ("name", "name_ka", "active", "type", "normal_balance",
+                                   "classification") if c in changes]
+            if columns:
+                assignments = ", ".join(f"{c} = %s" for c in columns)
+                await conn.execute(
+                    f"UPDATE accounts SET {assignments} WHERE company_id = %s AND code = %s",
+                    (*[changes[c] for c in columns], company, data["code"]))
+        elif event.type == d.ACCOUNT_DELETED:
+            await conn.execute("DELETE FROM accounts WHERE company_id = %s AND code = %s",
+                               (company, data["code"]))
+        elif event.type == d.FISCAL_YEAR_OPENED:
+            periods = data["periods"]
+            await conn.execute("SELECT ledger_ensure_partitions(%s, %s)",
+                               (periods[0]["start"], periods[-1]["end"]))
+            await conn.execute(
+                "INSERT INTO fiscal_periods (company_id, period, fiscal_year, start_date,"
+                "                            end_date)"
+                " SELECT %s, p.period, %s, p.start, p.end"
+                "   FROM jsonb_to_recordset(%s::jsonb) AS p(period text, start date, \"end\" date)"
+                " ON CONFLICT DO NOTHING",
+                (company, data["year"], orjson.dumps(periods).decode()))
+        else:
+            status = {d.PERIOD_CLOSED: "closed", d.PERIOD_REOPENED: "open",
+                      d.PERIOD_LOCKED: "locked"}[event.type]
+            await conn.execute("UPDATE fiscal_periods SET status = %s"
+                               " WHERE company_id = %s AND period = %s",
+                               (status, company, data["period"]))
+
+    # ------------------------------------------------------------------ transactions
+
+    async def _transactions(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        by_type: dict[str, list[RecordedEvent]] = {t: [] for t in TRANSACTION_EVENTS}
+        for event in events:
+            by_type[event.type].append(event)
+        if drafted := by_type[d.TRANSACTION_DRAFTED]:
+            await conn.execute(_INSERT_DRAFTS, _columns([
+                (e.company_id, _transaction_id(e), e.data["date"], e.data["description"],
+                 e.data.get("reference"), e.data["currency"], e.data["exchange_rate"],
+                 orjson.dumps(e.data["entries"]).decode(), _codes(e.data["entries"]),
+                 _total(e.data["entries"]), e.data["by"], e.data.get("reverses"), e.version,
+                 e.recorded_at)
+                for e in drafted], 14))
+        for e in by_type[d.TRANSACTION_AMENDED]:
+            data = e.data
+            await conn.execute(_AMEND, (
+                data["date"], data["description"], data.get("reference"), data["currency"],
+                data["exchange_rate"], orjson.dumps(data["entries"]).decode(),
+                _codes(data["entries"]), _total(data["entries"]), e.version, e.recorded_at,
+                e.company_id, _transaction_id(e)))
+        for event_type, status in ((d.TRANSACTION_DISCARDED, "discarded"),
+                                   (d.TRANSACTION_APPROVED, "approved")):
+            if batch := by_type[event_type]:
+                await conn.execute(_STATUS, (status, status, *_columns([
+                    (e.company_id, _transaction_id(e), e.data["by"], e.version, e.recorded_at)
+                    for e in batch], 5)))
+        if posted := by_type[d.TRANSACTION_POSTED]:
+            await conn.execute(_POST, _columns([
+                (e.company_id, _transaction_id(e), e.data["number"], e.data["fiscal_year"],
+                 e.data["by"], e.version, e.recorded_at) for e in posted], 7))
+            await conn.execute(_LINES, _columns(
+                [(e.company_id, _transaction_id(e)) for e in posted], 2))
+        for e in by_type[d.TRANSACTION_REVERSED]:
+            await conn.execute(_REVERSED, (e.data["reversed_by"], e.data.get("reason"),
+                                           e.version, e.recorded_at, e.company_id,
+                                           _transaction_id(e)))
+
+
+def _columns(rows: Any, width: int) -> list[list[Any]]:
+    """Rows transposed into one list per column (parameters for ``unnest``)."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns

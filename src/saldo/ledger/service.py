@@ -1,0 +1,551 @@
+"""The ledger's use cases: load, decide, append -- each in one database transaction.
+
+Commands run under the application role with the company set (row-level security) and
+are retried when they lose a race (a concurrent change to the same stream, a serialisation
+failure or a deadlock): the retry reloads the state and decides again, so the caller sees
+either success or the rule the new state breaks, never the race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+import orjson
+import structlog
+from psycopg import errors as pg_errors
+
+from saldo.identity import queries as identity_queries
+from saldo.identity.domain import CompanyContext, CompanyNotFound, User
+from saldo.kernel.errors import ConcurrencyError, Conflict, SaldoError
+from saldo.kernel.ids import new_id
+from saldo.ledger import domain as d
+from saldo.ledger import store
+from saldo.ledger.charts import chart
+from saldo.ledger.domain import (
+    Account,
+    AccountType,
+    Actor,
+    Content,
+    ContentInput,
+    JournalTransaction,
+    PeriodStatus,
+)
+from saldo.ledger.projections import TRANSACTION_STREAM_PREFIX
+from saldo.platform.db import Connection, Database
+from saldo.platform.eventstore import NO_STREAM, EventStore, Metadata, NewEvent, StreamAppend
+
+log = structlog.get_logger("saldo.ledger")
+
+T = TypeVar("T")
+
+TRANSACTION_STREAM = "ledger.transaction"
+CHART_STREAM = "ledger.chart"
+FISCAL_YEAR_STREAM = "ledger.fiscal-year"
+MAX_ATTEMPTS = 8
+_RETRYABLE = (ConcurrencyError, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+def transaction_stream(transaction_id: UUID) -> str:
+    return f"{TRANSACTION_STREAM_PREFIX}{transaction_id}"
+
+
+def chart_stream(company_id: UUID) -> str:
+    return f"ledger.chart-{company_id}"
+
+
+def fiscal_year_stream(company_id: UUID, year: int) -> str:
+    return f"ledger.fiscal-year-{company_id}-{year}"
+
+
+class Busy(Conflict):
+    code = "busy"
+    title = "Too many concurrent changes"
+
+
+@dataclass(frozen=True, slots=True)
+class CompanySettings:
+    base_currency: str
+    fiscal_year_start_month: int
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem in a batch, with the row (or transaction) of the input it concerns."""
+
+    row: int
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    findings: list[Finding] = field(default_factory=list)
+    posted: list[tuple[UUID, int, int]] = field(default_factory=list)  # id, year, number
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+class _YearNotOpen(Exception):
+    def __init__(self, years: set[int]) -> None:
+        self.years = years
+
+
+def _actor(ctx: CompanyContext) -> Actor:
+    return Actor(ctx.user.id, ctx.user.username)
+
+
+def fingerprint(content: Content) -> str:
+    """The same request, however written ("100" or "100.00"): hash of the checked content."""
+    return hashlib.sha256(orjson.dumps(content.as_data(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class LedgerService:
+    def __init__(self, db: Database, events: EventStore, *, history_years: int = 10,
+                 today: Callable[[], date] = date.today) -> None:
+        self.db, self.events = db, events
+        self.history_years = history_years
+        self.today = today
+        self._settings: dict[UUID, CompanySettings] = {}
+        self._open_years: set[tuple[UUID, int]] = set()
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _command(self, company_id: UUID, decide: Callable[[Connection], Awaitable[T]]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.db.transaction(company_id=company_id) as conn:
+                    return await decide(conn)
+            except _YearNotOpen as missing:
+                for year in sorted(missing.years):
+                    await self.open_fiscal_year(company_id, year)
+            except _RETRYABLE as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise Busy("The change kept colliding with concurrent changes; retry.",
+                               reason=type(exc).__name__) from exc
+                log.debug("ledger_command_retry", attempt=attempt, reason=type(exc).__name__)
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter
+        raise Busy("The change kept colliding with concurrent changes; retry.")
+
+    async def company(self, company_id: UUID) -> CompanySettings:
+        settings = self._settings.get(company_id)
+        if settings is None:
+            async with self.db.transaction(company_id=company_id) as conn:
+                row = await identity_queries.company_settings(conn, company_id)
+            if row is None:
+                raise CompanyNotFound("No such company.", company_id=str(company_id))
+            # Base currency and fiscal year start never change after creation.
+            settings = CompanySettings(row["base_currency"].strip(),
+                                       row["fiscal_year_start_month"])
+            self._settings[company_id] = settings
+        return settings
+
+    async def _append(self, conn: Connection, stream_id: str, stream_type: str,
+                      expected: int | None, events: Sequence[d.Event], actor: Actor,
+                      company_id: UUID, correlation_id: str | None = None) -> None:
+        await self.events.append(
+            conn, stream_id, stream_type, expected,
+            [NewEvent(e.type, e.data) for e in events],
+            Metadata(actor=str(actor.id), company_id=company_id, correlation_id=correlation_id))
+
+    async def _save(self, conn: Connection, company_id: UUID, tx: JournalTransaction,
+                    actor: Actor, correlation_id: str | None) -> None:
+        pending, tx.pending = tx.pending, []
+        await self._append(conn, transaction_stream(tx.id), TRANSACTION_STREAM,
+                           tx.version - len(pending), pending, actor, company_id,
+                           correlation_id)
+
+    async def _load(self, conn: Connection, transaction_id: UUID) -> JournalTransaction:
+        # Row-level security hides other companies' events: another company's id is 404.
+        events = await self.events.read_stream(conn, transaction_stream(transaction_id))
+        tx = JournalTransaction.replay(transaction_id, ((e.type, e.data) for e in events))
+        if tx is None:
+            raise d.TransactionNotFound("No such transaction.",
+                                        transaction_id=str(transaction_id))
+        return tx
+
+    # ------------------------------------------------------------------ chart of accounts
+
+    async def load_chart(self, conn: Connection, company: Any, user: User) -> None:
+        """Copy the company's chart into its books (runs as it is created)."""
+        accounts = chart(company.chart_of_accounts)
+        actor = Actor(user.id, user.username)
+        await self._append(conn, chart_stream(company.id), CHART_STREAM, NO_STREAM,
+                           [d.Event(d.CHART_LOADED, {"chart": company.chart_of_accounts,
+                                                     "accounts": [a.as_data() for a in accounts],
+                                                     **actor.as_data()})],
+                           actor, company.id)
+
+    async def add_account(self, ctx: CompanyContext, code: str, name: str, name_ka: str | None,
+                          account_type: AccountType | None, parent_code: str | None) -> Account:
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> Account:
+            version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
+            if await store.account(conn, ctx.company_id, code) is not None:
+                raise d.AccountExists(f"Account {code} exists already.", code=code)
+            parent_of = parent_code or _default_parent(code)
+            parent = await store.account(conn, ctx.company_id, parent_of) if parent_of else None
+            postings = parent is not None and await store.has_postings(conn, ctx.company_id,
+                                                                       parent.code)
+            account = d.new_sub_account(code, name, name_ka, account_type, parent, postings)
+            assert parent is not None
+            await self._append(conn, chart_stream(ctx.company_id), CHART_STREAM, version,
+                               [d.Event(d.ACCOUNT_ADDED, {
+                                   "account": account.as_data(),
+                                   "parent_becomes_header": parent.postable,
+                                   **actor.as_data()})], actor, ctx.company_id)
+            return account
+
+        return await self._command(ctx.company_id, decide)
+
+    async def change_account(self, ctx: CompanyContext, code: str,
+                             changes: dict[str, Any]) -> Account:
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> Account:
+            version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
+            account = await store.account(conn, ctx.company_id, code)
+            if account is None:
+                raise d.AccountNotFound(f"No account {code}.", code=code)
+            data = _account_changes(account, changes)
+            if data.get("active") is False and account.active:
+                balance = await store.account_balance(conn, ctx.company_id, code)
+                if balance:
+                    raise d.AccountHasBalance(
+                        f"Account {code} has a balance of {balance}; clear it before "
+                        "deactivating the account.", code=code, balance=str(balance))
+            if "type" in data:
+                if await store.has_postings(conn, ctx.company_id, code):
+                    raise d.AccountHasPostings(f"Account {code} has postings; its type is "
+                                               "fixed.", code=code)
+                if not account.postable:
+                    raise d.InvalidAccount("A header's type follows its accounts.",
+                                           field="type")
+            if data:
+                await self._append(conn, chart_stream(ctx.company_id), CHART_STREAM, version,
+                                   [d.Event(d.ACCOUNT_CHANGED, {"code": code, "changes": data,
+                                                                **actor.as_data()})],
+                                   actor, ctx.company_id)
+            merged = {**account.as_data(), **data}
+            return Account.from_data(merged)
+
+        return await self._command(ctx.company_id, decide)
+
+    async def delete_account(self, ctx: CompanyContext, code: str) -> None:
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> None:
+            version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
+            if await store.account(conn, ctx.company_id, code) is None:
+                raise d.AccountNotFound(f"No account {code}.", code=code)
+            if await store.has_postings(conn, ctx.company_id, code):
+                raise d.AccountHasPostings(f"Account {code} has postings and stays in the "
+                                           "chart; deactivate it instead.", code=code)
+            if await store.has_children(conn, ctx.company_id, code):
+                raise d.InvalidAccount(f"Account {code} has sub-accounts; delete them first.",
+                                       field="code")
+            if await store.has_open_drafts(conn, ctx.company_id, code):
+                raise d.InvalidAccount(f"Unposted transactions use account {code}.",
+                                       field="code")
+            await self._append(conn, chart_stream(ctx.company_id), CHART_STREAM, version,
+                               [d.Event(d.ACCOUNT_DELETED, {"code": code, **actor.as_data()})],
+                               actor, ctx.company_id)
+
+        await self._command(ctx.company_id, decide)
+
+    # ------------------------------------------------------------------ fiscal calendar
+
+    async def open_fiscal_year(self, company_id: UUID, year: int) -> None:
+        """Create the year's twelve periods (and the journal's monthly partitions)."""
+        if (company_id, year) in self._open_years:
+            return
+        settings = await self.company(company_id)
+        d.check_openable(year, self.today(), settings.fiscal_year_start_month,
+                         self.history_years)
+        periods = d.periods_of_year(year, settings.fiscal_year_start_month)
+        # Partitions first, in a transaction of their own: creating one locks the journal
+        # for a moment, which must not be held for the rest of a posting.
+        async with self.db.transaction() as conn:
+            await store.ensure_partitions(conn, periods[0].start, periods[-1].end)
+        try:
+            async with self.db.transaction(company_id=company_id) as conn:
+                if not await store.year_is_open(conn, company_id, year):
+                    system = Actor(UUID(int=0), "saldo")
+                    await self._append(
+                        conn, fiscal_year_stream(company_id, year), FISCAL_YEAR_STREAM,
+                        NO_STREAM, [d.Event(d.FISCAL_YEAR_OPENED, {
+                            "year": year,
+                            "periods": [{"period": p.period, "start": p.start.isoformat(),
+                                         "end": p.end.isoformat()} for p in periods],
+                            **system.as_data()})], system, company_id)
+        except ConcurrencyError:
+            pass  # opened by a concurrent request: the same twelve months
+        self._open_years.add((company_id, year))
+
+    async def change_period(self, ctx: CompanyContext, period: str, action: str,
+                            correlation_id: str | None = None) -> dict[str, Any]:
+        first_day = d.parse_period(period)
+        settings = await self.company(ctx.company_id)
+        year = d.fiscal_year_of(first_day, settings.fiscal_year_start_month)
+        await self.open_fiscal_year(ctx.company_id, year)
+        actor = _actor(ctx)
+        event_type = {"close": d.PERIOD_CLOSED, "reopen": d.PERIOD_REOPENED,
+                      "lock": d.PERIOD_LOCKED}[action]
+
+        async def decide(conn: Connection) -> dict[str, Any]:
+            stream = fiscal_year_stream(ctx.company_id, year)
+            version = await self.events.stream_version(conn, stream)
+            current = await store.period_status(conn, ctx.company_id, period)
+            assert current is not None
+            status = d.next_period_status(current, action, period)
+            await self._append(conn, stream, FISCAL_YEAR_STREAM, version,
+                               [d.Event(event_type, {"period": period, **actor.as_data()})],
+                               actor, ctx.company_id, correlation_id)
+            p = next(p for p in d.periods_of_year(year, settings.fiscal_year_start_month)
+                     if p.period == period)
+            return {"period": period, "start": p.start, "end": p.end, "status": status.value}
+
+        return await self._command(ctx.company_id, decide)
+
+    async def _lock_open_period(self, conn: Connection, company_id: UUID, day: date) -> int:
+        """Share-lock the period of ``day``; it must be open. Returns the fiscal year."""
+        settings = await self.company(company_id)
+        year = d.fiscal_year_of(day, settings.fiscal_year_start_month)
+        status = await store.lock_period(conn, company_id, d.period_of(day))
+        if status is None:
+            raise _YearNotOpen({year})
+        if status is not PeriodStatus.OPEN:
+            raise d.PeriodClosed(f"Period {d.period_of(day)} is {status.value}; it takes no "
+                                 "postings.", period=d.period_of(day), status=status.value)
+        return year
+
+    # ------------------------------------------------------------------ transactions
+
+    async def check(self, company_id: UUID, raw: ContentInput) -> Content:
+        settings = await self.company(company_id)
+        content = d.check_content(raw, settings.base_currency)
+        d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
+                         self.today(), settings.fiscal_year_start_month, self.history_years)
+        return content
+
+    async def create(self, ctx: CompanyContext, raw: ContentInput,
+                     idempotency_key: str | None = None,
+                     correlation_id: str | None = None) -> tuple[JournalTransaction, bool]:
+        """A new draft. Returns it and whether it is new (``False``: the same request was
+        made before with this idempotency key, and this is its transaction)."""
+        content = await self.check(ctx.company_id, raw)
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> tuple[JournalTransaction, bool]:
+            d.check_accounts((e.account_code for e in content.entries),
+                             await store.posting_targets(
+                                 conn, ctx.company_id, (e.account_code for e in content.entries)))
+            transaction_id = new_id()
+            if idempotency_key is not None:
+                earlier = await store.claim_idempotency_key(
+                    conn, ctx.company_id, idempotency_key, fingerprint(content), transaction_id)
+                if earlier is not None:
+                    if earlier[0] != fingerprint(content):
+                        raise d.IdempotencyKeyReused(
+                            "This Idempotency-Key was used for a different request.",
+                            key=idempotency_key)
+                    return await self._load(conn, earlier[1]), False
+            tx = JournalTransaction.draft(transaction_id, content, actor)
+            await self._save(conn, ctx.company_id, tx, actor, correlation_id)
+            return tx, True
+
+        return await self._command(ctx.company_id, decide)
+
+    async def _decide_on(self, ctx: CompanyContext, transaction_id: UUID,
+                         act: Callable[[Connection, JournalTransaction, Actor], Awaitable[None]],
+                         correlation_id: str | None) -> JournalTransaction:
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> JournalTransaction:
+            tx = await self._load(conn, transaction_id)
+            await act(conn, tx, actor)
+            await self._save(conn, ctx.company_id, tx, actor, correlation_id)
+            return tx
+
+        return await self._command(ctx.company_id, decide)
+
+    async def amend(self, ctx: CompanyContext, transaction_id: UUID, raw: ContentInput,
+                    correlation_id: str | None = None) -> JournalTransaction:
+        content = await self.check(ctx.company_id, raw)
+
+        async def act(conn: Connection, tx: JournalTransaction, actor: Actor) -> None:
+            tx.amend(content, actor)  # state first: amending a posted one is 409, not 422
+            d.check_accounts((e.account_code for e in content.entries),
+                             await store.posting_targets(
+                                 conn, ctx.company_id, (e.account_code for e in content.entries)))
+
+        return await self._decide_on(ctx, transaction_id, act, correlation_id)
+
+    async def discard(self, ctx: CompanyContext, transaction_id: UUID,
+                      correlation_id: str | None = None) -> JournalTransaction:
+        async def act(_: Connection, tx: JournalTransaction, actor: Actor) -> None:
+            tx.discard(actor)
+
+        return await self._decide_on(ctx, transaction_id, act, correlation_id)
+
+    async def approve(self, ctx: CompanyContext, transaction_id: UUID,
+                      correlation_id: str | None = None) -> JournalTransaction:
+        async def act(_: Connection, tx: JournalTransaction, actor: Actor) -> None:
+            tx.approve(actor)
+
+        return await self._decide_on(ctx, transaction_id, act, correlation_id)
+
+    async def post(self, ctx: CompanyContext, transaction_id: UUID,
+                   correlation_id: str | None = None) -> JournalTransaction:
+        async def act(conn: Connection, tx: JournalTransaction, actor: Actor) -> None:
+            content = tx.check_postable()
+            d.check_accounts((e.account_code for e in content.entries),
+                             await store.posting_targets(
+                                 conn, ctx.company_id, (e.account_code for e in content.entries)))
+            # Lock order: period (share), then the number counter (see store.py).
+            year = await self._lock_open_period(conn, ctx.company_id, content.date)
+            number = await store.next_numbers(conn, ctx.company_id, year)
+            tx.post(number, year, actor)
+
+        return await self._decide_on(ctx, transaction_id, act, correlation_id)
+
+    async def reverse(self, ctx: CompanyContext, transaction_id: UUID, reason: str,
+                      on: date | None = None, correlation_id: str | None = None
+                      ) -> tuple[JournalTransaction, JournalTransaction]:
+        """Post the mirror image of a posted transaction, dated ``on`` (default: the
+        original's date), and link the two. Returns (reversal, original)."""
+        actor = _actor(ctx)
+        reason = reason.strip()
+        if not reason or len(reason) > 500:
+            raise d.InvalidEntry("A reversal needs a reason of 1 to 500 characters.",
+                                 field="reason")
+
+        async def decide(conn: Connection) -> tuple[JournalTransaction, JournalTransaction]:
+            original = await self._load(conn, transaction_id)
+            content = original.check_reversible()
+            day = on or content.date
+            settings = await self.company(ctx.company_id)
+            d.check_openable(d.fiscal_year_of(day, settings.fiscal_year_start_month),
+                             self.today(), settings.fiscal_year_start_month, self.history_years)
+            mirrored = content.reversed(day, f"Reversal of No. {original.number}: {reason}"[:500])
+            year = await self._lock_open_period(conn, ctx.company_id, day)
+            number = await store.next_numbers(conn, ctx.company_id, year)
+            reversal = JournalTransaction.born_posted(new_id(), mirrored, actor, number, year,
+                                                      reverses=original.id)
+            original.mark_reversed(reversal.id, reason, actor)
+            await self._save(conn, ctx.company_id, reversal, actor, correlation_id)
+            await self._save(conn, ctx.company_id, original, actor, correlation_id)
+            return reversal, original
+
+        return await self._command(ctx.company_id, decide)
+
+    async def history(self, company_id: UUID, transaction_id: UUID) -> list[dict[str, Any]]:
+        async with self.db.transaction(company_id=company_id) as conn:
+            events = await self.events.read_stream(conn, transaction_stream(transaction_id))
+        if not events:
+            raise d.TransactionNotFound("No such transaction.",
+                                        transaction_id=str(transaction_id))
+        return [{"type": e.type, "version": e.version, "recorded_at": e.recorded_at,
+                 "actor": e.data.get("by") or e.metadata.get("actor"), "data": e.data}
+                for e in events]
+
+    # ------------------------------------------------------------------ bulk posting
+
+    async def post_batch(self, ctx: CompanyContext, rows: Sequence[tuple[int, ContentInput]],
+                         correlation_id: str | None = None) -> BatchResult:
+        """Validate and post many transactions at once, all or nothing.
+
+        ``rows`` pairs each transaction with the row number it came from; every problem is
+        returned as a finding with that row number, and if there is any, nothing is
+        written. Imported transactions are posted without a separate approval: the
+        importing user must hold ``transactions:approve`` (the API and CLI check it).
+        """
+        result = BatchResult()
+        settings = await self.company(ctx.company_id)
+        checked: list[tuple[int, Content, int]] = []
+        for row, raw in rows:
+            try:
+                content = await self.check(ctx.company_id, raw)
+            except SaldoError as exc:
+                result.findings.append(Finding(row, exc.code, exc.detail))
+                continue
+            year = d.fiscal_year_of(content.date, settings.fiscal_year_start_month)
+            checked.append((row, content, year))
+        if result.findings:
+            return result
+        for year in sorted({year for _, _, year in checked}):
+            await self.open_fiscal_year(ctx.company_id, year)
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> BatchResult:
+            done = BatchResult()
+            chart_targets = await store.chart(conn, ctx.company_id)
+            periods = await store.lock_periods(
+                conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in checked})
+            for row, content, _ in checked:
+                try:
+                    d.check_accounts((e.account_code for e in content.entries), chart_targets)
+                    status = periods.get(d.period_of(content.date))
+                    if status is not PeriodStatus.OPEN:
+                        raise d.PeriodClosed(f"Period {d.period_of(content.date)} is "
+                                             f"{status.value if status else 'not open'}.",
+                                             period=d.period_of(content.date))
+                except SaldoError as exc:
+                    done.findings.append(Finding(row, exc.code, exc.detail))
+            if done.findings:
+                return done
+            per_year: dict[int, int] = {}
+            for _, _, year in checked:
+                per_year[year] = per_year.get(year, 0) + 1
+            next_number = {year: await store.next_numbers(conn, ctx.company_id, year, count)
+                           for year, count in sorted(per_year.items())}
+            appends = []
+            metadata = Metadata(actor=str(actor.id), company_id=ctx.company_id,
+                                correlation_id=correlation_id)
+            for _, content, year in checked:
+                number, next_number[year] = next_number[year], next_number[year] + 1
+                tx = JournalTransaction.born_posted(new_id(), content, actor, number, year)
+                appends.append(StreamAppend(transaction_stream(tx.id), TRANSACTION_STREAM,
+                                            NO_STREAM,
+                                            [NewEvent(e.type, e.data) for e in tx.pending],
+                                            metadata))
+                done.posted.append((tx.id, year, number))
+            await self.events.append_many(conn, appends)
+            return done
+
+        return await self._command(ctx.company_id, decide)
+
+
+def _default_parent(code: str) -> str | None:
+    """``1210.01`` → ``1210``; a new four-digit ``7494`` → its group header ``7400``."""
+    if "." in code:
+        return code.rsplit(".", 1)[0]
+    if len(code) == 4 and code.isdigit():
+        return code[0] + "000" if code[2:] == "00" else code[:2] + "00"
+    return None
+
+
+def _account_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key in ("name", "name_ka"):
+        if changes.get(key) is not None and changes[key] != getattr(account, key):
+            text = str(changes[key]).strip()
+            if not text or len(text) > 200:
+                raise d.InvalidAccount(f"The {key} must be 1 to 200 characters.", field=key)
+            data[key] = text
+    if changes.get("active") is not None and changes["active"] != account.active:
+        data["active"] = bool(changes["active"])
+    if changes.get("type") is not None and AccountType(changes["type"]) != account.type:
+        new_type = AccountType(changes["type"])
+        data["type"] = new_type.value
+        data["normal_balance"] = d.normal_balance_of(new_type).value
+    return data

@@ -1,0 +1,163 @@
+"""The ledger's write-side SQL: what commands read and lock before they decide.
+
+Lock order, the same in every command that posts (so posters never deadlock):
+the period row (``FOR SHARE``), then the number counter, then the appended rows and the
+read models the inline projection updates (turnover rows in account/day order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from saldo.ledger.domain import Account, PeriodStatus, PostingTarget
+from saldo.platform.db import Connection
+
+
+async def posting_targets(conn: Connection, company_id: UUID,
+                          codes: Iterable[str]) -> dict[str, PostingTarget]:
+    cursor = await conn.execute(
+        "SELECT code, postable, active FROM accounts WHERE company_id = %s AND code = ANY(%s)",
+        (company_id, sorted(set(codes))),
+    )
+    return {r["code"]: PostingTarget(r["code"], r["postable"], r["active"])
+            for r in await cursor.fetchall()}
+
+
+async def account(conn: Connection, company_id: UUID, code: str) -> Account | None:
+    cursor = await conn.execute(
+        "SELECT code, name, name_ka, type, normal_balance, classification, parent_code,"
+        "       postable, active, custom FROM accounts WHERE company_id = %s AND code = %s",
+        (company_id, code),
+    )
+    row = await cursor.fetchone()
+    return Account.from_data(row) if row else None
+
+
+async def has_children(conn: Connection, company_id: UUID, code: str) -> bool:
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE company_id = %s AND parent_code = %s) AS x",
+        (company_id, code))
+    row = await cursor.fetchone()
+    return bool(row and row["x"])
+
+
+async def has_postings(conn: Connection, company_id: UUID, code: str) -> bool:
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM account_turnover"
+        "                WHERE company_id = %s AND account_code = %s) AS x",
+        (company_id, code))
+    row = await cursor.fetchone()
+    return bool(row and row["x"])
+
+
+async def account_balance(conn: Connection, company_id: UUID, code: str) -> Any:
+    cursor = await conn.execute(
+        "SELECT coalesce(sum(debit - credit), 0) AS b FROM account_turnover"
+        " WHERE company_id = %s AND account_code = %s", (company_id, code))
+    row = await cursor.fetchone()
+    return row["b"] if row else 0
+
+
+async def has_open_drafts(conn: Connection, company_id: UUID, code: str) -> bool:
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM journal_transactions WHERE company_id = %s"
+        "  AND status IN ('draft', 'approved') AND account_codes @> ARRAY[%s]::text[]) AS x",
+        (company_id, code))
+    row = await cursor.fetchone()
+    return bool(row and row["x"])
+
+
+async def year_is_open(conn: Connection, company_id: UUID, fiscal_year: int) -> bool:
+    cursor = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM fiscal_periods"
+        "                WHERE company_id = %s AND fiscal_year = %s) AS x",
+        (company_id, fiscal_year))
+    row = await cursor.fetchone()
+    return bool(row and row["x"])
+
+
+async def lock_period(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
+    """The period's status, share-locked until commit.
+
+    Closing a period updates this row, which waits for every posting that holds the
+    share lock; a posting that comes after the close reads the closed status. So no
+    posting lands in a period after its close committed. ``None``: year not opened.
+    """
+    cursor = await conn.execute(
+        "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s FOR SHARE",
+        (company_id, period))
+    row = await cursor.fetchone()
+    return PeriodStatus(row["status"]) if row else None
+
+
+async def lock_periods(conn: Connection, company_id: UUID,
+                       periods: Iterable[str]) -> dict[str, PeriodStatus]:
+    cursor = await conn.execute(
+        "SELECT period, status FROM fiscal_periods WHERE company_id = %s AND period = ANY(%s)"
+        " ORDER BY period FOR SHARE",
+        (company_id, sorted(set(periods))))
+    return {r["period"]: PeriodStatus(r["status"]) for r in await cursor.fetchall()}
+
+
+async def period_status(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
+    cursor = await conn.execute(
+        "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s",
+        (company_id, period))
+    row = await cursor.fetchone()
+    return PeriodStatus(row["status"]) if row else None
+
+
+async def next_numbers(conn: Connection, company_id: UUID, fiscal_year: int,
+                       count: int = 1) -> int:
+    """Reserve ``count`` consecutive numbers; returns the first. The counter row stays
+    locked until commit, and a rollback gives the numbers back (gap-free)."""
+    cursor = await conn.execute(
+        "INSERT INTO transaction_numbers AS t (company_id, fiscal_year, last_number)"
+        " VALUES (%s, %s, %s)"
+        " ON CONFLICT (company_id, fiscal_year)"
+        " DO UPDATE SET last_number = t.last_number + excluded.last_number"
+        " RETURNING last_number",
+        (company_id, fiscal_year, count))
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row["last_number"]) - count + 1
+
+
+async def ensure_partitions(conn: Connection, first: date, last: date) -> None:
+    await conn.execute("SELECT ledger_ensure_partitions(%s, %s)", (first, last))
+
+
+async def claim_idempotency_key(conn: Connection, company_id: UUID, key: str,
+                                fingerprint: str, transaction_id: UUID
+                                ) -> tuple[str, UUID] | None:
+    """Record ``key`` for a new transaction; if the key is taken, the earlier request's
+    (fingerprint, transaction id). A concurrent request with the same key waits here for
+    the first one's commit, then sees its row."""
+    cursor = await conn.execute(
+        "INSERT INTO idempotency_keys (company_id, key, fingerprint, transaction_id)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING key",
+        (company_id, key, fingerprint, transaction_id))
+    if await cursor.fetchone():
+        return None
+    cursor = await conn.execute(
+        "SELECT fingerprint, transaction_id FROM idempotency_keys"
+        " WHERE company_id = %s AND key = %s", (company_id, key))
+    row = await cursor.fetchone()
+    assert row is not None
+    return row["fingerprint"], row["transaction_id"]
+
+
+async def chart(conn: Connection, company_id: UUID) -> dict[str, PostingTarget]:
+    cursor = await conn.execute(
+        "SELECT code, postable, active FROM accounts WHERE company_id = %s", (company_id,))
+    return {r["code"]: PostingTarget(r["code"], r["postable"], r["active"])
+            for r in await cursor.fetchall()}
+
+
+async def period_statuses(conn: Connection, company_id: UUID) -> dict[str, PeriodStatus]:
+    cursor = await conn.execute(
+        "SELECT period, status FROM fiscal_periods WHERE company_id = %s", (company_id,))
+    return {r["period"]: PeriodStatus(r["status"]) for r in await cursor.fetchall()}
