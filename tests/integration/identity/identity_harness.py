@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -12,7 +14,8 @@ import psycopg
 from fastapi import FastAPI
 
 from saldo import bootstrap
-from saldo.identity.domain import Role, User
+from saldo.identity.domain import CompanyContext, Permission, Role, User
+from saldo.ledger.domain import ContentInput, EntryInput
 from saldo.platform.settings import Settings, load_settings
 
 SECRET = "test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghij"
@@ -73,23 +76,147 @@ def settings_for_tests(**overrides: Any) -> Settings:
     return load_settings(**values)
 
 
-#: A plausible request for every company-scoped route, so the role-matrix and isolation
-#: tests can call each one. ``target`` is an existing member the call may act on.
-#: A new company-scoped route without an entry here fails ``test_every_guarded_route_
-#: is_in_the_matrix``: add it here and to the matrix.
-def company_calls(target: str, newcomer: str) -> list[tuple[str, str, dict[str, Any] | None]]:
+@dataclass(frozen=True)
+class Call:
+    """A plausible request to one company-scoped route, so the role-matrix and isolation
+    tests can call each one. ``path`` is the route's template; ``setup`` makes, in the
+    company, what the request needs in order to succeed (a draft to approve, an account
+    nobody uses yet to delete) and returns the values of the path's other parameters."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    setup: Callable[[Harness, UUID], Awaitable[dict[str, str]]] | None = None
+
+    async def url(self, h: Harness, company_id: UUID) -> str:
+        """Set the call up in ``company_id`` and return the path to request."""
+        return self.path.format(company_id=company_id, **await self.params(h, company_id))
+
+    async def params(self, h: Harness, company_id: UUID) -> dict[str, str]:
+        return await self.setup(h, company_id) if self.setup else {}
+
+
+def _entries(amount: str = "100.00") -> list[dict[str, str]]:
+    return [{"account_code": "1110", "debit": amount}, {"account_code": "6110", "credit": amount}]
+
+
+TRANSACTION = {"date": "2026-03-15", "description": "Cash sale", "entries": _entries()}
+
+
+@dataclass(frozen=True)
+class _Books:
+    """Objects for the ledger's calls, made through the service layer as real members:
+    ``maker`` (an accountant) drafts and posts, ``checker`` (a chief accountant) approves
+    -- so a subject of any role is neither author nor approver of what it acts on."""
+
+    maker: str
+    checker: str
+
+    async def _ctx(self, h: Harness, company_id: UUID, username: str,
+                   permission: Permission) -> CompanyContext:
+        return await h.container.identity.member_context(company_id, username, permission)
+
+    async def draft(self, h: Harness, company_id: UUID) -> UUID:
+        ctx = await self._ctx(h, company_id, self.maker, Permission.TRANSACTIONS_WRITE)
+        content = ContentInput(date(2026, 3, 15), "Cash sale", [
+            EntryInput("1110", debit="100.00"), EntryInput("6110", credit="100.00")])
+        tx, _ = await h.container.ledger.create(ctx, content)
+        return tx.id
+
+    async def approved(self, h: Harness, company_id: UUID) -> UUID:
+        transaction_id = await self.draft(h, company_id)
+        ctx = await self._ctx(h, company_id, self.checker, Permission.TRANSACTIONS_APPROVE)
+        await h.container.ledger.approve(ctx, transaction_id)
+        return transaction_id
+
+    async def posted(self, h: Harness, company_id: UUID) -> UUID:
+        transaction_id = await self.approved(h, company_id)
+        ctx = await self._ctx(h, company_id, self.maker, Permission.TRANSACTIONS_WRITE)
+        await h.container.ledger.post(ctx, transaction_id)
+        return transaction_id
+
+    async def account(self, h: Harness, company_id: UUID, code: str) -> None:
+        ctx = await self._ctx(h, company_id, self.maker, Permission.ACCOUNTS_WRITE)
+        await h.container.ledger.add_account(ctx, code, f"Sub-account {code}", None, None, None)
+
+    async def closed(self, h: Harness, company_id: UUID, period: str) -> None:
+        ctx = await self._ctx(h, company_id, self.checker, Permission.PERIODS_CLOSE)
+        await h.container.ledger.change_period(ctx, period, "close")
+
+
+def _transaction(make: Callable[[Harness, UUID], Awaitable[UUID]]
+                 ) -> Callable[[Harness, UUID], Awaitable[dict[str, str]]]:
+    async def setup(h: Harness, company_id: UUID) -> dict[str, str]:
+        return {"transaction_id": str(await make(h, company_id))}
+    return setup
+
+
+def _account(books: _Books, code: str) -> Callable[[Harness, UUID], Awaitable[dict[str, str]]]:
+    async def setup(h: Harness, company_id: UUID) -> dict[str, str]:
+        await books.account(h, company_id, code)
+        return {"code": code}
+    return setup
+
+
+def _closed(books: _Books, period: str) -> Callable[[Harness, UUID], Awaitable[dict[str, str]]]:
+    async def setup(h: Harness, company_id: UUID) -> dict[str, str]:
+        await books.closed(h, company_id, period)
+        return {"period": period}
+    return setup
+
+
+def _fixed(**params: str) -> Callable[[Harness, UUID], Awaitable[dict[str, str]]]:
+    async def setup(_: Harness, __: UUID) -> dict[str, str]:
+        return params
+    return setup
+
+
+#: A new company-scoped route without a call here fails ``test_every_guarded_route_
+#: is_in_the_matrix``: add it here and to the matrix in test_access_control.py.
+def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
+    """One call per company-scoped route. ``target`` is an accountant member the calls may
+    act on (it authors the ledger's objects; the last calls change its role and remove
+    it), ``chief`` a chief accountant other than the caller (it approves and closes),
+    ``newcomer`` a user who is not a member yet."""
+    books = _Books(maker=target, checker=chief)
+    companies = "/api/v1/companies/{company_id}"
+    tx = companies + "/transactions/{transaction_id}"
     return [
-        ("GET", "/api/v1/companies/{company_id}", None),
-        ("GET", "/api/v1/companies/{company_id}/members", None),
-        ("GET", "/api/v1/companies/{company_id}/audit/identity", None),
+        # Chart of accounts
+        Call("GET", companies + "/accounts"),
+        Call("POST", companies + "/accounts", {"code": "1910.01", "name": "Customs deposits"}),
+        Call("GET", companies + "/accounts/{code}", setup=_fixed(code="1110")),
+        Call("PATCH", companies + "/accounts/{code}", {"name": "Renamed"},
+             setup=_account(books, "1490.01")),
+        Call("DELETE", companies + "/accounts/{code}", setup=_account(books, "1490.02")),
+        Call("GET", companies + "/accounts/{code}/balance", setup=_fixed(code="1110")),
+        # Journal transactions
+        Call("POST", companies + "/transactions", TRANSACTION),
+        Call("POST", companies + "/transactions/batch", {"transactions": [TRANSACTION]}),
+        Call("GET", companies + "/transactions"),
+        Call("GET", tx, setup=_transaction(books.draft)),
+        Call("PATCH", tx, {**TRANSACTION, "entries": _entries("120.00")},
+             setup=_transaction(books.draft)),
+        Call("DELETE", tx, setup=_transaction(books.draft)),
+        Call("POST", tx + "/approve", setup=_transaction(books.draft)),
+        Call("POST", tx + "/post", setup=_transaction(books.approved)),
+        Call("POST", tx + "/reverse", {"reason": "Entered twice"},
+             setup=_transaction(books.posted)),
+        Call("GET", tx + "/history", setup=_transaction(books.draft)),
+        # Fiscal periods (2025: apart from the transactions' March 2026)
+        Call("GET", companies + "/fiscal-periods"),
+        Call("POST", companies + "/fiscal-periods/{period}/close", setup=_fixed(period="2025-01")),
+        Call("POST", companies + "/fiscal-periods/{period}/reopen",
+             setup=_closed(books, "2025-02")),
+        Call("POST", companies + "/fiscal-periods/{period}/lock", setup=_fixed(period="2025-03")),
+        # Identity: the company and its members (last: they change and remove ``target``)
+        Call("GET", companies),
+        Call("GET", companies + "/members"),
+        Call("GET", companies + "/audit/identity"),
         # "admin": a role both administering roles may grant (its permissions are a
         # subset of theirs); escalation is tested on its own in test_access_control.py.
-        ("POST", "/api/v1/companies/{company_id}/members",
-         {"username": newcomer, "role": "admin"}),
-        ("PUT", "/api/v1/companies/{company_id}/members/" + target, {"role": "admin"}),
-        ("DELETE", "/api/v1/companies/{company_id}/members/" + target, None),
+        Call("POST", companies + "/members", {"username": newcomer, "role": "admin"}),
+        Call("PUT", companies + "/members/{username}", {"role": "admin"},
+             setup=_fixed(username=target)),
+        Call("DELETE", companies + "/members/{username}", setup=_fixed(username=target)),
     ]
-
-
-def route_template(path: str, target: str) -> str:
-    return path.replace("/" + target, "/{username}")
