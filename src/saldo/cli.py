@@ -12,15 +12,29 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
+from uuid import UUID
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from saldo import __version__, bootstrap
+from saldo import demo as demo_module
+from saldo.identity.domain import Permission
 from saldo.kernel.errors import SaldoError
+from saldo.ledger import imports
 from saldo.platform import db as database
 from saldo.platform import logging as saldo_logging
 from saldo.platform import migrations as migrations_module
@@ -32,9 +46,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Saldo accoun
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models fed from the event store.")
 users_app = typer.Typer(no_args_is_help=True, help="Users who may log in.")
+import_app = typer.Typer(no_args_is_help=True, help="Load books from files.")
 app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
 app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
 
 out = Console()
 err = Console(stderr=True)
@@ -139,17 +155,20 @@ def serve(
     settings = _settings()
     host, port = host or settings.host, port or settings.port
 
-    async def prepare() -> str:
+    async def prepare() -> tuple[str, bool]:
         container = await _connected(settings)
         try:
             applied = await _upgrade(container)
+            fresh = await demo_module.first_start(container)
         finally:
             await container.db.close()
         for m in applied:
             out.print(f"applied migration {m.version:04d}_{m.name}")
-        return container.db.url
+        return container.db.url, fresh
 
-    url = _run(prepare())
+    url, fresh = _run(prepare())
+    if fresh:
+        _offer_demo(settings, url)
     where = "embedded PostgreSQL in " + str(settings.data_dir) if settings.uses_embedded_database \
         else database.redact(url)
     out.print(f"Saldo {__version__} on {where}")
@@ -286,6 +305,213 @@ def users_create(
     user_id = _run(_with_container(settings, work))
     kind = "superuser" if superuser else "user"
     out.print(f"created {kind} {username} ({user_id})")
+
+
+# ---------------------------------------------------------------------- demo
+
+
+def _password_option() -> str | None:
+    return os.environ.get("SALDO_PASSWORD") or None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=out)
+
+
+async def _load_demo(container: bootstrap.Container, year: int | None,
+                     password: str | None) -> demo_module.DemoResult:
+    """The demo on a migrated database; opens the application pool for the work."""
+    year = year or demo_module.default_year(container.ledger.today())
+    bar = _progress()
+    tasks: list[TaskID] = []
+
+    def advance(done: int, total: int) -> None:
+        if not tasks:  # shown once posting starts, not before the checks
+            bar.start()
+            tasks.append(bar.add_task(f"Demo LLC, {year}: transactions posted", total=total))
+        bar.update(tasks[0], completed=done, total=total)
+
+    await container.app_db.open()
+    try:
+        return await demo_module.load(container, year, password, advance)
+    finally:
+        if tasks:
+            bar.stop()
+        await container.app_db.close()
+
+
+def _print_demo(result: demo_module.DemoResult) -> None:
+    out.print(f"Created {demo_module.COMPANY_NAME} (company id {result.company_id}) with "
+              f"{result.posted} posted transactions in {result.year} and {result.drafts} "
+              "drafts to approve.")
+    table = Table("username", "role", "password", title="Demo users (passwords are shown "
+                                                         "only now)")
+    for username, role, password in result.users:
+        table.add_row(username, role.value, password)
+    out.print(table)
+    out.print("Log in with POST /api/v1/auth/token. demo-accountant drafts and posts, "
+              "demo-chief approves (and closes periods), demo-auditor and demo-tax read, "
+              "demo-admin manages members.", highlight=False)
+
+
+@app.command()
+@_expected_failures
+def demo(
+    year: int | None = typer.Option(
+        None, "--year", help="Fiscal year of the activity (default: last calendar year)."),
+    password: str | None = typer.Option(
+        None, "--password", help="One password for every demo user (default: "
+                                 "SALDO_PASSWORD, else a random one each, printed)."),
+) -> None:
+    """Create "Demo LLC" with a user per role and a year of books.
+
+    Applies pending migrations first. Exits 1, changing nothing, if the demo users exist.
+    """
+    settings = _settings()
+    password = password or _password_option()
+
+    async def work(container: bootstrap.Container) -> demo_module.DemoResult:
+        for m in await _upgrade(container):
+            out.print(f"applied migration {m.version:04d}_{m.name}")
+        return await _load_demo(container, year, password)
+
+    _print_demo(_run(_with_container(settings, work)))
+
+
+def _offer_demo(settings: Settings, url: str) -> None:
+    """First start (no company yet): name ``saldo demo``; in a terminal, offer to run it."""
+    program = sys.argv[0] if Path(sys.argv[0]).name == "saldo" else "saldo"
+    out.print(f"No company yet. `{program} demo` loads Demo LLC: a user for each role and "
+              "a year of books.", highlight=False)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    if not typer.confirm("Load the demo company?", default=False):
+        return
+
+    async def work() -> demo_module.DemoResult:
+        container = bootstrap.build(settings, url)
+        await container.db.open()
+        try:
+            return await _load_demo(container, None, _password_option())
+        finally:
+            await container.db.close()
+
+    try:
+        _print_demo(_run(work()))
+    except SaldoError as exc:  # the server starts anyway
+        err.print(f"[bold red]saldo:[/] the demo was not loaded: {exc.detail}",
+                  highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------- import
+
+
+@dataclass
+class _ImportOutcome:
+    posted: list[tuple[UUID, int, int]] = field(default_factory=list)
+    batches: int = 0
+    findings: list[imports.Finding] = field(default_factory=list)
+    #: The first CSV line of the batch that failed (None: none failed).
+    failed_row: int | None = None
+
+
+def _print_findings(findings: list[imports.Finding]) -> None:
+    for f in sorted(findings, key=lambda f: f.row):
+        err.print(f"row {f.row}: {f.code}: {f.message}", markup=False, highlight=False,
+                  soft_wrap=True)
+
+
+def _numbers(posted: list[tuple[UUID, int, int]]) -> str:
+    years: dict[int, list[int]] = {}
+    for _, year, number in posted:
+        years.setdefault(year, []).append(number)
+    return ", ".join(f"{y}: {min(n)}" + (f"–{max(n)}" if max(n) > min(n) else "")
+                     for y, n in sorted(years.items()))
+
+
+@import_app.command("journal")
+@_expected_failures
+def import_journal(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="The journal CSV: one row per line (README, "
+                                     "'Importing a journal')."),
+    company: UUID = typer.Option(..., "--company", help="The company's id."),
+    user: str = typer.Option(..., "--user", help="The importing member's username; the "
+                                                 "role must hold transactions:approve."),
+    batch_size: int = typer.Option(2000, "--batch-size", min=1, max=5000,
+                                   help="Transactions per database transaction (each batch "
+                                        "is posted all or nothing)."),
+) -> None:
+    """Post a journal from CSV, checked first and posted in all-or-nothing batches.
+
+    Any finding in the file stops the import before anything is written. A finding only
+    the books can reveal (an unknown account, a closed period) stops it at that batch;
+    the batches before it stay posted, and the output names their rows.
+    """
+    transactions, findings = imports.read_journal(str(file))
+    if findings:
+        _print_findings(findings)
+        _fail(f"{len(findings)} finding(s) in {file}; nothing was imported.", EXIT_FAILURE)
+    settings = _settings()
+
+    async def post(container: bootstrap.Container) -> _ImportOutcome:
+        outcome = _ImportOutcome()
+        ctx = await container.identity.member_context(company, user,
+                                                      Permission.TRANSACTIONS_APPROVE)
+        for row, raw in transactions:  # the whole file's content, before any batch
+            try:
+                await container.ledger.check(company, raw)
+            except SaldoError as exc:
+                outcome.findings.append(imports.Finding(row, exc.code, exc.detail))
+        if outcome.findings:
+            outcome.failed_row = transactions[0][0]
+            return outcome
+        with _progress() as bar:
+            task = bar.add_task("transactions posted", total=len(transactions))
+            for start in range(0, len(transactions), batch_size):
+                batch = transactions[start:start + batch_size]
+                try:
+                    result = await container.ledger.post_batch(ctx, batch)
+                except SaldoError as exc:
+                    outcome.findings.append(imports.Finding(batch[0][0], exc.code, exc.detail))
+                else:
+                    outcome.findings.extend(imports.Finding(f.row, f.code, f.message)
+                                            for f in result.findings)
+                if outcome.findings:
+                    outcome.failed_row = batch[0][0]
+                    break
+                outcome.posted.extend(result.posted)
+                outcome.batches += 1
+                bar.advance(task, len(batch))
+        return outcome
+
+    async def work(container: bootstrap.Container) -> _ImportOutcome:
+        for m in await _upgrade(container):
+            out.print(f"applied migration {m.version:04d}_{m.name}")
+        await container.app_db.open()
+        try:
+            return await post(container)
+        finally:
+            await container.app_db.close()
+
+    outcome = _run(_with_container(settings, work))
+    if not outcome.findings:
+        out.print(f"Imported {len(outcome.posted)} transactions from {file} in "
+                  f"{outcome.batches} batch(es); numbers {_numbers(outcome.posted)}.",
+                  highlight=False)
+        return
+    _print_findings(outcome.findings)
+    if not outcome.posted:
+        _fail(f"{len(outcome.findings)} finding(s); nothing was imported.", EXIT_FAILURE)
+    assert outcome.failed_row is not None
+    _fail(f"{len(outcome.findings)} finding(s) in the batch starting at row "
+          f"{outcome.failed_row}. {len(outcome.posted)} transaction(s) in {outcome.batches} "
+          f"earlier batch(es) were committed and stay posted (numbers "
+          f"{_numbers(outcome.posted)}): rows {transactions[0][0]}–{outcome.failed_row - 1}. "
+          f"Rows from {outcome.failed_row} on were not imported; fix them and import only "
+          "those rows, or the committed ones would be posted twice.", EXIT_FAILURE)
 
 
 def main() -> None:

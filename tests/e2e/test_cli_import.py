@@ -1,0 +1,183 @@
+"""`saldo import journal FILE.csv`, run as an operator runs it, against a fresh database
+with one company (a chief accountant who may import, an accountant who may not)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from saldo import bootstrap
+from saldo.identity.domain import NewCompany, Permission, Role
+from saldo.platform.migrations import upgrade
+from saldo.platform.settings import load_settings
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "import-tests-password"
+HEAD = ("transaction,date,description,reference,currency,exchange_rate,account,debit,credit,"
+        "line_description")
+
+
+@dataclass
+class Books:
+    url: str
+    company_id: UUID
+
+
+async def _company(url: str) -> UUID:
+    container = bootstrap.build(load_settings(db_pool_min=1, db_pool_max=2), url)
+    await container.db.open()
+    try:
+        async with container.db.connection() as conn:
+            await upgrade(conn, bootstrap.migrations())
+        await container.app_db.open()
+        chief = await container.identity.create_user("chief", PASSWORD)
+        await container.identity.create_user("clerk", PASSWORD)
+        company = await container.identity.create_company(
+            chief, NewCompany("Import Test LLC", "204567891", vat_payer=True))
+        admin = await container.identity.member_context(company.id, "chief",
+                                                        Permission.ADMIN_USERS)
+        await container.identity.add_member(admin, "clerk", Role.ACCOUNTANT)
+        return company.id
+    finally:
+        await container.close()
+
+
+@pytest.fixture
+def books(scratch_database_url: str) -> Books:
+    # The CLI reads SALDO_DATABASE_URL, which must be a URL, not a libpq key=value string.
+    info = psycopg.conninfo.conninfo_to_dict(scratch_database_url)
+    url = f"postgresql://{info.get('user', 'postgres')}@/{info['dbname']}?host={info['host']}"
+    return Books(url, asyncio.run(_company(url)))
+
+
+def _import(books: Books, path: Path, *args: str,
+            user: str = "chief") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALDO_")}
+    env.update(SALDO_DATABASE_URL=books.url, COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "saldo", "import", "journal", str(path),
+         "--company", str(books.company_id), "--user", user, *args],
+        env=env, text=True, capture_output=True, timeout=60, check=False)
+
+
+def _write(tmp_path: Path, *rows: str, bom: bool = False) -> Path:
+    path = tmp_path / "journal.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") +
+                     ("\r\n".join((HEAD, *rows)) + "\r\n").encode("utf-8"))
+    return path
+
+
+def _posted(books: Books) -> list[tuple[int, str, str]]:
+    with psycopg.connect(books.url) as conn:
+        return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+            "SELECT number, status, description FROM journal_transactions"
+            " WHERE company_id = %s ORDER BY number", (books.company_id,)).fetchall()]
+
+
+def _balance(books: Books, code: str) -> Decimal:
+    with psycopg.connect(books.url) as conn:
+        row = conn.execute("SELECT coalesce(sum(debit - credit), 0) FROM account_turnover"
+                           " WHERE company_id = %s AND account_code = %s",
+                           (books.company_id, code)).fetchone()
+    assert row is not None
+    return Decimal(row[0])
+
+
+SALE_KA = "საქონლის რეალიზაცია, შპს „ბათუმი“"
+ROWS = (
+    f'S-1,2025-01-15,"{SALE_KA}",ანგ-001,,,1410,1180.00,,მყიდველი',
+    "S-1,,,,,,6110,,1000.00,შემოსავალი",
+    "S-1,,,,,,3330,,180.00,დღგ 18%",
+    "R-1,2025-01-31,Rent,,,,7420,500,,",
+    "R-1,,,,,,1210,,500,",
+    "U-1,2025-02-10,Export paid in USD,EXP-1,USD,2.70,1220,100.00,,",
+    "U-1,,,,,,6110,,100.00,",
+)
+
+
+def test_a_good_file_posts_every_transaction_in_batches(books: Books, tmp_path: Path) -> None:
+    result = _import(books, _write(tmp_path, *ROWS, bom=True), "--batch-size", "2")
+    assert result.returncode == 0, result.stderr
+    assert "Imported 3 transactions" in result.stdout
+    assert "2 batch(es)" in result.stdout
+    assert "3/3" in result.stdout  # the progress bar's final state
+    assert _posted(books) == [(1, "posted", SALE_KA), (2, "posted", "Rent"),
+                              (3, "posted", "Export paid in USD")]
+    assert _balance(books, "1410") == Decimal("1180.00")
+    assert _balance(books, "6110") == Decimal("-1270.00")  # 1,000 + 100 USD x 2.70
+    assert _balance(books, "1220") == Decimal("270.00")
+    with psycopg.connect(books.url) as conn:
+        row = conn.execute("SELECT reference, created_by, posted_by, entries"
+                           " FROM journal_transactions WHERE number = 1").fetchone()
+    assert row is not None
+    reference, created_by, posted_by, entries = row
+    assert (reference, created_by, posted_by) == ("ანგ-001", "chief", "chief")
+    assert [e["description"] for e in entries] == ["მყიდველი", "შემოსავალი", "დღგ 18%"]
+
+
+def test_a_bad_file_prints_row_numbered_findings_and_writes_nothing(
+        books: Books, tmp_path: Path) -> None:
+    path = _write(tmp_path, *ROWS[:3],
+                  "B,2025-13-01,bad date,,,,1210,10,,",     # row 5
+                  "B,,,,,,5150,,10,",
+                  'C,2025-02-01,thousands,,,,1210,"1,000.00",,',  # row 7
+                  "C,,,,,,,,1000.00,")                      # row 8: no account
+    result = _import(books, path)
+    assert result.returncode == 1
+    assert "row 5: invalid_date" in result.stderr
+    assert "row 7: invalid_amount" in result.stderr
+    assert "row 8: missing_account" in result.stderr
+    assert "3 finding(s)" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert _posted(books) == []
+
+
+def test_the_ledgers_rules_are_checked_for_the_whole_file_before_any_batch(
+        books: Books, tmp_path: Path) -> None:
+    # Batches of one: without the check up front the first would be posted.
+    path = _write(tmp_path, *ROWS[:3],
+                  "X,2025-03-01,unbalanced,,,,1210,10.00,,",   # row 5
+                  "X,,,,,,5150,,9.99,",
+                  "Y,2009-03-01,too old a year,,,,1210,1,,",  # row 7
+                  "Y,,,,,,5150,,1,")
+    result = _import(books, path, "--batch-size", "1")
+    assert result.returncode == 1
+    assert "row 5: unbalanced_transaction" in result.stderr
+    assert "row 7: fiscal_year_unavailable" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert _posted(books) == []
+
+
+def test_a_finding_only_the_books_reveal_stops_at_its_batch_and_names_what_was_committed(
+        books: Books, tmp_path: Path) -> None:
+    path = _write(tmp_path, *ROWS[:5],                  # rows 2-6: two good transactions
+                  "Z,2025-03-01,no such account,,,,1299,10,,",  # row 7
+                  "Z,,,,,,5150,,10,",
+                  *ROWS[5:])                            # rows 9-10: never reached
+    result = _import(books, path, "--batch-size", "2")
+    assert result.returncode == 1
+    assert "row 7: unknown_account" in result.stderr
+    assert "committed and stay posted" in result.stderr
+    assert "rows 2–6" in result.stderr
+    assert "Rows from 7 on were not imported" in result.stderr
+    assert [number for number, _, _ in _posted(books)] == [1, 2]
+
+
+def test_the_importer_must_hold_approval(books: Books, tmp_path: Path) -> None:
+    result = _import(books, _write(tmp_path, *ROWS), user="clerk")
+    assert result.returncode == 1
+    assert "transactions:approve" in result.stderr
+    stranger = _import(books, _write(tmp_path, *ROWS), user="nobody")
+    assert stranger.returncode == 1
+    assert "not a member" in stranger.stderr
+    assert _posted(books) == []
