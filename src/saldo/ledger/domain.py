@@ -372,8 +372,9 @@ class Content:
 
 
 def _amount(value: object, where: str, places: int) -> Decimal:
+    quantum = Decimal(1).scaleb(-places)
     if value is None or value == "":
-        return Decimal(0)
+        return Decimal(0).quantize(quantum)
     try:
         amount = parse_amount(value)
     except InvalidAmount as exc:
@@ -384,7 +385,6 @@ def _amount(value: object, where: str, places: int) -> Decimal:
     if amount >= MAX_AMOUNT:
         raise InvalidAmountError(f"{where}: {value} is larger than Saldo accepts "
                                  f"(below {MAX_AMOUNT:,.0f}).", field=where)
-    quantum = Decimal(1).scaleb(-places)
     if amount != amount.quantize(quantum):
         raise InvalidAmountError(f"{where}: at most {places} decimals.", field=where)
     return amount.quantize(quantum)

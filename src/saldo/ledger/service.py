@@ -303,6 +303,7 @@ class LedgerService:
 
         async def decide(conn: Connection) -> dict[str, Any]:
             stream = fiscal_year_stream(ctx.company_id, year)
+            await store.lock_period_for_change(conn, ctx.company_id, period)
             version = await self.events.stream_version(conn, stream)
             current = await store.period_status(conn, ctx.company_id, period)
             assert current is not None

@@ -1,8 +1,9 @@
 """The ledger's write-side SQL: what commands read and lock before they decide.
 
 Lock order, the same in every command that posts (so posters never deadlock):
-the period row (``FOR SHARE``), then the number counter, then the appended rows and the
-read models the inline projection updates (turnover rows in account/day order).
+the period's advisory gate (shared), the period row (``FOR SHARE``), then the number
+counter, then the appended rows and the read models the inline projection updates
+(turnover rows in account/day order).
 """
 
 from __future__ import annotations
@@ -79,6 +80,23 @@ async def year_is_open(conn: Connection, company_id: UUID, fiscal_year: int) -> 
     return bool(row and row["x"])
 
 
+# Row locks alone would let a stream of postings starve a close: a FOR SHARE locker joins
+# the row's current share lockers without queueing behind the close's waiting UPDATE, so
+# the close only got in once postings into the month stopped. A transaction-level
+# advisory lock per (company, period) queues fairly: postings take it shared, the close
+# takes it exclusively before it decides, and postings that arrive after the close has
+# asked for it wait behind it (then read the closed status). Taken before the row lock.
+_PERIOD_GATE_SHARED = ("SELECT pg_advisory_xact_lock_shared("
+                       "hashtext(%s), hashtext('ledger.period:' || %s))")
+_PERIOD_GATE = "SELECT pg_advisory_xact_lock(hashtext(%s), hashtext('ledger.period:' || %s))"
+
+
+async def lock_period_for_change(conn: Connection, company_id: UUID, period: str) -> None:
+    """Wait for the postings into ``period`` in flight, and hold new ones back until
+    commit: what closing, reopening or locking the period takes first."""
+    await conn.execute(_PERIOD_GATE, (str(company_id), period))
+
+
 async def lock_period(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
     """The period's status, share-locked until commit.
 
@@ -86,6 +104,7 @@ async def lock_period(conn: Connection, company_id: UUID, period: str) -> Period
     share lock; a posting that comes after the close reads the closed status. So no
     posting lands in a period after its close committed. ``None``: year not opened.
     """
+    await conn.execute(_PERIOD_GATE_SHARED, (str(company_id), period))
     cursor = await conn.execute(
         "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s FOR SHARE",
         (company_id, period))
@@ -95,6 +114,10 @@ async def lock_period(conn: Connection, company_id: UUID, period: str) -> Period
 
 async def lock_periods(conn: Connection, company_id: UUID,
                        periods: Iterable[str]) -> dict[str, PeriodStatus]:
+    await conn.execute(
+        "SELECT count(pg_advisory_xact_lock_shared(hashtext(%s), hashtext('ledger.period:' || p)))"
+        "  FROM (SELECT p FROM unnest(%s::text[]) AS p ORDER BY p) AS sorted",
+        (str(company_id), sorted(set(periods))))
     cursor = await conn.execute(
         "SELECT period, status FROM fiscal_periods WHERE company_id = %s AND period = ANY(%s)"
         " ORDER BY period FOR SHARE",
