@@ -45,14 +45,16 @@ from saldo.platform.http import problem_responses
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/token")
 
 
-def identity_service(request: Request) -> IdentityService:
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hand-off per dependency per request.
+async def identity_service(request: Request) -> IdentityService:
     return cast(IdentityService, request.app.state.identity)
 
 
 Identity = Annotated[IdentityService, Depends(identity_service)]
 
 
-def origin(request: Request) -> Origin:
+async def origin(request: Request) -> Origin:
     return Origin(request.client.host if request.client else None,
                   request.scope.get("state", {}).get("request_id"))
 
