@@ -24,7 +24,9 @@ from saldo.platform.http import ExactJsonBody, problem_responses
 # ---------------------------------------------------------------------- dependencies
 
 
-def ledger_service(request: Request) -> LedgerService:
+# Dependencies are ``async def`` although they do not await: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hand-off per dependency per request.
+async def ledger_service(request: Request) -> LedgerService:
     return cast(LedgerService, request.app.state.ledger)
 
 
@@ -37,7 +39,7 @@ Approver = Annotated[CompanyContext, Depends(require(Permission.TRANSACTIONS_APP
 PeriodCloser = Annotated[CompanyContext, Depends(require(Permission.PERIODS_CLOSE))]
 
 
-def request_id(request: Request) -> str | None:
+async def request_id(request: Request) -> str | None:
     return cast(str | None, request.scope.get("state", {}).get("request_id"))
 
 

@@ -1,0 +1,1020 @@
+"""Ledger posting benchmark: bulk posting, HTTP cycles and balances against raw references.
+
+Run it from the repository root::
+
+    .venv/bin/python bench/posting.py                    # embedded PostgreSQL, temp data dir
+    .venv/bin/python bench/posting.py --quick            # a smoke run (under a minute)
+    .venv/bin/python bench/posting.py --lines 10000000   # balances over 10 million lines
+    .venv/bin/python bench/posting.py --database-url postgresql://user@host:5432/postgres
+
+With ``--database-url`` a throwaway database ``saldo_bench_<random>`` is created on that
+server (the role needs CREATEDB) and dropped at the end, as ``bench/eventstore.py`` does.
+
+What is measured, in one run, on one server and one database (issue 4, "Benchmark"):
+
+1. Bulk posting: ``LedgerService.post_batch`` of batches of 2,000 transactions of 2-4
+   lines each (events, journal lines, turnover and transaction list all written), in
+   transactions per second, against a raw ``COPY`` of the same journal-line rows (company,
+   date, transaction id, line number, number, account, debit, credit, currency, amounts,
+   description) into ``bench_raw_lines``, a plain table with no key, index or constraint.
+   The reference copies each batch's lines in a transaction of its own, as post_batch
+   posts each batch in one.
+2. The same with every transaction touching one hot account (each has a 1210 line), into
+   a second company, measured in the same rounds.
+3. The journal is then filled up to ``--lines`` posted lines (post_batch again, timed as
+   information), and a real ``saldo serve`` is started as a subprocess on a free port,
+   pointed at the same database.
+4. Balances as of random dates for random accounts, leaf and header, through
+   ``GET .../accounts/{code}/balance?as_of=`` one request at a time: p50/p95/p99. Shown
+   beside it: the same SQL without HTTP, the same sums computed from the journal
+   (what the turnover read model saves), and ``GET /health`` (the HTTP floor).
+5. HTTP cycles: 16 concurrent workers, each repeating create (accountant) -> approve
+   (chief accountant: maker-checker) -> post (accountant): cycles/s, latency of a cycle
+   and of each request, the server's peak resident memory (``VmHWM``) and CPU.
+
+A round of the bulk measurement runs each of its four sides once (COPY and post_batch,
+for both companies), rotating who goes first, after a CHECKPOINT. Rates are the median
+over rounds, a ratio the median of the per-round ratios. Missed targets are reported,
+never turned into a failing exit code; real errors (a rejected batch, a wrong row count,
+a failed request, a dead server) exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import errors as pg_errors
+
+# Shared plumbing of the benchmarks (bench/ is on sys.path when a script in it runs).
+from eventstore import machine, peak_rss_mib, progress, rss, server, status
+from saldo import bootstrap
+from saldo.identity.domain import NewCompany, Permission, Role
+from saldo.kernel.ids import new_id
+from saldo.ledger import api as api_module
+from saldo.ledger import projections as projections_module
+from saldo.ledger import queries
+from saldo.ledger import service as service_module
+from saldo.ledger import store as store_module
+from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.platform import embedded
+from saldo.platform import eventstore as eventstore_module
+from saldo.platform.db import Connection, connect
+from saldo.platform.migrations import upgrade
+from saldo.platform.settings import load_settings
+
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    # httpcore imports sniffio on every request; without it each miss walks sys.path
+    # (about a sixth of this load generator's CPU, taken from the server on 2 cores).
+    # None in sys.modules makes the miss immediate.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = ROOT / "bench" / "results" / "posting.json"
+
+BATCH = 2000
+CONCURRENCY = 16
+HOT_ACCOUNT = "1210"
+#: Postable leaves of the ge-standard chart that ordinary transactions use.
+LEAVES = ("1110", "1120", "1210", "1220", "1410", "1415", "1610", "1620", "2110", "2150",
+          "3110", "3120", "3310", "3330", "3340", "5110", "6110", "6120", "7110", "7120",
+          "7310", "7410", "7420", "8110", "8210")
+#: Their group and class headers: a header's balance sums its subtree.
+HEADERS = ("1000", "1100", "1200", "1400", "1600", "2000", "2100", "3000", "3100", "3300",
+           "5000", "5100", "6000", "6100", "7000", "7100", "7300", "7400", "8000", "8100",
+           "8200")
+COUNTERPARTIES = ("შპს ალფა ტრეიდი", "შპს კავკასიის ლოჯისტიკა", "სს თბილისის წყალი",
+                  "Silknet JSC", "Wissol Petroleum Georgia", "ი/მ გიორგი ბერიძე")
+KINDS = ("გაყიდვა", "შესყიდვა", "ხელფასი", "იჯარა", "საბანკო მომსახურება", "Payment")
+
+RAW_TABLE = """
+CREATE TABLE bench_raw_lines (
+    company_id      uuid,
+    entry_date      date,
+    transaction_id  uuid,
+    line_no         smallint,
+    number          integer,
+    account_code    text,
+    debit           numeric(20, 2),
+    credit          numeric(20, 2),
+    currency        char(3),
+    amount_debit    numeric(20, 3),
+    amount_credit   numeric(20, 3),
+    description     text
+);
+"""
+RAW_COLUMNS = ("company_id, entry_date, transaction_id, line_no, number, account_code, debit,"
+               " credit, currency, amount_debit, amount_credit, description")
+# Text COPY, rows written with psycopg's C dumpers: the fastest plain way found to load
+# these rows from Python. (Binary COPY with set_types() was measured too, while writing
+# this script: about 0.8x of text here, numeric's binary form being costly to build.)
+RAW_COPY = f"COPY bench_raw_lines ({RAW_COLUMNS}) FROM STDIN"
+
+# What a ledger without the turnover read model would run: the journal itself.
+JOURNAL_SCAN = """
+WITH RECURSIVE tree AS (
+    SELECT code FROM accounts WHERE company_id = %(company)s AND code = %(code)s
+    UNION ALL
+    SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code
+     WHERE a.company_id = %(company)s
+)
+SELECT coalesce(sum(debit), 0) AS debit, coalesce(sum(credit), 0) AS credit
+  FROM journal_lines
+ WHERE company_id = %(company)s AND entry_date <= %(as_of)s
+   AND account_code IN (SELECT code FROM tree)
+"""
+
+
+class BenchError(Exception):
+    """Something is wrong with the run itself (not a missed target)."""
+
+
+# --------------------------------------------------------------------------- journal
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One post_batch call's transactions and the same lines as raw rows."""
+
+    rows: list[tuple[int, ContentInput]]
+    lines: list[tuple[Any, ...]]
+
+    @property
+    def transactions(self) -> int:
+        return len(self.rows)
+
+
+class Journal:
+    """A deterministic stream of balanced transactions of 2-4 lines for one company."""
+
+    def __init__(self, seed: int, company_id: uuid.UUID, first: date, last: date,
+                 hot: str | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.company_id = company_id
+        self.first, self.days = first, (last - first).days + 1
+        self.hot = hot
+        self.seq = 0
+        self.lines = 0
+
+    def content(self) -> ContentInput:
+        rng = self.rng
+        self.seq += 1
+        n = rng.randint(2, 4)
+        if self.hot:
+            accounts = [self.hot, *rng.sample([a for a in LEAVES if a != self.hot], n - 1)]
+        else:
+            accounts = rng.sample(LEAVES, n)
+        parts = [Decimal(rng.randrange(100, 2_000_000)).scaleb(-2) for _ in range(n - 1)]
+        total = sum(parts, Decimal("0.00"))
+        one_debit = rng.random() < 0.5  # one debit against n-1 credits, or the mirror
+        first_side, other_side = ("debit", "credit") if one_debit else ("credit", "debit")
+        entries = [EntryInput(accounts[0], **{first_side: str(total)})]
+        entries += [EntryInput(a, **{other_side: str(p)}) for a, p in zip(accounts[1:], parts,
+                                                                          strict=True)]
+        day = self.first + timedelta(days=rng.randrange(self.days))
+        counterparty = rng.choice(COUNTERPARTIES)
+        self.lines += n
+        return ContentInput(day, f"{rng.choice(KINDS)}: {counterparty}", entries,
+                            reference=f"INV-{day.year}-{self.seq:07d}")
+
+    def batch(self, size: int = BATCH) -> Batch:
+        rows: list[tuple[int, ContentInput]] = []
+        lines: list[tuple[Any, ...]] = []
+        zero = Decimal("0.00")
+        for row in range(1, size + 1):
+            content = self.content()
+            tx_id = new_id()
+            for n, e in enumerate(content.entries, start=1):
+                debit = Decimal(str(e.debit)) if e.debit else zero
+                credit = Decimal(str(e.credit)) if e.credit else zero
+                lines.append((self.company_id, content.date, tx_id, n, self.seq, e.account_code,
+                              debit, credit, "GEL", debit, credit, e.description))
+            rows.append((row, content))
+        return Batch(rows, lines)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
+    return ordered[rank - 1]
+
+
+def latency(values: Sequence[float]) -> dict[str, float]:
+    """Milliseconds: count, p50, p95, p99, max, mean (from seconds)."""
+    ms = [v * 1000 for v in values]
+    return {"count": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95),
+            "p99": percentile(ms, 99), "max": max(ms), "mean": statistics.fmean(ms)}
+
+
+@dataclass
+class Row:
+    """One line of the printed table (and of the JSON)."""
+
+    key: str
+    label: str
+    value: str
+    reference: str = "-"
+    target: str = "-"
+    passed: bool | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"key": self.key, "label": self.label, "value": self.value,
+                "reference": self.reference, "target": self.target,
+                "status": status(self.passed), **self.data}
+
+
+def render(rows: Sequence[Row]) -> str:
+    header = ("measurement", "Saldo", "reference (same run)", "target", "result")
+    lines = [header] + [(r.label, r.value, r.reference, r.target, status(r.passed))
+                        for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for n, line in enumerate(lines):
+        cells = [line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].ljust(widths[2]),
+                 line[3].ljust(widths[3]), line[4]]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+@dataclass(frozen=True)
+class Size:
+    rounds: int
+    transactions: int  # per company (spread and hot), over all rounds
+    lines: int  # posted lines in the balance company before balances are queried
+    balance_queries: int
+    scan_queries: int  # journal-scan reference queries (slow by design)
+    http_seconds: float
+    http_warmup_seconds: float
+
+    @staticmethod
+    def for_args(args: argparse.Namespace) -> Size:
+        size = (Size(rounds=3, transactions=6_000, lines=100_000, balance_queries=300,
+                     scan_queries=30, http_seconds=5, http_warmup_seconds=1) if args.quick
+                else Size(rounds=5, transactions=200_000, lines=1_000_000,
+                          balance_queries=2_000, scan_queries=100, http_seconds=30,
+                          http_warmup_seconds=3))
+        size = replace(size, rounds=args.rounds or size.rounds,
+                       transactions=args.transactions or size.transactions,
+                       lines=args.lines or size.lines)
+        if size.lines > 2_000_000:  # a journal scan of millions of lines takes seconds
+            size = replace(size, scan_queries=min(size.scan_queries, 20))
+        return size
+
+    @property
+    def batches_per_round(self) -> int:
+        return max(1, round(self.transactions / self.rounds / BATCH))
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Company:
+    id: uuid.UUID
+    journal: Journal
+    posted_transactions: int = 0
+    posted_lines: int = 0
+
+
+class Bench:
+    def __init__(self, url: str, size: Size, seed: int, workdir: Path) -> None:
+        self.url, self.size, self.seed, self.workdir = url, size, seed, workdir
+        self.password = "bench-" + secrets.token_urlsafe(18)
+        self.secret = secrets.token_urlsafe(48)
+        self.settings = load_settings(database_url=url, secret_key=self.secret, redis_url=None,
+                                      db_pool_min=1, db_pool_max=4, cors_origins=[])
+        self.container = bootstrap.build(self.settings, url)
+        self.admin: Connection | None = None
+        self.copier: psycopg.AsyncConnection[Any] | None = None
+        self.can_checkpoint = False
+        self.today = datetime.now().astimezone().date()  # the server's date.today()
+        # Four fiscal years of history up to today: all open-able (SALDO_LEDGER_HISTORY_YEARS
+        # defaults to 10 years back).
+        self.first_day = date(self.today.year - 3, 1, 1)
+        self.companies: dict[str, Company] = {}
+        self.raw_lines = 0
+        self.rss: dict[str, dict[str, float | None]] = {}
+        self.extra: dict[str, Any] = {}
+        self.cpu = CpuMeter(None)
+
+    # ---------------------------------------------------------------- setup
+
+    async def setup(self) -> None:
+        self.admin = await connect(self.url)
+        await upgrade(self.admin, bootstrap.migrations())
+        await self.admin.set_autocommit(True)
+        await self.admin.execute(RAW_TABLE)
+        try:
+            await self.admin.execute("CHECKPOINT")
+            self.can_checkpoint = True
+        except pg_errors.InsufficientPrivilege:
+            self.can_checkpoint = False
+        self.copier = await psycopg.AsyncConnection.connect(self.url)
+        self.cpu = CpuMeter(await self.postmaster())
+        await self.container.open()
+        identity = self.container.identity
+        chief = await identity.create_user("chief", self.password, "Nino Beridze")
+        await identity.create_user("clerk", self.password, "Giorgi Kapanadze")
+        for n, (key, name, hot) in enumerate((("spread", "Bench Spread LLC", None),
+                                              ("hot", "Bench Hot LLC", HOT_ACCOUNT))):
+            company = await identity.create_company(
+                chief, NewCompany(name, f"20{n:07d}", vat_payer=True))
+            admin_ctx = await identity.member_context(company.id, "chief", Permission.ADMIN_USERS)
+            await identity.add_member(admin_ctx, "clerk", Role.ACCOUNTANT)
+            self.companies[key] = Company(company.id, Journal(
+                self.seed + n, company.id, self.first_day, self.today, hot))
+        self.rss["after_setup"] = rss()
+
+    async def close(self) -> None:
+        await self.container.close()
+        for conn in (self.copier, self.admin):
+            if conn is not None:
+                await conn.close()
+
+    async def checkpoint(self) -> None:
+        if self.can_checkpoint and self.admin is not None:
+            await self.admin.execute("CHECKPOINT")
+
+    async def scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
+        assert self.admin is not None
+        row = await (await self.admin.execute(query, params)).fetchone()
+        assert row is not None
+        return next(iter(row.values()))
+
+    async def postmaster(self) -> int | None:
+        """The PostgreSQL server's process id, if it runs on this machine."""
+        backend = await self.scalar("SELECT pg_backend_pid()")
+        fields = _stat(backend) if is_postgres(backend) else None
+        return int(fields[1]) if fields else None
+
+    async def server_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers",
+                     "max_wal_size", "jit"):
+            info[name] = await self.scalar(f"SHOW {name}")
+        return info
+
+    # ---------------------------------------------------------------- the two sides
+
+    async def post(self, key: str, batches: Sequence[Batch]) -> float:
+        """post_batch every batch (each all-or-nothing, one database transaction)."""
+        company = self.companies[key]
+        ctx = await self.container.identity.member_context(
+            company.id, "chief", Permission.TRANSACTIONS_APPROVE)
+        ledger = self.container.ledger
+        start = time.perf_counter()
+        for batch in batches:
+            result = await ledger.post_batch(ctx, batch.rows)
+            if not result.ok or len(result.posted) != batch.transactions:
+                raise BenchError(f"post_batch rejected a batch: {result.findings[:3]}")
+        seconds = time.perf_counter() - start
+        company.posted_transactions += sum(b.transactions for b in batches)
+        company.posted_lines += sum(len(b.lines) for b in batches)
+        return seconds
+
+    async def copy(self, batches: Sequence[Batch]) -> float:
+        """COPY every batch's lines, one transaction per batch."""
+        conn = self.copier
+        assert conn is not None
+        start = time.perf_counter()
+        for batch in batches:
+            async with conn.transaction(), conn.cursor() as cur, cur.copy(RAW_COPY) as copy:
+                for line in batch.lines:
+                    await copy.write_row(line)
+        seconds = time.perf_counter() - start
+        self.raw_lines += sum(len(b.lines) for b in batches)
+        return seconds
+
+    # ---------------------------------------------------------------- 1 and 2: bulk
+
+    async def bulk(self) -> list[Row]:
+        size = self.size
+        per_round = size.batches_per_round
+        progress(f"bulk posting: {size.rounds} rounds x {per_round} batches x {BATCH:,} "
+                 "transactions per company (spread accounts; hot account "
+                 f"{HOT_ACCOUNT}), against COPY of the same lines ...")
+        # Warm-up, untimed: opens the fiscal years (partitions), fills the caches and
+        # psycopg's prepared statements.
+        for key in ("spread", "hot"):
+            batch = self.companies[key].journal.batch()
+            await self.post(key, [batch])
+            await self.copy([batch])
+        rates: dict[str, list[float]] = {s: [] for s in ("copy_spread", "spread", "copy_hot",
+                                                         "hot")}
+        cpu: dict[str, list[dict[str, float | None]]] = {s: [] for s in rates}
+        for n in range(size.rounds):
+            work = {key: [self.companies[key].journal.batch() for _ in range(per_round)]
+                    for key in ("spread", "hot")}
+            transactions = per_round * BATCH
+            sides: list[tuple[str, Callable[[], Awaitable[float]]]] = [
+                ("copy_spread", partial(self.copy, work["spread"])),
+                ("spread", partial(self.post, "spread", work["spread"])),
+                ("copy_hot", partial(self.copy, work["hot"])),
+                ("hot", partial(self.post, "hot", work["hot"]))]
+            shift = n % len(sides)
+            for name, run in sides[shift:] + sides[:shift]:
+                await self.checkpoint()
+                before = self.cpu.snapshot()
+                rates[name].append(transactions / await run())
+                cpu[name].append(CpuMeter.cores(before, self.cpu.snapshot()))
+            progress(f"  round {n + 1}: " + ", ".join(
+                f"{name} {values[-1]:,.0f}" for name, values in rates.items()) + " tx/s")
+        await self.verify()
+        self.rss["after_bulk"] = rss()
+        lines = sum(self.companies[k].journal.lines for k in ("spread", "hot"))
+        txs = sum(self.companies[k].journal.seq for k in ("spread", "hot"))
+        self.extra["bulk"] = {"rounds": rates, "transactions_per_round": per_round * BATCH,
+                              "batch": BATCH, "mean_lines_per_transaction": lines / txs,
+                              "cpu_cores": cpu}
+
+        def used(side: str, who: str) -> str:
+            values = [c[who] for c in cpu[side]]
+            clean = [v for v in values if v is not None]
+            return cores_text(statistics.median(clean) if clean else None)
+
+        def ratios(side: str, reference: str) -> list[float]:
+            return [s / r for s, r in zip(rates[side], rates[reference], strict=True)]
+
+        spread, hot = statistics.median(rates["spread"]), statistics.median(rates["hot"])
+        copy_spread = statistics.median(rates["copy_spread"])
+        copy_hot = statistics.median(rates["copy_hot"])
+        ratio = statistics.median(ratios("spread", "copy_spread"))
+        hot_ratio = statistics.median(ratios("hot", "copy_hot"))
+        hot_vs_spread = statistics.median(ratios("hot", "spread"))
+        total = size.rounds * per_round * BATCH
+        return [
+            Row("bulk_spread", f"post_batch, {total:,} tx of 2-4 lines, spread accounts",
+                f"{spread:,.0f} tx/s", f"COPY {copy_spread:,.0f} tx/s", ">= 5,000 tx/s",
+                spread >= 5000, {"median_tx_s": spread, "reference_tx_s": copy_spread}),
+            Row("bulk_spread_ratio", "  ratio post_batch / COPY of the same lines",
+                f"{ratio:.3f}", "1.0 = COPY", ">= 0.25", ratio >= 0.25, {"ratio": ratio}),
+            Row("bulk_spread_cpu", "  CPU cores used: bench (Python) / PostgreSQL",
+                f"{used('spread', 'bench')} / {used('spread', 'postgres')}",
+                f"COPY {used('copy_spread', 'bench')} / {used('copy_spread', 'postgres')}"),
+            Row("bulk_hot", f"post_batch, {total:,} tx, every one with a {HOT_ACCOUNT} line",
+                f"{hot:,.0f} tx/s", f"COPY {copy_hot:,.0f} tx/s (ratio {hot_ratio:.3f})",
+                "-", None, {"median_tx_s": hot, "reference_tx_s": copy_hot,
+                            "ratio": hot_ratio}),
+            Row("bulk_hot_vs_spread", "  hot / spread (per-round median)",
+                f"{hot_vs_spread:.2f}", "-", ">= 0.7", hot_vs_spread >= 0.7,
+                {"ratio": hot_vs_spread}),
+        ]
+
+    async def verify(self) -> None:
+        """Every posted line is in journal_lines and the turnover, and debits = credits."""
+        for key, company in self.companies.items():
+            lines = await self.scalar(
+                "SELECT count(*) FROM journal_lines WHERE company_id = %s", (company.id,))
+            turnover = await self.scalar(
+                "SELECT coalesce(sum(lines), 0) FROM account_turnover WHERE company_id = %s",
+                (company.id,))
+            unbalanced = await self.scalar(
+                "SELECT coalesce(sum(debit) - sum(credit), 0) FROM account_turnover"
+                " WHERE company_id = %s", (company.id,))
+            if not lines == turnover == company.posted_lines or unbalanced != 0:
+                raise BenchError(f"{key}: {lines} journal lines, {turnover} in the turnover, "
+                                 f"{company.posted_lines} posted, debit - credit {unbalanced}")
+        raw = await self.scalar("SELECT count(*) FROM bench_raw_lines")
+        if raw != self.raw_lines:
+            raise BenchError(f"bench_raw_lines holds {raw} rows, expected {self.raw_lines}")
+
+    # ---------------------------------------------------------------- 3: fill the journal
+
+    async def fill(self) -> list[Row]:
+        company = self.companies["spread"]
+        missing = self.size.lines - company.posted_lines
+        if missing <= 0:
+            return []
+        progress(f"filling the journal to {self.size.lines:,} lines with post_batch "
+                 f"({missing:,} more) ...")
+        transactions, lines, seconds = 0, 0, 0.0
+        last = time.perf_counter()
+        while company.posted_lines < self.size.lines:
+            batch = company.journal.batch()
+            seconds += await self.post("spread", [batch])
+            transactions += batch.transactions
+            lines += len(batch.lines)
+            if time.perf_counter() - last > 30:
+                last = time.perf_counter()
+                progress(f"  {company.posted_lines:,} lines, {transactions / seconds:,.0f} tx/s")
+        await self.verify()
+        assert self.admin is not None
+        # What autovacuum would have done by now on a live server: fresh planner statistics.
+        await self.admin.execute("ANALYZE accounts, account_turnover, journal_lines")
+        self.rss["after_fill"] = rss()
+        rate = transactions / seconds
+        return [Row("fill", f"  post_batch filling the journal ({transactions:,} tx)",
+                    f"{rate:,.0f} tx/s", f"{lines / seconds:,.0f} lines/s", "-", None,
+                    {"tx_s": rate, "transactions": transactions, "lines": lines})]
+
+    # ---------------------------------------------------------------- 4 and 5: HTTP
+
+    async def http(self) -> list[Row]:
+        async with SaldoServer(self.url, self.secret, self.workdir) as srv:
+            self.extra["saldo_serve"] = {"pid": srv.pid, "port": srv.port}
+            limits = httpx.Limits(max_connections=CONCURRENCY * 2,
+                                  max_keepalive_connections=CONCURRENCY * 2)
+            async with httpx.AsyncClient(base_url=srv.base, limits=limits,
+                                         timeout=60) as client:
+                headers = {name: await login(client, name, self.password)
+                           for name in ("chief", "clerk")}
+                sampler = asyncio.create_task(srv.sample_rss())
+                try:
+                    rows = await self.balances(client, headers["clerk"])
+                    srv.mark("after_balances")
+                    rows += await self.cycles(client, headers, srv)
+                    srv.mark("after_cycles")
+                finally:
+                    sampler.cancel()
+            peak = srv.peak_mib()
+            self.extra["saldo_serve"].update(
+                {"rss_mib": srv.marks, "peak_rss_mib": peak, "start_rss_mib": srv.start_rss})
+            rows.append(Row("server_rss", "saldo serve peak RSS (VmHWM, whole run)",
+                            f"{peak:,.0f} MiB", f"{srv.start_rss:,.0f} MiB after start",
+                            "< 300 MB", peak * 2**20 < 300e6, {"peak_mib": peak}))
+        return rows
+
+    async def balances(self, client: httpx.AsyncClient, headers: dict[str, str]) -> list[Row]:
+        company = self.companies["spread"]
+        rng = random.Random(self.seed * 7)
+        span = (self.today - self.first_day).days + 360
+
+        def query() -> tuple[str, date]:
+            code = rng.choice(LEAVES if rng.random() < 0.5 else HEADERS)
+            return code, self.first_day + timedelta(days=rng.randrange(span) - 180)
+
+        n = self.size.balance_queries
+        progress(f"balances: {n:,} GET .../balance?as_of= one at a time, over "
+                 f"{company.posted_lines:,} posted lines ...")
+        path = f"/api/v1/companies/{company.id}/accounts/{{}}/balance"
+
+        async def get(code: str, day: date) -> dict[str, Any]:
+            r = await client.get(path.format(code), params={"as_of": day.isoformat()},
+                                 headers=headers)
+            if r.status_code != 200:
+                raise BenchError(f"balance {code} as of {day}: {r.status_code} {r.text[:300]}")
+            return dict(r.json())
+
+        for _ in range(50):  # warm-up
+            await get(*query())
+        asked = [query() for _ in range(n)]
+        timings: list[float] = []
+        answers: list[dict[str, Any]] = []
+        for code, day in asked:
+            start = time.perf_counter()
+            answers.append(await get(code, day))
+            timings.append(time.perf_counter() - start)
+        health: list[float] = []
+        for _ in range(max(50, n // 4)):
+            start = time.perf_counter()
+            r = await client.get("/health")
+            health.append(time.perf_counter() - start)
+            if r.status_code != 200:
+                raise BenchError(f"/health answered {r.status_code}")
+        # The same questions without HTTP, and against the journal itself; the journal's
+        # answers check the read model's.
+        assert self.admin is not None
+        conn = self.admin
+        postable = {r["code"]: r["postable"] for r in await (await conn.execute(
+            "SELECT code, postable FROM accounts WHERE company_id = %s",
+            (company.id,))).fetchall()}
+        sql: list[float] = []
+        for code, day in asked:
+            start = time.perf_counter()
+            await queries.balance(conn, company.id, code, day, postable=postable[code])
+            sql.append(time.perf_counter() - start)
+        scan: list[float] = []
+        for (code, day), answer in list(zip(asked, answers, strict=True))[:self.size.scan_queries]:
+            start = time.perf_counter()
+            row = await (await conn.execute(JOURNAL_SCAN, {
+                "company": company.id, "code": code, "as_of": day})).fetchone()
+            scan.append(time.perf_counter() - start)
+            assert row is not None
+            if (f"{row['debit']:.2f}", f"{row['credit']:.2f}") != (answer["debit"],
+                                                                   answer["credit"]):
+                raise BenchError(f"balance of {code} as of {day}: API {answer}, journal {row}")
+        stats = {"http": latency(timings), "sql": latency(sql), "journal_scan": latency(scan),
+                 "health": latency(health)}
+        self.extra["balances"] = {**stats, "lines": company.posted_lines,
+                                  "turnover_rows": await self.scalar(
+                                      "SELECT count(*) FROM account_turnover"
+                                      " WHERE company_id = %s", (company.id,))}
+        h, s, j, f = (stats[k] for k in ("http", "sql", "journal_scan", "health"))
+        return [
+            Row("balance_p95", f"balance as of a date, {company.posted_lines:,} lines, p95",
+                f"{h['p95']:.1f} ms", f"/health p95 {f['p95']:.1f} ms", "p95 < 20 ms",
+                h["p95"] < 20, {"latency_ms": h}),
+            Row("balance_p50_p99", "  p50 / p99", f"{h['p50']:.1f} / {h['p99']:.1f} ms",
+                f"/health {f['p50']:.1f} / {f['p99']:.1f} ms"),
+            Row("balance_sql", "  the same SQL without HTTP, p50 / p95",
+                f"{s['p50']:.2f} / {s['p95']:.2f} ms",
+                f"journal scan {j['p50']:.0f} / {j['p95']:.0f} ms ({j['count']} queries)",
+                "-", None, {"sql_ms": s, "journal_scan_ms": j}),
+        ]
+
+    async def cycles(self, client: httpx.AsyncClient, headers: dict[str, dict[str, str]],
+                     srv: SaldoServer) -> list[Row]:
+        company = self.companies["spread"]
+        base = f"/api/v1/companies/{company.id}/transactions"
+        year_start = date(self.today.year, 1, 1)
+        days = (self.today - year_start).days + 1
+        timings: dict[str, list[float]] = {"cycle": [], "create": [], "approve": [], "post": []}
+        errors: list[str] = []
+
+        async def request(kind: str, url: str, who: str, body: Any = None) -> dict[str, Any]:
+            start = time.perf_counter()
+            r = await client.post(url, json=body, headers=headers[who])
+            seconds = time.perf_counter() - start
+            if r.status_code not in (200, 201):
+                errors.append(f"{kind}: {r.status_code} {r.text[:200]}")
+                raise BenchError(errors[-1])
+            if measuring:
+                timings[kind].append(seconds)
+            return dict(r.json())
+
+        async def worker(n: int, until: float) -> int:
+            rng = random.Random(self.seed * 1000 + n)
+            done = 0
+            while time.perf_counter() < until:
+                accounts = rng.sample(LEAVES, 2)
+                amount = f"{Decimal(rng.randrange(100, 500_000)).scaleb(-2)}"
+                body = {"date": (year_start + timedelta(days=rng.randrange(days))).isoformat(),
+                        "description": f"Cycle {n}-{done}: {rng.choice(COUNTERPARTIES)}",
+                        "entries": [{"account_code": accounts[0], "debit": amount},
+                                    {"account_code": accounts[1], "credit": amount}]}
+                start = time.perf_counter()
+                tx = await request("create", base, "clerk", body)
+                await request("approve", f"{base}/{tx['id']}/approve", "chief")
+                posted = await request("post", f"{base}/{tx['id']}/post", "clerk")
+                if posted["status"] != "posted" or posted["number"] is None:
+                    raise BenchError(f"post answered {posted}")
+                if measuring:
+                    timings["cycle"].append(time.perf_counter() - start)
+                done += 1
+            return done
+
+        progress(f"HTTP cycles: {CONCURRENCY} workers, create -> approve -> post, "
+                 f"{self.size.http_warmup_seconds:g} s warm-up + {self.size.http_seconds:g} s ...")
+        measuring = False
+        until = time.perf_counter() + self.size.http_warmup_seconds
+        await asyncio.gather(*(worker(n, until) for n in range(CONCURRENCY)))
+        measuring = True
+        server_before, before = srv.cpu_seconds(), self.cpu.snapshot()
+        start = time.perf_counter()
+        until = start + self.size.http_seconds
+        counts = await asyncio.gather(*(worker(n, until) for n in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - start
+        used = CpuMeter.cores(before, self.cpu.snapshot())
+        server_cpu = (srv.cpu_seconds() - server_before) / elapsed
+        cycles = sum(counts)
+        # Gap-free numbering under concurrency: as many posted as the counter says.
+        year = self.today.year
+        posted = await self.scalar(
+            "SELECT count(*) FROM journal_transactions WHERE company_id = %s AND fiscal_year = %s"
+            " AND status = 'posted'", (company.id, year))
+        last = await self.scalar(
+            "SELECT last_number FROM transaction_numbers WHERE company_id = %s"
+            " AND fiscal_year = %s", (company.id, year))
+        if posted != last:
+            raise BenchError(f"{posted} transactions posted in {year}, last number {last}")
+        rate = cycles / elapsed
+        lat = {k: latency(v) for k, v in timings.items()}
+        c = lat["cycle"]
+        self.extra["cycles"] = {"cycles": cycles, "seconds": elapsed, "latency_ms": lat,
+                                "cpu_cores": {"server": server_cpu, **used}}
+        return [
+            Row("cycles", f"HTTP create -> approve -> post, {CONCURRENCY} concurrent",
+                f"{rate:,.0f} cycles/s", "-", ">= 250 cycles/s", rate >= 250,
+                {"cycles_s": rate, "cycles": cycles}),
+            Row("cycles_cpu", "  CPU cores used: server / PostgreSQL / client",
+                f"{server_cpu:.2f} / {cores_text(used['postgres'])} / "
+                f"{cores_text(used['bench'])}",
+                f"machine {used['machine_busy'] or 0:.0%} busy (of {os.cpu_count()} CPUs)"),
+            Row("cycle_p99", "  cycle latency p50 / p99", f"{c['p50']:.0f} / {c['p99']:.0f} ms",
+                "-", "p99 < 100 ms", c["p99"] < 100, {"latency_ms": c}),
+            *[Row(f"cycle_{k}", f"  {k} p50 / p99",
+                  f"{lat[k]['p50']:.1f} / {lat[k]['p99']:.1f} ms")
+              for k in ("create", "approve", "post")],
+        ]
+
+    async def run(self) -> list[Row]:
+        rows = await self.bulk()
+        rows += await self.fill()
+        rows += await self.http()
+        return rows
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    r = await client.post("/api/v1/auth/token", json={"username": username,
+                                                      "password": password})
+    if r.status_code != 200:
+        raise BenchError(f"login {username}: {r.status_code} {r.text[:300]}")
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def machine_cpu() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields) - idle, sum(fields)
+
+
+def machine_busy(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total else 0.0
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [state, ppid, ..., utime (11), stime (12),
+    cutime (13), cstime (14), ...]."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
+    except OSError:
+        return False
+
+
+def process_cpu(pid: int, children_reaped: bool = False) -> float:
+    """CPU seconds of a process (and of its children that have exited, if asked)."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    used = int(fields[11]) + int(fields[12])
+    if children_reaped:
+        used += int(fields[13]) + int(fields[14])
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU time of this process, of PostgreSQL (the postmaster, its live children and the
+    children it has reaped: only when the server runs on this machine) and of the machine.
+    """
+
+    def __init__(self, postmaster: int | None) -> None:
+        self.postmaster = postmaster
+
+    def postgres(self) -> float | None:
+        if not self.postmaster:
+            return None
+        total = process_cpu(self.postmaster, children_reaped=True)
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                fields = _stat(int(entry.name))
+                if fields is not None and fields[1] == str(self.postmaster):
+                    total += process_cpu(int(entry.name))
+        return total
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"wall": time.perf_counter(), "bench": time.process_time(),
+                "postgres": self.postgres(), "machine": machine_cpu()}
+
+    @staticmethod
+    def cores(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | None]:
+        """Average cores used between two snapshots, and how busy the machine was."""
+        wall = after["wall"] - before["wall"]
+        pg = (after["postgres"] - before["postgres"]) / wall \
+            if after["postgres"] is not None and before["postgres"] is not None else None
+        return {"bench": (after["bench"] - before["bench"]) / wall, "postgres": pg,
+                "machine_busy": machine_busy(before["machine"], after["machine"])}
+
+
+def cores_text(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+# --------------------------------------------------------------------------- saldo serve
+
+
+class SaldoServer:
+    """``saldo serve`` in a subprocess on a free port, on the benchmark's database."""
+
+    def __init__(self, url: str, secret: str, workdir: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.url, self.secret, self.workdir = url, secret, workdir
+        self.log = workdir / "saldo-serve.log"
+        self.process: asyncio.subprocess.Process | None = None
+        self.marks: dict[str, float] = {}
+        self.sampled_peak = 0.0
+        self.start_rss = 0.0
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def __aenter__(self) -> SaldoServer:
+        script = Path(sys.executable).with_name("saldo")
+        command = [str(script)] if script.is_file() else [sys.executable, "-m", "saldo"]
+        env = {**os.environ, "SALDO_DATABASE_URL": self.url, "SALDO_SECRET_KEY": self.secret,
+               "SALDO_DATA_DIR": str(self.workdir / "data"), "SALDO_LOG_FORMAT": "json",
+               "SALDO_LOG_LEVEL": "info"}
+        progress(f"starting saldo serve on port {self.port} (log: {self.log}) ...")
+        with self.log.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                *command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir)
+        deadline = time.perf_counter() + 60
+        async with httpx.AsyncClient(base_url=self.base, timeout=2) as client:
+            while True:
+                if self.process.returncode is not None:
+                    raise BenchError(f"saldo serve exited with {self.process.returncode}; "
+                                     f"see {self.log}")
+                try:
+                    if (await client.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.perf_counter() > deadline:
+                    raise BenchError(f"saldo serve did not become ready; see {self.log}")
+                await asyncio.sleep(0.1)
+        self.start_rss = self.status_mib("VmRSS")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    def status_mib(self, key: str) -> float:
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    async def sample_rss(self) -> None:
+        while True:
+            self.sampled_peak = max(self.sampled_peak, self.status_mib("VmRSS"))
+            await asyncio.sleep(0.25)
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = self.status_mib("VmRSS")
+
+    def peak_mib(self) -> float:
+        return max(self.status_mib("VmHWM"), self.sampled_peak)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def source_digest() -> dict[str, str]:
+    """Which code was measured (the files may have changed since the last commit)."""
+    digests = {}
+    for module in (service_module, store_module, projections_module, api_module,
+                   eventstore_module):
+        path = Path(module.__file__ or "")
+        name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+        digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return digests
+
+
+@dataclass
+class Report:
+    label: str
+    rows: list[Row]
+    extra: dict[str, Any]
+
+
+async def bench(args: argparse.Namespace, size: Size, workdir: Path) -> Report:
+    async with server(args.database_url) as (url, label):
+        runner = Bench(url, size, args.seed, workdir)
+        try:
+            await runner.setup()
+            info = await runner.server_info()
+            progress(f"server: PostgreSQL {info['server_version']}, fsync={info['fsync']}, "
+                     f"synchronous_commit={info['synchronous_commit']}, "
+                     f"shared_buffers={info['shared_buffers']}")
+            rows = await runner.run()
+            extra = {"server": info, "checkpoint_between_sides": runner.can_checkpoint,
+                     "rss_mib_by_phase": runner.rss, **runner.extra}
+            return Report(label, rows, extra)
+        finally:
+            await runner.close()
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Saldo's ledger posting against raw COPY, "
+                                     "HTTP cycles and balances.")
+    parser.add_argument("--database-url", help="a PostgreSQL server to use (a throwaway "
+                        "database is created there); default: embedded server in a temp dir")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (under a minute)")
+    parser.add_argument("--rounds", type=int, help="timed rounds of the bulk measurement")
+    parser.add_argument("--transactions", type=int,
+                        help="bulk transactions per company (default 200,000; quick 6,000)")
+    parser.add_argument("--lines", type=int, help="posted lines before balances are queried "
+                        "(default 1,000,000; quick 100,000)")
+    parser.add_argument("--seed", type=int, default=20260101, help="journal generator seed")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help=f"JSON results file (default: {DEFAULT_OUTPUT.relative_to(ROOT)})")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    size = Size.for_args(args)
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()  # other work on the machine shares its CPUs
+    workdir = Path(tempfile.mkdtemp(prefix="saldo-bench-posting-"))
+    try:
+        report = asyncio.run(bench(args, size, workdir))
+    except (BenchError, psycopg.Error, httpx.HTTPError, embedded.EmbeddedServerError,
+            OSError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"(saldo serve's log, if it ran, is kept in {workdir})", file=sys.stderr)
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    load_at_end = os.getloadavg()
+    peak = peak_rss_mib()
+    elapsed = time.perf_counter() - started
+    mode = "quick" if args.quick else "full"
+    rows = [*report.rows, Row("bench_rss", "peak RSS of the bench process (ru_maxrss)",
+                              f"{peak:,.0f} MiB")]
+    print()
+    print(f"Saldo ledger posting benchmark: PostgreSQL {report.extra['server']['server_version']}"
+          f" ({report.label}), {os.cpu_count()} CPUs, {mode} run, {elapsed:.0f} s")
+    print(f"load average (1 min) {load_at_start[0]:.1f} at start, {load_at_end[0]:.1f} at end")
+    print(render(rows))
+    document = {
+        "benchmark": "posting",
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": mode,
+        "size": size.__dict__,
+        "statistic": "bulk: median of rounds, ratio = median of per-round ratios; "
+                     "latencies: nearest-rank percentiles",
+        "target": report.label,
+        "code": source_digest(),
+        "machine": machine(),
+        **report.extra,
+        "peak_rss_mib": peak,
+        "elapsed_s": elapsed,
+        "load_average": {"start": load_at_start, "end": load_at_end},
+        "results": [r.as_json() for r in rows],
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    print(f"\nresults written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
