@@ -256,8 +256,7 @@ class IdentityService:
         claims = self.signer.verify_access(access_token)
         if claims.family_id is None:
             raise NotAuthenticated("The access token is not valid.")
-        async with self.db.transaction(company_id=company_id) as conn:
-            found = await store.principal(conn, claims.user_id, claims.family_id, company_id)
+        found = await store.principal(self.db, claims.user_id, claims.family_id, company_id)
         if found is None or not found[0].is_active or not found[1]:
             raise NotAuthenticated("The access token has been revoked.")
         return found[0], found[2]

@@ -16,7 +16,7 @@ from psycopg import errors as pg_errors
 from saldo.identity.domain import NewCompany, Role, User
 from saldo.kernel.errors import Conflict
 from saldo.kernel.ids import new_id
-from saldo.platform.db import Connection
+from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import EventStore, Metadata, NewEvent
 
 # ---------------------------------------------------------------------- users
@@ -82,25 +82,17 @@ async def set_password_hash(conn: Connection, user_id: UUID, password_hash: str)
 
 
 async def principal(
-    conn: Connection, user_id: UUID, family_id: UUID, company_id: UUID | None = None
+    db: Database, user_id: UUID, family_id: UUID, company_id: UUID | None = None
 ) -> tuple[User, bool, Role | None] | None:
     """The user behind an access token, whether the token's family is still alive, and
-    (given ``company_id``, in a transaction scoped to it) the user's role there.
+    (given ``company_id``) the user's role there.
 
-    One query, because every authenticated request asks it: the company-scoped ones need
-    all three answers before they may do anything.
+    One statement in its own implicit transaction (``saldo_principal``, migration 0007),
+    because every authenticated request asks it: the company-scoped ones need all three
+    answers before they may do anything.
     """
-    cursor = await conn.execute(
-        f"SELECT {_USER_COLUMNS},"
-        "       EXISTS (SELECT 1 FROM token_families f"
-        "                WHERE f.id = %s AND f.user_id = u.id AND f.revoked_at IS NULL)"
-        "       AS family_alive,"
-        "       (SELECT m.role FROM memberships m"
-        "         WHERE m.company_id = %s AND m.user_id = u.id) AS role"
-        "  FROM users u WHERE u.id = %s",
-        (family_id, company_id, user_id),
-    )
-    row = await cursor.fetchone()
+    row = await db.fetch_one("SELECT * FROM saldo_principal(%s, %s, %s)",
+                             (user_id, family_id, company_id))
     if row is None:
         return None
     return _user(row), bool(row["family_alive"]), Role(row["role"]) if row["role"] else None

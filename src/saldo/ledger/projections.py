@@ -50,18 +50,23 @@ SELECT %s, a.code, a.name, a.name_ka, a.type, a.normal_balance, a.classification
 # Every array parameter is sent in binary (%b): as text (%s) psycopg would escape each
 # '"' of every JSON document with a Python-level re.sub, which made posting a batch of
 # 2,000 transactions spend a third of its time here (bench/posting.py).
+# Drafts, and transactions drafted and posted in the same batch (imports, reversals),
+# which go in already posted: one insert instead of an insert and an update.
 _INSERT_DRAFTS = """
-INSERT INTO journal_transactions (company_id, id, status, date, description, reference,
-    currency, exchange_rate, entries, account_codes, total, created_by, reverses, version,
-    created_at, updated_at)
-SELECT t.company_id, t.id, 'draft', t.date, t.description, t.reference, t.currency,
-       t.exchange_rate, t.entries, string_to_array(t.codes, ' '), t.total, t.created_by,
-       t.reverses, t.version, t.at, t.at
-  FROM unnest(%b::uuid[], %b::uuid[], %b::date[], %b::text[], %b::text[], %b::text[],
-              %b::numeric[], %b::jsonb[], %b::text[], %b::numeric[], %b::text[], %b::uuid[],
-              %b::int[], %b::timestamptz[])
-       AS t(company_id, id, date, description, reference, currency, exchange_rate, entries,
-            codes, total, created_by, reverses, version, at)
+INSERT INTO journal_transactions (company_id, id, status, number, fiscal_year, posted_by,
+    date, description, reference, currency, exchange_rate, entries, account_codes, total,
+    created_by, reverses, version, created_at, updated_at)
+SELECT t.company_id, t.id, t.status, t.number, t.fiscal_year, t.posted_by, t.date,
+       t.description, t.reference, t.currency, t.exchange_rate, t.entries,
+       string_to_array(t.codes, ' '), t.total, t.created_by, t.reverses, t.version, t.at,
+       t.updated
+  FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::int[], %b::int[], %b::text[],
+              %b::date[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::jsonb[],
+              %b::text[], %b::numeric[], %b::text[], %b::uuid[], %b::int[],
+              %b::timestamptz[], %b::timestamptz[])
+       AS t(company_id, id, status, number, fiscal_year, posted_by, date, description,
+            reference, currency, exchange_rate, entries, codes, total, created_by, reverses,
+            version, at, updated)
 """
 
 _AMEND = """
@@ -81,38 +86,41 @@ UPDATE journal_transactions t
  WHERE t.company_id = u.company_id AND t.id = u.id
 """
 
-# The posted rows get their numbers, and the counters follow (a no-op when posting, where
-# the service has already advanced them; the source of the counters on a rebuild).
+# Posting, in one statement: the rows not inserted as posted get their numbers; the
+# counters follow (a no-op when posting, where the service has advanced them already; their
+# source on a rebuild); the lines are written from the rows' entries; and the turnover rows
+# are upserted in (company, account, day) order -- every poster takes those row locks in
+# the same order, so two postings never deadlock on them. (Data-modifying CTEs all run,
+# read or not, and see the rows as they were before the statement: entries, dates and
+# currencies do not change on posting, and the number comes from the parameters.)
 _POST = """
-WITH posted AS (
+WITH p AS (
+    SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::int[], %b::int[], %b::text[], %b::int[],
+                         %b::timestamptz[], %b::bool[])
+           AS p(company_id, id, number, fiscal_year, by, version, at, inserted)
+), posted AS (
     UPDATE journal_transactions t
-       SET status = 'posted', number = u.number, fiscal_year = u.fiscal_year,
-           posted_by = u.by, version = u.version, updated_at = u.at
-      FROM unnest(%b::uuid[], %b::uuid[], %b::int[], %b::int[], %b::text[], %b::int[],
-                  %b::timestamptz[])
-           AS u(company_id, id, number, fiscal_year, by, version, at)
-     WHERE t.company_id = u.company_id AND t.id = u.id
-    RETURNING t.company_id, t.fiscal_year, t.number
-)
-INSERT INTO transaction_numbers AS n (company_id, fiscal_year, last_number)
-SELECT company_id, fiscal_year, max(number) FROM posted GROUP BY 1, 2 ORDER BY 1, 2
-ON CONFLICT (company_id, fiscal_year)
-DO UPDATE SET last_number = greatest(n.last_number, excluded.last_number)
-"""
-
-# Lines of the transactions just posted, and their turnover, in one statement. Turnover
-# rows are upserted in (company, account, day) order: every poster takes those row locks
-# in the same order, so two postings never deadlock on them.
-_LINES = """
-WITH lines AS (
+       SET status = 'posted', number = p.number, fiscal_year = p.fiscal_year,
+           posted_by = p.by, version = p.version, updated_at = p.at
+      FROM p
+     WHERE NOT p.inserted AND t.company_id = p.company_id AND t.id = p.id
+    RETURNING 1
+), numbers AS (
+    INSERT INTO transaction_numbers AS n (company_id, fiscal_year, last_number)
+    SELECT company_id, fiscal_year, max(number) FROM p GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (company_id, fiscal_year)
+    DO UPDATE SET last_number = excluded.last_number
+     WHERE n.last_number < excluded.last_number
+    RETURNING 1
+), lines AS (
     INSERT INTO journal_lines (company_id, entry_date, transaction_id, line_no, number,
                                account_code, debit, credit, currency, amount_debit,
                                amount_credit, description)
-    SELECT t.company_id, t.date, t.id, l.n, t.number, l.e->>'account_code',
+    SELECT t.company_id, t.date, t.id, l.n, p.number, l.e->>'account_code',
            (l.e->>'debit_base')::numeric, (l.e->>'credit_base')::numeric, t.currency,
            (l.e->>'debit')::numeric, (l.e->>'credit')::numeric,
            coalesce(l.e->>'description', '')
-      FROM unnest(%b::uuid[], %b::uuid[]) AS p(company_id, id)
+      FROM p
       JOIN journal_transactions t ON t.company_id = p.company_id AND t.id = p.id
      CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
     RETURNING company_id, account_code, entry_date, debit, credit
@@ -213,23 +221,36 @@ class LedgerProjection:
 
     async def _transactions(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         by_type: dict[str, list[RecordedEvent]] = {t: [] for t in TRANSACTION_EVENTS}
+        types: dict[str, set[str]] = {}
         for event in events:
             by_type[event.type].append(event)
+            types.setdefault(event.stream_id, set()).add(event.type)
+        # Streams drafted and posted in this batch with nothing in between go in posted.
+        born_posted = {e.stream_id: e for e in by_type[d.TRANSACTION_POSTED]
+                       if d.TRANSACTION_DRAFTED in types[e.stream_id]
+                       and types[e.stream_id] <= _BORN_POSTED}
         if drafted := by_type[d.TRANSACTION_DRAFTED]:
-            await conn.execute(_INSERT_DRAFTS, _columns([
-                (e.company_id, _transaction_id(e), e.data["date"], e.data["description"],
-                 e.data.get("reference"), e.data["currency"], e.data["exchange_rate"],
-                 orjson.dumps(e.data["entries"]).decode(), _codes(e.data["entries"]),
-                 _total(e.data["entries"]), e.data["by"], e.data.get("reverses"), e.version,
-                 e.recorded_at)
-                for e in drafted], 14))
+            rows = []
+            for e in drafted:
+                data, post = e.data, born_posted.get(e.stream_id)
+                last = post or e
+                rows.append((
+                    e.company_id, _transaction_id(e), "posted" if post else "draft",
+                    post.data["number"] if post else None,
+                    post.data["fiscal_year"] if post else None,
+                    post.data["by"] if post else None, data["date"], data["description"],
+                    data.get("reference"), data["currency"], data["exchange_rate"],
+                    _json(data["entries"]), _codes(data["entries"]), _total(data["entries"]),
+                    data["by"], data.get("reverses"), last.version, e.recorded_at,
+                    last.recorded_at))
+            await conn.execute(_INSERT_DRAFTS, _columns(rows, 19))
         for e in by_type[d.TRANSACTION_AMENDED]:
             data = e.data
             await conn.execute(_AMEND, (
                 data["date"], data["description"], data.get("reference"), data["currency"],
-                data["exchange_rate"], orjson.dumps(data["entries"]).decode(),
-                _codes(data["entries"]), _total(data["entries"]), e.version, e.recorded_at,
-                e.company_id, _transaction_id(e)))
+                data["exchange_rate"], _json(data["entries"]), _codes(data["entries"]),
+                _total(data["entries"]), e.version, e.recorded_at, e.company_id,
+                _transaction_id(e)))
         for event_type, status in ((d.TRANSACTION_DISCARDED, "discarded"),
                                    (d.TRANSACTION_APPROVED, "approved")):
             if batch := by_type[event_type]:
@@ -239,13 +260,15 @@ class LedgerProjection:
         if posted := by_type[d.TRANSACTION_POSTED]:
             await conn.execute(_POST, _columns([
                 (e.company_id, _transaction_id(e), e.data["number"], e.data["fiscal_year"],
-                 e.data["by"], e.version, e.recorded_at) for e in posted], 7))
-            await conn.execute(_LINES, _columns(
-                [(e.company_id, _transaction_id(e)) for e in posted], 2))
+                 e.data["by"], e.version, e.recorded_at, e.stream_id in born_posted)
+                for e in posted], 8))
         for e in by_type[d.TRANSACTION_REVERSED]:
             await conn.execute(_REVERSED, (e.data["reversed_by"], e.data.get("reason"),
                                            e.version, e.recorded_at, e.company_id,
                                            _transaction_id(e)))
+
+
+_BORN_POSTED = frozenset({d.TRANSACTION_DRAFTED, d.TRANSACTION_POSTED, d.TRANSACTION_REVERSED})
 
 
 def _columns(rows: Any, width: int) -> list[list[Any]]:

@@ -97,17 +97,28 @@ async def lock_period_for_change(conn: Connection, company_id: UUID, period: str
     await conn.execute(_PERIOD_GATE, (str(company_id), period))
 
 
-async def lock_period(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
-    """The period's status, share-locked until commit.
+# The gate and the row in one statement. The statement's snapshot may predate a close
+# that commits while it waits at the gate, but FOR SHARE then re-reads the newest version
+# of the row (READ COMMITTED), so the status returned is the one after the close.
+_LOCK_PERIOD = """
+SELECT p.status
+  FROM (SELECT pg_advisory_xact_lock_shared(hashtext(%(gate)s),
+                                            hashtext('ledger.period:' || %(period)s))) AS gate,
+       fiscal_periods p
+ WHERE p.company_id = %(company)s AND p.period = %(period)s
+   FOR SHARE OF p
+"""
 
-    Closing a period updates this row, which waits for every posting that holds the
-    share lock; a posting that comes after the close reads the closed status. So no
-    posting lands in a period after its close committed. ``None``: year not opened.
+
+async def lock_period(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
+    """The period's status, behind the period gate (shared) and share-locked until commit.
+
+    A close takes the gate exclusively: it waits for the postings in flight, and a posting
+    that comes after it reads the closed status. So no posting lands in a period after its
+    close committed. ``None``: the year is not opened.
     """
-    await conn.execute(_PERIOD_GATE_SHARED, (str(company_id), period))
-    cursor = await conn.execute(
-        "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s FOR SHARE",
-        (company_id, period))
+    cursor = await conn.execute(_LOCK_PERIOD, {"gate": str(company_id), "period": period,
+                                               "company": company_id})
     row = await cursor.fetchone()
     return PeriodStatus(row["status"]) if row else None
 
