@@ -32,7 +32,7 @@ TABLES = [
     # identity
     "refresh_tokens", "token_families", "memberships", "companies", "users",
     # ledger
-    "accounts", "fiscal_periods", "transaction_numbers", "journal_transactions",
+    "accounts", "fiscal_years", "fiscal_periods", "transaction_numbers", "journal_transactions",
     "journal_lines", "account_turnover", "idempotency_keys",
 ]
 

@@ -590,6 +590,12 @@ FISCAL_YEAR_OPENED = "FiscalYearOpened"
 PERIOD_CLOSED = "PeriodClosed"
 PERIOD_REOPENED = "PeriodReopened"
 PERIOD_LOCKED = "PeriodLocked"
+FISCAL_YEAR_CLOSED = "FiscalYearClosed"
+FISCAL_YEAR_REOPENED = "FiscalYearReopened"
+
+#: A transaction's kind: ``closing`` is the year-end transfer of profit or loss to
+#: retained earnings, which the profit or loss statement must not count.
+REGULAR, CLOSING = "regular", "closing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,16 +637,18 @@ class JournalTransaction:
     reverses: UUID | None = None
     reversed_by: UUID | None = None
     reversal_reason: str | None = None
+    kind: str = REGULAR
     pending: list[Event] = field(default_factory=list)
 
     # -------------------------------------------------------------- commands
 
     @classmethod
     def draft(cls, transaction_id: UUID, content: Content, actor: Actor,
-              reverses: UUID | None = None) -> JournalTransaction:
+              reverses: UUID | None = None, kind: str = REGULAR) -> JournalTransaction:
         tx = cls(transaction_id)
         tx._record(TRANSACTION_DRAFTED, {"id": str(transaction_id), **content.as_data(),
                                          "reverses": str(reverses) if reverses else None,
+                                         **({"kind": kind} if kind != REGULAR else {}),
                                          **actor.as_data()})
         return tx
 
@@ -662,11 +670,12 @@ class JournalTransaction:
 
     @classmethod
     def born_posted(cls, transaction_id: UUID, content: Content, actor: Actor, number: int,
-                    fiscal_year: int, reverses: UUID | None = None) -> JournalTransaction:
+                    fiscal_year: int, reverses: UUID | None = None,
+                    kind: str = REGULAR) -> JournalTransaction:
         """A transaction drafted and posted at once, with no separate approval: a reversal
         (which corrects what was approved already) or an imported journal (the importer
         must hold the approval permission; the service and the edges check it)."""
-        tx = cls.draft(transaction_id, content, actor, reverses)
+        tx = cls.draft(transaction_id, content, actor, reverses, kind)
         tx._record(TRANSACTION_POSTED, {"number": number, "fiscal_year": fiscal_year,
                                         **actor.as_data()})
         return tx
@@ -693,11 +702,22 @@ class JournalTransaction:
             raise InvalidState("This transaction is a reversal; post a new transaction "
                                "instead of reversing the reversal.",
                                reverses=str(self.reverses))
+        if self.kind == CLOSING:
+            raise InvalidState("This is a year-end closing transaction; reopen the fiscal "
+                               "year instead of reversing it.")
         assert self.content is not None
         return self.content
 
     def mark_reversed(self, reversal_id: UUID, reason: str, actor: Actor) -> None:
         self.check_reversible()
+        self._record(TRANSACTION_REVERSED, {"reversed_by": str(reversal_id), "reason": reason,
+                                            **actor.as_data()})
+
+    def mark_closing_reversed(self, reversal_id: UUID, reason: str, actor: Actor) -> None:
+        """A year-end closing transaction is reversed only by reopening its year."""
+        if self.kind != CLOSING or self.status is not Status.POSTED or self.reversed_by:
+            raise InvalidState("Only a posted, unreversed closing transaction is reversed "
+                               "when its year reopens.")
         self._record(TRANSACTION_REVERSED, {"reversed_by": str(reversal_id), "reason": reason,
                                             **actor.as_data()})
 
@@ -719,6 +739,7 @@ class JournalTransaction:
             self.content = Content.from_data(data)
             self.created_by, self.created_by_id = data["by"], UUID(data["by_id"])
             self.reverses = UUID(data["reverses"]) if data.get("reverses") else None
+            self.kind = data.get("kind", REGULAR)
         elif event_type == TRANSACTION_AMENDED:
             self.content = Content.from_data(data)
         elif event_type == TRANSACTION_DISCARDED:
@@ -739,3 +760,46 @@ class JournalTransaction:
         for event_type, data in events:
             tx.apply(event_type, data)
         return tx if tx.version else None
+
+
+# ---------------------------------------------------------------------- year-end closing
+
+RETAINED_EARNINGS, ACCUMULATED_LOSSES = "5310", "5320"
+
+
+class YearClosed(InvalidState):
+    code = "fiscal_year_closed"
+    title = "The fiscal year is closed"
+
+
+class YearNotClosed(InvalidState):
+    code = "fiscal_year_not_closed"
+    title = "The fiscal year is not closed"
+
+
+def closing_entry(balances: Mapping[str, Decimal], year_end: date, year: int,
+                  base_currency: str) -> Content | None:
+    """The year-end closing transaction: every revenue and expense account's balance
+    (``debit − credit`` as of the year's last day) moved to retained earnings -- 5310 for a
+    profit, 5320 for a loss. ``None`` when there is nothing to move.
+
+    Worked example: revenue 6110 has a credit balance of 1,000.00 and expense 7410 a debit
+    balance of 600.00; the entry is Dr 6110 1,000.00, Cr 7410 600.00, Cr 5310 400.00."""
+    entries: list[Entry] = []
+    zero = Decimal("0.00")
+    for code, balance in sorted(balances.items()):
+        if balance > 0:
+            entries.append(Entry(code, zero, balance, zero, balance, "Year-end closing"))
+        elif balance < 0:
+            entries.append(Entry(code, -balance, zero, -balance, zero, "Year-end closing"))
+    if not entries:
+        return None
+    result = -sum(balances.values(), Decimal(0))  # credit balances are profit
+    if result > 0:
+        entries.append(Entry(RETAINED_EARNINGS, zero, result, zero, result,
+                             f"Profit of fiscal year {year}"))
+    elif result < 0:
+        entries.append(Entry(ACCUMULATED_LOSSES, -result, zero, -result, zero,
+                             f"Loss of fiscal year {year}"))
+    return Content(year_end, f"Year-end closing of fiscal year {year}", None, base_currency,
+                   Decimal(1), tuple(entries))

@@ -32,10 +32,11 @@ TRANSACTION_EVENTS = frozenset({
 CALENDAR_EVENTS = frozenset({
     d.CHART_LOADED, d.ACCOUNT_ADDED, d.ACCOUNT_CHANGED, d.ACCOUNT_DELETED,
     d.FISCAL_YEAR_OPENED, d.PERIOD_CLOSED, d.PERIOD_REOPENED, d.PERIOD_LOCKED,
+    d.FISCAL_YEAR_CLOSED, d.FISCAL_YEAR_REOPENED,
 })
 
-READ_MODELS = ("accounts", "fiscal_periods", "transaction_numbers", "journal_transactions",
-               "journal_lines", "account_turnover")
+READ_MODELS = ("accounts", "fiscal_years", "fiscal_periods", "transaction_numbers",
+               "journal_transactions", "journal_lines", "account_turnover")
 
 _INSERT_ACCOUNTS = """
 INSERT INTO accounts (company_id, code, name, name_ka, type, normal_balance, classification,
@@ -55,18 +56,18 @@ SELECT %s, a.code, a.name, a.name_ka, a.type, a.normal_balance, a.classification
 _INSERT_DRAFTS = """
 INSERT INTO journal_transactions (company_id, id, status, number, fiscal_year, posted_by,
     date, description, reference, currency, exchange_rate, entries, account_codes, total,
-    created_by, reverses, version, created_at, updated_at)
+    created_by, reverses, version, created_at, updated_at, kind)
 SELECT t.company_id, t.id, t.status, t.number, t.fiscal_year, t.posted_by, t.date,
        t.description, t.reference, t.currency, t.exchange_rate, t.entries,
        string_to_array(t.codes, ' '), t.total, t.created_by, t.reverses, t.version, t.at,
-       t.updated
+       t.updated, t.kind
   FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::int[], %b::int[], %b::text[],
               %b::date[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::jsonb[],
               %b::text[], %b::numeric[], %b::text[], %b::uuid[], %b::int[],
-              %b::timestamptz[], %b::timestamptz[])
+              %b::timestamptz[], %b::timestamptz[], %b::text[])
        AS t(company_id, id, status, number, fiscal_year, posted_by, date, description,
             reference, currency, exchange_rate, entries, codes, total, created_by, reverses,
-            version, at, updated)
+            version, at, updated, kind)
 """
 
 _AMEND = """
@@ -115,20 +116,22 @@ WITH p AS (
 ), lines AS (
     INSERT INTO journal_lines (company_id, entry_date, transaction_id, line_no, number,
                                account_code, debit, credit, currency, amount_debit,
-                               amount_credit, description)
+                               amount_credit, description, kind)
     SELECT t.company_id, t.date, t.id, l.n, p.number, l.e->>'account_code',
            (l.e->>'debit_base')::numeric, (l.e->>'credit_base')::numeric, t.currency,
            (l.e->>'debit')::numeric, (l.e->>'credit')::numeric,
-           coalesce(l.e->>'description', '')
+           coalesce(l.e->>'description', ''), t.kind
       FROM p
       JOIN journal_transactions t ON t.company_id = p.company_id AND t.id = p.id
      CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
-    RETURNING company_id, account_code, entry_date, debit, credit
+    RETURNING company_id, account_code, entry_date, debit, credit, kind
 )
-INSERT INTO account_turnover AS a (company_id, account_code, day, debit, credit, lines)
-SELECT company_id, account_code, entry_date, sum(debit), sum(credit), count(*)
-  FROM lines GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-ON CONFLICT (company_id, account_code, day)
+INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
+                                   lines)
+SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
+       count(*)
+  FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+ON CONFLICT (company_id, account_code, day, closing)
 DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
               lines = a.lines + excluded.lines
 """
@@ -209,7 +212,19 @@ class LedgerProjection:
                 " SELECT %s, p.period, %s, p.start, p.end"
                 "   FROM jsonb_to_recordset(%s::jsonb) AS p(period text, start date, \"end\" date)"
                 " ON CONFLICT DO NOTHING",
-                (company, data["year"], orjson.dumps(periods).decode()))
+                (company, data["year"], _json(periods)))
+            await conn.execute(
+                "INSERT INTO fiscal_years (company_id, fiscal_year, status)"
+                " VALUES (%s, %s, 'open') ON CONFLICT DO NOTHING", (company, data["year"]))
+        elif event.type == d.FISCAL_YEAR_CLOSED:
+            await conn.execute(
+                "UPDATE fiscal_years SET status = 'closed', closing_transaction = %s"
+                " WHERE company_id = %s AND fiscal_year = %s",
+                (data.get("closing_transaction"), company, data["year"]))
+        elif event.type == d.FISCAL_YEAR_REOPENED:
+            await conn.execute(
+                "UPDATE fiscal_years SET status = 'open', closing_transaction = NULL"
+                " WHERE company_id = %s AND fiscal_year = %s", (company, data["year"]))
         else:
             status = {d.PERIOD_CLOSED: "closed", d.PERIOD_REOPENED: "open",
                       d.PERIOD_LOCKED: "locked"}[event.type]
@@ -242,8 +257,8 @@ class LedgerProjection:
                     data.get("reference"), data["currency"], data["exchange_rate"],
                     _json(data["entries"]), _codes(data["entries"]), _total(data["entries"]),
                     data["by"], data.get("reverses"), last.version, e.recorded_at,
-                    last.recorded_at))
-            await conn.execute(_INSERT_DRAFTS, _columns(rows, 19))
+                    last.recorded_at, data.get("kind", d.REGULAR)))
+            await conn.execute(_INSERT_DRAFTS, _columns(rows, 20))
         for e in by_type[d.TRANSACTION_AMENDED]:
             data = e.data
             await conn.execute(_AMEND, (

@@ -317,6 +317,94 @@ class LedgerService:
 
         return await self._command(ctx.company_id, decide)
 
+    async def close_fiscal_year(self, ctx: CompanyContext, year: int,
+                                correlation_id: str | None = None) -> dict[str, Any]:
+        """Year-end close: post the closing transaction (revenue and expense into retained
+        earnings, dated the year's last day) and close every period of the year, in one
+        database transaction. The year's last period may be closed already (months are
+        usually closed one by one); a locked one refuses the closing transaction."""
+        settings = await self.company(ctx.company_id)
+        await self.open_fiscal_year(ctx.company_id, year)
+        periods = d.periods_of_year(year, settings.fiscal_year_start_month)
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> dict[str, Any]:
+            stream = fiscal_year_stream(ctx.company_id, year)
+            for p in periods:  # in order: wait for postings in flight, hold back new ones
+                await store.lock_period_for_change(conn, ctx.company_id, p.period)
+            version = await self.events.stream_version(conn, stream)
+            state = await store.fiscal_year(conn, ctx.company_id, year)
+            if state is not None and state["status"] == "closed":
+                raise d.YearClosed(f"Fiscal year {year} is closed already.", year=year)
+            statuses = await store.period_statuses(conn, ctx.company_id)
+            last = periods[-1]
+            balances = await store.income_statement_balances(conn, ctx.company_id, last.end)
+            content = d.closing_entry(balances, last.end, year, settings.base_currency)
+            closing_id: UUID | None = None
+            if content is not None:
+                if statuses.get(last.period) is PeriodStatus.LOCKED:
+                    raise d.PeriodLocked(f"Period {last.period} is locked; the closing "
+                                         "transaction cannot be posted into it.",
+                                         period=last.period)
+                number = await store.next_numbers(conn, ctx.company_id, year)
+                closing = JournalTransaction.born_posted(new_id(), content, actor, number,
+                                                         year, kind=d.CLOSING)
+                closing_id = closing.id
+                await self._save(conn, ctx.company_id, closing, actor, correlation_id)
+            events = [d.Event(d.PERIOD_CLOSED, {"period": p.period, **actor.as_data()})
+                      for p in periods if statuses.get(p.period) is PeriodStatus.OPEN]
+            events.append(d.Event(d.FISCAL_YEAR_CLOSED, {
+                "year": year, "closing_transaction": str(closing_id) if closing_id else None,
+                **actor.as_data()}))
+            await self._append(conn, stream, FISCAL_YEAR_STREAM, version, events, actor,
+                               ctx.company_id, correlation_id)
+            return {"year": year, "status": "closed", "closing_transaction": closing_id}
+
+        return await self._command(ctx.company_id, decide)
+
+    async def reopen_fiscal_year(self, ctx: CompanyContext, year: int,
+                                 correlation_id: str | None = None) -> dict[str, Any]:
+        """Undo a year-end close while no period of the year is locked: the closing
+        transaction is reversed (dated the year's last day) and the periods reopen."""
+        settings = await self.company(ctx.company_id)
+        periods = d.periods_of_year(year, settings.fiscal_year_start_month)
+        actor = _actor(ctx)
+
+        async def decide(conn: Connection) -> dict[str, Any]:
+            stream = fiscal_year_stream(ctx.company_id, year)
+            for p in periods:
+                await store.lock_period_for_change(conn, ctx.company_id, p.period)
+            version = await self.events.stream_version(conn, stream)
+            state = await store.fiscal_year(conn, ctx.company_id, year)
+            if state is None or state["status"] != "closed":
+                raise d.YearNotClosed(f"Fiscal year {year} is not closed.", year=year)
+            statuses = await store.period_statuses(conn, ctx.company_id)
+            locked = [p.period for p in periods if statuses.get(p.period) is PeriodStatus.LOCKED]
+            if locked:
+                raise d.PeriodLocked(f"Periods {', '.join(locked)} are locked; fiscal year "
+                                     f"{year} can no longer be reopened.", periods=locked)
+            if state["closing_transaction"] is not None:
+                original = await self._load(conn, state["closing_transaction"])
+                assert original.content is not None
+                number = await store.next_numbers(conn, ctx.company_id, year)
+                mirrored = original.content.reversed(
+                    original.content.date, f"Reopening of fiscal year {year}")
+                reversal = JournalTransaction.born_posted(new_id(), mirrored, actor, number,
+                                                          year, reverses=original.id,
+                                                          kind=d.CLOSING)
+                original.mark_closing_reversed(reversal.id, f"Fiscal year {year} reopened",
+                                               actor)
+                await self._save(conn, ctx.company_id, reversal, actor, correlation_id)
+                await self._save(conn, ctx.company_id, original, actor, correlation_id)
+            events = [d.Event(d.PERIOD_REOPENED, {"period": p.period, **actor.as_data()})
+                      for p in periods if statuses.get(p.period) is PeriodStatus.CLOSED]
+            events.append(d.Event(d.FISCAL_YEAR_REOPENED, {"year": year, **actor.as_data()}))
+            await self._append(conn, stream, FISCAL_YEAR_STREAM, version, events, actor,
+                               ctx.company_id, correlation_id)
+            return {"year": year, "status": "open", "closing_transaction": None}
+
+        return await self._command(ctx.company_id, decide)
+
     async def _lock_open_period(self, conn: Connection, company_id: UUID, day: date) -> int:
         """Share-lock the period of ``day``; it must be open. Returns the fiscal year."""
         settings = await self.company(company_id)

@@ -195,3 +195,24 @@ async def period_statuses(conn: Connection, company_id: UUID) -> dict[str, Perio
     cursor = await conn.execute(
         "SELECT period, status FROM fiscal_periods WHERE company_id = %s", (company_id,))
     return {r["period"]: PeriodStatus(r["status"]) for r in await cursor.fetchall()}
+
+
+async def income_statement_balances(conn: Connection, company_id: UUID,
+                                    as_of: date) -> dict[str, Any]:
+    """``debit − credit`` of every revenue and expense account up to ``as_of`` (closing
+    transactions included: a closed year's accounts are back at zero)."""
+    cursor = await conn.execute(
+        "SELECT t.account_code, sum(t.debit - t.credit) AS balance"
+        "  FROM account_turnover t"
+        "  JOIN accounts a ON a.company_id = t.company_id AND a.code = t.account_code"
+        " WHERE t.company_id = %s AND t.day <= %s AND a.type IN ('revenue', 'expense')"
+        " GROUP BY t.account_code HAVING sum(t.debit - t.credit) <> 0",
+        (company_id, as_of))
+    return {r["account_code"]: r["balance"] for r in await cursor.fetchall()}
+
+
+async def fiscal_year(conn: Connection, company_id: UUID, year: int) -> dict[str, Any] | None:
+    cursor = await conn.execute(
+        "SELECT status, closing_transaction FROM fiscal_years"
+        " WHERE company_id = %s AND fiscal_year = %s", (company_id, year))
+    return await cursor.fetchone()
