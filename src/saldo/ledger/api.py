@@ -172,6 +172,12 @@ class PeriodOut(BaseModel):
     status: str
 
 
+class FiscalYearOut(BaseModel):
+    year: int
+    status: str
+    closing_transaction: UUID | None
+
+
 class BatchIn(BaseModel):
     transactions: list[TransactionIn] = Field(min_length=1, max_length=5000)
 
@@ -232,6 +238,7 @@ _ERRORS = (400, 401, 403, 404, 422)
 TransactionId = Annotated[UUID, Path()]
 Code = Annotated[Text, Path(min_length=1, max_length=40)]
 PeriodName = Annotated[Text, Path(min_length=7, max_length=7, examples=["2026-03"])]
+Year = Annotated[int, Path(ge=1900, le=2999)]
 IdempotencyKey = Annotated[Text | None, Header(alias="Idempotency-Key", min_length=1,
                                                max_length=200)]
 
@@ -412,6 +419,22 @@ def router() -> APIRouter:
             rows = await queries.fiscal_periods(conn, ctx.company_id, year,
                                                 settings.fiscal_year_start_month)
         return [PeriodOut(**r) for r in rows]
+
+    @api.post("/fiscal-years/{year}/close",
+              summary="Year-end close: profit or loss into retained earnings (5310/5320), "
+                      "every period of the year closed",
+              response_model=FiscalYearOut, responses=problem_responses(*_ERRORS, 409))
+    async def close_year(year: Year, ctx: PeriodCloser, ledger: Ledger,
+                         rid: RequestId) -> FiscalYearOut:
+        return FiscalYearOut(**await ledger.close_fiscal_year(ctx, year, rid))
+
+    @api.post("/fiscal-years/{year}/reopen",
+              summary="Reopen a closed fiscal year (reverses its closing transaction); "
+                      "not once a period of it is locked",
+              response_model=FiscalYearOut, responses=problem_responses(*_ERRORS, 409))
+    async def reopen_year(year: Year, ctx: PeriodCloser, ledger: Ledger,
+                          rid: RequestId) -> FiscalYearOut:
+        return FiscalYearOut(**await ledger.reopen_fiscal_year(ctx, year, rid))
 
     for action, summary in (("close", "Close a period: it takes no more postings"),
                             ("reopen", "Reopen a closed period (not a locked one)"),

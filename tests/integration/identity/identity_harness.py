@@ -143,6 +143,10 @@ class _Books:
         ctx = await self._ctx(h, company_id, self.checker, Permission.PERIODS_CLOSE)
         await h.container.ledger.change_period(ctx, period, "close")
 
+    async def year_closed(self, h: Harness, company_id: UUID, year: int) -> None:
+        ctx = await self._ctx(h, company_id, self.checker, Permission.PERIODS_CLOSE)
+        await h.container.ledger.close_fiscal_year(ctx, year)
+
 
 def _transaction(make: Callable[[Harness, UUID], Awaitable[UUID]]
                  ) -> Callable[[Harness, UUID], Awaitable[dict[str, str]]]:
@@ -162,6 +166,14 @@ def _closed(books: _Books, period: str) -> Callable[[Harness, UUID], Awaitable[d
     async def setup(h: Harness, company_id: UUID) -> dict[str, str]:
         await books.closed(h, company_id, period)
         return {"period": period}
+    return setup
+
+
+def _year_closed(books: _Books, year: int
+                 ) -> Callable[[Harness, UUID], Awaitable[dict[str, str]]]:
+    async def setup(h: Harness, company_id: UUID) -> dict[str, str]:
+        await books.year_closed(h, company_id, year)
+        return {"year": str(year)}
     return setup
 
 
@@ -209,6 +221,9 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         Call("POST", companies + "/fiscal-periods/{period}/reopen",
              setup=_closed(books, "2025-02")),
         Call("POST", companies + "/fiscal-periods/{period}/lock", setup=_fixed(period="2025-03")),
+        # Fiscal years (2023, 2024: apart from everything above)
+        Call("POST", companies + "/fiscal-years/{year}/close", setup=_fixed(year="2024")),
+        Call("POST", companies + "/fiscal-years/{year}/reopen", setup=_year_closed(books, 2023)),
         # Identity: the company and its members (last: they change and remove ``target``)
         Call("GET", companies),
         Call("GET", companies + "/members"),

@@ -62,6 +62,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", C + "/fiscal-periods/{period}/close"): CHIEF,
     ("POST", C + "/fiscal-periods/{period}/reopen"): CHIEF,
     ("POST", C + "/fiscal-periods/{period}/lock"): CHIEF,
+    ("POST", C + "/fiscal-years/{year}/close"): CHIEF,
+    ("POST", C + "/fiscal-years/{year}/reopen"): CHIEF,
 }
 
 

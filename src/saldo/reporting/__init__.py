@@ -1,0 +1,1 @@
+"""Financial reporting: trial balance, general ledger, IFRS statements, exports."""
