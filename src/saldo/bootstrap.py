@@ -197,6 +197,8 @@ def create_app(container: Container) -> FastAPI:
     """The HTTP application: operations endpoints plus every context's router."""
     from saldo.identity import api as identity_api
     from saldo.ledger import api as ledger_api
+    from saldo.reporting import api as reporting_api
+    from saldo.reporting import export as reporting_export
     from saldo.platform import http
 
     @asynccontextmanager
@@ -230,7 +232,8 @@ def create_app(container: Container) -> FastAPI:
         )
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(http.operations_router(container.readiness, container.refresh_metrics))
-    routers = [identity_api.router(), ledger_api.router()]
+    routers = [identity_api.router(), ledger_api.router(), reporting_api.router(),
+               reporting_export.router()]
     for router in routers:
         app.include_router(router)
     # Every context's routes, for the permission checks that walk them.

@@ -1,0 +1,9 @@
+"""Plain-text journal exports (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def router() -> APIRouter:
+    return APIRouter(prefix="/api/v1/companies/{company_id}", tags=["reporting"])
