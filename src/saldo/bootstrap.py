@@ -197,9 +197,9 @@ def create_app(container: Container) -> FastAPI:
     """The HTTP application: operations endpoints plus every context's router."""
     from saldo.identity import api as identity_api
     from saldo.ledger import api as ledger_api
+    from saldo.platform import http
     from saldo.reporting import api as reporting_api
     from saldo.reporting import export as reporting_export
-    from saldo.platform import http
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -278,6 +278,23 @@ async def test_append_many_is_all_or_nothing_and_names_the_stream_that_moved(
     assert await stream_rows(db, "fresh") == []
 
 
+async def test_append_many_of_new_streams_refuses_one_that_exists(db: Database) -> None:
+    # All-new batches skip the guard: the unique key (stream_id, version 1) is the check.
+    store = EventStore()
+    async with db.transaction() as conn:
+        await store.append(conn, "taken", "Account", NO_STREAM, [event(1)])
+
+    async with db.transaction() as conn:
+        with pytest.raises(ConcurrencyError) as caught:
+            await store.append_many(conn, [
+                StreamAppend("new-1", "Account", NO_STREAM, [event(1), event(2)]),
+                StreamAppend("taken", "Account", NO_STREAM, [event(3)]),
+            ])
+    assert caught.value.stream_id == "taken"
+    assert await stream_rows(db, "new-1") == []
+    assert [r["version"] for r in await stream_rows(db, "taken")] == [1]
+
+
 async def test_append_many_refuses_a_stream_named_twice_or_no_expected_version(
     db: Database,
 ) -> None:

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -278,6 +279,23 @@ SELECT e.event_id, e.stream_id, e.stream_type, e.expected + e.offs, e.event_type
 RETURNING {_ASSIGNED}
 """
 
+# New streams only (every expected version is NO_STREAM): no guard needed. A stream that
+# exists already has a version 1, which the unique key (stream_id, version) refuses, so the
+# key alone is the exact check -- and saves the per-stream lookups of the guard.
+_APPEND_NEW = f"""
+INSERT INTO events (event_id, stream_id, stream_type, version, event_type, schema_version,
+                    data, metadata, company_id)
+SELECT e.event_id, e.stream_id, e.stream_type, e.offs, e.event_type, e.schema_version,
+       e.data, e.metadata, e.company_id
+  FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::int[], %b::text[], %b::int[],
+              %b::jsonb[], %b::jsonb[], %b::uuid[])
+         WITH ORDINALITY
+         AS e(event_id, stream_id, stream_type, offs, event_type, schema_version, data,
+              metadata, company_id, n)
+ ORDER BY e.n
+RETURNING {_ASSIGNED}
+"""
+
 _READ_ALL = f"""
 SELECT {_COLUMNS}
   FROM events
@@ -344,11 +362,12 @@ class EventStore:
                 "schema_versions": [e.schema_version for e in events],
                 "datas": datas,
             }
-        try:
-            cursor = await conn.execute(query, params)
-        except pg_errors.UniqueViolation as exc:
-            raise _unique_violation(exc, {stream_id: expected_version}) from exc
-        rows = await cursor.fetchall()
+        async with conn.cursor(row_factory=tuple_row) as cursor:
+            try:
+                await cursor.execute(query, params)
+            except pg_errors.UniqueViolation as exc:
+                raise _unique_violation(exc, {stream_id: expected_version}) from exc
+            rows = await cursor.fetchall()
         if not rows:
             actual = await self.stream_version(conn, stream_id)
             raise ConcurrencyError(stream_id, expected_version, actual)
@@ -380,11 +399,16 @@ class EventStore:
             return []
         # One tuple per event, transposed once into the ten column arrays.
         columns = [list(column) for column in zip(*rows_out, strict=True)]
-        try:
-            cursor = await conn.execute(_APPEND_MANY, columns)
-        except pg_errors.UniqueViolation as exc:
-            raise _unique_violation(exc, expected_versions) from exc
-        rows = await cursor.fetchall()
+        query = _APPEND_MANY
+        if not any(expected_versions.values()):  # all new streams: the unique key guards
+            query = _APPEND_NEW
+            del columns[3]  # no expected versions; offsets are the versions
+        async with conn.cursor(row_factory=tuple_row) as cursor:
+            try:
+                await cursor.execute(query, columns)
+            except pg_errors.UniqueViolation as exc:
+                raise _unique_violation(exc, expected_versions) from exc
+            rows = await cursor.fetchall()
         if len(rows) != len(rows_out):
             # Nothing was written; name the first stream that is not where the caller
             # thought. Versions only grow, so a stream that failed the guard still fails it.
@@ -404,25 +428,26 @@ class EventStore:
     async def _recorded(
         self,
         conn: Connection,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[tuple[Any, ...]],
         sent: Mapping[UUID, tuple[str, str, NewEvent | _Sent, str, str, UUID | None]],
     ) -> list[RecordedEvent]:
         # Inline projections see events as every reader does: data as stored (JSON, so
         # Decimals are strings) and upcast to the newest schema, so that replaying them
-        # (``saldo projections rebuild``) gives the same read model.
+        # (``saldo projections rebuild``) gives the same read model. Rows are tuples in
+        # _ASSIGNED's order; events are built positionally: this loop runs per event of
+        # every bulk append.
         recorded = []
         metas: dict[str, dict[str, Any]] = {}  # one decode per stream, a copy per event
-        for row in sorted(rows, key=lambda r: r["position"]):
-            stream_id, stream_type, event, data, meta, company = sent[row["event_id"]]
+        loads, upcast = orjson.loads, self.upcasters.upcast
+        for event_id, position, transaction_id, version, recorded_at in sorted(
+                rows, key=itemgetter(1)):
+            stream_id, stream_type, event, data, meta, company = sent[event_id]
             if meta not in metas:
-                metas[meta] = orjson.loads(meta)
-            recorded.append(self.upcasters.upcast(RecordedEvent(
-                position=row["position"], transaction_id=row["transaction_id"],
-                event_id=row["event_id"], stream_id=stream_id, stream_type=stream_type,
-                version=row["version"], type=event.type, schema_version=event.schema_version,
-                data=orjson.loads(data), metadata=dict(metas[meta]), company_id=company,
-                recorded_at=row["recorded_at"],
-            )))
+                metas[meta] = loads(meta)
+            recorded.append(upcast(RecordedEvent(
+                position, transaction_id, event_id, stream_id, stream_type, version,
+                event.type, event.schema_version, loads(data), dict(metas[meta]), company,
+                recorded_at)))
         for projection in self.inline_projections:
             await projection.apply(conn, recorded)
         return recorded
