@@ -35,6 +35,7 @@ from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
 from saldo.platform.settings import Settings
+from saldo.reporting.service import ReportingService
 
 log = structlog.get_logger("saldo.bootstrap")
 
@@ -102,6 +103,7 @@ class Container:
     runner: ProjectionRunner = field(init=False)
     identity: IdentityService = field(init=False)
     ledger: LedgerService = field(init=False)
+    reporting: ReportingService = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -129,6 +131,7 @@ class Container:
         )
         self.ledger = LedgerService(self.app_db, self.store,
                                     history_years=settings.ledger_history_years)
+        self.reporting = ReportingService(self.app_db, self.ledger)
         # A new company's chart of accounts is loaded in the transaction that creates it.
         self.identity.company_created.append(self.ledger.load_chart)
         self._known_migrations = {m.version for m in migrations()}
@@ -218,6 +221,7 @@ def create_app(container: Container) -> FastAPI:
     settings = container.settings
     app.state.identity = container.identity
     app.state.ledger = container.ledger
+    app.state.reporting = container.reporting
     http.install_error_handlers(app, ERROR_STATUSES)
     if settings.cors_origins:
         # Inside the edge middleware, so preflight answers get its headers and limits too.

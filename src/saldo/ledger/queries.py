@@ -152,3 +152,186 @@ async def fiscal_periods(conn: Connection, company_id: UUID, year: int,
     return [{"period": p.period, "start": p.start, "end": p.end,
              "status": statuses.get(p.period, "open")}
             for p in periods_of_year(year, start_month)]
+
+
+# ======================================================================================
+# Reporting: the plain-text journal export (issue 5, item 9). Appended for
+# saldo.reporting.export; everything below reads the posted read models only.
+# ======================================================================================
+
+from collections.abc import AsyncIterator  # noqa: E402 - this section is appended as a unit
+
+# One statement over the posted lines (the read model the turnover is built from, so an
+# export sums to exactly what the balances say), with each line's transaction. Read
+# through a server-side cursor: a single snapshot however long the download takes, and
+# never the whole journal in memory.
+_POSTED_JOURNAL = """
+SELECT l.transaction_id, l.entry_date, l.number, t.fiscal_year, t.description, t.reference,
+       t.currency, t.exchange_rate, t.reverses, t.kind, l.line_no, l.account_code, l.debit,
+       l.credit, l.amount_debit, l.amount_credit, l.description AS line_description
+  FROM journal_lines l
+  JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
+ WHERE l.company_id = %(company)s{range}
+ ORDER BY l.entry_date, l.number, l.transaction_id, l.line_no
+"""
+
+_LINE_KEYS = ("line_no", "account_code", "debit", "credit", "amount_debit", "amount_credit",
+              "line_description")
+
+
+def _day_range(column: str, date_from: date | None, date_to: date | None) -> str:
+    return ((f" AND {column} >= %(date_from)s" if date_from else "")
+            + (f" AND {column} <= %(date_to)s" if date_to else ""))
+
+
+async def posted_journal(conn: Connection, company_id: UUID, date_from: date | None,
+                         date_to: date | None, *, fetch: int = 5000
+                         ) -> AsyncIterator[dict[str, Any]]:
+    """Posted transactions dated in the range (either end open), ordered by date and
+    number, each with its ``lines`` (base-currency ``debit``/``credit``, transaction-
+    currency ``amount_debit``/``amount_credit``, ``line_description``) in line order.
+
+    Must run inside the caller's transaction (a server-side cursor lives in one)."""
+    params = {"company": company_id, "date_from": date_from, "date_to": date_to}
+    query = _POSTED_JOURNAL.format(range=_day_range("l.entry_date", date_from, date_to))
+    current: dict[str, Any] | None = None
+    async with conn.cursor(name="saldo_posted_journal") as cursor:
+        cursor.itersize = fetch
+        await cursor.execute(query, params)
+        async for row in cursor:
+            if current is None or current["transaction_id"] != row["transaction_id"]:
+                if current is not None:
+                    yield current
+                current = {k: v for k, v in row.items() if k not in _LINE_KEYS}
+                current["date"] = current.pop("entry_date")
+                current["lines"] = []
+            current["lines"].append({k: row[k] for k in _LINE_KEYS})
+    if current is not None:
+        yield current
+
+
+async def accounts_moved(conn: Connection, company_id: UUID, date_from: date | None,
+                         date_to: date | None) -> dict[str, date]:
+    """Accounts with posted lines in the range, each with the first day it moved."""
+    cursor = await conn.execute(
+        "SELECT account_code, min(day) AS first_day FROM account_turnover"
+        f" WHERE company_id = %(company)s{_day_range('day', date_from, date_to)}"
+        " GROUP BY account_code",
+        {"company": company_id, "date_from": date_from, "date_to": date_to})
+    return {r["account_code"]: r["first_day"] for r in await cursor.fetchall()}
+
+
+async def balances_before(conn: Connection, company_id: UUID,
+                          day: date) -> dict[str, Decimal]:
+    """Each account's posted balance (debit − credit, base currency) before ``day``;
+    accounts at zero are left out."""
+    cursor = await conn.execute(
+        "SELECT account_code, sum(debit) - sum(credit) AS balance FROM account_turnover"
+        " WHERE company_id = %s AND day < %s GROUP BY account_code"
+        " HAVING sum(debit) <> sum(credit)", (company_id, day))
+    return {r["account_code"]: Decimal(r["balance"]) for r in await cursor.fetchall()}
+
+
+# ======================================================================================
+# Reporting: statements, trial balance and general ledger (issue 5, items 1-6). Appended
+# for saldo.reporting.service. Balances come from the daily turnover (one row per account
+# and day), never from the journal; only the general ledger and the direct cash-flow
+# method read lines, always within a date range (partition pruning by month).
+# ======================================================================================
+
+from collections.abc import Sequence  # noqa: E402 - this section is appended as a unit
+
+# Per account: totals before the range, turnover in it, and the part of that turnover made
+# by year-end closing transactions (kept apart in turnover, so P&L can leave them out).
+_TURNOVER_BY_ACCOUNT = """
+SELECT account_code,
+       coalesce(sum(debit) FILTER (WHERE day < %(date_from)s), 0) AS opening_debit,
+       coalesce(sum(credit) FILTER (WHERE day < %(date_from)s), 0) AS opening_credit,
+       coalesce(sum(debit) FILTER (WHERE day >= %(date_from)s), 0) AS debit,
+       coalesce(sum(credit) FILTER (WHERE day >= %(date_from)s), 0) AS credit,
+       coalesce(sum(debit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
+           AS year_end_debit,
+       coalesce(sum(credit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
+           AS year_end_credit
+  FROM account_turnover
+ WHERE company_id = %(company)s AND day <= %(date_to)s
+ GROUP BY account_code
+"""
+
+
+async def turnover_by_account(conn: Connection, company_id: UUID, date_from: date,
+                              date_to: date) -> list[dict[str, Any]]:
+    """Every account that moved up to ``date_to``: ``opening_debit``/``opening_credit``
+    (posted before ``date_from``), ``debit``/``credit`` (from ``date_from`` to
+    ``date_to``) and ``year_end_debit``/``year_end_credit`` (the part of the turnover in
+    the range made by year-end closing transactions and their reversals). Base currency."""
+    cursor = await conn.execute(_TURNOVER_BY_ACCOUNT, {
+        "company": company_id, "date_from": date_from, "date_to": date_to})
+    return list(await cursor.fetchall())
+
+
+# Lines of the given accounts with their transaction's description and counter accounts:
+# the accounts on the other side of the same transaction (all other accounts if there
+# is none, e.g. a line against its own account). Lines of one transaction share its date,
+# so the counter-account lookup stays inside one partition.
+_ACCOUNT_LINES = """
+SELECT l.account_code, l.entry_date AS date, l.number, l.transaction_id, l.line_no,
+       l.debit, l.credit, coalesce(nullif(l.description, ''), t.description) AS description,
+       t.kind,
+       coalesce((SELECT array_agg(DISTINCT o.account_code ORDER BY o.account_code)
+                   FROM journal_lines o
+                  WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date
+                    AND o.transaction_id = l.transaction_id AND o.line_no <> l.line_no
+                    AND ((l.debit > 0 AND o.credit > 0) OR (l.credit > 0 AND o.debit > 0))),
+                (SELECT array_agg(DISTINCT o.account_code ORDER BY o.account_code)
+                   FROM journal_lines o
+                  WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date
+                    AND o.transaction_id = l.transaction_id
+                    AND o.account_code <> l.account_code),
+                ARRAY[]::text[]) AS counter_accounts
+  FROM journal_lines l
+  JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
+ WHERE l.company_id = %(company)s AND l.entry_date >= %(date_from)s
+   AND l.entry_date <= %(date_to)s{accounts}
+ ORDER BY l.account_code, l.entry_date, l.number, l.line_no
+"""
+
+
+async def account_lines(conn: Connection, company_id: UUID, codes: Sequence[str] | None,
+                        date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """Posted lines of ``codes`` (every account when ``None``) dated in the range, in
+    account, date and number order: ``date, number, transaction_id, debit, credit,
+    description`` (the line's, else the transaction's) and ``counter_accounts``."""
+    query = _ACCOUNT_LINES.format(
+        accounts="" if codes is None else " AND l.account_code = ANY(%(codes)s)")
+    cursor = await conn.execute(query, {"company": company_id, "date_from": date_from,
+                                        "date_to": date_to, "codes": list(codes or ())})
+    return list(await cursor.fetchall())
+
+
+_TRANSACTIONS_TOUCHING = """
+SELECT l.transaction_id, l.account_code, l.debit, l.credit, l.kind
+  FROM journal_lines l
+ WHERE l.company_id = %(company)s AND l.entry_date >= %(date_from)s
+   AND l.entry_date <= %(date_to)s
+   AND l.transaction_id IN (
+       SELECT transaction_id FROM journal_lines
+        WHERE company_id = %(company)s AND entry_date >= %(date_from)s
+          AND entry_date <= %(date_to)s AND account_code = ANY(%(codes)s))
+ ORDER BY l.entry_date, l.transaction_id, l.line_no
+"""
+
+
+async def lines_of_transactions_touching(conn: Connection, company_id: UUID,
+                                         codes: Sequence[str], date_from: date,
+                                         date_to: date) -> list[dict[str, Any]]:
+    """Every line (``transaction_id, account_code, debit, credit, kind``) of the posted
+    transactions dated in the range that have a line on one of ``codes``: the cash
+    transactions of the direct cash-flow method, the dividend declarations of the
+    statement of changes in equity."""
+    if not codes:
+        return []
+    cursor = await conn.execute(_TRANSACTIONS_TOUCHING, {
+        "company": company_id, "date_from": date_from, "date_to": date_to,
+        "codes": list(codes)})
+    return list(await cursor.fetchall())

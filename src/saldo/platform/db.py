@@ -96,22 +96,26 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, *, company_id: UUID | None = None, user_id: UUID | None = None
+        self, *, company_id: UUID | None = None, user_id: UUID | None = None,
+        snapshot: bool = False,
     ) -> AsyncIterator[Connection]:
         """A connection inside one transaction: committed on success, rolled back on error.
 
         ``company_id`` scopes the transaction to one company for row-level security;
         ``user_id`` lets identity's policies show a user their own memberships. Both are
         transaction-local, so a pooled connection never carries them into the next use.
+        ``snapshot``: a read-only transaction whose every query sees the same committed
+        state (REPEATABLE READ), for reports that read with several queries.
         """
         # BEGIN travels with the settings in one round trip (a simple-query string, so
         # the values are quoted literals), where psycopg would send BEGIN on its own:
         # one round trip fewer for every request. The connection is in autocommit mode
         # meanwhile only so that psycopg sends no BEGIN of its own.
-        begin: sql.SQL | sql.Composed = sql.SQL("BEGIN")
+        begin: sql.SQL | sql.Composed = sql.SQL(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if snapshot else "BEGIN")
         if company_id is not None or user_id is not None:
-            begin = sql.SQL("BEGIN; SELECT set_config({}, {}, true), set_config({}, {}, true)"
-                            ).format(sql.Literal(COMPANY_SETTING),
+            begin = sql.SQL("{}; SELECT set_config({}, {}, true), set_config({}, {}, true)"
+                            ).format(begin, sql.Literal(COMPANY_SETTING),
                                      sql.Literal(str(company_id) if company_id else ""),
                                      sql.Literal(USER_SETTING),
                                      sql.Literal(str(user_id) if user_id else ""))

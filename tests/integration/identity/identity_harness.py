@@ -224,6 +224,15 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         # Fiscal years (2023, 2024: apart from everything above)
         Call("POST", companies + "/fiscal-years/{year}/close", setup=_fixed(year="2024")),
         Call("POST", companies + "/fiscal-years/{year}/reopen", setup=_year_closed(books, 2023)),
+        # Journal export (reports:financial)
+        Call("GET", companies + "/export/journal"),
+        # Reports (reports:financial); every parameter has a default (up to today)
+        Call("GET", companies + "/reports/trial-balance"),
+        Call("GET", companies + "/reports/general-ledger"),
+        Call("GET", companies + "/reports/balance-sheet"),
+        Call("GET", companies + "/reports/profit-and-loss"),
+        Call("GET", companies + "/reports/cash-flow"),
+        Call("GET", companies + "/reports/changes-in-equity"),
         # Identity: the company and its members (last: they change and remove ``target``)
         Call("GET", companies),
         Call("GET", companies + "/members"),

@@ -64,6 +64,15 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", C + "/fiscal-periods/{period}/lock"): CHIEF,
     ("POST", C + "/fiscal-years/{year}/close"): CHIEF,
     ("POST", C + "/fiscal-years/{year}/reopen"): CHIEF,
+    # Journal export: reports:financial
+    ("GET", C + "/export/journal"): READERS,
+    # Reports: reports:financial
+    ("GET", C + "/reports/trial-balance"): READERS,
+    ("GET", C + "/reports/general-ledger"): READERS,
+    ("GET", C + "/reports/balance-sheet"): READERS,
+    ("GET", C + "/reports/profit-and-loss"): READERS,
+    ("GET", C + "/reports/cash-flow"): READERS,
+    ("GET", C + "/reports/changes-in-equity"): READERS,
 }
 
 

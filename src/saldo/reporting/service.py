@@ -1,0 +1,427 @@
+"""Reporting's use cases: read the ledger's sums (``saldo.ledger.queries``), let the domain
+lay them out as a statement, and turn the statement into a :class:`ReportDocument` for the
+renderers (CSV, XLSX, PDF) or into the contract's JSON.
+
+Each report reads in one database transaction under the company's row-level security.
+Balances come from the daily turnover read model: one row per account and day, so a
+trial balance over a year of a million lines sums tens of thousands of rows, not the
+journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Protocol, cast
+from uuid import UUID
+
+import orjson
+
+from saldo.identity import queries as identity_queries
+from saldo.identity.domain import CompanyContext, CompanyNotFound
+from saldo.ledger import queries as ledger_queries
+from saldo.ledger.service import LedgerService
+from saldo.platform.db import Connection, Database
+from saldo.reporting import domain as d
+from saldo.reporting import render
+from saldo.reporting.document import Column, Label, Language, ReportDocument, Row
+
+REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss",
+           "cash-flow", "changes-in-equity")
+
+
+class Report(Protocol):
+    def as_json(self, lang: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Company:
+    id: UUID
+    name: str
+    tax_id: str
+    base_currency: str
+    fiscal_year_start_month: int
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Every report's parameters; each report reads the ones it needs."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    as_of: date | None = None
+    compare_from: date | None = None
+    compare_to: date | None = None
+    account: str | None = None
+    level: str = "postable"
+    account_class: int | None = None
+    include_zero: bool = False
+    method: str = "indirect"
+
+
+class ReportingService:
+    def __init__(self, db: Database, ledger: LedgerService,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.db, self.ledger, self.now = db, ledger, now
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def company(self, conn: Connection, company_id: UUID) -> Company:
+        row = await identity_queries.company_settings(conn, company_id)
+        if row is None:
+            raise CompanyNotFound("No such company.", company_id=str(company_id))
+        return Company(company_id, row["name"], row["tax_id"], row["base_currency"].strip(),
+                       row["fiscal_year_start_month"])
+
+    @staticmethod
+    async def _chart(conn: Connection, company_id: UUID) -> d.Chart:
+        return d.Chart.from_rows(await ledger_queries.accounts(conn, company_id))
+
+    @staticmethod
+    async def _sums(conn: Connection, company_id: UUID, date_from: date,
+                    date_to: date) -> dict[str, d.Sums]:
+        rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to)
+        return {r["account_code"]: d.Sums.from_row(r) for r in rows}
+
+    def _range(self, company: Company, date_from: date | None,
+               date_to: date | None) -> tuple[date, date]:
+        """Defaults: up to today, from the start of that day's fiscal year."""
+        end = date_to or self.ledger.today()
+        start = date_from or d.fiscal_year_start(end, company.fiscal_year_start_month)
+        d.check_range(start, end)
+        return start, end
+
+    async def build(self, ctx: CompanyContext, name: str,
+                    options: Options) -> tuple[Report, Company]:
+        """The report ``name`` (one of :data:`REPORTS`) and the company it is about."""
+        builders: dict[str, Callable[[Connection, Company, Options], Awaitable[Report]]] = {
+            "trial-balance": self._trial_balance,
+                    "general-ledger": self._general_ledger,
+                    "balance-sheet": self._balance_sheet,
+                    "profit-and-loss": self._profit_and_loss,
+                    "cash-flow": self._cash_flow,
+                    "changes-in-equity": self._changes_in_equity}
+        builder = builders.get(name)
+        if builder is None:
+            raise d.UnknownReport(f"No report {name!r}; reports: {', '.join(REPORTS)}.",
+                                  report=name)
+        async with self.db.transaction(company_id=ctx.company_id, snapshot=True) as conn:
+            company = await self.company(conn, ctx.company_id)
+            return await builder(conn, company, options), company
+
+    def export(self, report: Report, company: Company, fmt: str,
+               lang: str) -> tuple[bytes, str, str]:
+        """``(body, media type, file name)`` of the report in ``fmt`` (json, csv, xlsx,
+        pdf) with labels in ``lang``."""
+        d.check_choice(fmt, d.FORMATS, d.UnsupportedFormat, "format")
+        d.check_choice(lang, d.LANGUAGES, d.UnsupportedLanguage, "language")
+        doc = self.document(report, company)
+        if fmt == "json":
+            body = orjson.dumps(report.as_json(lang), option=orjson.OPT_INDENT_2)
+            return body, "application/json", render.file_name(doc, "json")
+        return render.render(doc, cast(render.Format, fmt), cast(Language, lang))
+
+    # ------------------------------------------------------------------ the reports
+
+    async def _trial_balance(self, conn: Connection, company: Company,
+                             o: Options) -> d.TrialBalance:
+        start, end = self._range(company, o.date_from, o.date_to)
+        d.check_choice(o.level, d.LEVELS, d.InvalidLevel, "level")
+        if o.account_class is not None and not 1 <= o.account_class <= 9:
+            raise d.InvalidAccountClass(f"Account class {o.account_class} does not exist; "
+                                        "classes are 1 to 9.", field="account_class")
+        chart = await self._chart(conn, company.id)
+        sums = await self._sums(conn, company.id, start, end)
+        return d.trial_balance(chart, sums, start, end, o.level, o.account_class,
+                               o.include_zero)
+
+    async def _general_ledger(self, conn: Connection, company: Company,
+                              o: Options) -> d.GeneralLedger:
+        start, end = self._range(company, o.date_from, o.date_to)
+        chart = await self._chart(conn, company.id)
+        if o.account is not None and o.account not in chart.accounts:
+            raise d.UnknownAccount(f"No account {o.account}.", code=o.account)
+        sums = await self._sums(conn, company.id, start, end)
+        codes = chart.leaves(o.account) if o.account is not None else None
+        lines = await ledger_queries.account_lines(conn, company.id, codes, start, end)
+        by_account: dict[str, list[dict[str, Any]]] = {}
+        for line in lines:
+            by_account.setdefault(line["account_code"], []).append(line)
+        if codes is None:  # every account that moved or has a balance
+            codes = sorted(c for c, s in sums.items() if c in by_account or s.opening)
+        elif o.account is not None and not chart[o.account].postable:
+            codes = [c for c in codes if c in by_account or (c in sums and sums[c].opening)]
+        cards = tuple(d.account_card(chart[c], sums[c].opening if c in sums else d.ZERO,
+                                     by_account.get(c, ())) for c in codes)
+        return d.GeneralLedger(start, end, o.account, cards)
+
+    async def _position_column(self, conn: Connection, company: Company, chart: d.Chart,
+                               as_of: date) -> d.PositionColumn:
+        # One query: the year's start splits the unclosed result into this fiscal year's
+        # and earlier years' (the closing balance is opening + movement either way).
+        year_start = d.fiscal_year_start(as_of, company.fiscal_year_start_month)
+        sums = await self._sums(conn, company.id, year_start, as_of)
+        return d.PositionColumn(as_of, {c: s.closing for c, s in sums.items()},
+                                *_results(chart, sums))
+
+    async def _balance_sheet(self, conn: Connection, company: Company,
+                             o: Options) -> d.FinancialPosition:
+        as_of = o.as_of or o.date_to or self.ledger.today()
+        chart = await self._chart(conn, company.id)
+        columns = [await self._position_column(conn, company, chart, as_of)]
+        if o.compare_to is not None:
+            columns.append(await self._position_column(conn, company, chart, o.compare_to))
+        return d.financial_position(chart, columns)
+
+    async def _profit_and_loss(self, conn: Connection, company: Company,
+                               o: Options) -> d.ProfitOrLoss:
+        start, end = self._range(company, o.date_from, o.date_to)
+        compare: tuple[date, date] | None = None
+        if o.compare_from is not None or o.compare_to is not None:
+            if o.compare_from is None or o.compare_to is None:
+                raise d.InvalidDateRange("A comparative range needs both compare_from and "
+                                         "compare_to.")
+            d.check_range(o.compare_from, o.compare_to)
+            compare = (o.compare_from, o.compare_to)
+        chart = await self._chart(conn, company.id)
+        movements = []
+        for a, b in [(start, end)] + ([compare] if compare else []):
+            sums = await self._sums(conn, company.id, a, b)
+            movements.append({c: s.regular_movement for c, s in sums.items()})
+        return d.profit_or_loss(chart, movements, start, end, compare)
+
+    async def _cash_flow(self, conn: Connection, company: Company,
+                         o: Options) -> d.CashFlows:
+        start, end = self._range(company, o.date_from, o.date_to)
+        d.check_choice(o.method, d.CASH_FLOW_METHODS, d.InvalidMethod, "method")
+        chart = await self._chart(conn, company.id)
+        sums = await self._sums(conn, company.id, start, end)
+        if o.method == "indirect":
+            return d.cash_flows_indirect(chart, sums, start, end)
+        cash = [c for c in chart.accounts if chart.is_cash(c)]
+        lines = await ledger_queries.lines_of_transactions_touching(conn, company.id, cash,
+                                                                     start, end)
+        return d.cash_flows_direct(chart, sums, lines, start, end)
+
+    async def _changes_in_equity(self, conn: Connection, company: Company,
+                                 o: Options) -> d.ChangesInEquity:
+        start, end = self._range(company, o.date_from, o.date_to)
+        chart = await self._chart(conn, company.id)
+        sums = await self._sums(conn, company.id, start, end)
+        lines = await ledger_queries.lines_of_transactions_touching(
+            conn, company.id, chart.leaves(d.DIVIDENDS_FROM) if d.DIVIDENDS_FROM in chart
+            else [], start, end)
+        return d.changes_in_equity(chart, sums, d.dividends(chart, lines), start, end)
+
+    # ------------------------------------------------------------------ documents
+
+    def document(self, report: Report, company: Company) -> ReportDocument:
+        """The report as the renderers' document model."""
+        builders: list[tuple[type[Any], Callable[[Any], tuple[str, Label, Label,
+                                                             tuple[Column, ...],
+                                                             list[Row]]]]] = [
+            (d.TrialBalance, _trial_balance_document),
+            (d.GeneralLedger, _general_ledger_document),
+            (d.FinancialPosition, _position_document),
+            (d.ProfitOrLoss, _profit_or_loss_document),
+            (d.CashFlows, _cash_flow_document),
+            (d.ChangesInEquity, _equity_document),
+        ]
+        for kind, build in builders:
+            if isinstance(report, kind):
+                name, title, period, columns, rows = build(report)
+                return ReportDocument(name, title, company.name, company.tax_id, period,
+                                      columns, tuple(rows), company.base_currency,
+                                      self.now(), NOTES.get(name, ()))
+        raise TypeError(f"not a report: {type(report).__name__}")
+
+
+def _results(chart: d.Chart, sums: Mapping[str, d.Sums]) -> tuple[Decimal, Decimal]:
+    """(this fiscal year's unclosed result, earlier years' unclosed result) at the end of
+    ``sums``' range, which starts on the fiscal year's first day."""
+    earlier, total = d.unclosed_result(chart, sums)
+    return total - earlier, earlier
+
+
+# ---------------------------------------------------------------------- document layouts
+
+L = Label
+TOTAL = L("Total", "სულ")
+_ACCOUNT = Column("code", L("Account", "ანგარიში"))
+_LINE = Column("line", L("Line", "მუხლი"))
+_NAME = Column("name", L("Name", "დასახელება"))
+NOTES: dict[str, tuple[Label, ...]] = {
+    "balance-sheet": (L("Assets are shown as debit − credit, equity and liabilities as "
+                        "credit − debit. Profit not yet closed to retained earnings is "
+                        "shown in equity.",
+                        "აქტივები ნაჩვენებია როგორც დებეტი − კრედიტი, კაპიტალი და "
+                        "ვალდებულებები როგორც კრედიტი − დებეტი. დაუხურავი მოგება "
+                        "ნაჩვენებია საკუთარ კაპიტალში."),),
+    "profit-and-loss": (L("Income is positive, expenses negative; year-end closing "
+                          "entries are excluded.",
+                          "შემოსავალი დადებითია, ხარჯი უარყოფითი; წლის დახურვის "
+                          "გატარებები არ არის გათვალისწინებული."),),
+    "cash-flow": (L("Cash and cash equivalents: accounts 1100 and 1200.",
+                    "ფულადი სახსრები: ანგარიშები 1100 და 1200."),),
+}
+
+
+def _label(name: d.Name) -> Label:
+    return Label(name.en, name.ka)
+
+
+def _range_label(start: date, end: date) -> Label:
+    text = f"{start.isoformat()} – {end.isoformat()}"
+    return Label(text, text)
+
+
+def _as_of(day: date) -> Label:
+    return Label(f"as of {day.isoformat()}", f"{day.isoformat()}-ის მდგომარეობით")
+
+
+def _money(key: str, label: Label) -> Column:
+    return Column(key, label, "money")
+
+
+Built = tuple[str, Label, Label, tuple[Column, ...], list[Row]]
+
+
+def _trial_balance_document(tb: d.TrialBalance) -> Built:
+    columns = (_ACCOUNT, _NAME,
+               _money("opening_debit", L("Opening debit", "საწყისი ნაშთი დებეტი")),
+               _money("opening_credit", L("Opening credit", "საწყისი ნაშთი კრედიტი")),
+               _money("debit", L("Debit turnover", "ბრუნვა დებეტი")),
+               _money("credit", L("Credit turnover", "ბრუნვა კრედიტი")),
+               _money("closing_debit", L("Closing debit", "საბოლოო ნაშთი დებეტი")),
+               _money("closing_credit", L("Closing credit", "საბოლოო ნაშთი კრედიტი")))
+    rows = [Row({"code": r.account.code, "name": _label(r.account.label),
+                 **dict(zip(d.TB_COLUMNS, r.columns, strict=True))},
+                level=r.depth if tb.level == "all" else 0,
+                style="heading" if tb.level == "all" and not r.account.postable else "normal")
+            for r in tb.rows]
+    rows.append(Row({"code": None, "name": TOTAL, **dict(zip(d.TB_COLUMNS, tb.totals,
+                                                              strict=True))}, style="total"))
+    return ("trial-balance", L("Turnover trial balance", "ბრუნვითი უწყისი"),
+            _range_label(tb.date_from, tb.date_to), columns, rows)
+
+
+def _general_ledger_document(gl: d.GeneralLedger) -> Built:
+    columns = (Column("date", L("Date", "თარიღი"), "date"),
+               Column("number", L("No.", "ნომერი"), "int"),
+               Column("description", L("Description", "შინაარსი")),
+               Column("counter", L("Counter accounts", "კორესპონდენტი ანგარიშები")),
+               _money("debit", L("Debit", "დებეტი")), _money("credit", L("Credit", "კრედიტი")),
+               _money("balance", L("Balance", "ნაშთი")))
+    rows: list[Row] = []
+    for card in gl.cards:
+        a = card.account
+        rows.append(Row({"description": L(f"{a.code} {a.name}", f"{a.code} {a.name_ka}")},
+                        style="heading"))
+        rows.append(Row({"date": gl.date_from,
+                         "description": L("Opening balance", "საწყისი ნაშთი"),
+                         "balance": card.opening}, level=1))
+        rows.extend(Row({"date": ln.day, "number": ln.number, "description": ln.description,
+                         "counter": ", ".join(ln.counter_accounts), "debit": ln.debit,
+                         "credit": ln.credit, "balance": ln.balance}, level=1)
+                    for ln in card.lines)
+        rows.append(Row({"date": gl.date_to, "description": L("Turnover and closing balance",
+                                                              "ბრუნვა და საბოლოო ნაშთი"),
+                         "debit": card.debit, "credit": card.credit, "balance": card.closing},
+                        level=1, style="subtotal"))
+    title = L("General ledger", "მთავარი წიგნი") if gl.account is None or len(gl.cards) != 1 \
+        else L(f"Account card {gl.account}", f"ანგარიშის ბარათი {gl.account}")
+    return ("general-ledger", title, _range_label(gl.date_from, gl.date_to), columns, rows)
+
+
+def _amount_columns(first: Label, second: Label | None) -> tuple[Column, ...]:
+    columns = [_LINE, _ACCOUNT, _money("amount", first)]
+    if second is not None:
+        columns.append(_money("comparative", second))
+    return tuple(columns)
+
+
+def _amounts(amounts: tuple[Decimal, ...]) -> dict[str, Decimal]:
+    return dict(zip(("amount", "comparative"), amounts, strict=False))
+
+
+def _line_rows(line: d.Line, level: int) -> list[Row]:
+    style = {"subtotal": "subtotal", "total": "total"}.get(line.kind, "normal")
+    rows = [Row({"line": _label(line.name), "code": line.code, **_amounts(line.amounts)},
+                level=level, style=style)]  # type: ignore[arg-type]
+    for child in line.children:
+        rows.extend(_line_rows(child, level + 1))
+    return rows
+
+
+def _position_document(fp: d.FinancialPosition) -> Built:
+    columns = _amount_columns(_as_of(fp.as_of), _as_of(fp.compare_to) if fp.compare_to
+                              else None)
+    rows: list[Row] = []
+    sides = {"assets": L("Assets", "აქტივები"),
+             "equity_and_liabilities": L("Equity and liabilities",
+                                         "საკუთარი კაპიტალი და ვალდებულებები")}
+    for side, heading in sides.items():
+        rows.append(Row({"line": heading}, style="heading"))
+        for section in fp.sections:
+            if section.side != side:
+                continue
+            rows.append(Row({"line": _label(section.name)}, level=1, style="heading"))
+            for line in section.lines:
+                rows.extend(_line_rows(line, 2))
+            rows.append(Row({"line": L(f"Total {section.name.en.lower()}",
+                                       f"სულ: {section.name.ka}"), **_amounts(section.total)},
+                            level=1, style="subtotal"))
+        if side == "assets":
+            rows.append(Row({"line": _label(d.TOTAL_ASSETS), **_amounts(fp.total_assets)},
+                            style="total"))
+    rows.append(Row({"line": _label(d.TOTAL_EQUITY), **_amounts(fp.total_equity)},
+                    style="subtotal"))
+    rows.append(Row({"line": _label(d.TOTAL_LIABILITIES), **_amounts(fp.total_liabilities)},
+                    style="subtotal"))
+    rows.append(Row({"line": _label(d.TOTAL_EQUITY_AND_LIABILITIES),
+                     **_amounts(fp.total_equity_and_liabilities)}, style="total"))
+    return ("balance-sheet", L("Statement of financial position",
+                               "ფინანსური მდგომარეობის ანგარიშგება"),
+            _as_of(fp.as_of), columns, rows)
+
+
+def _profit_or_loss_document(pl: d.ProfitOrLoss) -> Built:
+    columns = _amount_columns(_range_label(pl.date_from, pl.date_to),
+                              _range_label(*pl.compare) if pl.compare else None)
+    rows = [row for line in pl.lines for row in _line_rows(line, 0)]
+    return ("profit-and-loss", L("Statement of profit or loss",
+                                 "მოგებისა და ზარალის ანგარიშგება"),
+            _range_label(pl.date_from, pl.date_to), columns, rows)
+
+
+def _cash_flow_document(cf: d.CashFlows) -> Built:
+    method = L("indirect method", "არაპირდაპირი მეთოდი") if cf.method == "indirect" \
+        else L("direct method", "პირდაპირი მეთოდი")
+    columns = _amount_columns(_range_label(cf.date_from, cf.date_to), None)
+    rows: list[Row] = []
+    for section in cf.sections:
+        rows.append(Row({"line": _label(section.name)}, style="heading"))
+        for line in section.lines:
+            rows.extend(_line_rows(line, 1))
+        rows.append(Row({"line": _label(section.total_name), "amount": section.total},
+                        style="subtotal"))
+    rows.append(Row({"line": _label(d.NET_CHANGE), "amount": cf.net_change}, style="total"))
+    rows.append(Row({"line": _label(d.OPENING_CASH), "amount": cf.opening_cash}))
+    rows.append(Row({"line": _label(d.CLOSING_CASH), "amount": cf.closing_cash},
+                    style="total"))
+    title = L(f"Statement of cash flows ({method.en})",
+              f"ფულადი სახსრების მოძრაობის ანგარიშგება ({method.ka})")
+    return ("cash-flow", title, _range_label(cf.date_from, cf.date_to), columns, rows)
+
+
+def _equity_document(ce: d.ChangesInEquity) -> Built:
+    columns = (Column("row", L("", "")), *(_money(k, _label(n))
+                                          for k, _, n in d.EQUITY_COLUMNS))
+    rows = [Row({"row": _label(name), **values},
+                style="subtotal" if key in ("opening", "closing") else "normal")
+            for key, name, values in ce.rows]
+    return ("changes-in-equity", L("Statement of changes in equity",
+                                   "საკუთარ კაპიტალში ცვლილებების ანგარიშგება"),
+            _range_label(ce.date_from, ce.date_to), columns, rows)
