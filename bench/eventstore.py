@@ -38,21 +38,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
-import hashlib
-import json
-import os
-import platform
 import random
-import resource
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -60,12 +51,33 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import conninfo
-from psycopg import errors as pg_errors
 
-from saldo import bootstrap
+# Shared plumbing of the benchmarks (bench/ is on sys.path when a script in it runs).
+from common import (
+    COUNTERPARTIES,
+    ERRORS,
+    ROOT,
+    BenchError,
+    checkpoint_allowed,
+    database_argument,
+    describe,
+    failed,
+    headline,
+    machine,
+    migrated,
+    output_argument,
+    peak_rss_mib,
+    progress,
+    relative,
+    rss,
+    server,
+    server_info,
+    sha256_16,
+    status,
+    text_table,
+    write_results,
+)
 from saldo.kernel.ids import new_id
-from saldo.platform import embedded
 from saldo.platform import eventstore as eventstore_module
 from saldo.platform.db import Connection, Database, connect
 from saldo.platform.eventstore import (
@@ -77,9 +89,7 @@ from saldo.platform.eventstore import (
     StreamAppend,
     dumps,
 )
-from saldo.platform.migrations import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "eventstore.json"
 
 STREAM_TYPE = "journal_entry"
@@ -150,22 +160,10 @@ SELECT {_READ_COLUMNS}
 """
 
 
-class BenchError(Exception):
-    """Something is wrong with the run itself (not a missed target)."""
-
-
 # --------------------------------------------------------------------------- payloads
 
 ACCOUNTS = ("1110", "1120", "1410", "1610", "2110", "3110", "3310", "3330", "6110", "7310",
             "7410")
-COUNTERPARTIES = (
-    "შპს ალფა ტრეიდი",
-    "შპს კავკასიის ლოჯისტიკა",
-    "სს თბილისის წყალი",
-    "Silknet JSC",
-    "Wissol Petroleum Georgia",
-    "ი/მ გიორგი ბერიძე",
-)
 VAT_CODES = ("VAT18", "VAT0", "EXEMPT", "REVERSE")
 
 
@@ -436,29 +434,6 @@ class Result:
         }
 
 
-def status(passed: bool | None) -> str:
-    return {True: "PASS", False: "MISS", None: "info"}[passed]
-
-
-def peak_rss_mib() -> float:
-    # Linux reports ru_maxrss in KiB (macOS in bytes).
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
-
-
-def current_rss_mib() -> float | None:
-    """The resident set now (Linux only): shows whether a phase grew the process."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def rss() -> dict[str, float | None]:
-    return {"peak": peak_rss_mib(), "current": current_rss_mib()}
-
-
 def render(results: Sequence[Result], peak_mib: float, rounds: int) -> str:
     header = ("measurement", f"Saldo (median of {rounds})", "reference", "ratio", "target",
               "result")
@@ -470,15 +445,7 @@ def render(results: Sequence[Result], peak_mib: float, rounds: int) -> str:
                           r.target_text, status(r.passed(side))))
     lines.append(("peak RSS of the bench process (ru_maxrss)", f"{peak_mib:,.1f} MiB", "-", "-",
                   "-", "info"))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for n, line in enumerate(lines):
-        cells = [line[0].ljust(widths[0])]
-        cells += [c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)]
-        out.append("  ".join(cells))
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return text_table(lines, "<>>>>>")
 
 
 # --------------------------------------------------------------------------- the run
@@ -520,15 +487,9 @@ class Bench:
         self.rss: dict[str, dict[str, float | None]] = {}
 
     async def setup(self) -> None:
-        self.admin = await connect(self.url)
-        await upgrade(self.admin, bootstrap.migrations())
-        await self.admin.set_autocommit(True)
+        self.admin = await migrated(self.url)
         await self.admin.execute(RAW_TABLE)
-        try:
-            await self.admin.execute("CHECKPOINT")
-            self.can_checkpoint = True
-        except pg_errors.InsufficientPrivilege:
-            self.can_checkpoint = False
+        self.can_checkpoint = await checkpoint_allowed(self.admin)
         self.rss["after_setup"] = rss()
 
     async def close(self) -> None:
@@ -542,12 +503,8 @@ class Bench:
 
     async def server_info(self) -> dict[str, Any]:
         assert self.admin is not None
-        info: dict[str, Any] = {}
-        for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method",
-                     "shared_buffers", "full_page_writes", "jit"):
-            row = await (await self.admin.execute(f"SHOW {name}")).fetchone()
-            info[name] = row[name] if row else None
-        return info
+        return await server_info(self.admin, ("fsync", "synchronous_commit", "wal_sync_method",
+                                              "shared_buffers", "full_page_writes", "jit"))
 
     async def verify_counts(self) -> None:
         assert self.admin is not None
@@ -743,69 +700,10 @@ def events_for(estimate: float, multiple: int, *, low: int, high: int) -> int:
     return -(-n // multiple) * multiple
 
 
-_STARTED = time.perf_counter()
-
-
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- servers
-
-
-@asynccontextmanager
-async def server(database_url: str | None) -> AsyncIterator[tuple[str, str]]:
-    """(URL, label) of a fresh database: embedded, or a throwaway one on the given server."""
-    if database_url is None:
-        root = Path(tempfile.mkdtemp(prefix="saldo-bench-"))
-        # Registered before the server's own atexit hook, so it runs after the server stops.
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        progress(f"starting the embedded PostgreSQL in {root} ...")
-        url = await asyncio.to_thread(embedded.start, root)
-        yield url, "embedded"
-        return
-    name = f"saldo_bench_{uuid.uuid4().hex[:10]}"
-    admin = await psycopg.AsyncConnection.connect(database_url, autocommit=True,
-                                                  connect_timeout=5)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        progress(f"created the throwaway database {name}")
-        params = conninfo.conninfo_to_dict(database_url)
-        params["dbname"] = name
-        try:
-            yield conninfo.make_conninfo("", **params), f"external, database {name}"
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            progress(f"dropped the throwaway database {name}")
-    finally:
-        await admin.close()
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "psycopg": psycopg.__version__,
-        "psycopg_impl": psycopg.pq.__impl__,
-    }
-
-
 def source_digest() -> dict[str, str]:
     """Which event store was measured (the file may have changed since the last commit)."""
     path = Path(eventstore_module.__file__ or "")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else "?"
-    return {"file": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-            "sha256_16": digest}
+    return {"file": relative(path), "sha256_16": sha256_16(path) if path.is_file() else "?"}
 
 
 @dataclass
@@ -822,8 +720,7 @@ async def bench(args: argparse.Namespace, size: Size) -> Report:
         try:
             info = await runner.server_info()
             data_bytes, meta_bytes = runner.payloads.sizes()
-            progress(f"server: PostgreSQL {info['server_version']}, fsync={info['fsync']}, "
-                     f"synchronous_commit={info['synchronous_commit']}; payload: data "
+            progress(describe(info, "fsync", "synchronous_commit") + f"; payload: data "
                      f"{data_bytes} B, metadata {meta_bytes} B (median)")
             results = await runner.run()
             extra = {
@@ -840,13 +737,11 @@ async def bench(args: argparse.Namespace, size: Size) -> Report:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Saldo's event store against raw INSERTs.")
-    parser.add_argument("--database-url", help="a PostgreSQL server to use (a throwaway "
-                        "database is created there); default: embedded server in a temp dir")
+    database_argument(parser)
     parser.add_argument("--quick", action="store_true", help="a smaller run (< 20 s)")
     parser.add_argument("--rounds", type=int, help="timed rounds per measurement")
     parser.add_argument("--seed", type=int, default=20250101, help="payload generator seed")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"JSON results file (default: {DEFAULT_OUTPUT.relative_to(ROOT)})")
+    output_argument(parser, DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
 
@@ -857,15 +752,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         report = asyncio.run(bench(args, size))
-    except (BenchError, psycopg.Error, embedded.EmbeddedServerError, OSError) as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except ERRORS as exc:
+        return failed(exc)
     peak = peak_rss_mib()
     elapsed = time.perf_counter() - started
     mode = "quick" if args.quick else "full"
     print()
-    print(f"Saldo event store benchmark: PostgreSQL {report.extra['server']['server_version']}"
-          f" ({report.label}), {os.cpu_count()} CPUs, {mode} run, {elapsed:.0f} s")
+    print(headline("event store", report.extra["server"]["server_version"], report.label, mode,
+                   elapsed))
     print(render(report.results, peak, size.rounds))
     phases = {"at_start": at_start, **report.extra["rss_mib_by_phase"]}
     print("memory (MiB, peak/current): " + ", ".join(
@@ -886,9 +780,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "elapsed_s": elapsed,
         "results": [r.as_json() for r in report.results],
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nresults written to {args.output}")
+    write_results(args.output, document)
     return 0
 
 

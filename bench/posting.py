@@ -43,21 +43,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import os
 import random
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -66,50 +61,56 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg import errors as pg_errors
 
 # Shared plumbing of the benchmarks (bench/ is on sys.path when a script in it runs).
-from eventstore import machine, peak_rss_mib, progress, rss, server, status
-from saldo import bootstrap
-from saldo.identity.domain import NewCompany, Permission, Role
-from saldo.kernel.ids import new_id
+from common import (
+    BATCH,
+    COUNTERPARTIES,
+    ERRORS,
+    LEAVES,
+    ROOT,
+    AppBench,
+    Batch,
+    BenchError,
+    Journal,
+    Row,
+    Run,
+    SaldoServer,
+    checkpoint_allowed,
+    database_argument,
+    describe,
+    failed,
+    headline,
+    latency,
+    login,
+    machine,
+    migrated,
+    output_argument,
+    progress,
+    rss,
+    server,
+    skip_sniffio_lookups,
+    source_digests,
+)
+from saldo.identity.domain import Permission
 from saldo.ledger import api as api_module
 from saldo.ledger import projections as projections_module
 from saldo.ledger import queries
 from saldo.ledger import service as service_module
 from saldo.ledger import store as store_module
-from saldo.ledger.domain import ContentInput, EntryInput
-from saldo.platform import embedded
 from saldo.platform import eventstore as eventstore_module
-from saldo.platform.db import Connection, connect
-from saldo.platform.migrations import upgrade
-from saldo.platform.settings import load_settings
 
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    # httpcore imports sniffio on every request; without it each miss walks sys.path
-    # (about a sixth of this load generator's CPU, taken from the server on 2 cores).
-    # None in sys.modules makes the miss immediate.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
+skip_sniffio_lookups()
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "posting.json"
 
-BATCH = 2000
 CONCURRENCY = 16
 HOT_ACCOUNT = "1210"
-#: Postable leaves of the ge-standard chart that ordinary transactions use.
-LEAVES = ("1110", "1120", "1210", "1220", "1410", "1415", "1610", "1620", "2110", "2150",
-          "3110", "3120", "3310", "3330", "3340", "5110", "6110", "6120", "7110", "7120",
-          "7310", "7410", "7420", "8110", "8210")
-#: Their group and class headers: a header's balance sums its subtree.
+#: The group and class headers of the journal's accounts (common.LEAVES): a header's
+#: balance sums its subtree.
 HEADERS = ("1000", "1100", "1200", "1400", "1600", "2000", "2100", "3000", "3100", "3300",
            "5000", "5100", "6000", "6100", "7000", "7100", "7300", "7400", "8000", "8100",
            "8200")
-COUNTERPARTIES = ("შპს ალფა ტრეიდი", "შპს კავკასიის ლოჯისტიკა", "სს თბილისის წყალი",
-                  "Silknet JSC", "Wissol Petroleum Georgia", "ი/მ გიორგი ბერიძე")
-KINDS = ("გაყიდვა", "შესყიდვა", "ხელფასი", "იჯარა", "საბანკო მომსახურება", "Payment")
 
 RAW_TABLE = """
 CREATE TABLE bench_raw_lines (
@@ -147,124 +148,6 @@ SELECT coalesce(sum(debit), 0) AS debit, coalesce(sum(credit), 0) AS credit
  WHERE company_id = %(company)s AND entry_date <= %(as_of)s
    AND account_code IN (SELECT code FROM tree)
 """
-
-
-class BenchError(Exception):
-    """Something is wrong with the run itself (not a missed target)."""
-
-
-# --------------------------------------------------------------------------- journal
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """One post_batch call's transactions and the same lines as raw rows."""
-
-    rows: list[tuple[int, ContentInput]]
-    lines: list[tuple[Any, ...]]
-
-    @property
-    def transactions(self) -> int:
-        return len(self.rows)
-
-
-class Journal:
-    """A deterministic stream of balanced transactions of 2-4 lines for one company."""
-
-    def __init__(self, seed: int, company_id: uuid.UUID, first: date, last: date,
-                 hot: str | None = None) -> None:
-        self.rng = random.Random(seed)
-        self.company_id = company_id
-        self.first, self.days = first, (last - first).days + 1
-        self.hot = hot
-        self.seq = 0
-        self.lines = 0
-
-    def content(self) -> ContentInput:
-        rng = self.rng
-        self.seq += 1
-        n = rng.randint(2, 4)
-        if self.hot:
-            accounts = [self.hot, *rng.sample([a for a in LEAVES if a != self.hot], n - 1)]
-        else:
-            accounts = rng.sample(LEAVES, n)
-        parts = [Decimal(rng.randrange(100, 2_000_000)).scaleb(-2) for _ in range(n - 1)]
-        total = sum(parts, Decimal("0.00"))
-        one_debit = rng.random() < 0.5  # one debit against n-1 credits, or the mirror
-        first_side, other_side = ("debit", "credit") if one_debit else ("credit", "debit")
-        entries = [EntryInput(accounts[0], **{first_side: str(total)})]
-        entries += [EntryInput(a, **{other_side: str(p)}) for a, p in zip(accounts[1:], parts,
-                                                                          strict=True)]
-        day = self.first + timedelta(days=rng.randrange(self.days))
-        counterparty = rng.choice(COUNTERPARTIES)
-        self.lines += n
-        return ContentInput(day, f"{rng.choice(KINDS)}: {counterparty}", entries,
-                            reference=f"INV-{day.year}-{self.seq:07d}")
-
-    def batch(self, size: int = BATCH) -> Batch:
-        rows: list[tuple[int, ContentInput]] = []
-        lines: list[tuple[Any, ...]] = []
-        zero = Decimal("0.00")
-        for row in range(1, size + 1):
-            content = self.content()
-            tx_id = new_id()
-            for n, e in enumerate(content.entries, start=1):
-                debit = Decimal(str(e.debit)) if e.debit else zero
-                credit = Decimal(str(e.credit)) if e.credit else zero
-                lines.append((self.company_id, content.date, tx_id, n, self.seq, e.account_code,
-                              debit, credit, "GEL", debit, credit, e.description))
-            rows.append((row, content))
-        return Batch(rows, lines)
-
-
-# --------------------------------------------------------------------------- results
-
-
-def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), int(-(-p * len(ordered) // 100))))
-    return ordered[rank - 1]
-
-
-def latency(values: Sequence[float]) -> dict[str, float]:
-    """Milliseconds: count, p50, p95, p99, max, mean (from seconds)."""
-    ms = [v * 1000 for v in values]
-    return {"count": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95),
-            "p99": percentile(ms, 99), "max": max(ms), "mean": statistics.fmean(ms)}
-
-
-@dataclass
-class Row:
-    """One line of the printed table (and of the JSON)."""
-
-    key: str
-    label: str
-    value: str
-    reference: str = "-"
-    target: str = "-"
-    passed: bool | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "value": self.value,
-                "reference": self.reference, "target": self.target,
-                "status": status(self.passed), **self.data}
-
-
-def render(rows: Sequence[Row]) -> str:
-    header = ("measurement", "Saldo", "reference (same run)", "target", "result")
-    lines = [header] + [(r.label, r.value, r.reference, r.target, status(r.passed))
-                        for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for n, line in enumerate(lines):
-        cells = [line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].ljust(widths[2]),
-                 line[3].ljust(widths[3]), line[4]]
-        out.append("  ".join(cells).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- sizes
@@ -310,83 +193,47 @@ class Company:
     posted_lines: int = 0
 
 
-class Bench:
+class Bench(AppBench):
     def __init__(self, url: str, size: Size, seed: int, workdir: Path) -> None:
-        self.url, self.size, self.seed, self.workdir = url, size, seed, workdir
-        self.password = "bench-" + secrets.token_urlsafe(18)
-        self.secret = secrets.token_urlsafe(48)
-        self.settings = load_settings(database_url=url, secret_key=self.secret, redis_url=None,
-                                      db_pool_min=1, db_pool_max=4, cors_origins=[])
-        self.container = bootstrap.build(self.settings, url)
-        self.admin: Connection | None = None
+        super().__init__(url, seed, workdir)
+        self.size = size
         self.copier: psycopg.AsyncConnection[Any] | None = None
         self.can_checkpoint = False
-        self.today = datetime.now().astimezone().date()  # the server's date.today()
-        # Four fiscal years of history up to today: all open-able (SALDO_LEDGER_HISTORY_YEARS
-        # defaults to 10 years back).
-        self.first_day = date(self.today.year - 3, 1, 1)
         self.companies: dict[str, Company] = {}
         self.raw_lines = 0
         self.rss: dict[str, dict[str, float | None]] = {}
-        self.extra: dict[str, Any] = {}
         self.cpu = CpuMeter(None)
 
     # ---------------------------------------------------------------- setup
 
     async def setup(self) -> None:
-        self.admin = await connect(self.url)
-        await upgrade(self.admin, bootstrap.migrations())
-        await self.admin.set_autocommit(True)
+        self.admin = await migrated(self.url)
         await self.admin.execute(RAW_TABLE)
-        try:
-            await self.admin.execute("CHECKPOINT")
-            self.can_checkpoint = True
-        except pg_errors.InsufficientPrivilege:
-            self.can_checkpoint = False
+        self.can_checkpoint = await checkpoint_allowed(self.admin)
         self.copier = await psycopg.AsyncConnection.connect(self.url)
         self.cpu = CpuMeter(await self.postmaster())
-        await self.container.open()
-        identity = self.container.identity
-        chief = await identity.create_user("chief", self.password, "Nino Beridze")
-        await identity.create_user("clerk", self.password, "Giorgi Kapanadze")
+        chief = await self.open()
         for n, (key, name, hot) in enumerate((("spread", "Bench Spread LLC", None),
                                               ("hot", "Bench Hot LLC", HOT_ACCOUNT))):
-            company = await identity.create_company(
-                chief, NewCompany(name, f"20{n:07d}", vat_payer=True))
-            admin_ctx = await identity.member_context(company.id, "chief", Permission.ADMIN_USERS)
-            await identity.add_member(admin_ctx, "clerk", Role.ACCOUNTANT)
-            self.companies[key] = Company(company.id, Journal(
-                self.seed + n, company.id, self.first_day, self.today, hot))
+            company_id = await self.company(chief, name, f"20{n:07d}")
+            self.companies[key] = Company(company_id, Journal(
+                self.seed + n, company_id, self.first_day, self.today, hot))
         self.rss["after_setup"] = rss()
 
     async def close(self) -> None:
-        await self.container.close()
-        for conn in (self.copier, self.admin):
-            if conn is not None:
-                await conn.close()
+        await super().close()
+        if self.copier is not None:
+            await self.copier.close()
 
     async def checkpoint(self) -> None:
         if self.can_checkpoint and self.admin is not None:
             await self.admin.execute("CHECKPOINT")
-
-    async def scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
-        assert self.admin is not None
-        row = await (await self.admin.execute(query, params)).fetchone()
-        assert row is not None
-        return next(iter(row.values()))
 
     async def postmaster(self) -> int | None:
         """The PostgreSQL server's process id, if it runs on this machine."""
         backend = await self.scalar("SELECT pg_backend_pid()")
         fields = _stat(backend) if is_postgres(backend) else None
         return int(fields[1]) if fields else None
-
-    async def server_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {}
-        for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers",
-                     "max_wal_size", "jit"):
-            info[name] = await self.scalar(f"SHOW {name}")
-        return info
 
     # ---------------------------------------------------------------- the two sides
 
@@ -738,14 +585,6 @@ class Bench:
         return rows
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
-    r = await client.post("/api/v1/auth/token", json={"username": username,
-                                                      "password": password})
-    if r.status_code != 200:
-        raise BenchError(f"login {username}: {r.status_code} {r.text[:300]}")
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
 def machine_cpu() -> tuple[int, int]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     try:
@@ -825,107 +664,7 @@ def cores_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-# --------------------------------------------------------------------------- saldo serve
-
-
-class SaldoServer:
-    """``saldo serve`` in a subprocess on a free port, on the benchmark's database."""
-
-    def __init__(self, url: str, secret: str, workdir: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.url, self.secret, self.workdir = url, secret, workdir
-        self.log = workdir / "saldo-serve.log"
-        self.process: asyncio.subprocess.Process | None = None
-        self.marks: dict[str, float] = {}
-        self.sampled_peak = 0.0
-        self.start_rss = 0.0
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def __aenter__(self) -> SaldoServer:
-        script = Path(sys.executable).with_name("saldo")
-        command = [str(script)] if script.is_file() else [sys.executable, "-m", "saldo"]
-        env = {**os.environ, "SALDO_DATABASE_URL": self.url, "SALDO_SECRET_KEY": self.secret,
-               "SALDO_DATA_DIR": str(self.workdir / "data"), "SALDO_LOG_FORMAT": "json",
-               "SALDO_LOG_LEVEL": "info"}
-        progress(f"starting saldo serve on port {self.port} (log: {self.log}) ...")
-        with self.log.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                *command, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                env=env, stdout=log, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.perf_counter() + 60
-        async with httpx.AsyncClient(base_url=self.base, timeout=2) as client:
-            while True:
-                if self.process.returncode is not None:
-                    raise BenchError(f"saldo serve exited with {self.process.returncode}; "
-                                     f"see {self.log}")
-                try:
-                    if (await client.get("/health/ready")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.perf_counter() > deadline:
-                    raise BenchError(f"saldo serve did not become ready; see {self.log}")
-                await asyncio.sleep(0.1)
-        self.start_rss = self.status_mib("VmRSS")
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 15)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-
-    def status_mib(self, key: str) -> float:
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024  # kB
-        except (OSError, ValueError):
-            pass
-        return 0.0
-
-    def cpu_seconds(self) -> float:
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return 0.0
-
-    async def sample_rss(self) -> None:
-        while True:
-            self.sampled_peak = max(self.sampled_peak, self.status_mib("VmRSS"))
-            await asyncio.sleep(0.25)
-
-    def mark(self, name: str) -> None:
-        self.marks[name] = self.status_mib("VmRSS")
-
-    def peak_mib(self) -> float:
-        return max(self.status_mib("VmHWM"), self.sampled_peak)
-
-
 # --------------------------------------------------------------------------- main
-
-
-def source_digest() -> dict[str, str]:
-    """Which code was measured (the files may have changed since the last commit)."""
-    digests = {}
-    for module in (service_module, store_module, projections_module, api_module,
-                   eventstore_module):
-        path = Path(module.__file__ or "")
-        name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-        digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return digests
 
 
 @dataclass
@@ -940,10 +679,9 @@ async def bench(args: argparse.Namespace, size: Size, workdir: Path) -> Report:
         runner = Bench(url, size, args.seed, workdir)
         try:
             await runner.setup()
-            info = await runner.server_info()
-            progress(f"server: PostgreSQL {info['server_version']}, fsync={info['fsync']}, "
-                     f"synchronous_commit={info['synchronous_commit']}, "
-                     f"shared_buffers={info['shared_buffers']}")
+            info = await runner.server_info(("fsync", "synchronous_commit", "shared_buffers",
+                                             "max_wal_size", "jit"))
+            progress(describe(info, "fsync", "synchronous_commit", "shared_buffers"))
             rows = await runner.run()
             extra = {"server": info, "checkpoint_between_sides": runner.can_checkpoint,
                      "rss_mib_by_phase": runner.rss, **runner.extra}
@@ -955,8 +693,7 @@ async def bench(args: argparse.Namespace, size: Size, workdir: Path) -> Report:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Saldo's ledger posting against raw COPY, "
                                      "HTTP cycles and balances.")
-    parser.add_argument("--database-url", help="a PostgreSQL server to use (a throwaway "
-                        "database is created there); default: embedded server in a temp dir")
+    database_argument(parser)
     parser.add_argument("--quick", action="store_true", help="a smoke run (under a minute)")
     parser.add_argument("--rounds", type=int, help="timed rounds of the bulk measurement")
     parser.add_argument("--transactions", type=int,
@@ -964,37 +701,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lines", type=int, help="posted lines before balances are queried "
                         "(default 1,000,000; quick 100,000)")
     parser.add_argument("--seed", type=int, default=20260101, help="journal generator seed")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"JSON results file (default: {DEFAULT_OUTPUT.relative_to(ROOT)})")
+    output_argument(parser, DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     size = Size.for_args(args)
-    started = time.perf_counter()
-    load_at_start = os.getloadavg()  # other work on the machine shares its CPUs
+    run = Run()
     workdir = Path(tempfile.mkdtemp(prefix="saldo-bench-posting-"))
     try:
         report = asyncio.run(bench(args, size, workdir))
-    except (BenchError, psycopg.Error, httpx.HTTPError, embedded.EmbeddedServerError,
-            OSError) as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print(f"(saldo serve's log, if it ran, is kept in {workdir})", file=sys.stderr)
-        return 1
+    except ERRORS as exc:
+        return failed(exc, f"(saldo serve's log, if it ran, is kept in {workdir})")
     shutil.rmtree(workdir, ignore_errors=True)
-    load_at_end = os.getloadavg()
-    peak = peak_rss_mib()
-    elapsed = time.perf_counter() - started
+    run.stop()
     mode = "quick" if args.quick else "full"
-    rows = [*report.rows, Row("bench_rss", "peak RSS of the bench process (ru_maxrss)",
-                              f"{peak:,.0f} MiB")]
-    print()
-    print(f"Saldo ledger posting benchmark: PostgreSQL {report.extra['server']['server_version']}"
-          f" ({report.label}), {os.cpu_count()} CPUs, {mode} run, {elapsed:.0f} s")
-    print(f"load average (1 min) {load_at_start[0]:.1f} at start, {load_at_end[0]:.1f} at end")
-    print(render(rows))
-    document = {
+    title = headline("ledger posting", report.extra["server"]["server_version"], report.label,
+                     mode, run.elapsed)
+    return run.conclude(args.output, title, report.rows, {
         "benchmark": "posting",
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": mode,
@@ -1002,18 +727,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "statistic": "bulk: median of rounds, ratio = median of per-round ratios; "
                      "latencies: nearest-rank percentiles",
         "target": report.label,
-        "code": source_digest(),
+        "code": source_digests(service_module, store_module, projections_module, api_module,
+                               eventstore_module),
         "machine": machine(),
         **report.extra,
-        "peak_rss_mib": peak,
-        "elapsed_s": elapsed,
-        "load_average": {"start": load_at_start, "end": load_at_end},
-        "results": [r.as_json() for r in rows],
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    print(f"\nresults written to {args.output}")
-    return 0
+    })
 
 
 if __name__ == "__main__":

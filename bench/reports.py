@@ -14,9 +14,10 @@ server (the role needs CREATEDB) and dropped at the end, as the other benchmarks
 What one run does, on one server and one database:
 
 1. Loads ``--lines`` posted lines into one company with ``LedgerService.post_batch``
-   (bench/posting.py's journal: 2-4 lines per transaction, Georgian descriptions, dates
-   spread over four fiscal years up to today), closes the two oldest fiscal years (so the
-   profit or loss has closing entries to leave out, as real books do) and runs ANALYZE.
+   (bench/posting.py's journal, from common.py: 2-4 lines per transaction, Georgian
+   descriptions, dates spread over four fiscal years up to today), closes the two oldest
+   fiscal years (so the profit or loss has closing entries to leave out, as real books
+   do) and runs ANALYZE.
 2. Starts ``saldo serve`` on a free port and logs in as an accountant.
 3. Latency, one request at a time after a warm-up, of ``GET .../reports/``
    ``trial-balance`` for a month (the twelve months of last year in turn) and for a year
@@ -42,11 +43,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import hashlib
 import io
-import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -61,27 +59,41 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
 # Shared plumbing of the benchmarks (bench/ is on sys.path when a script in it runs).
-from eventstore import machine, peak_rss_mib, progress, server
-from posting import BATCH, BenchError, Journal, Row, SaldoServer, latency, login, render
-from saldo import bootstrap
-from saldo.identity.domain import NewCompany, Permission, Role
+from common import (
+    BATCH,
+    ERRORS,
+    ROOT,
+    AppBench,
+    BenchError,
+    Journal,
+    Row,
+    Run,
+    SaldoServer,
+    database_argument,
+    describe,
+    failed,
+    headline,
+    latency,
+    login,
+    machine,
+    migrated,
+    output_argument,
+    progress,
+    server,
+    skip_sniffio_lookups,
+    source_digests,
+)
+from saldo.identity.domain import Permission
 from saldo.ledger import queries as ledger_queries
-from saldo.platform import embedded
-from saldo.platform.db import Connection, connect
-from saldo.platform.migrations import upgrade
-from saldo.platform.settings import load_settings
 from saldo.reporting import api as reporting_api
+from saldo.reporting import domain as reporting_domain
 from saldo.reporting import export as export_module
+from saldo.reporting import service as reporting_service
 
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]  # as bench/posting.py explains
+skip_sniffio_lookups()
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "reports.json"
 TEN_MILLION = 10_000_000
 
@@ -171,54 +183,21 @@ def nonzero(totals: dict[str, Decimal]) -> dict[str, Decimal]:
     return {k: v for k, v in totals.items() if v}
 
 
-class Bench:
+class Bench(AppBench):
     def __init__(self, url: str, size: Size, seed: int, workdir: Path,
                  tool_timeout: float, tools: bool) -> None:
-        self.url, self.size, self.seed, self.workdir = url, size, seed, workdir
+        super().__init__(url, seed, workdir)
+        self.size = size
         self.tool_timeout, self.use_tools = tool_timeout, tools
-        self.password = "bench-" + secrets.token_urlsafe(18)
-        self.secret = secrets.token_urlsafe(48)
-        self.settings = load_settings(database_url=url, secret_key=self.secret, redis_url=None,
-                                      db_pool_min=1, db_pool_max=4, cors_origins=[])
-        self.container = bootstrap.build(self.settings, url)
-        self.admin: Connection | None = None
-        self.today = datetime.now().astimezone().date()  # the server's date.today()
-        self.first_day = date(self.today.year - 3, 1, 1)
         self.last_year = self.today.year - 1
         self.company_id: Any = None
         self.posted_lines = 0
         self.posted_transactions = 0
-        self.extra: dict[str, Any] = {}
 
     async def setup(self) -> None:
-        self.admin = await connect(self.url)
-        await upgrade(self.admin, bootstrap.migrations())
-        await self.admin.set_autocommit(True)
-        await self.container.open()
-        identity = self.container.identity
-        chief = await identity.create_user("chief", self.password, "Nino Beridze")
-        await identity.create_user("clerk", self.password, "Giorgi Kapanadze")
-        company = await identity.create_company(
-            chief, NewCompany("Bench Reports LLC", "205000001", vat_payer=True))
-        admin_ctx = await identity.member_context(company.id, "chief", Permission.ADMIN_USERS)
-        await identity.add_member(admin_ctx, "clerk", Role.ACCOUNTANT)
-        self.company_id = company.id
-
-    async def close(self) -> None:
-        await self.container.close()
-        if self.admin is not None:
-            await self.admin.close()
-
-    async def scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
-        assert self.admin is not None
-        row = await (await self.admin.execute(query, params)).fetchone()
-        assert row is not None
-        return next(iter(row.values()))
-
-    async def server_info(self) -> dict[str, Any]:
-        return {name: await self.scalar(f"SHOW {name}")
-                for name in ("server_version", "fsync", "synchronous_commit", "shared_buffers",
-                             "work_mem", "jit")}
+        self.admin = await migrated(self.url)
+        chief = await self.open()
+        self.company_id = await self.company(chief, "Bench Reports LLC", "205000001")
 
     # ---------------------------------------------------------------- 1: the books
 
@@ -432,21 +411,6 @@ class Bench:
 # --------------------------------------------------------------------------- main
 
 
-def source_digest() -> dict[str, str]:
-    """Which code was measured (the files may have changed since the last commit)."""
-    digests = {}
-    for module in (reporting_api, export_module, ledger_queries):
-        path = Path(module.__file__ or "")
-        name = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-        digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    for service in ("service.py", "domain.py"):
-        path = Path(reporting_api.__file__ or "").with_name(service)
-        if path.is_file():
-            digests[str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)] = \
-                hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return digests
-
-
 def tool_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}
     for tool in ("hledger", "ledger"):
@@ -466,9 +430,9 @@ async def bench(args: argparse.Namespace, size: Size, workdir: Path
         runner = Bench(url, size, args.seed, workdir, args.tool_timeout, not args.no_tools)
         try:
             await runner.setup()
-            info = await runner.server_info()
-            progress(f"server: PostgreSQL {info['server_version']}, fsync={info['fsync']}, "
-                     f"shared_buffers={info['shared_buffers']}, work_mem={info['work_mem']}")
+            info = await runner.server_info(("fsync", "synchronous_commit", "shared_buffers",
+                                             "work_mem", "jit"))
+            progress(describe(info, "fsync", "shared_buffers", "work_mem"))
             rows = await runner.run()
             return label, rows, {"server": info, **runner.extra}
         finally:
@@ -478,8 +442,7 @@ async def bench(args: argparse.Namespace, size: Size, workdir: Path
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Saldo's reports over a million-line "
                                      "ledger through HTTP, against hledger and Ledger.")
-    parser.add_argument("--database-url", help="a PostgreSQL server to use (a throwaway "
-                        "database is created there); default: embedded server in a temp dir")
+    database_argument(parser)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 100,000 lines, 40 requests per report")
     parser.add_argument("--lines", type=int,
@@ -493,38 +456,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tool-timeout", type=float, default=1800,
                         help="seconds each tool may take (default 1800)")
     parser.add_argument("--seed", type=int, default=20260501, help="journal generator seed")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"JSON results file (default: {DEFAULT_OUTPUT.relative_to(ROOT)})")
+    output_argument(parser, DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     size = Size.for_args(args)
-    started = time.perf_counter()
-    load_at_start = os.getloadavg()  # other work on the machine shares its CPUs
+    run = Run()
     workdir = Path(tempfile.mkdtemp(prefix="saldo-bench-reports-"))
     try:
         label, rows, extra = asyncio.run(bench(args, size, workdir))
-    except (BenchError, psycopg.Error, httpx.HTTPError, embedded.EmbeddedServerError,
-            OSError) as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print(f"(saldo serve's log and the export, if they exist, are kept in {workdir})",
-              file=sys.stderr)
-        return 1
+    except ERRORS as exc:
+        return failed(exc, "(saldo serve's log and the export, if they exist, are kept in "
+                      f"{workdir})")
     shutil.rmtree(workdir, ignore_errors=True)
-    load_at_end = os.getloadavg()
-    peak = peak_rss_mib()
-    elapsed = time.perf_counter() - started
+    run.stop()
     mode = "quick" if args.quick else "full"
-    rows.append(Row("bench_rss", "peak RSS of the bench process (ru_maxrss)", f"{peak:,.0f} MiB"))
-    print()
-    print(f"Saldo reporting benchmark: PostgreSQL {extra['server']['server_version']} "
-          f"({label}), {os.cpu_count()} CPUs, {mode} run, {size.lines:,} lines, "
-          f"{elapsed:.0f} s")
-    print(f"load average (1 min) {load_at_start[0]:.1f} at start, {load_at_end[0]:.1f} at end")
-    print(render(rows))
-    document = {
+    title = headline("reporting", extra["server"]["server_version"], label, mode, run.elapsed,
+                     f"{size.lines:,} lines")
+    return run.conclude(args.output, title, rows, {
         "benchmark": "reports",
         "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": mode,
@@ -532,19 +483,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "statistic": "latencies: nearest-rank percentiles of sequential requests after a "
                      "warm-up; tools: one run each, wall time",
         "target": label,
-        "code": source_digest(),
+        "code": source_digests(reporting_api, export_module, ledger_queries, reporting_service,
+                               reporting_domain),
         "tools": tool_versions(),
         "machine": machine(),
         **extra,
-        "peak_rss_mib": peak,
-        "elapsed_s": elapsed,
-        "load_average": {"start": load_at_start, "end": load_at_end},
-        "results": [r.as_json() for r in rows],
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    print(f"\nresults written to {args.output}")
-    return 0
+    })
 
 
 if __name__ == "__main__":

@@ -3,16 +3,11 @@ and shortcuts for the journal's lifecycle."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "identity"))
-
 from identity_harness import Harness as IdentityHarness
 from identity_harness import settings_for_tests
 

@@ -1,6 +1,11 @@
 """A Saldo app on the test database, built per test through the composition root
 (``bootstrap.build`` and ``create_app``), its lifespan run for real, and driven through
-``httpx.ASGITransport``."""
+``httpx.ASGITransport``: the identity, ledger and reporting tests share it.
+
+The harness is the ledger's (``h.books()`` and its posting helpers), which is the
+identity harness with more shortcuts. Both live in ``tests/integration/harness/``, which
+pytest puts on ``sys.path`` (``pythonpath`` in pyproject.toml), so tests import them as
+``identity_harness`` and ``ledger_harness``."""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ def make_harness(db: Database) -> Callable[..., Any]:
                 yield Harness(container, c, app)
 
     return make
+
 
 @pytest.fixture
 async def h(make_harness: Callable[..., Any]) -> AsyncIterator[Harness]:

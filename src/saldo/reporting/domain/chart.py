@@ -1,0 +1,198 @@
+"""The chart of accounts as a tree, and the :class:`Sums` per account that every
+statement is computed from (with the amounts, labels and sign helpers they share)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+ZERO = Decimal("0.00")
+
+#: Cash and cash equivalents: everything under these group headers (docs/reporting.md).
+CASH_GROUPS = ("1100", "1200")
+
+
+def money(amount: Decimal) -> str:
+    """An amount as the API shows it: a string with two decimals ("1180.00")."""
+    return f"{amount:.2f}"
+
+
+# ---------------------------------------------------------------------- names
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A label in English and Georgian."""
+
+    en: str
+    ka: str
+
+    def __call__(self, lang: str) -> str:
+        return self.ka if lang == "ka" else self.en
+
+
+# ---------------------------------------------------------------------- the chart
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    code: str
+    name: str
+    name_ka: str
+    type: str  # asset, liability, equity, revenue, expense
+    classification: str
+    parent_code: str | None = None
+    postable: bool = True
+    active: bool = True
+
+    @property
+    def label(self) -> Name:
+        return Name(self.name, self.name_ka)
+
+    @property
+    def in_profit_or_loss(self) -> bool:
+        return self.type in ("revenue", "expense")
+
+
+class Chart:
+    """The company's accounts as a tree (``parent_code``)."""
+
+    def __init__(self, accounts: Iterable[Account]) -> None:
+        self.accounts: dict[str, Account] = {a.code: a for a in accounts}
+        self._lineage: dict[str, tuple[str, ...]] = {}
+        self._children: dict[str, list[str]] = {}
+        for a in sorted(self.accounts.values(), key=lambda a: a.code):
+            if a.parent_code is not None:
+                self._children.setdefault(a.parent_code, []).append(a.code)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> Chart:
+        return cls(Account(r["code"], r["name"], r["name_ka"], r["type"], r["classification"],
+                           r["parent_code"], r["postable"], r["active"]) for r in rows)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.accounts
+
+    def __getitem__(self, code: str) -> Account:
+        account = self.accounts.get(code)
+        if account is None:  # never for posted lines: accounts with postings stay
+            account = Account(code, code, code, _type_of_class(code), "", None)
+            self.accounts[code] = account
+        return account
+
+    def lineage(self, code: str) -> tuple[str, ...]:
+        """The account's ancestors and itself, root first: ``1210.01`` →
+        (1000, 1200, 1210, 1210.01)."""
+        cached = self._lineage.get(code)
+        if cached is None:
+            chain = [code]
+            parent = self[code].parent_code
+            while parent is not None and parent in self.accounts and parent not in chain:
+                chain.append(parent)
+                parent = self.accounts[parent].parent_code
+            cached = self._lineage[code] = tuple(reversed(chain))
+        return cached
+
+    def depth(self, code: str) -> int:
+        return len(self.lineage(code)) - 1
+
+    def is_under(self, code: str, ancestor: str) -> bool:
+        return ancestor in self.lineage(code)
+
+    def group_of(self, code: str) -> str:
+        """The group header (``XY00``, depth 1) the account belongs to."""
+        lineage = self.lineage(code)
+        return lineage[min(1, len(lineage) - 1)]
+
+    def class_of(self, code: str) -> int | None:
+        root = self.lineage(code)[0]
+        return int(root[0]) if root[:1].isdigit() else None
+
+    def leaves(self, code: str) -> list[str]:
+        """The postable accounts at or under ``code``."""
+        found: list[str] = []
+        stack = [code]
+        while stack:
+            current = stack.pop()
+            if self[current].postable:
+                found.append(current)
+            stack.extend(self._children.get(current, ()))
+        return sorted(found)
+
+    def is_cash(self, code: str) -> bool:
+        return any(self.is_under(code, group) for group in CASH_GROUPS)
+
+
+def _type_of_class(code: str) -> str:
+    return {"1": "asset", "2": "asset", "3": "liability", "4": "liability", "5": "equity",
+            "6": "revenue"}.get(code[:1], "expense")
+
+
+# ---------------------------------------------------------------------- sums
+
+
+@dataclass(frozen=True, slots=True)
+class Sums:
+    """One account's figures for a range: totals before it (``opening_*``), turnover in it,
+    and the part of that turnover made by year-end closing transactions (``year_end_*``,
+    included in ``debit``/``credit``)."""
+
+    opening_debit: Decimal = ZERO
+    opening_credit: Decimal = ZERO
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    year_end_debit: Decimal = ZERO
+    year_end_credit: Decimal = ZERO
+
+    @property
+    def opening(self) -> Decimal:
+        return self.opening_debit - self.opening_credit
+
+    @property
+    def movement(self) -> Decimal:
+        return self.debit - self.credit
+
+    @property
+    def closing(self) -> Decimal:
+        return self.opening + self.movement
+
+    @property
+    def regular_movement(self) -> Decimal:
+        """The movement without year-end closing transactions (what profit or loss sees)."""
+        return self.movement - (self.year_end_debit - self.year_end_credit)
+
+    def __add__(self, other: Sums) -> Sums:
+        return Sums(self.opening_debit + other.opening_debit,
+                    self.opening_credit + other.opening_credit, self.debit + other.debit,
+                    self.credit + other.credit, self.year_end_debit + other.year_end_debit,
+                    self.year_end_credit + other.year_end_credit)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Sums:
+        return cls(*(Decimal(row[k]) for k in ("opening_debit", "opening_credit", "debit",
+                                                "credit", "year_end_debit",
+                                                "year_end_credit")))
+
+
+def sides(net: Decimal) -> tuple[Decimal, Decimal]:
+    """A balance in the debit column when positive, else in the credit column."""
+    return (net, ZERO) if net > 0 else (ZERO, -net)
+
+
+def unclosed_result(chart: Chart, sums: Mapping[str, Sums]) -> tuple[Decimal, Decimal]:
+    """Profit not yet closed into retained earnings, at the start and the end of the range:
+    ``−Σ(revenue and expense balances)``, year-end closings included (zero once closed)."""
+    opening = closing = ZERO
+    for code, s in sums.items():
+        if chart[code].in_profit_or_loss:
+            opening -= s.opening
+            closing -= s.closing
+    return opening, closing
+
+
+def profit(chart: Chart, sums: Mapping[str, Sums]) -> Decimal:
+    """Profit for the range: income less expenses, year-end closings excluded."""
+    return -sum((s.regular_movement for code, s in sums.items()
+                 if chart[code].in_profit_or_loss), ZERO)
