@@ -49,10 +49,12 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models fed from the event store.")
 users_app = typer.Typer(no_args_is_help=True, help="Users who may log in.")
 import_app = typer.Typer(no_args_is_help=True, help="Load books from files.")
+fiscal_year_app = typer.Typer(no_args_is_help=True, help="Year-end close and reopening.")
 app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
+app.add_typer(fiscal_year_app, name="fiscal-year")
 
 out = Console()
 err = Console(stderr=True)
@@ -564,7 +566,7 @@ def report(
 ) -> None:
     """Produce a financial report, as the API does (GET .../reports/NAME)."""
     from saldo.reporting import domain as reports
-    from saldo.reporting.service import REPORTS, Options, ReportingService
+    from saldo.reporting.service import REPORTS, Options
 
     if name not in REPORTS:
         _fail(f"No report {name!r}; reports: {', '.join(REPORTS)}.", EXIT_FAILURE)
@@ -581,9 +583,8 @@ def report(
         try:
             ctx = await container.identity.member_context(company, user,
                                                           Permission.REPORTS_FINANCIAL)
-            service = ReportingService(container.app_db, container.ledger)
-            built, about = await service.build(ctx, name, options)
-            return service.export(built, about, fmt, lang)
+            built, about = await container.reporting.build(ctx, name, options)
+            return container.reporting.export(built, about, fmt, lang)
         finally:
             await container.app_db.close()
 
@@ -595,6 +596,49 @@ def report(
     target = output or Path(filename)
     target.write_bytes(body)
     out.print(f"wrote {target} ({len(body)} bytes)", highlight=False)
+
+
+def _change_year(year: int, company: UUID, user: str, action: str) -> dict[str, Any]:
+    settings = _settings()
+
+    async def work(container: bootstrap.Container) -> dict[str, Any]:
+        await container.app_db.open()
+        try:
+            ctx = await container.identity.member_context(company, user,
+                                                          Permission.PERIODS_CLOSE)
+            if action == "close":
+                return await container.ledger.close_fiscal_year(ctx, year)
+            return await container.ledger.reopen_fiscal_year(ctx, year)
+        finally:
+            await container.app_db.close()
+
+    return _run(_with_container(settings, work))
+
+
+_YEAR = typer.Argument(..., min=1900, max=2999, help="The fiscal year, e.g. 2025.")
+_COMPANY = typer.Option(..., "--company", help="The company's id.")
+_CLOSER = typer.Option(..., "--user", help="A member whose role holds periods:close.")
+
+
+@fiscal_year_app.command("close")
+@_expected_failures
+def fiscal_year_close(year: int = _YEAR, company: UUID = _COMPANY, user: str = _CLOSER) -> None:
+    """Year-end close: move the year's profit or loss to retained earnings (5310, or 5320
+    for a loss) and close every period of the year (POST .../fiscal-years/YEAR/close)."""
+    result = _change_year(year, company, user, "close")
+    closing = result["closing_transaction"]
+    out.print(f"fiscal year {year} closed"
+              + (f"; closing transaction {closing}" if closing else "; nothing to close out"),
+              highlight=False)
+
+
+@fiscal_year_app.command("reopen")
+@_expected_failures
+def fiscal_year_reopen(year: int = _YEAR, company: UUID = _COMPANY, user: str = _CLOSER) -> None:
+    """Reopen a closed fiscal year: its closing transaction is reversed and the periods the
+    close closed reopen (refused once a period of the year is locked)."""
+    _change_year(year, company, user, "reopen")
+    out.print(f"fiscal year {year} reopened", highlight=False)
 
 
 def main() -> None:

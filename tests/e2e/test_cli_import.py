@@ -181,3 +181,41 @@ def test_the_importer_must_hold_approval(books: Books, tmp_path: Path) -> None:
     assert stranger.returncode == 1
     assert "not a member" in stranger.stderr
     assert _posted(books) == []
+
+
+def _fiscal_year(books: Books, action: str, year: str,
+                 user: str = "chief") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALDO_")}
+    env.update(SALDO_DATABASE_URL=books.url, COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "saldo", "fiscal-year", action, year,
+         "--company", str(books.company_id), "--user", user],
+        env=env, text=True, capture_output=True, timeout=60, check=False)
+
+
+def test_an_imported_year_is_closed_and_reopened_from_the_command_line(
+        books: Books, tmp_path: Path) -> None:
+    path = _write(tmp_path,
+                  "1,2025-03-01,Sale,,,,1410,1180.00,,",
+                  "1,,,,,,6110,,1000.00,",
+                  "1,,,,,,3330,,180.00,",
+                  "2,2025-04-01,Rent,,,,7420,400.00,,",
+                  "2,,,,,,1210,,400.00,")
+    assert _import(books, path).returncode == 0
+    refused = _fiscal_year(books, "close", "2025", user="clerk")  # no periods:close
+    assert refused.returncode == 1, refused.stderr
+    closed = _fiscal_year(books, "close", "2025")
+    assert closed.returncode == 0, closed.stderr
+    assert "fiscal year 2025 closed; closing transaction" in closed.stdout
+    # The closing transaction (No. 3) moved the profit of 600.00 to 5310.
+    assert _posted(books)[-1][0] == 3
+    assert _balance(books, "5310") == Decimal("-600.00")
+    assert _balance(books, "6110") == 0
+    again = _fiscal_year(books, "close", "2025")
+    assert again.returncode == 1
+    assert "closed already" in again.stderr
+    reopened = _fiscal_year(books, "reopen", "2025")
+    assert reopened.returncode == 0, reopened.stderr
+    assert "fiscal year 2025 reopened" in reopened.stdout
+    assert _balance(books, "5310") == 0
+    assert _balance(books, "6110") == Decimal("-1000.00")

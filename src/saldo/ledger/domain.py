@@ -24,7 +24,13 @@ from typing import Any
 from uuid import UUID
 
 from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
-from saldo.kernel.money import InvalidAmount, minor_units, parse_amount, round_half_up
+from saldo.kernel.money import (
+    ISO_CURRENCIES,
+    InvalidAmount,
+    minor_units,
+    parse_amount,
+    round_half_up,
+)
 
 #: ``date`` under another name, for methods of classes that have a ``date`` field.
 Day = date
@@ -418,8 +424,8 @@ def check_content(raw: ContentInput, base_currency: str) -> Content:
     description = raw.description.strip()
     if len(description) > 500:
         raise InvalidEntry("The description is at most 500 characters.", field="description")
-    currency = (raw.currency or base_currency).upper()
-    if not CURRENCY.fullmatch(currency):
+    currency = base_currency if raw.currency is None else raw.currency.strip().upper()
+    if not CURRENCY.fullmatch(currency) or currency not in ISO_CURRENCIES:
         raise InvalidCurrency(f"{raw.currency!r} is not an ISO 4217 currency code.",
                               field="currency")
     foreign = currency != base_currency
@@ -775,6 +781,24 @@ class YearClosed(InvalidState):
 class YearNotClosed(InvalidState):
     code = "fiscal_year_not_closed"
     title = "The fiscal year is not closed"
+
+
+class YearsOutOfOrder(InvalidState):
+    """Years close in order (an earlier open year's result would be swept into this one's
+    closing entry) and reopen in reverse order."""
+
+    code = "fiscal_years_out_of_order"
+    title = "Fiscal years close and reopen in order"
+
+
+class YearNotEnded(RuleViolation):
+    code = "fiscal_year_not_ended"
+    title = "The fiscal year has not ended"
+
+
+class InvalidReversalDate(RuleViolation):
+    code = "invalid_reversal_date"
+    title = "A reversal cannot precede the original"
 
 
 def closing_entry(balances: Mapping[str, Decimal], year_end: date, year: int,

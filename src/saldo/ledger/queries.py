@@ -125,9 +125,13 @@ async def transactions(conn: Connection, company_id: UUID,
     if f.date_to:
         where.append("date <= %s")
         params.append(f.date_to)
-    if f.account:
-        where.append("account_codes @> ARRAY[%s]::text[]")
-        params.append(f.account)
+    if f.account:  # the account or any account below it (a header's sub-accounts)
+        where.append(
+            "account_codes && ARRAY(WITH RECURSIVE tree AS ("
+            " SELECT code FROM accounts WHERE company_id = %s AND code = %s"
+            " UNION ALL SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code"
+            "  WHERE a.company_id = %s) SELECT code FROM tree)")
+        params.extend([company_id, f.account, company_id])
     if f.cursor:
         day, ident = decode_cursor(f.cursor)
         where.append("(date, id) < (%s, %s)")

@@ -218,7 +218,7 @@ class LedgerService:
                 raise d.AccountNotFound(f"No account {code}.", code=code)
             data = _account_changes(account, changes)
             if data.get("active") is False and account.active:
-                balance = await store.account_balance(conn, ctx.company_id, code)
+                balance = await store.subtree_balance(conn, ctx.company_id, code)
                 if balance:
                     raise d.AccountHasBalance(
                         f"Account {code} has a balance of {balance}; clear it before "
@@ -336,8 +336,17 @@ class LedgerService:
             state = await store.fiscal_year(conn, ctx.company_id, year)
             if state is not None and state["status"] == "closed":
                 raise d.YearClosed(f"Fiscal year {year} is closed already.", year=year)
-            statuses = await store.period_statuses(conn, ctx.company_id)
             last = periods[-1]
+            if last.end > self.today():
+                raise d.YearNotEnded(f"Fiscal year {year} ends on {last.end}; it can be "
+                                     "closed from that day on.", year=year)
+            earlier = [y for y in await store.years_with_status(conn, ctx.company_id, "open")
+                       if y < year]
+            if earlier:
+                raise d.YearsOutOfOrder(
+                    f"Close fiscal year {earlier[0]} first: years close in order, so that "
+                    "each closing entry carries one year's result.", open_years=earlier)
+            statuses = await store.period_statuses(conn, ctx.company_id)
             balances = await store.income_statement_balances(conn, ctx.company_id, last.end)
             content = d.closing_entry(balances, last.end, year, settings.base_currency)
             closing_id: UUID | None = None
@@ -351,11 +360,14 @@ class LedgerService:
                                                          year, kind=d.CLOSING)
                 closing_id = closing.id
                 await self._save(conn, ctx.company_id, closing, actor, correlation_id)
-            events = [d.Event(d.PERIOD_CLOSED, {"period": p.period, **actor.as_data()})
-                      for p in periods if statuses.get(p.period) is PeriodStatus.OPEN]
+            closed = [p.period for p in periods if statuses.get(p.period) is PeriodStatus.OPEN]
+            events = [d.Event(d.PERIOD_CLOSED, {"period": period, **actor.as_data()})
+                      for period in closed]
+            # The periods this close closed: reopening the year reopens these, not the
+            # months the accountant had closed one by one before.
             events.append(d.Event(d.FISCAL_YEAR_CLOSED, {
                 "year": year, "closing_transaction": str(closing_id) if closing_id else None,
-                **actor.as_data()}))
+                "closed_periods": closed, **actor.as_data()}))
             await self._append(conn, stream, FISCAL_YEAR_STREAM, version, events, actor,
                                ctx.company_id, correlation_id)
             return {"year": year, "status": "closed", "closing_transaction": closing_id}
@@ -378,6 +390,16 @@ class LedgerService:
             state = await store.fiscal_year(conn, ctx.company_id, year)
             if state is None or state["status"] != "closed":
                 raise d.YearNotClosed(f"Fiscal year {year} is not closed.", year=year)
+            later = [y for y in await store.years_with_status(conn, ctx.company_id, "closed")
+                     if y > year]
+            if later:
+                raise d.YearsOutOfOrder(f"Reopen fiscal year {later[-1]} first: years reopen "
+                                        "in reverse order.", closed_years=later)
+            history = await self.events.read_stream(conn, stream)
+            close_event = next(e for e in reversed(history) if e.type == d.FISCAL_YEAR_CLOSED)
+            # Events written before the close recorded its periods: all of the year's.
+            closed_by_it = set(close_event.data.get("closed_periods",
+                                                    [p.period for p in periods]))
             statuses = await store.period_statuses(conn, ctx.company_id)
             locked = [p.period for p in periods if statuses.get(p.period) is PeriodStatus.LOCKED]
             if locked:
@@ -397,7 +419,8 @@ class LedgerService:
                 await self._save(conn, ctx.company_id, reversal, actor, correlation_id)
                 await self._save(conn, ctx.company_id, original, actor, correlation_id)
             events = [d.Event(d.PERIOD_REOPENED, {"period": p.period, **actor.as_data()})
-                      for p in periods if statuses.get(p.period) is PeriodStatus.CLOSED]
+                      for p in periods if statuses.get(p.period) is PeriodStatus.CLOSED
+                      and p.period in closed_by_it]
             events.append(d.Event(d.FISCAL_YEAR_REOPENED, {"year": year, **actor.as_data()}))
             await self._append(conn, stream, FISCAL_YEAR_STREAM, version, events, actor,
                                ctx.company_id, correlation_id)
@@ -522,6 +545,10 @@ class LedgerService:
             original = await self._load(conn, transaction_id)
             content = original.check_reversible()
             day = on or content.date
+            if day < content.date:
+                raise d.InvalidReversalDate(
+                    f"The reversal is dated {day}, before the original ({content.date}).",
+                    date=str(day))
             settings = await self.company(ctx.company_id)
             d.check_openable(d.fiscal_year_of(day, settings.fiscal_year_start_month),
                              self.today(), settings.fiscal_year_start_month, self.history_years)

@@ -216,3 +216,26 @@ async def fiscal_year(conn: Connection, company_id: UUID, year: int) -> dict[str
         "SELECT status, closing_transaction FROM fiscal_years"
         " WHERE company_id = %s AND fiscal_year = %s", (company_id, year))
     return await cursor.fetchone()
+
+
+async def years_with_status(conn: Connection, company_id: UUID, status: str) -> list[int]:
+    cursor = await conn.execute(
+        "SELECT fiscal_year FROM fiscal_years WHERE company_id = %s AND status = %s"
+        " ORDER BY fiscal_year", (company_id, status))
+    return [r["fiscal_year"] for r in await cursor.fetchall()]
+
+
+async def subtree_balance(conn: Connection, company_id: UUID, code: str) -> Any:
+    """``debit − credit`` of ``code`` and every account below it."""
+    cursor = await conn.execute(
+        "WITH RECURSIVE tree AS ("
+        "    SELECT code FROM accounts WHERE company_id = %(c)s AND code = %(code)s"
+        "    UNION ALL"
+        "    SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code"
+        "     WHERE a.company_id = %(c)s)"
+        " SELECT coalesce(sum(t.debit - t.credit), 0) AS b"
+        "   FROM tree JOIN account_turnover t"
+        "     ON t.company_id = %(c)s AND t.account_code = tree.code",
+        {"c": company_id, "code": code})
+    row = await cursor.fetchone()
+    return row["b"] if row else 0

@@ -2,12 +2,16 @@
 statements (``../shared/api/v1.md``, Reports), each as JSON (the contract's shape) or as a
 CSV, XLSX or PDF download (``?format=``), labelled in English or Georgian (``?lang=``).
 
-Every route needs ``reports:financial``. Amounts are strings with two decimals.
+Every route needs ``reports:financial``. Amounts are strings with two decimals. Dates lie
+in 1900-01-01 … 2999-12-31, a general ledger within its format's line limit
+(docs/reporting.md §1.1); rendering and JSON encoding run off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated, Any, cast
 
 import orjson
@@ -176,16 +180,18 @@ async def _answer(service: ReportingService, ctx: CompanyContext, name: str,
     # Format and language first: a bad one costs no query.
     d.check_choice(fmt, d.FORMATS, d.UnsupportedFormat, "format")
     d.check_choice(lang, d.LANGUAGES, d.UnsupportedLanguage, "language")
-    report, company = await service.build(ctx, name, options)
+    report, company = await service.build(ctx, name, replace(options, format=fmt))
     if fmt == "json":
-        return Response(orjson.dumps(_json(report, lang)), media_type="application/json")
-    body, media_type, filename = service.export(report, company, fmt, lang)
+        # A general ledger's JSON may be 20 MB: encoded off the event loop as well.
+        body = await asyncio.to_thread(_json, report, lang)
+        return Response(body, media_type="application/json")
+    body, media_type, filename = await service.render(report, company, fmt, lang)
     return Response(body, media_type=media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _json(report: Report, lang: str) -> dict[str, Any]:
-    return report.as_json(lang)
+def _json(report: Report, lang: str) -> bytes:
+    return orjson.dumps(report.as_json(lang))
 
 
 # ---------------------------------------------------------------------- routes
@@ -219,6 +225,10 @@ def router() -> APIRouter:
     @api.get("/reports/general-ledger",
              summary="General ledger and account card: opening balance, each posted line "
                      "with its counter accounts and the running balance, closing balance",
+             description="At most {json:,} journal lines as JSON, {csv:,} as CSV, {xlsx:,} as "
+                         "XLSX and {pdf:,} as PDF; more is refused (422 `report_too_large`, "
+                         "with `lines` and `limit`) before any is read: narrow the range "
+                         "or choose an account.".format(**d.MAX_LEDGER_LINES),
              response_model=None, responses=_responses(GeneralLedgerOut))
     async def general_ledger(
         ctx: Reader, service: Reporting,

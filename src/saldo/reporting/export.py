@@ -55,6 +55,7 @@ from saldo.reporting.domain import (
     InvalidDateRange,
     UnsupportedFormat,
     UnsupportedLanguage,
+    check_dates,
 )
 
 FORMATS = ("ledger", "beancount")
@@ -426,6 +427,7 @@ def router() -> APIRouter:
         if lang not in LANGUAGES:
             raise UnsupportedLanguage(f"Languages are {' and '.join(LANGUAGES)}, not {lang!r}.",
                                       supported=list(LANGUAGES))
+        check_dates(date_from=date_from, date_to=date_to)
         if date_from and date_to and date_from > date_to:
             raise InvalidDateRange("date_from is after date_to.", date_from=str(date_from),
                                    date_to=str(date_to))

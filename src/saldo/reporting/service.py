@@ -5,12 +5,17 @@ renderers (CSV, XLSX, PDF) or into the contract's JSON.
 Each report reads in one database transaction under the company's row-level security.
 Balances come from the daily turnover read model: one row per account and day, so a
 trial balance over a year of a million lines sums tens of thousands of rows, not the
-journal.
+journal. The reports that do read journal lines count them first (from the same read
+model) and refuse more than their limit (``d.MAX_LEDGER_LINES``, ``d.MAX_STATEMENT_LINES``)
+before reading one; and rendering, which takes seconds for a long PDF, runs on threads of
+its own (:meth:`ReportingService.render`), never on the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,11 +30,19 @@ from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import LedgerService
 from saldo.platform.db import Connection, Database
 from saldo.reporting import domain as d
-from saldo.reporting import render
+from saldo.reporting import queries, render
 from saldo.reporting.document import Column, Label, Language, ReportDocument, Row
 
 REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss",
            "cash-flow", "changes-in-equity")
+
+#: Threads that render CSV, XLSX and PDF, for the whole process. Rendering is CPU-bound
+#: Python (an XLSX of 50,000 lines takes ~8 s): on the event loop it would stall every
+#: request of every company; on asyncio's default pool it would hold the threads that
+#: password hashing needs. Two at a time keep the rest of the server responsive on a
+#: small machine (they share the GIL with the event loop); further renders queue.
+RENDER_THREADS = 2
+_renderer = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="saldo-render")
 
 
 class Report(Protocol):
@@ -59,6 +72,8 @@ class Options:
     account_class: int | None = None
     include_zero: bool = False
     method: str = "indirect"
+    #: What the report will be rendered as: a general ledger's line limit depends on it.
+    format: str = "json"
 
 
 class ReportingService:
@@ -107,6 +122,11 @@ class ReportingService:
         if builder is None:
             raise d.UnknownReport(f"No report {name!r}; reports: {', '.join(REPORTS)}.",
                                   report=name)
+        # Before any query: out-of-calendar dates, and the line limit's format.
+        d.check_dates(date_from=options.date_from, date_to=options.date_to,
+                      as_of=options.as_of, compare_from=options.compare_from,
+                      compare_to=options.compare_to)
+        d.check_choice(options.format, d.FORMATS, d.UnsupportedFormat, "format")
         async with self.db.transaction(company_id=ctx.company_id, snapshot=True) as conn:
             company = await self.company(conn, ctx.company_id)
             return await builder(conn, company, options), company
@@ -117,11 +137,28 @@ class ReportingService:
         pdf) with labels in ``lang``."""
         d.check_choice(fmt, d.FORMATS, d.UnsupportedFormat, "format")
         d.check_choice(lang, d.LANGUAGES, d.UnsupportedLanguage, "language")
+        if isinstance(report, d.GeneralLedger):  # built for another format (the CLI's)
+            _check_ledger_size(report.line_count, fmt, report.account)
         doc = self.document(report, company)
         if fmt == "json":
             body = orjson.dumps(report.as_json(lang), option=orjson.OPT_INDENT_2)
             return body, "application/json", render.file_name(doc, "json")
         return render.render(doc, cast(render.Format, fmt), cast(Language, lang))
+
+    async def render(self, report: Report, company: Company, fmt: str,
+                     lang: str) -> tuple[bytes, str, str]:
+        """:meth:`export` on the render threads, off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_renderer, self.export, report, company, fmt, lang)
+
+    @staticmethod
+    async def _check_lines(conn: Connection, company_id: UUID, codes: Sequence[str] | None,
+                           start: date, end: date, limit: int, what: str,
+                           advice: str) -> None:
+        """Refuse before reading more than ``limit`` lines (one count over the daily
+        turnover)."""
+        lines = await queries.journal_line_count(conn, company_id, codes, start, end)
+        d.check_size(lines, limit, what, advice)
 
     # ------------------------------------------------------------------ the reports
 
@@ -143,19 +180,14 @@ class ReportingService:
         chart = await self._chart(conn, company.id)
         if o.account is not None and o.account not in chart.accounts:
             raise d.UnknownAccount(f"No account {o.account}.", code=o.account)
-        sums = await self._sums(conn, company.id, start, end)
         codes = chart.leaves(o.account) if o.account is not None else None
-        lines = await ledger_queries.account_lines(conn, company.id, codes, start, end)
-        by_account: dict[str, list[dict[str, Any]]] = {}
-        for line in lines:
-            by_account.setdefault(line["account_code"], []).append(line)
-        if codes is None:  # every account that moved or has a balance
-            codes = sorted(c for c, s in sums.items() if c in by_account or s.opening)
-        elif o.account is not None and not chart[o.account].postable:
-            codes = [c for c in codes if c in by_account or (c in sums and sums[c].opening)]
-        cards = tuple(d.account_card(chart[c], sums[c].opening if c in sums else d.ZERO,
-                                     by_account.get(c, ())) for c in codes)
-        return d.GeneralLedger(start, end, o.account, cards)
+        lines = await queries.journal_line_count(conn, company.id, codes, start, end)
+        _check_ledger_size(lines, o.format, o.account)
+        sums = await self._sums(conn, company.id, start, end)
+        rows = await ledger_queries.account_lines(conn, company.id, codes, start, end)
+        # Up to 100,000 lines: the running balances are computed off the event loop too.
+        return await asyncio.to_thread(_general_ledger, chart, sums, rows, codes, start, end,
+                                       o.account)
 
     async def _position_column(self, conn: Connection, company: Company, chart: d.Chart,
                                as_of: date) -> d.PositionColumn:
@@ -201,18 +233,29 @@ class ReportingService:
         if o.method == "indirect":
             return d.cash_flows_indirect(chart, sums, start, end)
         cash = [c for c in chart.accounts if chart.is_cash(c)]
+        # The lines on cash accounts: the transactions read have at least as many.
+        await self._check_lines(conn, company.id, cash, start, end,
+                                d.MAX_STATEMENT_LINES["cash-flow"],
+                                "direct cash-flow statement",
+                                "Narrow the date range (a quarter or a month at a time) or "
+                                "use the indirect method, which reads no lines.")
         lines = await ledger_queries.lines_of_transactions_touching(conn, company.id, cash,
                                                                      start, end)
-        return d.cash_flows_direct(chart, sums, lines, start, end)
+        return await asyncio.to_thread(d.cash_flows_direct, chart, sums, lines, start, end)
 
     async def _changes_in_equity(self, conn: Connection, company: Company,
                                  o: Options) -> d.ChangesInEquity:
         start, end = self._range(company, o.date_from, o.date_to)
         chart = await self._chart(conn, company.id)
         sums = await self._sums(conn, company.id, start, end)
+        retained = chart.leaves(d.DIVIDENDS_FROM) if d.DIVIDENDS_FROM in chart else []
+        if retained:
+            await self._check_lines(conn, company.id, retained, start, end,
+                                    d.MAX_STATEMENT_LINES["changes-in-equity"],
+                                    "statement of changes in equity",
+                                    "Narrow the date range.")
         lines = await ledger_queries.lines_of_transactions_touching(
-            conn, company.id, chart.leaves(d.DIVIDENDS_FROM) if d.DIVIDENDS_FROM in chart
-            else [], start, end)
+            conn, company.id, retained, start, end)
         return d.changes_in_equity(chart, sums, d.dividends(chart, lines), start, end)
 
     # ------------------------------------------------------------------ documents
@@ -236,6 +279,32 @@ class ReportingService:
                                       columns, tuple(rows), company.base_currency,
                                       self.now(), NOTES.get(name, ()))
         raise TypeError(f"not a report: {type(report).__name__}")
+
+
+def _check_ledger_size(lines: int, fmt: str, account: str | None) -> None:
+    what = "general ledger" if account is None else f"general ledger of {account}"
+    advice = "Narrow the date range or choose " + ("an account." if account is None
+                                                   else "a narrower account.")
+    if fmt in ("pdf", "xlsx"):
+        advice += " CSV takes up to {:,} lines.".format(d.MAX_LEDGER_LINES["csv"])
+    d.check_size(lines, d.MAX_LEDGER_LINES[fmt], what, advice, fmt)
+
+
+def _general_ledger(chart: d.Chart, sums: Mapping[str, d.Sums],
+                    lines: Sequence[Mapping[str, Any]], codes: Sequence[str] | None,
+                    start: date, end: date, account: str | None) -> d.GeneralLedger:
+    """The cards of ``codes`` (every account that moved or has a balance when ``None``;
+    under a header, those of its accounts that did) from ``lines`` in account order."""
+    by_account: dict[str, list[Mapping[str, Any]]] = {}
+    for line in lines:
+        by_account.setdefault(line["account_code"], []).append(line)
+    if codes is None:
+        codes = sorted(c for c, s in sums.items() if c in by_account or s.opening)
+    elif account is not None and not chart[account].postable:
+        codes = [c for c in codes if c in by_account or (c in sums and sums[c].opening)]
+    cards = tuple(d.account_card(chart[c], sums[c].opening if c in sums else d.ZERO,
+                                 by_account.get(c, ())) for c in codes)
+    return d.GeneralLedger(start, end, account, cards)
 
 
 def _results(chart: d.Chart, sums: Mapping[str, d.Sums]) -> tuple[Decimal, Decimal]:

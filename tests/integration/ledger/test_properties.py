@@ -172,6 +172,8 @@ class Books:
             await self.ledger.approve(self.chief, tx.id)
 
     async def reverse(self, tx_id: UUID, spec: Spec, on: date | None) -> None:
+        # A reversal is never dated before its original (the ledger refuses that).
+        on = max(on, spec.day) if on is not None else None
         self.reversible = [(i, s) for i, s in self.reversible if i != tx_id]
         reversal, original = await self.ledger.reverse(self.chief, tx_id, "Wrong customer", on)
         day = on or spec.day
@@ -326,6 +328,7 @@ async def test_reversing_a_transaction_restores_every_balance(
     totals, daily = await books.turnover(), await books.daily_net()
     tx_id = await books.cycle(spec)
     assert await books.turnover() != totals
+    on = max(on, spec.day) if on is not None else None
     await books.reverse(tx_id, spec, on)
     after = await books.turnover()
     net = {a: dr - cr for a, (dr, cr) in after.items()}

@@ -87,6 +87,10 @@ class GeneralLedger:
     account: str | None
     cards: tuple[AccountCard, ...]
 
+    @property
+    def line_count(self) -> int:
+        return sum(len(card.lines) for card in self.cards)
+
     def as_json(self, lang: str) -> dict[str, Any]:
         return {"date_from": self.date_from.isoformat(), "date_to": self.date_to.isoformat(),
                 "account": self.account, "accounts": [c.as_json(lang) for c in self.cards]}
