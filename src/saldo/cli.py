@@ -573,7 +573,8 @@ def report(
     reports.check_choice(fmt, reports.FORMATS, reports.UnsupportedFormat, "format")
     reports.check_choice(lang, reports.LANGUAGES, reports.UnsupportedLanguage, "language")
     options = Options(_day(date_from), _day(date_to), _day(as_of), _day(compare_from),
-                      _day(compare_to), account, level, account_class, include_zero, method)
+                      _day(compare_to), account, level, account_class, include_zero, method,
+                      format=fmt)
     settings = _settings()
     # The PDF renderer's font subsetter reports every glyph table at INFO.
     logging.getLogger("fontTools").setLevel(logging.WARNING)

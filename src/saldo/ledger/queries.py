@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -163,7 +164,6 @@ async def fiscal_periods(conn: Connection, company_id: UUID, year: int,
 # saldo.reporting.export; everything below reads the posted read models only.
 # ======================================================================================
 
-from collections.abc import AsyncIterator  # noqa: E402 - this section is appended as a unit
 
 # One statement over the posted lines (the read model the turnover is built from, so an
 # export sums to exactly what the balances say), with each line's transaction. Read
@@ -243,7 +243,6 @@ async def balances_before(conn: Connection, company_id: UUID,
 # method read lines, always within a date range (partition pruning by month).
 # ======================================================================================
 
-from collections.abc import Sequence  # noqa: E402 - this section is appended as a unit
 
 # Per account: totals before the range, turnover in it, and the part of that turnover made
 # by year-end closing transactions (kept apart in turnover, so P&L can leave them out).
@@ -339,3 +338,25 @@ async def lines_of_transactions_touching(conn: Connection, company_id: UUID,
         "company": company_id, "date_from": date_from, "date_to": date_to,
         "codes": list(codes)})
     return list(await cursor.fetchall())
+
+
+# ---------------------------------------------------------------------- report limits
+
+_LINE_COUNT = """
+SELECT coalesce(sum(lines), 0) AS lines
+  FROM account_turnover
+ WHERE company_id = %(company)s AND day >= %(date_from)s AND day <= %(date_to)s{accounts}
+"""
+
+
+async def journal_line_count(conn: Connection, company_id: UUID,
+                             codes: Sequence[str] | None, date_from: date,
+                             date_to: date) -> int:
+    """The number of posted lines on ``codes`` (every account when ``None``) dated in the
+    range: what :func:`saldo.ledger.queries.account_lines` would return."""
+    query = _LINE_COUNT.format(
+        accounts="" if codes is None else " AND account_code = ANY(%(codes)s)")
+    cursor = await conn.execute(query, {"company": company_id, "date_from": date_from,
+                                        "date_to": date_to, "codes": list(codes or ())})
+    row = await cursor.fetchone()
+    return int(row["lines"]) if row is not None else 0

@@ -30,7 +30,7 @@ from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import LedgerService
 from saldo.platform.db import Connection, Database
 from saldo.reporting import domain as d
-from saldo.reporting import queries, render
+from saldo.reporting import render
 from saldo.reporting.document import Column, Label, Language, ReportDocument, Row
 
 REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss",
@@ -157,7 +157,7 @@ class ReportingService:
                            advice: str) -> None:
         """Refuse before reading more than ``limit`` lines (one count over the daily
         turnover)."""
-        lines = await queries.journal_line_count(conn, company_id, codes, start, end)
+        lines = await ledger_queries.journal_line_count(conn, company_id, codes, start, end)
         d.check_size(lines, limit, what, advice)
 
     # ------------------------------------------------------------------ the reports
@@ -181,7 +181,7 @@ class ReportingService:
         if o.account is not None and o.account not in chart.accounts:
             raise d.UnknownAccount(f"No account {o.account}.", code=o.account)
         codes = chart.leaves(o.account) if o.account is not None else None
-        lines = await queries.journal_line_count(conn, company.id, codes, start, end)
+        lines = await ledger_queries.journal_line_count(conn, company.id, codes, start, end)
         _check_ledger_size(lines, o.format, o.account)
         sums = await self._sums(conn, company.id, start, end)
         rows = await ledger_queries.account_lines(conn, company.id, codes, start, end)
