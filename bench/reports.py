@@ -51,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -87,6 +87,7 @@ from common import (
 )
 from saldo.identity.domain import Permission
 from saldo.ledger import queries as ledger_queries
+from saldo.ledger.domain import ContentInput
 from saldo.reporting import api as reporting_api
 from saldo.reporting import domain as reporting_domain
 from saldo.reporting import export as export_module
@@ -209,13 +210,23 @@ class Bench(AppBench):
         progress(f"loading {self.size.lines:,} posted lines with post_batch "
                  f"({BATCH:,} transactions a batch) ...")
         start = last = time.perf_counter()
-        while self.posted_lines < self.size.lines:
-            batch = journal.batch()
-            result = await ledger.post_batch(ctx, batch.rows)
+        sizes: list[tuple[int, int]] = []  # (transactions, lines) of each batch handed out
+
+        def batches() -> Iterator[Sequence[tuple[int, ContentInput]]]:
+            planned = 0
+            while planned < self.size.lines:
+                batch = journal.batch()
+                planned += len(batch.lines)
+                sizes.append((batch.transactions, len(batch.lines)))
+                yield batch.rows
+
+        # post_batches: the next batch is checked while the previous one is written.
+        async for result in ledger.post_batches(ctx, batches()):
             if not result.ok:
                 raise BenchError(f"post_batch rejected a batch: {result.findings[:3]}")
-            self.posted_lines += len(batch.lines)
-            self.posted_transactions += batch.transactions
+            transactions, lines = sizes.pop(0)
+            self.posted_lines += lines
+            self.posted_transactions += transactions
             if time.perf_counter() - last > 30:
                 last = time.perf_counter()
                 progress(f"  {self.posted_lines:,} lines, "

@@ -472,23 +472,29 @@ def import_journal(
         if outcome.findings:
             outcome.failed_row = transactions[0][0]
             return outcome
+        batches = [transactions[start:start + batch_size]
+                   for start in range(0, len(transactions), batch_size)]
         with _progress() as bar:
             task = bar.add_task("transactions posted", total=len(transactions))
-            for start in range(0, len(transactions), batch_size):
-                batch = transactions[start:start + batch_size]
-                try:
-                    result = await container.ledger.post_batch(ctx, batch)
-                except SaldoError as exc:
-                    outcome.findings.append(imports.Finding(batch[0][0], exc.code, exc.detail))
-                else:
+            # Pipelined: each batch is checked while the one before it is written.
+            results = container.ledger.post_batches(ctx, batches)
+            try:
+                async for result in results:
+                    batch = batches[outcome.batches]
                     outcome.findings.extend(imports.Finding(f.row, f.code, f.message)
                                             for f in result.findings)
-                if outcome.findings:
-                    outcome.failed_row = batch[0][0]
-                    break
-                outcome.posted.extend(result.posted)
-                outcome.batches += 1
-                bar.advance(task, len(batch))
+                    if outcome.findings:
+                        outcome.failed_row = batch[0][0]
+                        break
+                    outcome.posted.extend(result.posted)
+                    outcome.batches += 1
+                    bar.advance(task, len(batch))
+            except SaldoError as exc:
+                batch = batches[outcome.batches]
+                outcome.findings.append(imports.Finding(batch[0][0], exc.code, exc.detail))
+                outcome.failed_row = batch[0][0]
+            finally:
+                await results.aclose()
         return outcome
 
     async def work(container: bootstrap.Container) -> _ImportOutcome:

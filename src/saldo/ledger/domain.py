@@ -628,6 +628,25 @@ class Status(StrEnum):
     DISCARDED = "discarded"
 
 
+def _drafted(transaction_id: UUID, content: Content, actor: Actor, reverses: UUID | None,
+             kind: str) -> Event:
+    return Event(TRANSACTION_DRAFTED, {"id": str(transaction_id), **content.as_data(),
+                                       "reverses": str(reverses) if reverses else None,
+                                       **({"kind": kind} if kind != REGULAR else {}),
+                                       **actor.as_data()})
+
+
+def imported_events(transaction_id: UUID, content: Content, actor: Actor, number: int,
+                    fiscal_year: int, reverses: UUID | None = None,
+                    kind: str = REGULAR) -> list[Event]:
+    """The events of a transaction drafted and posted at once (see
+    :meth:`JournalTransaction.born_posted`), without building its state: bulk posting
+    writes thousands and never looks at them again. Their data hold only JSON values."""
+    return [_drafted(transaction_id, content, actor, reverses, kind),
+            Event(TRANSACTION_POSTED, {"number": number, "fiscal_year": fiscal_year,
+                                       **actor.as_data()})]
+
+
 @dataclass(slots=True)
 class JournalTransaction:
     id: UUID
@@ -652,10 +671,8 @@ class JournalTransaction:
     def draft(cls, transaction_id: UUID, content: Content, actor: Actor,
               reverses: UUID | None = None, kind: str = REGULAR) -> JournalTransaction:
         tx = cls(transaction_id)
-        tx._record(TRANSACTION_DRAFTED, {"id": str(transaction_id), **content.as_data(),
-                                         "reverses": str(reverses) if reverses else None,
-                                         **({"kind": kind} if kind != REGULAR else {}),
-                                         **actor.as_data()})
+        drafted = _drafted(transaction_id, content, actor, reverses, kind)
+        tx._record(drafted.type, drafted.data)
         return tx
 
     def amend(self, content: Content, actor: Actor) -> None:
@@ -681,9 +698,10 @@ class JournalTransaction:
         """A transaction drafted and posted at once, with no separate approval: a reversal
         (which corrects what was approved already) or an imported journal (the importer
         must hold the approval permission; the service and the edges check it)."""
-        tx = cls.draft(transaction_id, content, actor, reverses, kind)
-        tx._record(TRANSACTION_POSTED, {"number": number, "fiscal_year": fiscal_year,
-                                        **actor.as_data()})
+        tx = cls(transaction_id)
+        for event in imported_events(transaction_id, content, actor, number, fiscal_year,
+                                     reverses, kind):
+            tx._record(event.type, event.data)
         return tx
 
     def check_postable(self) -> Content:

@@ -9,9 +9,10 @@ either success or the rule the new state breaks, never the race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -82,6 +83,15 @@ class Finding:
     row: int
     code: str
     message: str
+
+
+@dataclass(slots=True)
+class CheckedBatch:
+    """A batch whose content passed :func:`~saldo.ledger.domain.check_content`: (row,
+    content, fiscal year) per transaction, and the findings of those that did not."""
+
+    rows: list[tuple[int, Content, int]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -585,20 +595,72 @@ class LedgerService:
         written. Imported transactions are posted without a separate approval: the
         importing user must hold ``transactions:approve`` (the API and CLI check it).
         """
-        result = BatchResult()
+        checked = await self.check_batch(ctx, rows)
+        if checked.findings:
+            return BatchResult(findings=checked.findings)
+        return await self.write_batch(ctx, checked, correlation_id)
+
+    async def post_batches(self, ctx: CompanyContext,
+                           batches: Iterable[Sequence[tuple[int, ContentInput]]],
+                           correlation_id: str | None = None) -> AsyncGenerator[BatchResult]:
+        """:meth:`post_batch` for a stream of batches, each all or nothing, yielding each
+        one's result; it stops after the first batch with findings.
+
+        Pipelined: the next batch is checked (Python's work) while the previous one is
+        written (mostly PostgreSQL's), so an import keeps both busy instead of taking
+        turns. The check hands the event loop back every few rows, which lets the write
+        send its next statement as soon as the last one is answered.
+        """
+        writing: asyncio.Task[BatchResult] | None = None
+        try:
+            for rows in batches:
+                checked = await self.check_batch(ctx, rows)
+                if writing is not None:
+                    result = await writing
+                    writing = None
+                    yield result
+                    if not result.ok:
+                        return
+                if checked.findings:
+                    yield BatchResult(findings=checked.findings)
+                    return
+                writing = asyncio.create_task(self.write_batch(ctx, checked, correlation_id))
+                await asyncio.sleep(0)  # let it send its first statement
+            if writing is not None:
+                result, writing = await writing, None
+                yield result
+        finally:
+            if writing is not None:  # the caller stopped early: finish or roll back cleanly
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, SaldoError):
+                    await writing
+
+    async def check_batch(self, ctx: CompanyContext,
+                          rows: Sequence[tuple[int, ContentInput]]) -> CheckedBatch:
+        """The content rules of every transaction of a batch, as findings; no I/O beyond the
+        company's (cached) settings."""
         settings = await self.company(ctx.company_id)
-        checked: list[tuple[int, Content, int]] = []
-        for row, raw in rows:
+        checked = CheckedBatch()
+        for index, (row, raw) in enumerate(rows):
+            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a pipelined write may be waiting to go on
             try:
-                content = await self.check(ctx.company_id, raw)
+                content = d.check_content(raw, settings.base_currency)
+                year = d.fiscal_year_of(content.date, settings.fiscal_year_start_month)
+                d.check_openable(year, self.today(), settings.fiscal_year_start_month,
+                                 self.history_years)
             except SaldoError as exc:
-                result.findings.append(Finding(row, exc.code, exc.detail))
+                checked.findings.append(Finding(row, exc.code, exc.detail))
                 continue
-            year = d.fiscal_year_of(content.date, settings.fiscal_year_start_month)
-            checked.append((row, content, year))
-        if result.findings:
-            return result
-        for year in sorted({year for _, _, year in checked}):
+            checked.rows.append((row, content, year))
+        return checked
+
+    async def write_batch(self, ctx: CompanyContext, checked: CheckedBatch,
+                          correlation_id: str | None = None) -> BatchResult:
+        """Post a checked batch in one database transaction; the rules that need the
+        books (accounts, periods) become findings and then nothing is written."""
+        rows = checked.rows
+        for year in sorted({year for _, _, year in rows}):
             await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
 
@@ -606,8 +668,8 @@ class LedgerService:
             done = BatchResult()
             chart_targets = await store.chart(conn, ctx.company_id)
             periods = await store.lock_periods(
-                conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in checked})
-            for row, content, _ in checked:
+                conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in rows})
+            for row, content, _ in rows:
                 try:
                     d.check_accounts((e.account_code for e in content.entries), chart_targets)
                     status = periods.get(d.period_of(content.date))
@@ -620,25 +682,29 @@ class LedgerService:
             if done.findings:
                 return done
             per_year: dict[int, int] = {}
-            for _, _, year in checked:
+            for _, _, year in rows:
                 per_year[year] = per_year.get(year, 0) + 1
             next_number = {year: await store.next_numbers(conn, ctx.company_id, year, count)
                            for year, count in sorted(per_year.items())}
             appends = []
             metadata = Metadata(actor=str(actor.id), company_id=ctx.company_id,
                                 correlation_id=correlation_id)
-            for _, content, year in checked:
+            for _, content, year in rows:
                 number, next_number[year] = next_number[year], next_number[year] + 1
-                tx = JournalTransaction.born_posted(new_id(), content, actor, number, year)
-                appends.append(StreamAppend(transaction_stream(tx.id), TRANSACTION_STREAM,
-                                            NO_STREAM,
-                                            [NewEvent(e.type, e.data) for e in tx.pending],
-                                            metadata))
-                done.posted.append((tx.id, year, number))
+                transaction_id = new_id()
+                events = d.imported_events(transaction_id, content, actor, number, year)
+                appends.append(StreamAppend(
+                    transaction_stream(transaction_id), TRANSACTION_STREAM, NO_STREAM,
+                    [NewEvent(e.type, e.data, json_values=True) for e in events], metadata))
+                done.posted.append((transaction_id, year, number))
             await self.events.append_many(conn, appends)
             return done
 
         return await self._command(ctx.company_id, decide)
+
+
+#: How many transactions a batch check handles before it lets the event loop run.
+_YIELD_EVERY = 100
 
 
 def _default_parent(code: str) -> str | None:
