@@ -221,9 +221,11 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         Call("POST", companies + "/fiscal-periods/{period}/reopen",
              setup=_closed(books, "2025-02")),
         Call("POST", companies + "/fiscal-periods/{period}/lock", setup=_fixed(period="2025-03")),
-        # Fiscal years (2023, 2024: apart from everything above)
-        Call("POST", companies + "/fiscal-years/{year}/close", setup=_fixed(year="2024")),
-        Call("POST", companies + "/fiscal-years/{year}/reopen", setup=_year_closed(books, 2023)),
+        # Fiscal years (2023, 2024: apart from everything above).
+        # (Years close in order and reopen in reverse order: close 2023, then reopen a
+        # 2024 the setup closed, which no later closed year holds back.)
+        Call("POST", companies + "/fiscal-years/{year}/close", setup=_fixed(year="2023")),
+        Call("POST", companies + "/fiscal-years/{year}/reopen", setup=_year_closed(books, 2024)),
         # Journal export (reports:financial)
         Call("GET", companies + "/export/journal"),
         # Reports (reports:financial); every parameter has a default (up to today)
