@@ -156,6 +156,8 @@ def check_tax_id(tax_id: str) -> str:
     return tax_id
 
 
+#: The charts of accounts a company may be created with; the ledger ships one CSV per name
+#: (src/saldo/ledger/charts/) and loads it when the company is created.
 CHARTS = frozenset({"ge-standard"})
 
 

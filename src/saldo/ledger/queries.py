@@ -37,15 +37,19 @@ async def account(conn: Connection, company_id: UUID, code: str) -> dict[str, An
     return await cursor.fetchone()
 
 
-# A header's balance is its subtree's: the descendants come from the chart (hundreds of
-# rows), the sums from the turnover table's primary key, one range per account.
-_BALANCE = """
+#: ``tree``: the account %(code)s and every account below it (a header's sub-accounts),
+#: walked in the chart (hundreds of rows at most).
+SUBTREE = """
 WITH RECURSIVE tree AS (
     SELECT code FROM accounts WHERE company_id = %(company)s AND code = %(code)s
     UNION ALL
     SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code
      WHERE a.company_id = %(company)s
-)
+)"""
+
+# A header's balance is its subtree's: the sums come from the turnover table's primary
+# key, one range per account.
+_BALANCE = SUBTREE + """
 SELECT coalesce(sum(t.debit), 0) AS debit, coalesce(sum(t.credit), 0) AS credit
   FROM tree JOIN account_turnover t
     ON t.company_id = %(company)s AND t.account_code = tree.code AND t.day <= %(as_of)s
@@ -115,32 +119,27 @@ def decode_cursor(text: str) -> tuple[date, UUID]:
 async def transactions(conn: Connection, company_id: UUID,
                        f: TransactionFilter) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first (date, then id -- ids are time-ordered UUIDv7), keyset-paginated."""
-    where: list[str] = ["company_id = %s"]
-    params: list[Any] = [company_id]
+    where = ["company_id = %(company)s"]
+    params: dict[str, Any] = {"company": company_id, "limit": f.limit + 1}
     if f.status:
-        where.append("status = %s")
-        params.append(f.status)
+        where.append("status = %(status)s")
+        params["status"] = f.status
     if f.date_from:
-        where.append("date >= %s")
-        params.append(f.date_from)
+        where.append("date >= %(date_from)s")
+        params["date_from"] = f.date_from
     if f.date_to:
-        where.append("date <= %s")
-        params.append(f.date_to)
+        where.append("date <= %(date_to)s")
+        params["date_to"] = f.date_to
     if f.account:  # the account or any account below it (a header's sub-accounts)
-        where.append(
-            "account_codes && ARRAY(WITH RECURSIVE tree AS ("
-            " SELECT code FROM accounts WHERE company_id = %s AND code = %s"
-            " UNION ALL SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code"
-            "  WHERE a.company_id = %s) SELECT code FROM tree)")
-        params.extend([company_id, f.account, company_id])
+        where.append(f"account_codes && ARRAY({SUBTREE} SELECT code FROM tree)")
+        params["code"] = f.account
     if f.cursor:
-        day, ident = decode_cursor(f.cursor)
-        where.append("(date, id) < (%s, %s)")
-        params.extend([day, ident])
+        params["day"], params["id"] = decode_cursor(f.cursor)
+        where.append("(date, id) < (%(day)s, %(id)s)")
     cursor = await conn.execute(
         f"SELECT {_TRANSACTION_COLUMNS} FROM journal_transactions"
-        f" WHERE {' AND '.join(where)} ORDER BY date DESC, id DESC LIMIT %s",
-        (*params, f.limit + 1))
+        f" WHERE {' AND '.join(where)} ORDER BY date DESC, id DESC LIMIT %(limit)s",
+        params)
     rows = list(await cursor.fetchall())
     more = len(rows) > f.limit
     rows = rows[: f.limit]

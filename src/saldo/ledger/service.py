@@ -27,7 +27,7 @@ from saldo.identity.domain import CompanyContext, CompanyNotFound, User
 from saldo.kernel.errors import ConcurrencyError, Conflict, SaldoError
 from saldo.kernel.ids import new_id
 from saldo.ledger import domain as d
-from saldo.ledger import store
+from saldo.ledger import queries, store
 from saldo.ledger.charts import chart
 from saldo.ledger.domain import (
     Account,
@@ -228,7 +228,9 @@ class LedgerService:
                 raise d.AccountNotFound(f"No account {code}.", code=code)
             data = _account_changes(account, changes)
             if data.get("active") is False and account.active:
-                balance = await store.subtree_balance(conn, ctx.company_id, code)
+                debit, credit = await queries.balance(conn, ctx.company_id, code, date.max,
+                                                      postable=account.postable)
+                balance = debit - credit
                 if balance:
                     raise d.AccountHasBalance(
                         f"Account {code} has a balance of {balance}; clear it before "

@@ -54,14 +54,6 @@ async def has_postings(conn: Connection, company_id: UUID, code: str) -> bool:
     return bool(row and row["x"])
 
 
-async def account_balance(conn: Connection, company_id: UUID, code: str) -> Any:
-    cursor = await conn.execute(
-        "SELECT coalesce(sum(debit - credit), 0) AS b FROM account_turnover"
-        " WHERE company_id = %s AND account_code = %s", (company_id, code))
-    row = await cursor.fetchone()
-    return row["b"] if row else 0
-
-
 async def has_open_drafts(conn: Connection, company_id: UUID, code: str) -> bool:
     cursor = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM journal_transactions WHERE company_id = %s"
@@ -224,18 +216,3 @@ async def years_with_status(conn: Connection, company_id: UUID, status: str) -> 
         " ORDER BY fiscal_year", (company_id, status))
     return [r["fiscal_year"] for r in await cursor.fetchall()]
 
-
-async def subtree_balance(conn: Connection, company_id: UUID, code: str) -> Any:
-    """``debit − credit`` of ``code`` and every account below it."""
-    cursor = await conn.execute(
-        "WITH RECURSIVE tree AS ("
-        "    SELECT code FROM accounts WHERE company_id = %(c)s AND code = %(code)s"
-        "    UNION ALL"
-        "    SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code"
-        "     WHERE a.company_id = %(c)s)"
-        " SELECT coalesce(sum(t.debit - t.credit), 0) AS b"
-        "   FROM tree JOIN account_turnover t"
-        "     ON t.company_id = %(c)s AND t.account_code = tree.code",
-        {"c": company_id, "code": code})
-    row = await cursor.fetchone()
-    return row["b"] if row else 0

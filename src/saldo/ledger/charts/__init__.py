@@ -14,9 +14,8 @@ import io
 from functools import cache
 from importlib import resources
 
+from saldo.identity.domain import CHARTS
 from saldo.ledger.domain import Account, AccountType, Classification, NormalBalance
-
-CHARTS = ("ge-standard",)
 
 
 @cache
