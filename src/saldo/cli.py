@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import os
 import signal
 import sys
@@ -581,9 +580,7 @@ def report(
     options = Options(_day(date_from), _day(date_to), _day(as_of), _day(compare_from),
                       _day(compare_to), account, level, account_class, include_zero, method,
                       format=fmt)
-    settings = _settings()
-    # The PDF renderer's font subsetter reports every glyph table at INFO.
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    settings = _settings()  # configures logging, fontTools' glyph chatter included
 
     async def work(container: bootstrap.Container) -> tuple[bytes, str, str]:
         await container.app_db.open()

@@ -620,3 +620,18 @@ async def test_events_are_immutable(db: Database, statement: str) -> None:
             await conn.execute(statement)
     rows = await stream_rows(db, "fixed")
     assert [(r["version"], r["data"]) for r in rows] == [(1, {"n": 1})]
+
+
+async def test_appends_are_counted_in_the_metrics(db: Database) -> None:
+    from saldo.platform.metrics import REGISTRY
+
+    def appended() -> float:
+        return REGISTRY.get_sample_value("saldo_events_appended_total") or 0.0
+
+    before = appended()
+    store = EventStore()
+    async with db.transaction() as conn:
+        await store.append(conn, "counted", "Account", NO_STREAM, [event(1), event(2)])
+        await store.append_many(conn, [StreamAppend("counted-2", "Account", NO_STREAM,
+                                                    [event(3)])])
+    assert appended() == before + 3

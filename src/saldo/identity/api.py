@@ -12,7 +12,6 @@ lacks the permission. Every route with ``{company_id}`` in its path must use it;
 walks the routes to hold every context to that.
 """
 
-import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Annotated, Any, cast
@@ -21,10 +20,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field
 
 from saldo.identity import queries
 from saldo.identity.domain import (
@@ -38,7 +36,7 @@ from saldo.identity.domain import (
     User,
 )
 from saldo.identity.service import IdentityService, Origin
-from saldo.platform.http import problem_responses
+from saldo.platform.http import exact_json, problem_responses, validate_body
 
 # ---------------------------------------------------------------------- dependencies
 
@@ -259,11 +257,6 @@ _AUTH_ERRORS = (400, 401, 403, 404, 422)
 Username = Annotated[Text, Path(min_length=1, max_length=64)]
 
 
-def _validation_error(exc: ValidationError) -> RequestValidationError:
-    return RequestValidationError(
-        [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)])
-
-
 async def _login_body(request: Request) -> LoginRequest:
     """JSON, or form-encoded as OAuth2 password-grant clients send it (RFC 6749 §4.3)."""
     raw = await request.body()
@@ -272,16 +265,8 @@ async def _login_body(request: Request) -> LoginRequest:
     if content_type == "application/x-www-form-urlencoded":
         data = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     else:
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: "[" * 100000
-            raise RequestValidationError(
-                [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
-            ) from None
-    try:
-        return LoginRequest.model_validate(data)
-    except ValidationError as exc:
-        raise _validation_error(exc) from None
+        data = exact_json(raw)
+    return validate_body(LoginRequest, data)
 
 
 _LOGIN_SCHEMA = LoginRequest.model_json_schema()

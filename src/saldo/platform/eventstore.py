@@ -36,6 +36,7 @@ from psycopg.types.json import set_json_loads
 from saldo.kernel.errors import ConcurrencyError, Conflict
 from saldo.kernel.ids import new_id
 from saldo.platform.db import Connection
+from saldo.platform.metrics import EVENTS_APPENDED
 
 
 class _Xid8Loader(Loader):
@@ -460,6 +461,7 @@ class EventStore:
                 recorded_at)))
         for projection in self.inline_projections:
             await projection.apply(conn, recorded)
+        EVENTS_APPENDED.inc(len(recorded))  # counted before commit: a rollback still counts
         return recorded
 
     # ------------------------------------------------------------------ reading
@@ -474,11 +476,9 @@ class EventStore:
     async def read_stream(
         self, conn: Connection, stream_id: str, after_version: int = 0
     ) -> list[RecordedEvent]:
-        cursor = await conn.execute(
+        return await self._events(
             f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND version > %s ORDER BY version",
-            (stream_id, after_version),
-        )
-        return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
+            conn, (stream_id, after_version))
 
     async def read_all(
         self, conn: Connection, after: Checkpoint = START, limit: int = 1000
@@ -489,23 +489,26 @@ class EventStore:
         an event that commits late (its transaction began early) is delivered after the
         reader's checkpoint, never behind it.
         """
-        # Tuples, not dicts: the select list is in RecordedEvent's field order, and on the
-        # read path building a dict per row costs as much as the row itself.
-        async with conn.cursor(row_factory=tuple_row) as cursor:
-            await cursor.execute(_READ_ALL, (xid8(after.transaction_id), after.position, limit))
-            rows = await cursor.fetchall()
-        upcast = self.upcasters.upcast
-        return [upcast(RecordedEvent(*row)) for row in rows]
+        return await self._events(_READ_ALL, conn,
+                                  (xid8(after.transaction_id), after.position, limit))
 
     async def read_by_position(
         self, conn: Connection, after_position: int, limit: int
     ) -> list[RecordedEvent]:
         """Events by position. Only safe when no writer can be in flight (under a lock)."""
-        cursor = await conn.execute(
+        return await self._events(
             f"SELECT {_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s",
-            (after_position, limit),
-        )
-        return [self.upcasters.upcast(_to_event(row)) for row in await cursor.fetchall()]
+            conn, (after_position, limit))
+
+    async def _events(self, query: str, conn: Connection,
+                      params: tuple[Any, ...]) -> list[RecordedEvent]:
+        # Tuples, not dicts: the select list is in RecordedEvent's field order, and on the
+        # read path building a dict per row costs as much as the row itself.
+        async with conn.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(query, params)
+            rows = await cursor.fetchall()
+        upcast = self.upcasters.upcast
+        return [upcast(RecordedEvent(*row)) for row in rows]
 
     async def subscribe(
         self,
@@ -615,19 +618,3 @@ class _Sent:
     type: str
     schema_version: int
 
-
-def _to_event(row: Mapping[str, Any]) -> RecordedEvent:
-    return RecordedEvent(
-        position=row["position"],
-        transaction_id=row["transaction_id"],
-        event_id=row["event_id"],
-        stream_id=row["stream_id"],
-        stream_type=row["stream_type"],
-        version=row["version"],
-        type=row["event_type"],
-        schema_version=row["schema_version"],
-        data=row["data"],
-        metadata=row["metadata"],
-        company_id=row["company_id"],
-        recorded_at=row["recorded_at"],
-    )

@@ -204,6 +204,17 @@ def exact_json(raw: bytes) -> Any:
         ) from None
 
 
+def validate_body(model: type[M], data: Any) -> M:
+    """``data`` as ``model``, or the validation error FastAPI gives a bad body (422, with
+    each error's location under ``body``)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        ) from None
+
+
 class ExactJsonBody(Generic[M]):
     """A dependency: the request body as ``model``, parsed by :func:`exact_json`.
 
@@ -215,13 +226,7 @@ class ExactJsonBody(Generic[M]):
         self.model = model
 
     async def __call__(self, request: Request) -> M:
-        data = exact_json(await request.body())
-        try:
-            return self.model.model_validate(data)
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-            ) from None
+        return validate_body(self.model, exact_json(await request.body()))
 
     def openapi(self) -> dict[str, Any]:
         return {"requestBody": {"required": True, "content": {
