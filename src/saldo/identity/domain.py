@@ -13,6 +13,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation, SaldoError
+from saldo.kernel.money import ISO_CURRENCIES
 
 
 class Permission(StrEnum):
@@ -174,7 +175,7 @@ class NewCompany:
         if not self.name.strip() or len(self.name) > 200:
             raise InvalidCompany("The company name must be 1 to 200 characters.", field="name")
         check_tax_id(self.tax_id)
-        if not re.fullmatch(r"[A-Z]{3}", self.base_currency):
+        if self.base_currency not in ISO_CURRENCIES:
             raise InvalidCompany("The base currency must be an ISO 4217 code such as GEL.",
                                  field="base_currency")
         if self.chart_of_accounts not in CHARTS:

@@ -44,6 +44,22 @@ def round_half_up(amount: Decimal, places: int = 2) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def padded(amount: Decimal, places: int = 2) -> Decimal:
+    """``amount`` with at least ``places`` decimals, for display: only trailing zeros are
+    added (nothing is rounded, no digit dropped), and ``-0`` becomes 0."""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -places:
+        # Formatting, unlike quantize, has no 28-digit context limit.
+        amount = Decimal(format(amount, f".{places}f"))
+    return amount.copy_abs() if amount.is_zero() else amount
+
+
+def amount_text(amount: Decimal, places: int = 2) -> str:
+    """An amount as the API and files show it: ``"1180.00"``, ``"-5.10"``, never
+    ``"-0.00"``, never an exponent, never rounded."""
+    return format(padded(amount, places), "f")
+
+
 def parse_amount(value: object) -> Decimal:
     """Parse a JSON amount exactly: strings and ints as written, never through float.
 

@@ -35,8 +35,8 @@ from saldo.kernel.money import (
 #: ``date`` under another name, for methods of classes that have a ``date`` field.
 Day = date
 BASE_PLACES = 2
-#: The largest amount a line may carry: numeric(20, 2) holds 18 integer digits; leaving
-#: head-room keeps every sum over a year of lines inside the column.
+#: The largest amount a line may carry, in its currency and in GEL: journal lines are
+#: numeric(20, 2) (18 integer digits); sums (turnover, totals) are unbounded numeric.
 MAX_AMOUNT = Decimal("1e15")
 #: Rates are GEL per one unit; NBG publishes four decimals, six leave room for crosses.
 RATE_PLACES = 6
@@ -252,12 +252,17 @@ def new_sub_account(code: str, name: str, name_ka: str | None,
                              f"({parent.type.value}).", field="type")
     classification = parent.classification
     if account_type != parent.type:
-        classification = _DEFAULT_CLASSIFICATION[account_type]
+        classification = default_classification(account_type)
     normal = parent.normal_balance if account_type == parent.type else normal_balance_of(
         account_type)
     return Account(code=code, name=name.strip(), name_ka=(name_ka or name).strip(),
                    type=account_type, normal_balance=normal, classification=classification,
                    parent_code=parent.code, postable=True, active=True, custom=True)
+
+
+def default_classification(account_type: AccountType) -> Classification:
+    """Where an account of this type lands when nothing more specific is known."""
+    return _DEFAULT_CLASSIFICATION[account_type]
 
 
 _DEFAULT_CLASSIFICATION = {
@@ -410,9 +415,6 @@ def _rate(value: object) -> Decimal:
     return rate.normalize() if rate == rate.to_integral() else rate
 
 
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
 def check_content(raw: ContentInput, base_currency: str) -> Content:
     """Check a transaction's content against ARCHITECTURE §4 and return it normalised.
 
@@ -425,8 +427,8 @@ def check_content(raw: ContentInput, base_currency: str) -> Content:
     if len(description) > 500:
         raise InvalidEntry("The description is at most 500 characters.", field="description")
     currency = base_currency if raw.currency is None else raw.currency.strip().upper()
-    if not CURRENCY.fullmatch(currency) or currency not in ISO_CURRENCIES:
-        raise InvalidCurrency(f"{raw.currency!r} is not an ISO 4217 currency code.",
+    if currency not in ISO_CURRENCIES:
+        raise InvalidCurrency(f"{currency!r} is not an ISO 4217 currency code.",
                               field="currency")
     foreign = currency != base_currency
     if not foreign:
@@ -499,11 +501,13 @@ def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
                                f"({expected}); put a difference on a rounding line.",
                                field=where)
     zero_base = Decimal("0.00")
+    base = round_half_up((debit or credit) * rate, BASE_PLACES)
+    if base >= MAX_AMOUNT:  # a large amount at a large rate
+        raise InvalidAmountError(f"{where}: {base} in the base currency is larger than "
+                                 f"Saldo accepts (below {MAX_AMOUNT:,.0f}).", field=where)
     if debit:
-        return Entry(raw.account_code, debit, credit,
-                     round_half_up(debit * rate, BASE_PLACES), zero_base, raw.description)
-    return Entry(raw.account_code, debit, credit, zero_base,
-                 round_half_up(credit * rate, BASE_PLACES), raw.description)
+        return Entry(raw.account_code, debit, credit, base, zero_base, raw.description)
+    return Entry(raw.account_code, debit, credit, zero_base, base, raw.description)
 
 
 # ---------------------------------------------------------------------- fiscal calendar

@@ -200,8 +200,16 @@ class LedgerProjection:
                     f"UPDATE accounts SET {assignments} WHERE company_id = %s AND code = %s",
                     (*[changes[c] for c in columns], company, data["code"]))
         elif event.type == d.ACCOUNT_DELETED:
-            await conn.execute("DELETE FROM accounts WHERE company_id = %s AND code = %s",
-                               (company, data["code"]))
+            # A parent left without sub-accounts is a leaf again (postable = no children,
+            # as when the chart was loaded).
+            await conn.execute(
+                "WITH gone AS (DELETE FROM accounts WHERE company_id = %(c)s AND code = %(code)s"
+                "              RETURNING parent_code)"
+                " UPDATE accounts p SET postable = true FROM gone"
+                "  WHERE p.company_id = %(c)s AND p.code = gone.parent_code"
+                "    AND NOT EXISTS (SELECT 1 FROM accounts k WHERE k.company_id = %(c)s"
+                "                       AND k.parent_code = p.code AND k.code <> %(code)s)",
+                {"c": company, "code": data["code"]})
         elif event.type == d.FISCAL_YEAR_OPENED:
             periods = data["periods"]
             await conn.execute("SELECT ledger_ensure_partitions(%s, %s)",

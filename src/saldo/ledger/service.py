@@ -336,8 +336,12 @@ class LedgerService:
         database transaction. The year's last period may be closed already (months are
         usually closed one by one); a locked one refuses the closing transaction."""
         settings = await self.company(ctx.company_id)
-        await self.open_fiscal_year(ctx.company_id, year)
         periods = d.periods_of_year(year, settings.fiscal_year_start_month)
+        last = periods[-1]
+        if last.end > self.today():  # before anything is opened: a refusal writes nothing
+            raise d.YearNotEnded(f"Fiscal year {year} ends on {last.end}; it can be "
+                                 "closed from that day on.", year=year)
+        await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
 
         async def decide(conn: Connection) -> dict[str, Any]:
@@ -348,10 +352,6 @@ class LedgerService:
             state = await store.fiscal_year(conn, ctx.company_id, year)
             if state is not None and state["status"] == "closed":
                 raise d.YearClosed(f"Fiscal year {year} is closed already.", year=year)
-            last = periods[-1]
-            if last.end > self.today():
-                raise d.YearNotEnded(f"Fiscal year {year} ends on {last.end}; it can be "
-                                     "closed from that day on.", year=year)
             earlier = [y for y in await store.years_with_status(conn, ctx.company_id, "open")
                        if y < year]
             if earlier:
@@ -732,4 +732,6 @@ def _account_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any
         new_type = AccountType(changes["type"])
         data["type"] = new_type.value
         data["normal_balance"] = d.normal_balance_of(new_type).value
+        # The statement line follows the type: a liability never stays in profit or loss.
+        data["classification"] = d.default_classification(new_type).value
     return data

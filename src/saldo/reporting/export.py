@@ -46,6 +46,7 @@ from fastapi.responses import StreamingResponse
 from saldo.identity import queries as identity_queries
 from saldo.identity.api import Text, require
 from saldo.identity.domain import CompanyContext, Permission
+from saldo.kernel.money import amount_text
 from saldo.ledger import queries
 from saldo.ledger.service import LedgerService
 from saldo.platform.db import Connection
@@ -97,9 +98,8 @@ def beancount_string(text: str) -> str:
 
 
 def amount(value: Decimal) -> str:
-    """Two decimals, as the read models store base amounts (numeric(20, 2)): formatting
-    only, never a rounding; no ``-0.00``."""
-    return f"{value:.2f}" if value else "0.00"
+    """Two decimals, as the read models store base amounts: formatting only."""
+    return amount_text(value)
 
 
 # ---------------------------------------------------------------------- accounts

@@ -50,7 +50,7 @@ from openpyxl.cell.cell import Cell as XlCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from saldo.kernel.money import minor_units
+from saldo.kernel.money import amount_text, minor_units, padded
 from saldo.reporting.document import Cell, Column, Label, Language, ReportDocument
 
 Format = Literal["csv", "xlsx", "pdf"]
@@ -105,28 +105,18 @@ def file_name(doc: ReportDocument, fmt: str) -> str:
 # ---------------------------------------------------------------- amounts as text
 
 
-def _padded(amount: Decimal, places: int) -> Decimal:
-    """``amount`` with at least ``places`` decimals; never drops a digit, and ``-0`` is 0."""
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -places:
-        # Only adds trailing zeros (fewer decimals than ``places``), so nothing is rounded;
-        # formatting, unlike quantize, has no 28-digit context limit.
-        amount = Decimal(format(amount, f".{places}f"))
-    return amount.copy_abs() if amount.is_zero() else amount
-
-
 def plain_amount(amount: Decimal | None, places: int = 2) -> str:
     """For machines: ``1180.00``, ``-1180.00``; no separators, no exponent; blank for None."""
     if amount is None:
         return ""
-    return format(_padded(amount, places), "f")
+    return amount_text(amount, places)
 
 
 def format_amount(amount: Decimal | None, places: int = 2) -> str:
     """For people: ``1,180.00``, ``-1,180.00``; blank for None."""
     if amount is None:
         return ""
-    return format(_padded(amount, places), ",f")
+    return format(padded(amount, places), ",f")
 
 
 def _text(value: Cell, column: Column, lang: Language, places: int, *, human: bool) -> str:
@@ -295,7 +285,7 @@ def _set_xlsx_value(
     if value is None:
         return
     if isinstance(value, Decimal):
-        number = xlsx_number(_padded(value, places) if column.kind == "money" else value)
+        number = xlsx_number(padded(value, places) if column.kind == "money" else value)
         if number is None:  # more digits than a double keeps: exact text instead
             cell.value = _text(value, column, lang, places, human=False)
             cell.data_type = "s"

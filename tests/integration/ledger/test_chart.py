@@ -243,3 +243,28 @@ async def test_balance_as_of_a_date_includes_that_day(h: Harness) -> None:
     r = await h.client.get(books.url("/accounts/1210/balance"), headers=books.clerk)
     assert r.status_code == 200
     assert r.json()["balance"] == "1180.00"
+
+
+async def test_deleting_the_last_sub_account_makes_its_parent_a_leaf_again(h: Harness) -> None:
+    books = await h.books()
+    r = await h.client.post(books.url("/accounts"), headers=books.clerk,
+                            json={"code": "1290.01", "name": "Deposit"})
+    assert r.status_code == 201, r.text
+    parent = (await h.client.get(books.url("/accounts/1290"), headers=books.clerk)).json()
+    assert parent["postable"] is False
+    r = await h.client.delete(books.url("/accounts/1290.01"), headers=books.clerk)
+    assert r.status_code == 204, r.text
+    parent = (await h.client.get(books.url("/accounts/1290"), headers=books.clerk)).json()
+    assert parent["postable"] is True
+
+
+async def test_changing_an_account_type_moves_it_to_that_types_statement(h: Harness) -> None:
+    books = await h.books()
+    r = await h.client.post(books.url("/accounts"), headers=books.clerk,
+                            json={"code": "7494", "name": "Misc"})
+    assert r.status_code == 201, r.text
+    assert r.json()["classification"] == "operating_expense"
+    r = await h.client.patch(books.url("/accounts/7494"), headers=books.clerk,
+                             json={"type": "liability"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["type"], r.json()["classification"]) == ("liability", "current_liability")

@@ -108,3 +108,32 @@ async def test_filtering_by_a_header_finds_its_accounts_transactions(h: Harness)
     listing = await books.listing(account="1200")
     assert [item["id"] for item in listing["items"]] == [tx["id"]]
     assert (await books.listing(account="1100"))["items"] == []
+
+
+async def test_refusing_to_close_an_unfinished_year_writes_nothing(h: Harness) -> None:
+    books = await h.books()
+    next_year = h.container.ledger.today().year + 1
+    expect_problem(await _close(h, books, next_year), 422, "fiscal_year_not_ended")
+    async with h.container.db.transaction() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM fiscal_years WHERE company_id = %s AND fiscal_year = %s",
+            (books.company_id, next_year))
+        assert await cursor.fetchone() == {"n": 0}
+
+
+async def test_a_converted_amount_too_large_for_the_books_is_refused(h: Harness) -> None:
+    books = await h.books()
+    r = await h.client.post(books.url("/transactions"), headers=books.clerk, json={
+        "date": "2026-03-01", "description": "x", "currency": "USD",
+        "exchange_rate": "999999", "entries": [
+            {"account_code": "1220", "debit": "999999999999999.99"},
+            {"account_code": "6110", "credit": "999999999999999.99"}]})
+    expect_problem(r, 422, "invalid_amount")
+
+
+async def test_a_company_keeps_its_books_in_an_iso_currency(h: Harness) -> None:
+    await h.user("founder")
+    r = await h.client.post("/api/v1/companies", headers=await h.headers("founder"),
+                            json={"name": "X LLC", "tax_id": "204567891", "vat_payer": False,
+                                  "base_currency": "XYZ"})
+    expect_problem(r, 422)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saldo.kernel.money import InvalidAmount, Money, parse_amount, round_half_up
+from saldo.kernel.money import InvalidAmount, Money, amount_text, parse_amount, round_half_up
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,11 @@ def test_money_refuses_mixed_currencies_and_rounds_per_currency() -> None:
         Money(Decimal(1)) + Money(Decimal(1), "USD")
     with pytest.raises(InvalidAmount):
         Money(Decimal("Infinity"))
+
+
+@pytest.mark.parametrize(("amount", "text"), [
+    (Decimal("1180"), "1180.00"), (Decimal("-5.1"), "-5.10"), (Decimal("-0.00"), "0.00"),
+    (-1 * Decimal("0.00"), "0.00"), (Decimal("0.125"), "0.125"), (Decimal("1E+3"), "1000.00"),
+])
+def test_amounts_read_as_written_never_as_minus_zero(amount: Decimal, text: str) -> None:
+    assert amount_text(amount) == text

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from saldo.kernel.money import amount_text
+
 ZERO = Decimal("0.00")
 
 #: Cash and cash equivalents: everything under these group headers (docs/reporting.md).
@@ -15,8 +17,9 @@ CASH_GROUPS = ("1100", "1200")
 
 
 def money(amount: Decimal) -> str:
-    """An amount as the API shows it: a string with two decimals ("1180.00")."""
-    return f"{amount:.2f}"
+    """An amount as the API shows it: a string with two decimals ("1180.00"), no "-0.00"
+    (a liability of zero times the sign -1 is still zero)."""
+    return amount_text(amount)
 
 
 # ---------------------------------------------------------------------- names
