@@ -182,12 +182,6 @@ class BatchIn(BaseModel):
     transactions: list[TransactionIn] = Field(min_length=1, max_length=5000)
 
 
-class FindingOut(BaseModel):
-    row: int
-    code: str
-    message: str
-
-
 class PostedOut(BaseModel):
     id: UUID
     fiscal_year: int
@@ -256,8 +250,8 @@ def router() -> APIRouter:
     async def list_accounts(ctx: AccountsReader, ledger: Ledger,
                             active: bool | None = None) -> list[AccountOut]:
         async with ledger.db.transaction(company_id=ctx.company_id) as conn:
-            rows = await queries.accounts(conn, ctx.company_id)
-        return [AccountOut(**r) for r in rows if active is None or r["active"] == active]
+            rows = await queries.accounts(conn, ctx.company_id, active)
+        return [AccountOut(**r) for r in rows]
 
     @api.post("/accounts", summary="Add a sub-account or a new account under a header",
               status_code=201, response_model=AccountOut,

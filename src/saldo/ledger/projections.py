@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from saldo.ledger import domain as d
+from saldo.ledger import store
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import RecordedEvent
 
@@ -212,8 +213,7 @@ class LedgerProjection:
                 {"c": company, "code": data["code"]})
         elif event.type == d.FISCAL_YEAR_OPENED:
             periods = data["periods"]
-            await conn.execute("SELECT ledger_ensure_partitions(%s, %s)",
-                               (periods[0]["start"], periods[-1]["end"]))
+            await store.ensure_partitions(conn, periods[0]["start"], periods[-1]["end"])
             await conn.execute(
                 "INSERT INTO fiscal_periods (company_id, period, fiscal_year, start_date,"
                 "                            end_date)"

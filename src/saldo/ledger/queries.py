@@ -22,11 +22,12 @@ _ACCOUNT_COLUMNS = ("code, name, name_ka, type, normal_balance, classification, 
 
 
 async def accounts(conn: Connection, company_id: UUID,
-                   include_inactive: bool = True) -> list[dict[str, Any]]:
+                   active: bool | None = None) -> list[dict[str, Any]]:
+    """The chart, by code; ``active`` keeps only active (or only inactive) accounts."""
     cursor = await conn.execute(
-        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE company_id = %s"
-        f"{'' if include_inactive else ' AND active'} ORDER BY code",
-        (company_id,))
+        f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE company_id = %(company)s"
+        " AND (%(active)s::boolean IS NULL OR active = %(active)s) ORDER BY code",
+        {"company": company_id, "active": active})
     return list(await cursor.fetchall())
 
 

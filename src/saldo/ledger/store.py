@@ -78,54 +78,49 @@ async def year_is_open(conn: Connection, company_id: UUID, fiscal_year: int) -> 
 # advisory lock per (company, period) queues fairly: postings take it shared, the close
 # takes it exclusively before it decides, and postings that arrive after the close has
 # asked for it wait behind it (then read the closed status). Taken before the row lock.
-_PERIOD_GATE_SHARED = ("SELECT pg_advisory_xact_lock_shared("
-                       "hashtext(%s), hashtext('ledger.period:' || %s))")
-_PERIOD_GATE = "SELECT pg_advisory_xact_lock(hashtext(%s), hashtext('ledger.period:' || %s))"
+def _gate_key(period_sql: str) -> str:
+    """The advisory-lock key of a company's period (``%(gate)s`` is the company id)."""
+    return f"hashtext(%(gate)s), hashtext('ledger.period:' || {period_sql})"
 
 
 async def lock_period_for_change(conn: Connection, company_id: UUID, period: str) -> None:
     """Wait for the postings into ``period`` in flight, and hold new ones back until
     commit: what closing, reopening or locking the period takes first."""
-    await conn.execute(_PERIOD_GATE, (str(company_id), period))
+    await conn.execute(f"SELECT pg_advisory_xact_lock({_gate_key('%(period)s')})",
+                       {"gate": str(company_id), "period": period})
 
 
-# The gate and the row in one statement. The statement's snapshot may predate a close
-# that commits while it waits at the gate, but FOR SHARE then re-reads the newest version
-# of the row (READ COMMITTED), so the status returned is the one after the close.
-_LOCK_PERIOD = """
-SELECT p.status
-  FROM (SELECT pg_advisory_xact_lock_shared(hashtext(%(gate)s),
-                                            hashtext('ledger.period:' || %(period)s))) AS gate,
+# The gates (shared, in period order) and the rows in one statement. The statement's
+# snapshot may predate a close that commits while it waits at a gate, but FOR SHARE then
+# re-reads the newest version of the row (READ COMMITTED), so the status returned is the
+# one after the close.
+_LOCK_PERIODS = f"""
+SELECT p.period, p.status
+  FROM (SELECT count(pg_advisory_xact_lock_shared({_gate_key('x')}))
+          FROM (SELECT x FROM unnest(%(periods)s::text[]) AS x ORDER BY x) AS sorted) AS gate,
        fiscal_periods p
- WHERE p.company_id = %(company)s AND p.period = %(period)s
+ WHERE p.company_id = %(company)s AND p.period = ANY(%(periods)s)
+ ORDER BY p.period
    FOR SHARE OF p
 """
 
 
-async def lock_period(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
-    """The period's status, behind the period gate (shared) and share-locked until commit.
-
-    A close takes the gate exclusively: it waits for the postings in flight, and a posting
-    that comes after it reads the closed status. So no posting lands in a period after its
-    close committed. ``None``: the year is not opened.
-    """
-    cursor = await conn.execute(_LOCK_PERIOD, {"gate": str(company_id), "period": period,
-                                               "company": company_id})
-    row = await cursor.fetchone()
-    return PeriodStatus(row["status"]) if row else None
-
-
 async def lock_periods(conn: Connection, company_id: UUID,
                        periods: Iterable[str]) -> dict[str, PeriodStatus]:
-    await conn.execute(
-        "SELECT count(pg_advisory_xact_lock_shared(hashtext(%s), hashtext('ledger.period:' || p)))"
-        "  FROM (SELECT p FROM unnest(%s::text[]) AS p ORDER BY p) AS sorted",
-        (str(company_id), sorted(set(periods))))
-    cursor = await conn.execute(
-        "SELECT period, status FROM fiscal_periods WHERE company_id = %s AND period = ANY(%s)"
-        " ORDER BY period FOR SHARE",
-        (company_id, sorted(set(periods))))
+    """The periods' statuses, behind their gates (shared) and share-locked until commit.
+
+    A close takes its period's gate exclusively: it waits for the postings in flight, and
+    a posting that comes after it reads the closed status. So no posting lands in a period
+    after its close committed. A period missing from the answer: its year is not opened.
+    """
+    cursor = await conn.execute(_LOCK_PERIODS, {"gate": str(company_id),
+                                                "periods": sorted(set(periods)),
+                                                "company": company_id})
     return {r["period"]: PeriodStatus(r["status"]) for r in await cursor.fetchall()}
+
+
+async def lock_period(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
+    return (await lock_periods(conn, company_id, [period])).get(period)
 
 
 async def period_status(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
@@ -153,6 +148,7 @@ async def next_numbers(conn: Connection, company_id: UUID, fiscal_year: int,
 
 
 async def ensure_partitions(conn: Connection, first: date, last: date) -> None:
+    """Monthly journal partitions from ``first`` to ``last`` (created if missing)."""
     await conn.execute("SELECT ledger_ensure_partitions(%s, %s)", (first, last))
 
 
