@@ -72,6 +72,12 @@ class Busy(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class CompanySettings:
+    """What the books need to know of a company. None of it changes after creation
+    (identity has no way to), so :meth:`LedgerService.company` caches it."""
+
+    id: UUID
+    name: str
+    tax_id: str
     base_currency: str
     fiscal_year_start_month: int
 
@@ -153,7 +159,8 @@ class LedgerService:
             if row is None:
                 raise CompanyNotFound("No such company.", company_id=str(company_id))
             # Base currency and fiscal year start never change after creation.
-            settings = CompanySettings(row["base_currency"].strip(),
+            settings = CompanySettings(company_id, row["name"], row["tax_id"],
+                                       row["base_currency"].strip(),
                                        row["fiscal_year_start_month"])
             self._settings[company_id] = settings
         return settings

@@ -38,17 +38,15 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Protocol, cast
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from saldo.identity import queries as identity_queries
 from saldo.identity.api import Text, require
 from saldo.identity.domain import CompanyContext, Permission
 from saldo.kernel.money import amount_text
 from saldo.ledger import queries
-from saldo.ledger.service import LedgerService
+from saldo.ledger.service import CompanySettings, LedgerService
 from saldo.platform.db import Connection
 from saldo.platform.http import problem_responses
 from saldo.reporting.domain import (
@@ -349,11 +347,11 @@ def _account(row: Mapping[str, Any] | None, code: str, lang: str) -> JournalAcco
     return JournalAccount(code, name, row["type"])
 
 
-async def write_journal(conn: Connection, company_id: UUID, writer: JournalWriter,
+async def write_journal(conn: Connection, company: CompanySettings, writer: JournalWriter,
                         date_from: dt.date | None, date_to: dt.date | None, *,
                         opening: bool = False, lang: str = "en") -> AsyncIterator[str]:
     """The export as pieces of text, read in ``conn``'s transaction."""
-    company = await identity_queries.company_settings(conn, company_id) or {}
+    company_id = company.id
     chart = {r["code"]: r for r in await queries.accounts(conn, company_id)}
     moved = await queries.accounts_moved(conn, company_id, date_from, date_to)
     balances = (await queries.balances_before(conn, company_id, date_from)
@@ -364,8 +362,8 @@ async def write_journal(conn: Connection, company_id: UUID, writer: JournalWrite
         first_day.setdefault(code, cast(dt.date, date_from))
     declared = [(_account(chart.get(code), code, lang), day)
                 for code, day in sorted(first_day.items())]
-    info = ExportInfo(str(company.get("name", "")), str(company.get("tax_id", "")),
-                      writer.currency, date_from, date_to, lang)
+    info = ExportInfo(company.name, company.tax_id, writer.currency, date_from, date_to,
+                      lang)
     yield writer.preamble(info, declared)
     known = set(first_day)
     if balances and date_from:
@@ -431,12 +429,9 @@ def router() -> APIRouter:
         if date_from and date_to and date_from > date_to:
             raise InvalidDateRange("date_from is after date_to.", date_from=str(date_from),
                                    date_to=str(date_to))
-        settings = await ledger.company(ctx.company_id)
-        writer = writer_for(fmt, settings.base_currency)
-        async with ledger.db.transaction(company_id=ctx.company_id) as conn:
-            company = await identity_queries.company_settings(conn, ctx.company_id) or {}
-        name = filename(str(company.get("tax_id") or ""), writer.media_extension,
-                        date_from, date_to)
+        company = await ledger.company(ctx.company_id)  # cached: no query
+        writer = writer_for(fmt, company.base_currency)
+        name = filename(company.tax_id, writer.media_extension, date_from, date_to)
 
         async def body() -> AsyncIterator[bytes]:
             # One transaction for the whole file: the journal itself is one statement
@@ -445,7 +440,7 @@ def router() -> APIRouter:
                                              snapshot=True) as conn:
                 pending: list[str] = []
                 size = 0
-                async for piece in write_journal(conn, ctx.company_id, writer, date_from,
+                async for piece in write_journal(conn, company, writer, date_from,
                                                  date_to, opening=opening, lang=lang):
                     pending.append(piece)
                     size += len(piece)

@@ -24,10 +24,9 @@ from uuid import UUID
 
 import orjson
 
-from saldo.identity import queries as identity_queries
-from saldo.identity.domain import CompanyContext, CompanyNotFound
+from saldo.identity.domain import CompanyContext
 from saldo.ledger import queries as ledger_queries
-from saldo.ledger.service import LedgerService
+from saldo.ledger.service import CompanySettings, LedgerService
 from saldo.platform.db import Connection, Database
 from saldo.reporting import domain as d
 from saldo.reporting import render
@@ -47,15 +46,6 @@ _renderer = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="s
 
 class Report(Protocol):
     def as_json(self, lang: str) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Company:
-    id: UUID
-    name: str
-    tax_id: str
-    base_currency: str
-    fiscal_year_start_month: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +73,6 @@ class ReportingService:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def company(self, conn: Connection, company_id: UUID) -> Company:
-        row = await identity_queries.company_settings(conn, company_id)
-        if row is None:
-            raise CompanyNotFound("No such company.", company_id=str(company_id))
-        return Company(company_id, row["name"], row["tax_id"], row["base_currency"].strip(),
-                       row["fiscal_year_start_month"])
 
     @staticmethod
     async def _chart(conn: Connection, company_id: UUID) -> d.Chart:
@@ -100,7 +84,7 @@ class ReportingService:
         rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to)
         return {r["account_code"]: d.Sums.from_row(r) for r in rows}
 
-    def _range(self, company: Company, date_from: date | None,
+    def _range(self, company: CompanySettings, date_from: date | None,
                date_to: date | None) -> tuple[date, date]:
         """Defaults: up to today, from the start of that day's fiscal year."""
         end = date_to or self.ledger.today()
@@ -109,9 +93,9 @@ class ReportingService:
         return start, end
 
     async def build(self, ctx: CompanyContext, name: str,
-                    options: Options) -> tuple[Report, Company]:
+                    options: Options) -> tuple[Report, CompanySettings]:
         """The report ``name`` (one of :data:`REPORTS`) and the company it is about."""
-        builders: dict[str, Callable[[Connection, Company, Options], Awaitable[Report]]] = {
+        builders: dict[str, Callable[[Connection, CompanySettings, Options], Awaitable[Report]]] = {
             "trial-balance": self._trial_balance,
                     "general-ledger": self._general_ledger,
                     "balance-sheet": self._balance_sheet,
@@ -128,10 +112,10 @@ class ReportingService:
                       compare_to=options.compare_to)
         d.check_choice(options.format, d.FORMATS, d.UnsupportedFormat, "format")
         async with self.db.transaction(company_id=ctx.company_id, snapshot=True) as conn:
-            company = await self.company(conn, ctx.company_id)
+            company = await self.ledger.company(ctx.company_id)
             return await builder(conn, company, options), company
 
-    def export(self, report: Report, company: Company, fmt: str,
+    def export(self, report: Report, company: CompanySettings, fmt: str,
                lang: str) -> tuple[bytes, str, str]:
         """``(body, media type, file name)`` of the report in ``fmt`` (json, csv, xlsx,
         pdf) with labels in ``lang``."""
@@ -145,7 +129,7 @@ class ReportingService:
             return body, "application/json", render.file_name(doc, "json")
         return render.render(doc, cast(render.Format, fmt), cast(Language, lang))
 
-    async def render(self, report: Report, company: Company, fmt: str,
+    async def render(self, report: Report, company: CompanySettings, fmt: str,
                      lang: str) -> tuple[bytes, str, str]:
         """:meth:`export` on the render threads, off the event loop."""
         loop = asyncio.get_running_loop()
@@ -162,7 +146,7 @@ class ReportingService:
 
     # ------------------------------------------------------------------ the reports
 
-    async def _trial_balance(self, conn: Connection, company: Company,
+    async def _trial_balance(self, conn: Connection, company: CompanySettings,
                              o: Options) -> d.TrialBalance:
         start, end = self._range(company, o.date_from, o.date_to)
         d.check_choice(o.level, d.LEVELS, d.InvalidLevel, "level")
@@ -174,7 +158,7 @@ class ReportingService:
         return d.trial_balance(chart, sums, start, end, o.level, o.account_class,
                                o.include_zero)
 
-    async def _general_ledger(self, conn: Connection, company: Company,
+    async def _general_ledger(self, conn: Connection, company: CompanySettings,
                               o: Options) -> d.GeneralLedger:
         start, end = self._range(company, o.date_from, o.date_to)
         chart = await self._chart(conn, company.id)
@@ -189,7 +173,7 @@ class ReportingService:
         return await asyncio.to_thread(_general_ledger, chart, sums, rows, codes, start, end,
                                        o.account)
 
-    async def _position_column(self, conn: Connection, company: Company, chart: d.Chart,
+    async def _position_column(self, conn: Connection, company: CompanySettings, chart: d.Chart,
                                as_of: date) -> d.PositionColumn:
         # One query: the year's start splits the unclosed result into this fiscal year's
         # and earlier years' (the closing balance is opening + movement either way).
@@ -198,7 +182,7 @@ class ReportingService:
         return d.PositionColumn(as_of, {c: s.closing for c, s in sums.items()},
                                 *_results(chart, sums))
 
-    async def _balance_sheet(self, conn: Connection, company: Company,
+    async def _balance_sheet(self, conn: Connection, company: CompanySettings,
                              o: Options) -> d.FinancialPosition:
         as_of = o.as_of or o.date_to or self.ledger.today()
         chart = await self._chart(conn, company.id)
@@ -207,7 +191,7 @@ class ReportingService:
             columns.append(await self._position_column(conn, company, chart, o.compare_to))
         return d.financial_position(chart, columns)
 
-    async def _profit_and_loss(self, conn: Connection, company: Company,
+    async def _profit_and_loss(self, conn: Connection, company: CompanySettings,
                                o: Options) -> d.ProfitOrLoss:
         start, end = self._range(company, o.date_from, o.date_to)
         compare: tuple[date, date] | None = None
@@ -224,7 +208,7 @@ class ReportingService:
             movements.append({c: s.regular_movement for c, s in sums.items()})
         return d.profit_or_loss(chart, movements, start, end, compare)
 
-    async def _cash_flow(self, conn: Connection, company: Company,
+    async def _cash_flow(self, conn: Connection, company: CompanySettings,
                          o: Options) -> d.CashFlows:
         start, end = self._range(company, o.date_from, o.date_to)
         d.check_choice(o.method, d.CASH_FLOW_METHODS, d.InvalidMethod, "method")
@@ -243,7 +227,7 @@ class ReportingService:
                                                                      start, end)
         return await asyncio.to_thread(d.cash_flows_direct, chart, sums, lines, start, end)
 
-    async def _changes_in_equity(self, conn: Connection, company: Company,
+    async def _changes_in_equity(self, conn: Connection, company: CompanySettings,
                                  o: Options) -> d.ChangesInEquity:
         start, end = self._range(company, o.date_from, o.date_to)
         chart = await self._chart(conn, company.id)
@@ -260,7 +244,7 @@ class ReportingService:
 
     # ------------------------------------------------------------------ documents
 
-    def document(self, report: Report, company: Company) -> ReportDocument:
+    def document(self, report: Report, company: CompanySettings) -> ReportDocument:
         """The report as the renderers' document model."""
         builders: list[tuple[type[Any], Callable[[Any], tuple[str, Label, Label,
                                                              tuple[Column, ...],

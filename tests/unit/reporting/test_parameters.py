@@ -11,8 +11,9 @@ from uuid import uuid4
 
 import pytest
 
+from saldo.ledger.service import CompanySettings as Company
 from saldo.reporting import domain as d
-from saldo.reporting.service import Company, ReportingService
+from saldo.reporting.service import ReportingService
 
 BANK = {"code": "1210", "name": "Bank accounts in GEL", "name_ka": "ბანკი", "type": "asset",
         "normal_balance": "debit", "classification": "current_asset", "parent_code": None,
