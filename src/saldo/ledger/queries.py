@@ -239,8 +239,8 @@ async def balances_before(conn: Connection, company_id: UUID,
 # ======================================================================================
 # Reporting: statements, trial balance and general ledger (issue 5, items 1-6). Appended
 # for saldo.reporting.service. Balances come from the daily turnover (one row per account
-# and day), never from the journal; only the general ledger and the direct cash-flow
-# method read lines, always within a date range (partition pruning by month).
+# and day), never from the journal; only the general ledger, the direct cash-flow method
+# and the equity statement's dividends read lines, always within a date range.
 # ======================================================================================
 
 

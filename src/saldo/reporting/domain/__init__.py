@@ -4,8 +4,8 @@ statement, with no I/O (docs/reporting.md shows every layout with a worked examp
 Every statement is computed from :class:`Sums` per account -- opening debit and credit
 before a range, the debit and credit turnover inside it, and the part of that turnover
 made by year-end closing transactions -- which the ledger keeps per account and day
-(``account_turnover``), so no statement reads the journal except the general ledger and
-the direct cash-flow method, which need the lines themselves.
+(``account_turnover``), so no statement reads the journal except the general ledger, the
+direct cash-flow method and the dividends of the changes in equity, which need the lines.
 
 Sign conventions: balances are ``debit − credit`` internally. Statements show assets as
 ``debit − credit`` and liabilities, equity and income as ``credit − debit``; the profit or
