@@ -619,7 +619,7 @@ class Bench:
         progress(f"{label} over {total:,} events ...")
         assert self.admin is not None
         await self.admin.execute("VACUUM ANALYZE events")
-        db = Database(self.url, min_size=1, max_size=1)
+        db = Database(self.url, min_size=2, max_size=2)  # subscribe() holds two
         await db.open()
         raw = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         try:

@@ -524,6 +524,44 @@ async def test_subscribe_from_a_checkpoint_and_stop_when_caught_up(db: Database)
         assert conn.autocommit is False
 
 
+async def test_a_subscriber_stopped_early_hands_both_connections_back(
+    db: Database, database_url: str
+) -> None:
+    """subscribe() reads the next page ahead on its second connection; a caller that stops
+    in the middle must get both back idle and in their usual mode, with no page lost for
+    the next subscriber."""
+    store = EventStore()
+    pair = Database(database_url, min_size=2, max_size=2)  # exactly the two it holds
+    await pair.open()
+    try:
+        async with db.transaction() as conn:
+            recorded = await store.append(conn, "early", "Account", NO_STREAM,
+                                          [event(n) for n in range(10)])
+        async with db.connection() as conn:
+            await conn.set_autocommit(True)
+            await poll_until(store, conn, START, 10)
+            await conn.set_autocommit(False)
+
+        got: list[RecordedEvent] = []
+        async with aclosing(store.subscribe(pair.connection, START, batch_size=2,
+                                            stop_when_caught_up=True)) as events:
+            async for e in events:
+                got.append(e)
+                if len(got) == 3:  # inside the second page; the third is read ahead
+                    break
+        assert [e.event_id for e in got] == [e.event_id for e in recorded[:3]]
+
+        async with pair.connection() as first, pair.connection() as second:
+            for conn in (first, second):
+                assert conn.autocommit is False
+                assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        again = [e async for e in store.subscribe(pair.connection, got[-1].checkpoint,
+                                                  batch_size=2, stop_when_caught_up=True)]
+        assert [e.event_id for e in again] == [e.event_id for e in recorded[3:]]
+    finally:
+        await pair.close()
+
+
 # --------------------------------------------------------------------------- snapshots
 
 

@@ -494,6 +494,32 @@ async def test_inline_rebuild_waits_for_writers_in_flight(
     assert rows == [{"stream_id": "x"}, {"stream_id": "y"}]
 
 
+async def test_inline_rebuild_is_not_cut_short_by_a_transaction_open_elsewhere(
+    read_models: Database, database_url: str
+) -> None:
+    """Under the rebuild's lock every event is final, so the replay reads past the
+    horizon that any transaction holding an id (here one that wrote another table) keeps
+    back: it must replay the events committed after that transaction began."""
+    db = read_models
+    store = EventStore(inline_projections=[InlineSeen()])
+    runner = ProjectionRunner(db, store, [])
+    bystander = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        await bystander.execute(
+            "INSERT INTO test_projection_seen (projection, event_id, position)"
+            " VALUES ('bystander', gen_random_uuid(), 0)")  # holds a transaction id
+        async with db.transaction() as conn:
+            await store.append(conn, "after", "Item", NO_STREAM,
+                               [NewEvent("Named", {"n": n}) for n in range(3)])
+        async with asyncio.timeout(10):
+            assert await runner.rebuild("inline_seen") == 3
+    finally:
+        await bystander.rollback()
+        await bystander.close()
+    rows = await table(db, "SELECT version FROM test_inline_seen ORDER BY version")
+    assert rows == [{"version": 1}, {"version": 2}, {"version": 3}]
+
+
 # --------------------------------------------------------------------------- bookkeeping
 
 

@@ -62,7 +62,9 @@ async def system_audit(
 ) -> list[dict[str, Any]]:
     """Every identity event (logins, failures, revocations, memberships), newest first."""
     cursor = await conn.execute(
-        f"{_AUDIT_COLUMNS} WHERE stream_type = ANY(%s)"
+        # The LIKE is the partial index's predicate (migration 0011), written out so that
+        # the planner uses the index even for a generic plan, where ANY(%s) is unknown.
+        f"{_AUDIT_COLUMNS} WHERE stream_type LIKE 'identity.%%' AND stream_type = ANY(%s)"
         "   AND (%s::text IS NULL OR event_type = %s::text)"
         " ORDER BY position DESC LIMIT %s",
         (IDENTITY_STREAM_TYPES, event_type, event_type, limit),

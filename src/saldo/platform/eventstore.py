@@ -19,15 +19,16 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from operator import itemgetter
-from typing import Any, Protocol
+from operator import eq, itemgetter
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import orjson
 import psycopg
+from psycopg import AsyncCursor
 from psycopg import errors as pg_errors
 from psycopg.adapt import Buffer, Loader
 from psycopg.rows import tuple_row
@@ -116,8 +117,15 @@ class Metadata:
         return {k: v for k, v in data.items() if v is not None}
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
+    """An event as stored.
+
+    A named tuple rather than a frozen dataclass, and as immutable: reading the log and
+    every bulk append build one per event, and a frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` call per field) cost about 0.8 µs more per event, close to a
+    tenth of reading one (bench/eventstore.py; decision 0013).
+    """
+
     position: int
     transaction_id: int
     event_id: UUID
@@ -202,7 +210,11 @@ class Upcasters:
             data, version = hook(data), version + 1
         if version == event.schema_version:
             return event
-        return replace(event, data=data, schema_version=version)
+        return event._replace(data=data, schema_version=version)
+
+    def __bool__(self) -> bool:
+        """Whether any hook is registered (else reading need not call :meth:`upcast`)."""
+        return bool(self._hooks)
 
 
 class InlineProjection(Protocol):
@@ -301,11 +313,20 @@ SELECT e.event_id, e.stream_id, e.stream_type, e.offs, e.event_type, e.schema_ve
 RETURNING {_ASSIGNED}
 """
 
+# Both scan the primary key, (transaction_id, position).
 _READ_ALL = f"""
 SELECT {_COLUMNS}
   FROM events
  WHERE (transaction_id, position) > (%s::text::xid8, %s::bigint)
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY transaction_id, position
+ LIMIT %s
+"""
+
+_READ_SETTLED = f"""
+SELECT {_COLUMNS}
+  FROM events
+ WHERE (transaction_id, position) > (%s::text::xid8, %s::bigint)
  ORDER BY transaction_id, position
  LIMIT %s
 """
@@ -340,7 +361,8 @@ class EventStore:
         """
         if not events:
             return []
-        meta = dumps(metadata.as_json())
+        meta = metadata.as_json()
+        meta_json = dumps(meta)
         datas = [dumps(e.data) for e in events]
         if len(events) == 1:
             event = events[0]
@@ -351,7 +373,7 @@ class EventStore:
                 "event_type": event.type,
                 "schema_version": event.schema_version,
                 "data": datas[0],
-                "metadata": meta,
+                "metadata": meta_json,
                 "company_id": metadata.company_id,
                 "expected": expected_version,
             }
@@ -360,7 +382,7 @@ class EventStore:
                 "stream_id": stream_id,
                 "stream_type": stream_type,
                 "expected": expected_version,
-                "metadata": meta,
+                "metadata": meta_json,
                 "company_id": metadata.company_id,
                 "ids": [e.event_id for e in events],
                 "types": [e.type for e in events],
@@ -376,37 +398,36 @@ class EventStore:
         if not rows:
             actual = await self.stream_version(conn, stream_id)
             raise ConcurrencyError(stream_id, expected_version, actual)
-        return await self._recorded(conn, rows, {
-            e.event_id: (stream_id, stream_type, e, e.data if e.json_values else data, meta,
-                         metadata.company_id)
-            for e, data in zip(events, datas, strict=True)
-        })
+        append = StreamAppend(stream_id, stream_type, expected_version, events, metadata)
+        return await self._recorded(conn, rows, [(append, meta)], datas)
 
     async def append_many(
         self, conn: Connection, appends: Sequence[StreamAppend]
     ) -> list[RecordedEvent]:
         """Append to many streams in one statement (bulk posting, imports)."""
         rows_out: list[tuple[Any, ...]] = []
-        native: dict[UUID, Mapping[str, Any]] = {}  # data the records may carry as they are
+        metas: list[tuple[StreamAppend, dict[str, str]]] = []
         expected_versions: dict[str, int] = {}
         for append in appends:
-            meta, company = dumps(append.metadata.as_json()), append.metadata.company_id
+            meta = append.metadata.as_json()
+            meta_json, company = dumps(meta), append.metadata.company_id
             expected = append.expected_version
             if expected is None:
                 raise ValueError("append_many needs an explicit expected version per stream")
             if append.stream_id in expected_versions:
                 raise ValueError(f"stream {append.stream_id} appears twice in one append_many")
             expected_versions[append.stream_id] = expected
-            native.update((e.event_id, e.data) for e in append.events if e.json_values)
+            metas.append((append, meta))
             rows_out.extend(
                 (event.event_id, append.stream_id, append.stream_type, expected, offset,
-                 event.type, event.schema_version, dumps(event.data), meta, company)
+                 event.type, event.schema_version, dumps(event.data), meta_json, company)
                 for offset, event in enumerate(append.events, start=1)
             )
         if not rows_out:
             return []
         # One tuple per event, transposed once into the ten column arrays.
         columns = [list(column) for column in zip(*rows_out, strict=True)]
+        datas = columns[7]
         query = _APPEND_MANY
         if not any(expected_versions.values()):  # all new streams: the unique key guards
             query = _APPEND_NEW
@@ -425,40 +446,41 @@ class EventStore:
                 if actual != expected:
                     raise ConcurrencyError(stream_id, expected, actual)
             raise ConcurrencyError("(batch)", None)  # pragma: no cover - see above
-        sent = {
-            event_id: (stream_id, stream_type, _Sent(event_type, schema_version),
-                       native.get(event_id, data), meta, company)
-            for event_id, stream_id, stream_type, _, _, event_type, schema_version, data, meta,
-            company in rows_out
-        }
-        return await self._recorded(conn, rows, sent)
+        return await self._recorded(conn, rows, metas, datas)
 
     async def _recorded(
         self,
         conn: Connection,
         rows: Sequence[tuple[Any, ...]],
-        sent: Mapping[UUID, tuple[str, str, NewEvent | _Sent, str | Mapping[str, Any], str,
-                                  UUID | None]],
+        appends: Sequence[tuple[StreamAppend, dict[str, str]]],
+        datas: Sequence[str],
     ) -> list[RecordedEvent]:
-        # Inline projections see events as every reader does: data as stored (JSON, so
-        # Decimals are strings) and upcast to the newest schema, so that replaying them
-        # (``saldo projections rebuild``) gives the same read model. Rows are tuples in
-        # _ASSIGNED's order; events are built positionally: this loop runs per event of
-        # every bulk append.
-        recorded = []
-        metas: dict[str, dict[str, Any]] = {}  # one decode per stream, a copy per event
-        loads, upcast = orjson.loads, self.upcasters.upcast
-        for event_id, position, transaction_id, version, recorded_at in sorted(
-                rows, key=itemgetter(1)):
-            stream_id, stream_type, event, data, meta, company = sent[event_id]
-            if meta not in metas:
-                metas[meta] = loads(meta)
-            recorded.append(upcast(RecordedEvent(
-                position, transaction_id, event_id, stream_id, stream_type, version,
-                event.type, event.schema_version,
-                loads(data) if isinstance(data, str) else dict(data), dict(metas[meta]),
-                company,
-                recorded_at)))
+        """The records of appended events: what was sent (``appends``, each with its
+        metadata as JSON values, and the events' data as encoded JSON in the same order)
+        joined with what the server assigned (``rows``, in _ASSIGNED's order).
+
+        Inline projections see events as every reader does: data as stored (JSON, so
+        Decimals are strings) and upcast to the newest schema, so that replaying them
+        (``saldo projections rebuild``) gives the same read model. This runs per event of
+        every bulk append, so records are built positionally and nothing is looked up.
+        """
+        rows = _in_sending_order(rows, [e.event_id for a, _ in appends for e in a.events])
+        loads = orjson.loads
+        recorded: list[RecordedEvent] = []
+        i = 0
+        for append, meta in appends:
+            stream_id, stream_type = append.stream_id, append.stream_type
+            company = append.metadata.company_id
+            for event in append.events:
+                event_id, position, transaction_id, version, recorded_at = rows[i]
+                recorded.append(RecordedEvent(
+                    position, transaction_id, event_id, stream_id, stream_type, version,
+                    event.type, event.schema_version,
+                    dict(event.data) if event.json_values else loads(datas[i]), dict(meta),
+                    company, recorded_at))
+                i += 1
+        if self.upcasters:
+            recorded = [self.upcasters.upcast(e) for e in recorded]
         for projection in self.inline_projections:
             await projection.apply(conn, recorded)
         EVENTS_APPENDED.inc(len(recorded))  # counted before commit: a rollback still counts
@@ -492,13 +514,17 @@ class EventStore:
         return await self._events(_READ_ALL, conn,
                                   (xid8(after.transaction_id), after.position, limit))
 
-    async def read_by_position(
-        self, conn: Connection, after_position: int, limit: int
+    async def read_settled(
+        self, conn: Connection, after: Checkpoint, limit: int
     ) -> list[RecordedEvent]:
-        """Events by position. Only safe when no writer can be in flight (under a lock)."""
-        return await self._events(
-            f"SELECT {_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s",
-            conn, (after_position, limit))
+        """Events after ``after`` in commit order, without the horizon of :meth:`read_all`.
+
+        Only for a caller that keeps writers out (``LOCK TABLE events IN SHARE MODE``, as a
+        rebuild does): then every row is committed and final, and the horizon, which any
+        transaction open anywhere on the server holds back, would only cut the read short.
+        """
+        return await self._events(_READ_SETTLED, conn,
+                                  (xid8(after.transaction_id), after.position, limit))
 
     async def _events(self, query: str, conn: Connection,
                       params: tuple[Any, ...]) -> list[RecordedEvent]:
@@ -506,9 +532,14 @@ class EventStore:
         # read path building a dict per row costs as much as the row itself.
         async with conn.cursor(row_factory=tuple_row) as cursor:
             await cursor.execute(query, params)
-            rows = await cursor.fetchall()
-        upcast = self.upcasters.upcast
-        return [upcast(RecordedEvent(*row)) for row in rows]
+            return self._decode(await cursor.fetchall())
+
+    def _decode(self, rows: Sequence[tuple[Any, ...]]) -> list[RecordedEvent]:
+        """Rows of ``_COLUMNS`` as records, upcast to the newest schemas."""
+        events = list(map(RecordedEvent._make, rows))
+        if self.upcasters:
+            return list(map(self.upcasters.upcast, events))
+        return events
 
     async def subscribe(
         self,
@@ -521,26 +552,53 @@ class EventStore:
     ) -> AsyncIterator[RecordedEvent]:
         """Follow all events from ``after`` in commit order, polling when caught up.
 
-        ``connect`` is an async context manager factory (``db.connection``). Polling, not
-        NOTIFY: NOTIFY inside write transactions serialises every committer on one lock.
+        ``connect`` is an async context manager factory (``db.connection``), and a
+        subscriber holds two of its connections: while the caller works through one page,
+        the server is already producing the next on the other. The next page starts after
+        the last row of this one, which is known as soon as this page has arrived, before
+        any of it is decoded; decoding (here) and producing rows (in the server) then run
+        side by side (decision 0013). Polling, not NOTIFY: NOTIFY inside write
+        transactions serialises every committer on one lock.
         """
-
-        checkpoint = after
-        async with connect() as conn:
-            await conn.set_autocommit(True)
+        async with connect() as current, connect() as spare:
+            for conn in (current, spare):
+                await conn.set_autocommit(True)
+            ahead: asyncio.Task[AsyncCursor[tuple[Any, ...]]] | None = None
+            checkpoint = after
             try:
+                page = await self._page(current, checkpoint, batch_size)
                 while True:
-                    batch = await self.read_all(conn, checkpoint, batch_size)
-                    for event in batch:
+                    count, checkpoint = _page_end(page, checkpoint)
+                    if count == batch_size:  # there may be more: ask for it now
+                        ahead = asyncio.create_task(self._page(spare, checkpoint, batch_size))
+                        await asyncio.sleep(0)  # the task sends its query, then waits
+                    events = self._decode(await page.fetchall())
+                    await page.close()
+                    for event in events:
                         yield event
-                    if batch:
-                        checkpoint = batch[-1].checkpoint
-                    if len(batch) < batch_size:
-                        if stop_when_caught_up:
-                            return
-                        await asyncio.sleep(poll_interval)
+                    if ahead is not None:
+                        page, ahead = await ahead, None
+                        current, spare = spare, current
+                        continue
+                    if stop_when_caught_up:
+                        return
+                    await asyncio.sleep(poll_interval)
+                    page = await self._page(current, checkpoint, batch_size)
             finally:
-                await conn.set_autocommit(False)
+                if ahead is not None:  # the caller stopped early: drop the page read ahead
+                    ahead.cancel()
+                    await asyncio.gather(ahead, return_exceptions=True)
+                for conn in (current, spare):
+                    await conn.set_autocommit(False)
+
+    @staticmethod
+    async def _page(
+        conn: Connection, after: Checkpoint, limit: int
+    ) -> AsyncCursor[tuple[Any, ...]]:
+        """:meth:`read_all`'s query, run but not decoded: the rows stay in the result."""
+        cursor = conn.cursor(row_factory=tuple_row)
+        await cursor.execute(_READ_ALL, (xid8(after.transaction_id), after.position, limit))
+        return cursor
 
     # ------------------------------------------------------------------ snapshots
 
@@ -611,10 +669,34 @@ def _unique_violation(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    """The parts of an event a batched append needs to rebuild its record."""
+def _page_end(
+    page: AsyncCursor[tuple[Any, ...]], before: Checkpoint
+) -> tuple[int, Checkpoint]:
+    """How many rows a page of ``_COLUMNS`` holds, and the checkpoint after its last one.
 
-    type: str
-    schema_version: int
+    Read from the undecoded result: the position and the transaction id of one row are
+    two integers in text, where decoding the page means two JSON documents per row.
+    """
+    result = page.pgresult
+    count = result.ntuples if result is not None else 0
+    if result is None or count == 0:
+        return 0, before
+    position, transaction_id = result.get_value(count - 1, 0), result.get_value(count - 1, 1)
+    if position is None or transaction_id is None:  # pragma: no cover - NOT NULL columns
+        raise ValueError("an event row without position or transaction id")
+    return count, Checkpoint(int(bytes(transaction_id)), int(bytes(position)))
 
+
+def _in_sending_order(
+    rows: Sequence[tuple[Any, ...]], event_ids: Sequence[UUID]
+) -> Sequence[tuple[Any, ...]]:
+    """``rows`` (each beginning with an event id) in the order of ``event_ids``.
+
+    The append statements insert in sending order (``ORDER BY e.n``) and PostgreSQL
+    returns RETURNING rows in the order it inserted them: true of every version, but not
+    a documented promise. Comparing the ids costs little; a different order is put right.
+    """
+    if all(map(eq, map(itemgetter(0), rows), event_ids)):
+        return rows
+    by_id = {row[0]: row for row in rows}
+    return [by_id[event_id] for event_id in event_ids]

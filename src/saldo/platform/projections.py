@@ -28,6 +28,7 @@ import structlog
 
 from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import (
+    START,
     Checkpoint,
     EventStore,
     InlineProjection,
@@ -237,14 +238,14 @@ class ProjectionRunner:
     async def _rebuild_inline(self, projection: InlineProjection) -> int:
         # SHARE mode conflicts with writers' ROW EXCLUSIVE: it waits for every appending
         # transaction to finish and keeps new ones out until the replay commits. Inside the
-        # lock every event is committed, so position order is complete and final.
-        count, last = 0, 0
+        # lock every event is committed, so the commit order is complete and final.
+        count, last = 0, START
         async with self.db.transaction() as conn:
             await conn.execute("LOCK TABLE events IN SHARE MODE")
             await projection.reset(conn)
-            while batch := await self.store.read_by_position(conn, last, self.batch_size):
+            while batch := await self.store.read_settled(conn, last, self.batch_size):
                 await projection.apply(conn, batch)
-                count, last = count + len(batch), batch[-1].position
+                count, last = count + len(batch), batch[-1].checkpoint
         return count
 
     async def status(self) -> list[ProjectionStatus]:
