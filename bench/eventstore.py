@@ -26,7 +26,9 @@ What is measured, in one run, on one server and one database:
 
 Both sides use the same psycopg async connections, the same payloads (a journal line of
 about 300 bytes of JSON with Decimal amounts as strings, plus ~110 bytes of metadata) and
-the same JSON encoder. Each measurement is warmed up, then run for several rounds; a round
+the same JSON encoder, in one process that has frozen its start-up objects out of the
+garbage collector's sight after setting up, as ``saldo serve`` and ``saldo worker`` do
+(``saldo.platform.runtime``). Each measurement is warmed up, then run for several rounds; a round
 runs every side once, one after the other (rotating which goes first) after a CHECKPOINT.
 Rates are the median over rounds; a ratio is the median of the per-round ratios (the sides
 of one round ran seconds apart, so they saw the same machine). Missed targets are
@@ -89,6 +91,7 @@ from saldo.platform.eventstore import (
     StreamAppend,
     dumps,
 )
+from saldo.platform.runtime import freeze_startup_objects
 
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "eventstore.json"
 
@@ -490,6 +493,9 @@ class Bench:
         self.admin = await migrated(self.url)
         await self.admin.execute(RAW_TABLE)
         self.can_checkpoint = await checkpoint_allowed(self.admin)
+        # As `saldo serve` and `saldo worker` do once started: every side runs in a process
+        # set up the way Saldo's own processes are.
+        freeze_startup_objects()
         self.rss["after_setup"] = rss()
 
     async def close(self) -> None:
