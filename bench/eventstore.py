@@ -21,7 +21,8 @@ What is measured, in one run, on one server and one database:
    ``INSERT ... SELECT FROM unnest(...)`` of the same 1,000 rows with binary parameters
    (the fastest plain INSERT form; see docs/performance.md for why binary).
 3. Reading every event through ``EventStore.subscribe(stop_when_caught_up=True)``, against
-   the same keyset query returning plain tuples (the driver's floor).
+   the same keyset query, page by page on one connection, returning psycopg's plain
+   tuples with the JSON decoded by psycopg's loader (what a hand-written reader gets).
 4. The peak resident memory of this process (``ru_maxrss``).
 
 Both sides use the same psycopg async connections, the same payloads (a journal line of
@@ -150,8 +151,10 @@ _READ_COLUMNS = (
 )
 
 # The reference reader runs the read-all query of docs/decisions/0003 (keyset pagination
-# in commit order below the snapshot horizon) but keeps psycopg's plain tuples instead of
-# building dict rows and RecordedEvent objects. psycopg sends a Python int as
+# in commit order below the snapshot horizon) and keeps psycopg's plain tuples, JSON
+# decoded by psycopg's own loader. Saldo's reader selects the JSON as text and decodes it
+# while building RecordedEvents, and reads the next page ahead on a second connection
+# (decision 0013); the target is an absolute rate, the reference only a yardstick. psycopg sends a Python int as
 # smallint/integer/bigint, none of which casts to xid8, so the id travels as text.
 RAW_READ_ALL = f"""
 SELECT {_READ_COLUMNS}

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from saldo.platform.eventstore import RecordedEvent, Upcasters
+from saldo.platform.eventstore import EventStore, RecordedEvent, Upcasters
 
 
 def recorded(type_: str, schema_version: int, data: dict[str, Any]) -> RecordedEvent:
@@ -75,3 +75,12 @@ def test_registering_one_step_twice_is_refused() -> None:
     # The same version of another event type is a different step.
     upcasters.register("Renamed", 1)(lambda data: {**data, "v": 2})
     assert upcasters.upcast(recorded("Renamed", 1, {})).data == {"v": 2}
+
+
+def test_hooks_registered_after_the_store_is_built_apply() -> None:
+    """The store keeps the registry it was given, even one that is still empty."""
+    upcasters = Upcasters()
+    store = EventStore(upcasters=upcasters)
+    upcasters.register("PriceSet", 1)(lambda data: {"amount": data["price"]})
+    assert upcasters.has_hooks
+    assert store.upcasters is upcasters
