@@ -104,7 +104,7 @@ EVENTS_PER_STREAM = 5
 BATCH = 1000
 BATCH_STREAMS = 250  # append_many: 250 new streams x 4 events = 1,000 events
 CONCURRENCY = 8
-PAGE = 1000  # subscribe()'s default batch size, used by the reference reader too
+PAGE = 250  # subscribe()'s default batch size, used by the reference reader too
 
 REFERENCE, SALDO = "reference", "saldo"
 
@@ -154,8 +154,9 @@ _READ_COLUMNS = (
 # in commit order below the snapshot horizon) and keeps psycopg's plain tuples, JSON
 # decoded by psycopg's own loader. Saldo's reader selects the JSON as text and decodes it
 # while building RecordedEvents, and reads the next page ahead on a second connection
-# (decision 0013); the target is an absolute rate, the reference only a yardstick. psycopg sends a Python int as
-# smallint/integer/bigint, none of which casts to xid8, so the id travels as text.
+# (decision 0013); the target is an absolute rate, the reference only a yardstick.
+# psycopg sends a Python int as smallint/integer/bigint, none of which casts to xid8, so
+# the id travels as text.
 RAW_READ_ALL = f"""
 SELECT {_READ_COLUMNS}
   FROM events

@@ -502,15 +502,23 @@ async def test_many_concurrent_writers_are_seen_exactly_once_in_commit_order(
     assert gaps == []
 
 
-async def test_subscribe_from_a_checkpoint_and_stop_when_caught_up(db: Database) -> None:
-    store = EventStore()
+async def committed_and_visible(
+    db: Database, store: EventStore, stream: str, count: int
+) -> list[RecordedEvent]:
+    """``count`` events appended to a new stream, once a reader of all events sees them."""
     async with db.transaction() as conn:
-        recorded = await store.append(conn, "sub", "Account", NO_STREAM,
-                                      [event(n) for n in range(5)])
+        recorded = await store.append(conn, stream, "Account", NO_STREAM,
+                                      [event(n) for n in range(count)])
     async with db.connection() as conn:
         await conn.set_autocommit(True)
-        await poll_until(store, conn, START, 5)
+        await poll_until(store, conn, START, count)
         await conn.set_autocommit(False)
+    return recorded
+
+
+async def test_subscribe_from_a_checkpoint_and_stop_when_caught_up(db: Database) -> None:
+    store = EventStore()
+    recorded = await committed_and_visible(db, store, "sub", 5)
 
     everything = [e async for e in store.subscribe(db.connection, stop_when_caught_up=True,
                                                    batch_size=2)]
@@ -534,13 +542,7 @@ async def test_a_subscriber_stopped_early_hands_both_connections_back(
     pair = Database(database_url, min_size=2, max_size=2)  # exactly the two it holds
     await pair.open()
     try:
-        async with db.transaction() as conn:
-            recorded = await store.append(conn, "early", "Account", NO_STREAM,
-                                          [event(n) for n in range(10)])
-        async with db.connection() as conn:
-            await conn.set_autocommit(True)
-            await poll_until(store, conn, START, 10)
-            await conn.set_autocommit(False)
+        recorded = await committed_and_visible(db, store, "early", 10)
 
         got: list[RecordedEvent] = []
         async with aclosing(store.subscribe(pair.connection, START, batch_size=2,

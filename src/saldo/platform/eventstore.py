@@ -559,7 +559,7 @@ class EventStore:
         connect: Callable[[], Any],
         after: Checkpoint = START,
         *,
-        batch_size: int = 1000,
+        batch_size: int = 250,
         poll_interval: float = 0.2,
         stop_when_caught_up: bool = False,
     ) -> AsyncIterator[RecordedEvent]:
@@ -570,7 +570,9 @@ class EventStore:
         the server is already producing the next on the other. The next page starts after
         the last row of this one, which is known as soon as this page has arrived, before
         any of it is decoded; decoding (here) and producing rows (in the server) then run
-        side by side (decision 0013). Polling, not NOTIFY: NOTIFY inside write
+        side by side (decision 0013). Pages of 250 events (about 150 KB) read faster than
+        pages of 1,000 in three of four measurements, by up to half: a page and the records
+        built from it stay in the CPU's cache. Polling, not NOTIFY: NOTIFY inside write
         transactions serialises every committer on one lock.
         """
         async with connect() as current, connect() as spare:
