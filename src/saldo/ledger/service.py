@@ -310,11 +310,24 @@ class LedgerService:
             pass  # opened by a concurrent request: the same twelve months
         self._open_years.add((company_id, year))
 
+    async def _year_opened(self, company_id: UUID, year: int) -> bool:
+        if (company_id, year) in self._open_years:
+            return True
+        async with self.db.transaction(company_id=company_id) as conn:
+            return await store.year_is_open(conn, company_id, year)
+
     async def change_period(self, ctx: CompanyContext, period: str, action: str,
                             correlation_id: str | None = None) -> dict[str, Any]:
         first_day = d.parse_period(period)
         settings = await self.company(ctx.company_id)
         year = d.fiscal_year_of(first_day, settings.fiscal_year_start_month)
+        if action == "reopen" and not await self._year_opened(ctx.company_id, year):
+            # Every month of a year never opened is open: refuse before opening it, so
+            # that a refusal writes nothing (the year's range is checked first, as
+            # opening it would).
+            d.check_openable(year, self.today(), settings.fiscal_year_start_month,
+                             self.history_years)
+            d.next_period_status(d.PeriodStatus.OPEN, action, period)
         await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
         event_type = {"close": d.PERIOD_CLOSED, "reopen": d.PERIOD_REOPENED,

@@ -109,6 +109,15 @@ async def test_closing_twice_and_reopening_an_open_month(h: Harness) -> None:
     assert (await statuses(books))["2026-03"] == "closed"
 
 
+async def test_reopening_a_month_of_a_year_never_opened_writes_nothing(h: Harness) -> None:
+    """A year that was never opened has twelve open months, so reopening one is refused;
+    the refusal must not open the year on the way."""
+    books = await h.books()
+    before = await books.state()
+    expect_problem(await period_action(books, "2024-03", "reopen"), 409, "invalid_state")
+    assert await books.state() == before
+
+
 @pytest.mark.parametrize(("period", "status", "code"), [
     ("2026-13", 404, "period_not_found"),
     ("2026-00", 404, "period_not_found"),
