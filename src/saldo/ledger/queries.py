@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from psycopg.rows import tuple_row
 
 from saldo.ledger.domain import InvalidEntry, periods_of_year
 from saldo.platform.db import Connection
@@ -181,6 +182,13 @@ SELECT l.transaction_id, l.entry_date, l.number, t.fiscal_year, t.description, t
 
 _LINE_KEYS = ("line_no", "account_code", "debit", "credit", "amount_debit", "amount_credit",
               "line_description")
+#: The columns of ``_POSTED_JOURNAL``, in order: rows travel as tuples.
+JOURNAL_COLUMNS = ("transaction_id", "entry_date", "number", "fiscal_year", "description",
+                   "reference", "currency", "exchange_rate", "reverses", "kind",
+                   *_LINE_KEYS)
+_TX_KEYS = JOURNAL_COLUMNS[:10]
+#: Where the account code sits in a journal row.
+ACCOUNT_CODE = JOURNAL_COLUMNS.index("account_code")
 
 
 def _day_range(column: str, date_from: date | None, date_to: date | None) -> str:
@@ -190,28 +198,49 @@ def _day_range(column: str, date_from: date | None, date_to: date | None) -> str
 
 async def posted_journal(conn: Connection, company_id: UUID, date_from: date | None,
                          date_to: date | None, *, fetch: int = 5000
-                         ) -> AsyncIterator[dict[str, Any]]:
-    """Posted transactions dated in the range (either end open), ordered by date and
-    number, each with its ``lines`` (base-currency ``debit``/``credit``, transaction-
-    currency ``amount_debit``/``amount_credit``, ``line_description``) in line order.
+                         ) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The lines of posted transactions dated in the range (either end open), ordered by
+    date, number and line, as batches of ``fetch`` tuples in ``JOURNAL_COLUMNS`` order.
+    :class:`JournalGrouper` makes transactions of them; it is pure, so a caller can run
+    it off the event loop. A transaction's lines may span two batches.
 
     Must run inside the caller's transaction (a server-side cursor lives in one)."""
     params = {"company": company_id, "date_from": date_from, "date_to": date_to}
     query = _POSTED_JOURNAL.format(range=_day_range("l.entry_date", date_from, date_to))
-    current: dict[str, Any] | None = None
-    async with conn.cursor(name="saldo_posted_journal") as cursor:
-        cursor.itersize = fetch
+    async with conn.cursor(name="saldo_posted_journal", row_factory=tuple_row) as cursor:
         await cursor.execute(query, params)
-        async for row in cursor:
-            if current is None or current["transaction_id"] != row["transaction_id"]:
+        while rows := await cursor.fetchmany(fetch):
+            yield rows
+
+
+class JournalGrouper:
+    """Journal rows (``JOURNAL_COLUMNS``) into transactions: each a dict of the
+    transaction's columns (``entry_date`` as ``date``) with its ``lines`` (base-currency
+    ``debit``/``credit``, transaction-currency ``amount_debit``/``amount_credit``,
+    ``line_description``) in line order. Feed batches in order, then :meth:`finish`."""
+
+    def __init__(self) -> None:
+        self._current: dict[str, Any] | None = None
+
+    def feed(self, rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """The transactions these rows complete (the last one waits for the next batch)."""
+        done: list[dict[str, Any]] = []
+        current = self._current
+        for row in rows:
+            if current is None or current["transaction_id"] != row[0]:
                 if current is not None:
-                    yield current
-                current = {k: v for k, v in row.items() if k not in _LINE_KEYS}
+                    done.append(current)
+                current = dict(zip(_TX_KEYS, row, strict=False))
                 current["date"] = current.pop("entry_date")
                 current["lines"] = []
-            current["lines"].append({k: row[k] for k in _LINE_KEYS})
-    if current is not None:
-        yield current
+            current["lines"].append(dict(zip(_LINE_KEYS, row[len(_TX_KEYS):], strict=True)))
+        self._current = current
+        return done
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The last transaction, once every batch was fed."""
+        last, self._current = self._current, None
+        return [last] if last is not None else []
 
 
 async def accounts_moved(conn: Connection, company_id: UUID, date_from: date | None,

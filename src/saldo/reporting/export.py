@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Protocol, cast
@@ -56,6 +56,7 @@ from saldo.reporting.domain import (
     UnsupportedLanguage,
     check_dates,
 )
+from saldo.reporting.service import on_render_threads
 
 FORMATS = ("ledger", "beancount")
 
@@ -368,14 +369,28 @@ async def write_journal(conn: Connection, company: CompanySettings, writer: Jour
     known = set(first_day)
     if balances and date_from:
         yield writer.opening(date_from, balances)
-    async for tx in queries.posted_journal(conn, company_id, date_from, date_to):
-        for line in tx["lines"]:
-            code = line["account_code"]
-            if code not in known:  # posted after the account list was read
-                row = await queries.account(conn, company_id, code)
-                yield writer.declare(_account(row, code, lang), tx["date"])
-                known.add(code)
-        yield writer.transaction(tx)
+    grouper = queries.JournalGrouper()
+    async for rows in queries.posted_journal(conn, company_id, date_from, date_to):
+        # Accounts posted to after the account list was read are declared before the
+        # batch that first uses them, dated by that first use (rows come in date order).
+        new: dict[str, dt.date] = {}
+        for row in rows:
+            code = row[queries.ACCOUNT_CODE]
+            if code not in known and code not in new:
+                new[code] = row[1]
+        for code, day in new.items():
+            yield writer.declare(_account(await queries.account(conn, company_id, code),
+                                          code, lang), day)
+            known.add(code)
+        # Grouping and formatting a batch (thousands of lines) run off the event loop.
+        yield await on_render_threads(_formatted, writer, grouper.feed, rows)
+    yield await on_render_threads(_formatted, writer, lambda _: grouper.finish(), [])
+
+
+def _formatted(writer: JournalWriter,
+               transactions: Callable[[list[tuple[Any, ...]]], list[dict[str, Any]]],
+               rows: list[tuple[Any, ...]]) -> str:
+    return "".join(writer.transaction(tx) for tx in transactions(rows))
 
 
 def filename(tax_id: str, fmt_extension: str, date_from: dt.date | None,

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 import orjson
@@ -41,7 +41,14 @@ REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss"
 #: password hashing needs. Two at a time keep the rest of the server responsive on a
 #: small machine (they share the GIL with the event loop); further renders queue.
 RENDER_THREADS = 2
+_T = TypeVar("_T")
 _renderer = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="saldo-render")
+
+
+async def on_render_threads(fn: Callable[..., _T], *args: Any) -> _T:
+    """``fn(*args)`` on the render threads, off the event loop (reports and the journal
+    export: CPU-bound formatting of many lines)."""
+    return await asyncio.get_running_loop().run_in_executor(_renderer, fn, *args)
 
 
 class Report(Protocol):
@@ -132,8 +139,7 @@ class ReportingService:
     async def render(self, report: Report, company: CompanySettings, fmt: str,
                      lang: str) -> tuple[bytes, str, str]:
         """:meth:`export` on the render threads, off the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_renderer, self.export, report, company, fmt, lang)
+        return await on_render_threads(self.export, report, company, fmt, lang)
 
     @staticmethod
     async def _check_lines(conn: Connection, company_id: UUID, codes: Sequence[str] | None,
