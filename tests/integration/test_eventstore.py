@@ -564,6 +564,43 @@ async def test_a_subscriber_stopped_early_hands_both_connections_back(
         await pair.close()
 
 
+async def test_a_subscriber_cancelled_mid_page_hands_both_connections_back(
+    db: Database, database_url: str
+) -> None:
+    """Cancelling the task that follows the log, while the next page is read ahead, must
+    leave no query running on a connection that goes back to the pool."""
+    store = EventStore()
+    pair = Database(database_url, min_size=2, max_size=2)
+    await pair.open()
+    try:
+        await committed_and_visible(db, store, "cancelled", 10)
+        reached = asyncio.Event()
+
+        async def follow() -> None:
+            async with aclosing(store.subscribe(pair.connection, START, batch_size=2,
+                                                stop_when_caught_up=True)) as events:
+                async for e in events:
+                    if e.version == 3:  # inside the second page; the third is read ahead
+                        reached.set()
+                        await asyncio.sleep(3600)
+
+        following = asyncio.create_task(follow())
+        async with asyncio.timeout(10):
+            await reached.wait()
+        following.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await following
+
+        async with asyncio.timeout(10), pair.connection() as first, \
+                pair.connection() as second:
+            for conn in (first, second):
+                assert conn.autocommit is False
+                assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                assert (await (await conn.execute("SELECT 1 AS one")).fetchone()) == {"one": 1}
+    finally:
+        await pair.close()
+
+
 # --------------------------------------------------------------------------- snapshots
 
 

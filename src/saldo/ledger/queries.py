@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -198,7 +198,7 @@ def _day_range(column: str, date_from: date | None, date_to: date | None) -> str
 
 async def posted_journal(conn: Connection, company_id: UUID, date_from: date | None,
                          date_to: date | None, *, fetch: int = 5000
-                         ) -> AsyncIterator[list[tuple[Any, ...]]]:
+                         ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
     """The lines of posted transactions dated in the range (either end open), ordered by
     date, number and line, as batches of ``fetch`` tuples in ``JOURNAL_COLUMNS`` order.
     :class:`JournalGrouper` makes transactions of them; it is pure, so a caller can run

@@ -16,9 +16,10 @@ Two orders exist and must not be confused:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -319,7 +320,7 @@ SELECT e.event_id, e.stream_id, e.stream_type, e.offs, e.event_type, e.schema_ve
 RETURNING {_ASSIGNED}
 """
 
-# Both scan the primary key, (transaction_id, position).
+# It scans the primary key, (transaction_id, position).
 _READ_ALL = f"""
 SELECT {_COLUMNS}
   FROM events
@@ -329,13 +330,6 @@ SELECT {_COLUMNS}
  LIMIT %s
 """
 
-_READ_SETTLED = f"""
-SELECT {_COLUMNS}
-  FROM events
- WHERE (transaction_id, position) > (%s::text::xid8, %s::bigint)
- ORDER BY transaction_id, position
- LIMIT %s
-"""
 
 
 class EventStore:
@@ -520,17 +514,23 @@ class EventStore:
         return await self._events(_READ_ALL, conn,
                                   (xid8(after.transaction_id), after.position, limit))
 
-    async def read_settled(
-        self, conn: Connection, after: Checkpoint, limit: int
-    ) -> list[RecordedEvent]:
-        """Events after ``after`` in commit order, without the horizon of :meth:`read_all`.
+    async def replay(
+        self, conn: Connection, batch_size: int
+    ) -> AsyncGenerator[list[RecordedEvent], None]:
+        """Every event in insertion order (``position``), in batches, through one
+        server-side cursor in ``conn``'s transaction.
 
-        Only for a caller that keeps writers out (``LOCK TABLE events IN SHARE MODE``, as a
-        rebuild does): then every row is committed and final, and the horizon, which any
-        transaction open anywhere on the server holds back, would only cut the read short.
+        Only for a caller that keeps writers out (``LOCK TABLE events IN SHARE MODE``, as an
+        inline rebuild does): then every row is final. Insertion order is the order inline
+        projections saw live: a transaction that read another's rows appends after them,
+        which commit order (transaction ids are taken at the first write or row lock) does
+        not promise. No horizon: a transaction open elsewhere must not cut the replay
+        short. There is no index on ``position`` (decision 0013): the server sorts once.
         """
-        return await self._events(_READ_SETTLED, conn,
-                                  (xid8(after.transaction_id), after.position, limit))
+        async with conn.cursor(name="saldo_replay", row_factory=tuple_row) as cursor:
+            await cursor.execute(f"SELECT {_COLUMNS} FROM events ORDER BY position")
+            while rows := await cursor.fetchmany(batch_size):
+                yield self._decode(rows)
 
     async def _events(self, query: str, conn: Connection,
                       params: tuple[Any, ...]) -> list[RecordedEvent]:
@@ -602,9 +602,10 @@ class EventStore:
             finally:
                 if ahead is not None:  # the caller stopped early: drop the page read ahead
                     ahead.cancel()
-                    await asyncio.gather(ahead, return_exceptions=True)
+                    await _finished(ahead)
                 for conn in (current, spare):
-                    await conn.set_autocommit(False)
+                    with contextlib.suppress(psycopg.Error):  # a broken one: the pool drops it
+                        await conn.set_autocommit(False)
 
     @staticmethod
     async def _page(
@@ -702,6 +703,22 @@ def _page_end(
     return count, Checkpoint(int(bytes(transaction_id)), int(bytes(position)))
 
 
+async def _finished(task: asyncio.Task[Any]) -> None:
+    """Wait until ``task`` is done, even through a cancellation of this task (its query
+    must not be running when its connection goes back to the pool); a cancellation that
+    arrived meanwhile is raised once it is."""
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            cancelled = True
+    if not task.cancelled():
+        task.exception()  # retrieved: nobody is waiting for this page any more
+    if cancelled:
+        raise asyncio.CancelledError
+
+
 def _in_sending_order(
     rows: Sequence[tuple[Any, ...]], event_ids: Sequence[UUID]
 ) -> Sequence[tuple[Any, ...]]:
@@ -711,7 +728,7 @@ def _in_sending_order(
     returns RETURNING rows in the order it inserted them: true of every version, but not
     a documented promise. Comparing the ids costs little; a different order is put right.
     """
-    if all(map(eq, map(itemgetter(0), rows), event_ids)):
+    if len(rows) == len(event_ids) and all(map(eq, map(itemgetter(0), rows), event_ids)):
         return rows
     by_id = {row[0]: row for row in rows}
     return [by_id[event_id] for event_id in event_ids]

@@ -28,7 +28,6 @@ import structlog
 
 from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import (
-    START,
     Checkpoint,
     EventStore,
     InlineProjection,
@@ -238,14 +237,15 @@ class ProjectionRunner:
     async def _rebuild_inline(self, projection: InlineProjection) -> int:
         # SHARE mode conflicts with writers' ROW EXCLUSIVE: it waits for every appending
         # transaction to finish and keeps new ones out until the replay commits. Inside the
-        # lock every event is committed, so the commit order is complete and final.
-        count, last = 0, START
+        # lock every event is committed and final.
+        count = 0
         async with self.db.transaction() as conn:
             await conn.execute("LOCK TABLE events IN SHARE MODE")
             await projection.reset(conn)
-            while batch := await self.store.read_settled(conn, last, self.batch_size):
-                await projection.apply(conn, batch)
-                count, last = count + len(batch), batch[-1].checkpoint
+            async with contextlib.aclosing(self.store.replay(conn, self.batch_size)) as batches:
+                async for batch in batches:  # closed with the cursor should apply fail
+                    await projection.apply(conn, batch)
+                    count += len(batch)
         return count
 
     async def status(self) -> list[ProjectionStatus]:

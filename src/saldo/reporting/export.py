@@ -31,6 +31,7 @@ What the file holds, and what each format forbids:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import unicodedata
@@ -370,20 +371,22 @@ async def write_journal(conn: Connection, company: CompanySettings, writer: Jour
     if balances and date_from:
         yield writer.opening(date_from, balances)
     grouper = queries.JournalGrouper()
-    async for rows in queries.posted_journal(conn, company_id, date_from, date_to):
-        # Accounts posted to after the account list was read are declared before the
-        # batch that first uses them, dated by that first use (rows come in date order).
-        new: dict[str, dt.date] = {}
-        for row in rows:
-            code = row[queries.ACCOUNT_CODE]
-            if code not in known and code not in new:
-                new[code] = row[1]
-        for code, day in new.items():
-            yield writer.declare(_account(await queries.account(conn, company_id, code),
-                                          code, lang), day)
-            known.add(code)
-        # Grouping and formatting a batch (thousands of lines) run off the event loop.
-        yield await on_render_threads(_formatted, writer, grouper.feed, rows)
+    journal = queries.posted_journal(conn, company_id, date_from, date_to)
+    async with contextlib.aclosing(journal):  # the cursor closes as soon as we stop
+        async for rows in journal:
+            # Accounts posted to after the account list was read are declared before the
+            # batch that first uses them, dated by that first use (rows come in date order).
+            new: dict[str, dt.date] = {}
+            for row in rows:
+                code = row[queries.ACCOUNT_CODE]
+                if code not in known and code not in new:
+                    new[code] = row[1]
+            for code, day in new.items():
+                yield writer.declare(_account(await queries.account(conn, company_id, code),
+                                              code, lang), day)
+                known.add(code)
+            # Grouping and formatting a batch (thousands of lines) run off the event loop.
+            yield await on_render_threads(_formatted, writer, grouper.feed, rows)
     yield await on_render_threads(_formatted, writer, lambda _: grouper.finish(), [])
 
 
