@@ -336,23 +336,50 @@ class Bench(AppBench):
     async def tools(self, client: httpx.AsyncClient, headers: dict[str, str]) -> list[Row]:
         path = self.workdir / "books.ledger"
         progress("exporting the whole journal: GET .../export/journal?format=ledger ...")
+        # Meanwhile /health is asked every 20 ms: how long other requests wait while an
+        # export runs in the same server.
+        probes: list[float] = []
+        exporting = asyncio.Event()
+
+        async def probe() -> None:
+            await exporting.wait()
+            while exporting.is_set():
+                sent = time.perf_counter()
+                await client.get("/health")
+                probes.append(time.perf_counter() - sent)
+                await asyncio.sleep(0.02)
+
+        prober = asyncio.create_task(probe())
         start = time.perf_counter()
         size = 0
-        async with client.stream("GET", f"/api/v1/companies/{self.company_id}/export/journal",
-                                  params={"format": "ledger"}, headers=headers,
-                                  timeout=None) as r:
-            if r.status_code != 200:
-                raise BenchError(f"export: {r.status_code} {(await r.aread())[:300]!r}")
-            with path.open("wb") as out:
-                async for chunk in r.aiter_bytes():
-                    out.write(chunk)
-                    size += len(chunk)
+        try:
+            async with client.stream(
+                    "GET", f"/api/v1/companies/{self.company_id}/export/journal",
+                    params={"format": "ledger"}, headers=headers, timeout=None) as r:
+                if r.status_code != 200:
+                    raise BenchError(f"export: {r.status_code} {(await r.aread())[:300]!r}")
+                exporting.set()
+                with path.open("wb") as out:
+                    async for chunk in r.aiter_bytes():
+                        out.write(chunk)
+                        size += len(chunk)
+        finally:
+            exporting.clear()
+            prober.cancel()
+            await asyncio.gather(prober, return_exceptions=True)
         export_s = time.perf_counter() - start
         rate = self.posted_lines / export_s
         self.extra["export"] = {"seconds": export_s, "bytes": size, "lines_s": rate}
         rows = [Row("export", "journal export through HTTP (format=ledger, all years)",
                     f"{export_s:,.1f} s", f"{size / 2**20:,.0f} MiB, {rate:,.0f} lines/s",
                     "-", None, {"seconds": export_s, "bytes": size})]
+        if probes:
+            health = latency(probes)
+            self.extra["health_during_export_ms"] = health
+            rows.append(Row("export_health", "  GET /health while the export runs",
+                            f"{health['p95']:,.1f} ms p95",
+                            f"p50 {health['p50']:,.1f} ms, max {health['max']:,.0f} ms, "
+                            f"{health['count']} requests", "-", None, {"latency_ms": health}))
 
         # Saldo's own figures for the whole range: the trial balance's closing balances.
         r = await client.get(f"/api/v1/companies/{self.company_id}/reports/trial-balance",
