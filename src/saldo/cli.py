@@ -35,6 +35,7 @@ from saldo import demo as demo_module
 from saldo.identity.domain import Permission
 from saldo.kernel.errors import SaldoError
 from saldo.ledger import imports
+from saldo.ledger.domain import Finding
 from saldo.platform import db as database
 from saldo.platform import logging as saldo_logging
 from saldo.platform import migrations as migrations_module
@@ -404,12 +405,12 @@ def _offer_demo(settings: Settings, url: str) -> None:
 class _ImportOutcome:
     posted: list[tuple[UUID, int, int]] = field(default_factory=list)
     batches: int = 0
-    findings: list[imports.Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     #: The first CSV line of the batch that failed (None: none failed).
     failed_row: int | None = None
 
 
-def _print_findings(findings: list[imports.Finding]) -> None:
+def _print_findings(findings: list[Finding]) -> None:
     for f in sorted(findings, key=lambda f: f.row):
         err.print(f"row {f.row}: {f.code}: {f.message}", markup=False, highlight=False,
                   soft_wrap=True)
@@ -456,7 +457,7 @@ def import_journal(
             try:
                 await container.ledger.check(company, raw)
             except SaldoError as exc:
-                outcome.findings.append(imports.Finding(row, exc.code, exc.detail))
+                outcome.findings.append(Finding(row, exc.code, exc.detail))
         if outcome.findings:
             outcome.failed_row = transactions[0][0]
             return outcome
@@ -469,8 +470,7 @@ def import_journal(
             try:
                 async for result in results:
                     batch = batches[outcome.batches]
-                    outcome.findings.extend(imports.Finding(f.row, f.code, f.message)
-                                            for f in result.findings)
+                    outcome.findings.extend(result.findings)
                     if outcome.findings:
                         outcome.failed_row = batch[0][0]
                         break
@@ -479,7 +479,7 @@ def import_journal(
                     bar.advance(task, len(batch))
             except SaldoError as exc:
                 batch = batches[outcome.batches]
-                outcome.findings.append(imports.Finding(batch[0][0], exc.code, exc.detail))
+                outcome.findings.append(Finding(batch[0][0], exc.code, exc.detail))
                 outcome.failed_row = batch[0][0]
             finally:
                 await results.aclose()

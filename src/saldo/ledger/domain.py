@@ -194,6 +194,16 @@ def normal_balance_of(account_type: AccountType) -> NormalBalance:
     return NormalBalance.CREDIT
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem in an input of many transactions (a batch, an imported file), with the
+    row it concerns: the CSV line, or the transaction's row in a batch."""
+
+    row: int
+    code: str
+    message: str
+
+
 #: Account codes: four digits, then optional sub-account segments (``1210.01``).
 ACCOUNT_CODE = re.compile(r"^[0-9]{4}(\.[0-9A-Za-z]{1,8}){0,3}$")
 

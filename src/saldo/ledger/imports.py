@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, EntryInput, Finding
 
 HEADER = ("transaction", "date", "description", "reference", "currency", "exchange_rate",
           "account", "debit", "credit", "line_description")
@@ -41,19 +41,6 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _AMOUNT = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 MAX_REFERENCE = 100
 MAX_TEXT = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem in the input, with the CSV line (or transaction row) it concerns.
-
-    The same shape as ``saldo.ledger.service.Finding``, which the service returns when
-    it posts; this module sits below the service, so it cannot import that one.
-    """
-
-    row: int
-    code: str
-    message: str
 
 
 @dataclass(slots=True)

@@ -35,6 +35,7 @@ from saldo.ledger.domain import (
     Actor,
     Content,
     ContentInput,
+    Finding,
     JournalTransaction,
     PeriodStatus,
 )
@@ -80,15 +81,6 @@ class CompanySettings:
     tax_id: str
     base_currency: str
     fiscal_year_start_month: int
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One problem in a batch, with the row (or transaction) of the input it concerns."""
-
-    row: int
-    code: str
-    message: str
 
 
 @dataclass(slots=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from saldo.ledger.domain import ContentInput
-from saldo.ledger.imports import HEADER, Finding, parse_journal, read_journal
+from saldo.ledger.domain import ContentInput, Finding
+from saldo.ledger.imports import HEADER, parse_journal, read_journal
 
 HEAD = ",".join(HEADER)
 
