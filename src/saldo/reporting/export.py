@@ -52,10 +52,11 @@ from saldo.platform.db import Connection
 from saldo.platform.http import problem_responses
 from saldo.reporting.domain import (
     LANGUAGES,
-    InvalidDateRange,
     UnsupportedFormat,
     UnsupportedLanguage,
+    check_choice,
     check_dates,
+    check_range,
 )
 from saldo.reporting.service import on_render_threads
 
@@ -331,12 +332,8 @@ class BeancountWriter:
 
 
 def writer_for(fmt: str, currency: str) -> JournalWriter:
-    if fmt == "ledger":
-        return LedgerWriter(currency)
-    if fmt == "beancount":
-        return BeancountWriter(currency)
-    raise UnsupportedFormat(f"The journal exports as {' or '.join(FORMATS)}, not {fmt!r}.",
-                            supported=list(FORMATS))
+    check_choice(fmt, FORMATS, UnsupportedFormat, "format")
+    return LedgerWriter(currency) if fmt == "ledger" else BeancountWriter(currency)
 
 
 # ---------------------------------------------------------------------- the export
@@ -440,13 +437,10 @@ def router() -> APIRouter:
         opening: Annotated[bool, Query(description="With date_from: an opening-balances "
                                        "transaction on date_from")] = False,
     ) -> StreamingResponse:
-        if lang not in LANGUAGES:
-            raise UnsupportedLanguage(f"Languages are {' and '.join(LANGUAGES)}, not {lang!r}.",
-                                      supported=list(LANGUAGES))
+        check_choice(lang, LANGUAGES, UnsupportedLanguage, "language")
         check_dates(date_from=date_from, date_to=date_to)
-        if date_from and date_to and date_from > date_to:
-            raise InvalidDateRange("date_from is after date_to.", date_from=str(date_from),
-                                   date_to=str(date_to))
+        if date_from and date_to:
+            check_range(date_from, date_to)
         company = await ledger.company(ctx.company_id)  # cached: no query
         writer = writer_for(fmt, company.base_currency)
         name = filename(company.tax_id, writer.media_extension, date_from, date_to)
