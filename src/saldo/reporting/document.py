@@ -15,20 +15,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
+from saldo.reporting.domain.chart import Name
+
 Language = Literal["en", "ka"]
 ColumnKind = Literal["text", "money", "int", "date"]
 RowStyle = Literal["normal", "heading", "subtotal", "total"]
 
 
-@dataclass(frozen=True, slots=True)
-class Label:
-    """A text in English and Georgian."""
-
-    en: str
-    ka: str
-
-    def __call__(self, lang: Language) -> str:
-        return self.ka if lang == "ka" else self.en
+#: A text in English and Georgian: the reporting domain's bilingual name, so that the
+#: names of accounts and statement lines go into a document as they are.
+Label = Name
 
 
 Cell = str | Label | Decimal | int | date | None

@@ -327,10 +327,6 @@ NOTES: dict[str, tuple[Label, ...]] = {
 }
 
 
-def _label(name: d.Name) -> Label:
-    return Label(name.en, name.ka)
-
-
 def _range_label(start: date, end: date) -> Label:
     text = f"{start.isoformat()} – {end.isoformat()}"
     return Label(text, text)
@@ -355,7 +351,7 @@ def _trial_balance_document(tb: d.TrialBalance) -> Built:
                _money("credit", L("Credit turnover", "ბრუნვა კრედიტი")),
                _money("closing_debit", L("Closing debit", "საბოლოო ნაშთი დებეტი")),
                _money("closing_credit", L("Closing credit", "საბოლოო ნაშთი კრედიტი")))
-    rows = [Row({"code": r.account.code, "name": _label(r.account.label),
+    rows = [Row({"code": r.account.code, "name": r.account.label,
                  **dict(zip(d.TB_COLUMNS, r.columns, strict=True))},
                 level=r.depth if tb.level == "all" else 0,
                 style="heading" if tb.level == "all" and not r.account.postable else "normal")
@@ -407,7 +403,7 @@ def _amounts(amounts: tuple[Decimal, ...]) -> dict[str, Decimal]:
 
 def _line_rows(line: d.Line, level: int) -> list[Row]:
     style = {"subtotal": "subtotal", "total": "total"}.get(line.kind, "normal")
-    rows = [Row({"line": _label(line.name), "code": line.code, **_amounts(line.amounts)},
+    rows = [Row({"line": line.name, "code": line.code, **_amounts(line.amounts)},
                 level=level, style=style)]  # type: ignore[arg-type]
     for child in line.children:
         rows.extend(_line_rows(child, level + 1))
@@ -426,20 +422,20 @@ def _position_document(fp: d.FinancialPosition) -> Built:
         for section in fp.sections:
             if section.side != side:
                 continue
-            rows.append(Row({"line": _label(section.name)}, level=1, style="heading"))
+            rows.append(Row({"line": section.name}, level=1, style="heading"))
             for line in section.lines:
                 rows.extend(_line_rows(line, 2))
             rows.append(Row({"line": L(f"Total {section.name.en.lower()}",
                                        f"სულ: {section.name.ka}"), **_amounts(section.total)},
                             level=1, style="subtotal"))
         if side == "assets":
-            rows.append(Row({"line": _label(d.TOTAL_ASSETS), **_amounts(fp.total_assets)},
+            rows.append(Row({"line": d.TOTAL_ASSETS, **_amounts(fp.total_assets)},
                             style="total"))
-    rows.append(Row({"line": _label(d.TOTAL_EQUITY), **_amounts(fp.total_equity)},
+    rows.append(Row({"line": d.TOTAL_EQUITY, **_amounts(fp.total_equity)},
                     style="subtotal"))
-    rows.append(Row({"line": _label(d.TOTAL_LIABILITIES), **_amounts(fp.total_liabilities)},
+    rows.append(Row({"line": d.TOTAL_LIABILITIES, **_amounts(fp.total_liabilities)},
                     style="subtotal"))
-    rows.append(Row({"line": _label(d.TOTAL_EQUITY_AND_LIABILITIES),
+    rows.append(Row({"line": d.TOTAL_EQUITY_AND_LIABILITIES,
                      **_amounts(fp.total_equity_and_liabilities)}, style="total"))
     return ("balance-sheet", L("Statement of financial position",
                                "ფინანსური მდგომარეობის ანგარიშგება"),
@@ -461,14 +457,14 @@ def _cash_flow_document(cf: d.CashFlows) -> Built:
     columns = _amount_columns(_range_label(cf.date_from, cf.date_to), None)
     rows: list[Row] = []
     for section in cf.sections:
-        rows.append(Row({"line": _label(section.name)}, style="heading"))
+        rows.append(Row({"line": section.name}, style="heading"))
         for line in section.lines:
             rows.extend(_line_rows(line, 1))
-        rows.append(Row({"line": _label(section.total_name), "amount": section.total},
+        rows.append(Row({"line": section.total_name, "amount": section.total},
                         style="subtotal"))
-    rows.append(Row({"line": _label(d.NET_CHANGE), "amount": cf.net_change}, style="total"))
-    rows.append(Row({"line": _label(d.OPENING_CASH), "amount": cf.opening_cash}))
-    rows.append(Row({"line": _label(d.CLOSING_CASH), "amount": cf.closing_cash},
+    rows.append(Row({"line": d.NET_CHANGE, "amount": cf.net_change}, style="total"))
+    rows.append(Row({"line": d.OPENING_CASH, "amount": cf.opening_cash}))
+    rows.append(Row({"line": d.CLOSING_CASH, "amount": cf.closing_cash},
                     style="total"))
     title = L(f"Statement of cash flows ({method.en})",
               f"ფულადი სახსრების მოძრაობის ანგარიშგება ({method.ka})")
@@ -476,9 +472,9 @@ def _cash_flow_document(cf: d.CashFlows) -> Built:
 
 
 def _equity_document(ce: d.ChangesInEquity) -> Built:
-    columns = (Column("row", L("", "")), *(_money(k, _label(n))
+    columns = (Column("row", L("", "")), *(_money(k, n)
                                           for k, _, n in d.EQUITY_COLUMNS))
-    rows = [Row({"row": _label(name), **values},
+    rows = [Row({"row": name, **values},
                 style="subtotal" if key in ("opening", "closing") else "normal")
             for key, name, values in ce.rows]
     return ("changes-in-equity", L("Statement of changes in equity",
