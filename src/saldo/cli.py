@@ -10,7 +10,8 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import wraps
@@ -120,6 +121,17 @@ async def _with_container(
         return await work(container)
     finally:
         await container.db.close()
+
+
+@asynccontextmanager
+async def _app_pool(container: bootstrap.Container) -> AsyncIterator[None]:
+    """The application role's pool, open for the work inside: the commands that act as a
+    member of a company, under row-level security as the API does."""
+    await container.app_db.open()
+    try:
+        yield
+    finally:
+        await container.app_db.close()
 
 
 async def _upgrade(container: bootstrap.Container) -> list[migrations_module.Migration]:
@@ -287,12 +299,9 @@ def users_create(
     async def work(container: bootstrap.Container) -> str:
         for m in await _upgrade(container):
             out.print(f"applied migration {m.version:04d}_{m.name}")
-        await container.app_db.open()
-        try:
+        async with _app_pool(container):
             user = await container.identity.create_user(
                 username, password, full_name, is_superuser=superuser)
-        finally:
-            await container.app_db.close()
         return str(user.id)
 
     user_id = _run(_with_container(settings, work))
@@ -325,13 +334,12 @@ async def _load_demo(container: bootstrap.Container, year: int | None,
             tasks.append(bar.add_task(f"Demo LLC, {year}: transactions posted", total=total))
         bar.update(tasks[0], completed=done, total=total)
 
-    await container.app_db.open()
-    try:
-        return await demo_module.load(container, year, password, advance)
-    finally:
-        if tasks:
-            bar.stop()
-        await container.app_db.close()
+    async with _app_pool(container):
+        try:
+            return await demo_module.load(container, year, password, advance)
+        finally:
+            if tasks:
+                bar.stop()
 
 
 def _print_demo(result: demo_module.DemoResult) -> None:
@@ -488,11 +496,8 @@ def import_journal(
     async def work(container: bootstrap.Container) -> _ImportOutcome:
         for m in await _upgrade(container):
             out.print(f"applied migration {m.version:04d}_{m.name}")
-        await container.app_db.open()
-        try:
+        async with _app_pool(container):
             return await post(container)
-        finally:
-            await container.app_db.close()
 
     outcome = _run(_with_container(settings, work))
     if not outcome.findings:
@@ -572,14 +577,11 @@ def report(
     settings = _settings()  # configures logging, fontTools' glyph chatter included
 
     async def work(container: bootstrap.Container) -> tuple[bytes, str, str]:
-        await container.app_db.open()
-        try:
+        async with _app_pool(container):
             ctx = await container.identity.member_context(company, user,
                                                           Permission.REPORTS_FINANCIAL)
             built, about = await container.reporting.build(ctx, name, options)
             return container.reporting.export(built, about, fmt, lang)
-        finally:
-            await container.app_db.close()
 
     body, _, filename = _run(_with_container(settings, work))
     if output is None and fmt in ("json", "csv"):
@@ -595,15 +597,12 @@ def _change_year(year: int, company: UUID, user: str, action: str) -> dict[str, 
     settings = _settings()
 
     async def work(container: bootstrap.Container) -> dict[str, Any]:
-        await container.app_db.open()
-        try:
+        async with _app_pool(container):
             ctx = await container.identity.member_context(company, user,
                                                           Permission.PERIODS_CLOSE)
             if action == "close":
                 return await container.ledger.close_fiscal_year(ctx, year)
             return await container.ledger.reopen_fiscal_year(ctx, year)
-        finally:
-            await container.app_db.close()
 
     return _run(_with_container(settings, work))
 
