@@ -152,15 +152,20 @@ class Container:
             await self.limiter.close()
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Ready when the database answers and every known migration is applied."""
-        if not await self.db.ping():
-            return False, {"database": "unreachable", "migrations": "unknown"}
+        """Ready when the database answers and every known migration is applied: one
+        pooled connection, two statements, no transaction (probes come every few seconds)."""
         applied: set[int] = set()
-        async with self.db.connection() as conn:
-            if await _has_table(conn, "schema_migrations"):
-                cursor = await conn.execute("SELECT version FROM schema_migrations")
-                applied = {row["version"] for row in await cursor.fetchall()}
-            await conn.rollback()
+        try:
+            async with self.db.connection(wait=2.0) as conn:
+                await conn.set_autocommit(True)
+                try:
+                    if await _has_table(conn, "schema_migrations"):
+                        cursor = await conn.execute("SELECT version FROM schema_migrations")
+                        applied = {row["version"] for row in await cursor.fetchall()}
+                finally:
+                    await conn.set_autocommit(False)
+        except Exception:  # unreachable, timed out, or dropped mid-probe: not ready
+            return False, {"database": "unreachable", "migrations": "unknown"}
         missing = sorted(self._known_migrations - applied)
         checks = {"database": "ok",
                   "migrations": "current" if not missing else f"pending: {missing}"}

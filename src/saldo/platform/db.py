@@ -90,8 +90,9 @@ class Database:
         await self._pool.close()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        async with self._pool.connection() as conn:
+    async def connection(self, wait: float | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection; ``wait``: seconds to wait for one (default: the pool's)."""
+        async with self._pool.connection(timeout=wait) as conn:
             yield conn
 
     @asynccontextmanager
@@ -149,15 +150,6 @@ class Database:
             finally:
                 with contextlib.suppress(psycopg.Error):
                     await conn.set_autocommit(False)
-
-    async def ping(self) -> bool:
-        try:
-            async with self._pool.connection(timeout=2.0) as conn:
-                await conn.execute("SELECT 1")
-                await conn.rollback()
-            return True
-        except Exception:
-            return False
 
 
 async def connect(url: str) -> Connection:
