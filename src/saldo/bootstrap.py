@@ -35,6 +35,7 @@ from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
 from saldo.platform.settings import Settings
+from saldo.platform.uow import UnitsOfWork
 from saldo.reporting.service import ReportingService
 
 log = structlog.get_logger("saldo.bootstrap")
@@ -129,8 +130,8 @@ class Container:
                                           settings.login_lock_max_seconds),
             audit_db=self.db,
         )
-        self.ledger = LedgerService(self.app_db, self.store,
-                                    history_years=settings.ledger_history_years)
+        self.units = UnitsOfWork(self.app_db, self.store)
+        self.ledger = LedgerService(self.units, history_years=settings.ledger_history_years)
         self.reporting = ReportingService(self.app_db, self.ledger)
         # A new company's chart of accounts is loaded in the transaction that creates it.
         self.identity.company_created.append(self.ledger.load_chart)

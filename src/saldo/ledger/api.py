@@ -87,6 +87,18 @@ class EntryOut(BaseModel):
     debit_base: str
     credit_base: str
     description: str
+    #: Set on lines a document posted: the counterparty and the document they belong to.
+    counterparty_id: UUID | None = None
+    document_id: UUID | None = None
+    #: ``regular``, or ``fx_difference`` (an exchange difference, a GEL amount only).
+    kind: str = "regular"
+
+
+class SourceOut(BaseModel):
+    """The document a transaction was made from (an invoice, a payment, a payroll run)."""
+
+    type: str
+    id: UUID
 
 
 class TransactionOut(BaseModel):
@@ -107,6 +119,7 @@ class TransactionOut(BaseModel):
     reverses: UUID | None
     reversed_by: UUID | None
     reversal_reason: str | None = None
+    source: SourceOut | None = None
 
 
 class TransactionPage(BaseModel):
@@ -199,7 +212,9 @@ def _money(value: Any) -> str:
 def _entries(entries: list[dict[str, Any]]) -> list[EntryOut]:
     return [EntryOut(account_code=e["account_code"], debit=str(e["debit"]),
                      credit=str(e["credit"]), debit_base=str(e["debit_base"]),
-                     credit_base=str(e["credit_base"]), description=e.get("description") or "")
+                     credit_base=str(e["credit_base"]), description=e.get("description") or "",
+                     counterparty_id=e.get("counterparty_id"), document_id=e.get("document_id"),
+                     kind=e.get("kind", "regular"))
             for e in entries]
 
 
@@ -212,7 +227,9 @@ def from_aggregate(tx: JournalTransaction) -> TransactionOut:
         currency=content.currency, exchange_rate=str(content.exchange_rate),
         entries=_entries([e.as_data() for e in content.entries]), total=_money(content.total),
         created_by=tx.created_by, approved_by=tx.approved_by, posted_by=tx.posted_by,
-        reverses=tx.reverses, reversed_by=tx.reversed_by, reversal_reason=tx.reversal_reason)
+        reverses=tx.reverses, reversed_by=tx.reversed_by, reversal_reason=tx.reversal_reason,
+        source=(SourceOut(type=content.source.type, id=content.source.id)
+                if content.source else None))
 
 
 def from_row(row: dict[str, Any]) -> TransactionOut:
@@ -223,7 +240,9 @@ def from_row(row: dict[str, Any]) -> TransactionOut:
         exchange_rate=str(row["exchange_rate"]), entries=_entries(row["entries"]),
         total=_money(row["total"]), created_by=row["created_by"],
         approved_by=row["approved_by"], posted_by=row["posted_by"], reverses=row["reverses"],
-        reversed_by=row["reversed_by"], reversal_reason=row["reversal_reason"])
+        reversed_by=row["reversed_by"], reversal_reason=row["reversal_reason"],
+        source=(SourceOut(type=row["source_type"], id=row["source_id"])
+                if row.get("source_id") else None))
 
 
 _transaction_body = ExactJsonBody(TransactionIn)

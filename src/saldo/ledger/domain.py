@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
+from saldo.kernel.events import Actor as Actor  # re-exported: the ledger's actor
 from saldo.kernel.money import (
     ISO_CURRENCIES,
     InvalidAmount,
@@ -319,6 +320,32 @@ class EntryInput:
     debit_base: object = None
     credit_base: object = None
     description: str = ""
+    #: The sub-ledger's keys (set by document flows through the posting port): the
+    #: customer or supplier, and the invoice, bill or payment the line belongs to.
+    counterparty_id: UUID | None = None
+    document_id: UUID | None = None
+    kind: str = "regular"
+
+
+#: Line kinds. ``fx_difference``: a realised or unrealised exchange difference, a GEL
+#: amount with no currency amount (IAS 21.28-30), which only the posting port accepts and
+#: only for that purpose -- never a free-floating plug typed into a journal entry.
+REGULAR_LINE, FX_DIFFERENCE = "regular", "fx_difference"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """The document a journal transaction was made from (an invoice, a payroll run)."""
+
+    type: str
+    id: UUID
+
+    def as_data(self) -> dict[str, str]:
+        return {"type": self.type, "id": str(self.id)}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any] | None) -> SourceRef | None:
+        return cls(data["type"], UUID(data["id"])) if data else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,21 +359,36 @@ class Entry:
     debit_base: Decimal
     credit_base: Decimal
     description: str = ""
+    counterparty_id: UUID | None = None
+    document_id: UUID | None = None
+    kind: str = REGULAR_LINE
 
     def as_data(self) -> dict[str, Any]:
-        return {"account_code": self.account_code, "debit": str(self.debit),
+        data = {"account_code": self.account_code, "debit": str(self.debit),
                 "credit": str(self.credit), "debit_base": str(self.debit_base),
                 "credit_base": str(self.credit_base), "description": self.description}
+        # Only when set: events of plain journal entries keep their original shape.
+        if self.counterparty_id is not None:
+            data["counterparty_id"] = str(self.counterparty_id)
+        if self.document_id is not None:
+            data["document_id"] = str(self.document_id)
+        if self.kind != REGULAR_LINE:
+            data["kind"] = self.kind
+        return data
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Entry:
+        counterparty, document = data.get("counterparty_id"), data.get("document_id")
         return cls(data["account_code"], Decimal(data["debit"]), Decimal(data["credit"]),
                    Decimal(data["debit_base"]), Decimal(data["credit_base"]),
-                   data.get("description") or "")
+                   data.get("description") or "",
+                   UUID(counterparty) if counterparty else None,
+                   UUID(document) if document else None,
+                   data.get("kind", REGULAR_LINE))
 
     def swapped(self) -> Entry:
-        return Entry(self.account_code, self.credit, self.debit, self.credit_base,
-                     self.debit_base, self.description)
+        return replace(self, debit=self.credit, credit=self.debit,
+                       debit_base=self.credit_base, credit_base=self.debit_base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +399,30 @@ class ContentInput:
     reference: str | None = None
     currency: str | None = None
     exchange_rate: object = None
+    #: The document this transaction is made from (posting port only).
+    source: SourceRef | None = None
+
+
+#: A line of a journal draft made by a document (the posting port's word for it).
+LineDraft = EntryInput
+
+
+@dataclass(frozen=True, slots=True)
+class JournalDraft:
+    """What a document flow asks the ledger to post (``LedgerService.post_journal``)."""
+
+    date: date
+    description: str
+    lines: Sequence[EntryInput]
+    source: SourceRef
+    reference: str | None = None
+    currency: str | None = None
+    #: GEL per one unit; ``None`` for the base currency or the official rate of the date.
+    exchange_rate: object = None
+
+    def content(self) -> ContentInput:
+        return ContentInput(self.date, self.description, self.lines, self.reference,
+                            self.currency, self.exchange_rate, self.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +435,7 @@ class Content:
     currency: str
     exchange_rate: Decimal
     entries: tuple[Entry, ...]
+    source: SourceRef | None = None
 
     @property
     def total(self) -> Decimal:
@@ -379,13 +446,15 @@ class Content:
         return {"date": self.date.isoformat(), "description": self.description,
                 "reference": self.reference, "currency": self.currency,
                 "exchange_rate": str(self.exchange_rate),
-                "entries": [e.as_data() for e in self.entries]}
+                "entries": [e.as_data() for e in self.entries],
+                **({"source": self.source.as_data()} if self.source else {})}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Content:
         return cls(date.fromisoformat(data["date"]), data["description"], data.get("reference"),
                    data["currency"], Decimal(data["exchange_rate"]),
-                   tuple(Entry.from_data(e) for e in data["entries"]))
+                   tuple(Entry.from_data(e) for e in data["entries"]),
+                   SourceRef.from_data(data.get("source")))
 
     def reversed(self, on: Day, description: str) -> Content:
         return replace(self, date=on, description=description,
@@ -425,13 +494,18 @@ def _rate(value: object) -> Decimal:
     return rate.normalize() if rate == rate.to_integral() else rate
 
 
-def check_content(raw: ContentInput, base_currency: str) -> Content:
+def check_content(raw: ContentInput, base_currency: str, *,
+                  document_flow: bool = False) -> Content:
     """Check a transaction's content against ARCHITECTURE §4 and return it normalised.
 
     Debits must equal credits in the base currency after each line is converted and
     rounded (half-up to the tetri). In a foreign currency they must also balance in that
     currency, and a conversion difference must be an explicit *rounding line*: a line
     with a base amount only, at most one tetri per line of the transaction.
+
+    ``document_flow``: the content comes from a document through the posting port, and
+    may carry exchange-difference lines (``kind="fx_difference"``: a base amount only, of
+    any size). A journal entry typed by a person (``document_flow=False``) may not.
     """
     description = raw.description.strip()
     if len(description) > 500:
@@ -457,7 +531,8 @@ def check_content(raw: ContentInput, base_currency: str) -> Content:
     if len(raw.entries) > MAX_ENTRIES:
         raise InvalidEntry(f"A transaction has at most {MAX_ENTRIES} lines.", field="entries")
     places = minor_units(currency)
-    entries = [_check_entry(i, e, places, rate, foreign) for i, e in enumerate(raw.entries)]
+    entries = [_check_entry(i, e, places, rate, foreign, document_flow)
+               for i, e in enumerate(raw.entries)]
     debit = sum((e.debit for e in entries), Decimal(0))
     credit = sum((e.credit for e in entries), Decimal(0))
     if debit != credit:
@@ -475,17 +550,17 @@ def check_content(raw: ContentInput, base_currency: str) -> Content:
     if debit_base == 0:
         raise InvalidEntry("A transaction of zero carries nothing to post.", field="entries")
     rounding = sum((e.debit_base + e.credit_base for e in entries
-                    if e.debit == e.credit == 0), Decimal(0))
+                    if e.debit == e.credit == 0 and e.kind == REGULAR_LINE), Decimal(0))
     if rounding > Decimal("0.01") * len(entries):
         raise InvalidEntry(f"Rounding lines total {rounding} {base_currency}, more than one "
                            "tetri per line: that is not a conversion difference.",
                            field="entries")
     return Content(raw.date, description, (raw.reference or None), currency, rate,
-                   tuple(entries))
+                   tuple(entries), raw.source if document_flow else None)
 
 
 def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
-                 foreign: bool) -> Entry:
+                 foreign: bool, document_flow: bool = False) -> Entry:
     where = f"entries[{index}]"
     if len(raw.description) > 500:
         raise InvalidEntry(f"{where}: the description is at most 500 characters.", field=where)
@@ -493,6 +568,21 @@ def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
     credit = _amount(raw.credit, f"{where}.credit", places)
     debit_base = _amount(raw.debit_base, f"{where}.debit_base", BASE_PLACES)
     credit_base = _amount(raw.credit_base, f"{where}.credit_base", BASE_PLACES)
+    # A person's journal entry carries no sub-ledger keys: only documents set them.
+    party, document = ((raw.counterparty_id, raw.document_id) if document_flow
+                       else (None, None))
+    if raw.kind == FX_DIFFERENCE:
+        if not document_flow:
+            raise InvalidEntry(f"{where}: exchange differences are posted by the payment "
+                               "and revaluation flows, not typed in.", field=where)
+        if debit or credit or bool(debit_base) == bool(credit_base):
+            raise InvalidEntry(f"{where}: an exchange difference is a base-currency amount "
+                               "only, on one side.", field=where)
+        zero = Decimal("0").quantize(Decimal(1).scaleb(-places))
+        return Entry(raw.account_code, zero, zero, debit_base, credit_base, raw.description,
+                     party, document, FX_DIFFERENCE)
+    if raw.kind != REGULAR_LINE:
+        raise InvalidEntry(f"{where}: unknown line kind {raw.kind!r}.", field=where)
     if debit and credit:
         raise InvalidEntry(f"{where}: a line is either a debit or a credit, not both.",
                            field=where)
@@ -502,7 +592,7 @@ def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
         # A rounding line: base currency only (ARCHITECTURE §4).
         return Entry(raw.account_code, Decimal("0").quantize(Decimal(1).scaleb(-places)),
                      Decimal("0").quantize(Decimal(1).scaleb(-places)),
-                     debit_base, credit_base, raw.description)
+                     debit_base, credit_base, raw.description, party, document)
     if debit_base or credit_base:
         expected = round_half_up((debit or credit) * rate, BASE_PLACES)
         given = debit_base or credit_base
@@ -516,8 +606,10 @@ def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
         raise InvalidAmountError(f"{where}: {base} in the base currency is larger than "
                                  f"Saldo accepts (below {MAX_AMOUNT:,.0f}).", field=where)
     if debit:
-        return Entry(raw.account_code, debit, credit, base, zero_base, raw.description)
-    return Entry(raw.account_code, debit, credit, zero_base, base, raw.description)
+        return Entry(raw.account_code, debit, credit, base, zero_base, raw.description, party,
+                     document)
+    return Entry(raw.account_code, debit, credit, zero_base, base, raw.description, party,
+                 document)
 
 
 # ---------------------------------------------------------------------- fiscal calendar
@@ -624,15 +716,6 @@ class Event:
 
     type: str
     data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    id: UUID
-    username: str
-
-    def as_data(self) -> dict[str, str]:
-        return {"by": self.username, "by_id": str(self.id)}
 
 
 class Status(StrEnum):

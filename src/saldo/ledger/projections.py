@@ -57,18 +57,18 @@ SELECT %s, a.code, a.name, a.name_ka, a.type, a.normal_balance, a.classification
 _INSERT_DRAFTS = """
 INSERT INTO journal_transactions (company_id, id, status, number, fiscal_year, posted_by,
     date, description, reference, currency, exchange_rate, entries, account_codes, total,
-    created_by, reverses, version, created_at, updated_at, kind)
+    created_by, reverses, version, created_at, updated_at, kind, source_type, source_id)
 SELECT t.company_id, t.id, t.status, t.number, t.fiscal_year, t.posted_by, t.date,
        t.description, t.reference, t.currency, t.exchange_rate, t.entries,
        string_to_array(t.codes, ' '), t.total, t.created_by, t.reverses, t.version, t.at,
-       t.updated, t.kind
+       t.updated, t.kind, t.source_type, t.source_id
   FROM unnest(%b::uuid[], %b::uuid[], %b::text[], %b::int[], %b::int[], %b::text[],
               %b::date[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::jsonb[],
               %b::text[], %b::numeric[], %b::text[], %b::uuid[], %b::int[],
-              %b::timestamptz[], %b::timestamptz[], %b::text[])
+              %b::timestamptz[], %b::timestamptz[], %b::text[], %b::text[], %b::uuid[])
        AS t(company_id, id, status, number, fiscal_year, posted_by, date, description,
             reference, currency, exchange_rate, entries, codes, total, created_by, reverses,
-            version, at, updated, kind)
+            version, at, updated, kind, source_type, source_id)
 """
 
 _AMEND = """
@@ -117,11 +117,13 @@ WITH p AS (
 ), lines AS (
     INSERT INTO journal_lines (company_id, entry_date, transaction_id, line_no, number,
                                account_code, debit, credit, currency, amount_debit,
-                               amount_credit, description, kind)
+                               amount_credit, description, kind, counterparty_id,
+                               document_id, line_kind)
     SELECT t.company_id, t.date, t.id, l.n, p.number, l.e->>'account_code',
            (l.e->>'debit_base')::numeric, (l.e->>'credit_base')::numeric, t.currency,
            (l.e->>'debit')::numeric, (l.e->>'credit')::numeric,
-           coalesce(l.e->>'description', ''), t.kind
+           coalesce(l.e->>'description', ''), t.kind, (l.e->>'counterparty_id')::uuid,
+           (l.e->>'document_id')::uuid, coalesce(l.e->>'kind', 'regular')
       FROM p
       JOIN journal_transactions t ON t.company_id = p.company_id AND t.id = p.id
      CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
@@ -154,6 +156,10 @@ def _codes(entries: Sequence[dict[str, Any]]) -> str:
 
 def _total(entries: Sequence[dict[str, Any]]) -> Decimal:
     return sum((Decimal(e["debit_base"]) for e in entries), Decimal(0))
+
+
+def _source(source: dict[str, str] | None) -> tuple[str | None, str | None]:
+    return (source["type"], source["id"]) if source else (None, None)
 
 
 def _transaction_id(event: RecordedEvent) -> str:
@@ -265,8 +271,9 @@ class LedgerProjection:
                     data.get("reference"), data["currency"], data["exchange_rate"],
                     _json(data["entries"]), _codes(data["entries"]), _total(data["entries"]),
                     data["by"], data.get("reverses"), last.version, e.recorded_at,
-                    last.recorded_at, data.get("kind", d.REGULAR)))
-            await conn.execute(_INSERT_DRAFTS, _columns(rows, 20))
+                    last.recorded_at, data.get("kind", d.REGULAR),
+                    *_source(data.get("source"))))
+            await conn.execute(_INSERT_DRAFTS, _columns(rows, 22))
         for e in by_type[d.TRANSACTION_AMENDED]:
             data = e.data
             await conn.execute(_AMEND, (

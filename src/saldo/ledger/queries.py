@@ -78,7 +78,7 @@ async def balance(conn: Connection, company_id: UUID, code: str, as_of: date,
 _TRANSACTION_COLUMNS = (
     "id, number, status, date, description, reference, currency, exchange_rate, entries,"
     " total, created_by, approved_by, posted_by, reverses, reversed_by, reversal_reason,"
-    " fiscal_year, version, created_at, updated_at")
+    " fiscal_year, version, created_at, updated_at, source_type, source_id")
 
 
 async def transaction(conn: Connection, company_id: UUID,

@@ -11,47 +11,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import orjson
 import structlog
-from psycopg import errors as pg_errors
 
 from saldo.identity import queries as identity_queries
 from saldo.identity.domain import CompanyContext, CompanyNotFound, User
-from saldo.kernel.errors import ConcurrencyError, Conflict, SaldoError
+from saldo.identity.service import Company
+from saldo.kernel.errors import ConcurrencyError, SaldoError
+from saldo.kernel.events import SYSTEM
 from saldo.kernel.ids import new_id
 from saldo.ledger import domain as d
 from saldo.ledger import queries, store
 from saldo.ledger.charts import chart
 from saldo.ledger.domain import (
+    FX_DIFFERENCE,
     Account,
     AccountType,
     Actor,
     Content,
     ContentInput,
     Finding,
+    JournalDraft,
     JournalTransaction,
+    LineDraft,
     PeriodStatus,
+    SourceRef,
 )
 from saldo.ledger.projections import TRANSACTION_STREAM_PREFIX
-from saldo.platform.db import Connection, Database
-from saldo.platform.eventstore import NO_STREAM, EventStore, Metadata, NewEvent, StreamAppend
+from saldo.platform.db import Connection
+from saldo.platform.eventstore import NO_STREAM, NewEvent, StreamAppend
+from saldo.platform.uow import Busy, PrepareFirst, UnitOfWork, UnitsOfWork
 
 log = structlog.get_logger("saldo.ledger")
-
-T = TypeVar("T")
 
 TRANSACTION_STREAM = "ledger.transaction"
 CHART_STREAM = "ledger.chart"
 FISCAL_YEAR_STREAM = "ledger.fiscal-year"
-MAX_ATTEMPTS = 8
-_RETRYABLE = (ConcurrencyError, pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+#: What other contexts use: the service, and the posting port's types.
+__all__ = ["FX_DIFFERENCE", "Busy", "CompanySettings", "JournalDraft", "LedgerService",
+           "LineDraft", "PostedJournal", "SourceRef"]
 
 
 def transaction_stream(transaction_id: UUID) -> str:
@@ -66,11 +70,6 @@ def fiscal_year_stream(company_id: UUID, year: int) -> str:
     return f"ledger.fiscal-year-{company_id}-{year}"
 
 
-class Busy(Conflict):
-    code = "busy"
-    title = "Too many concurrent changes"
-
-
 @dataclass(frozen=True, slots=True)
 class CompanySettings:
     """What the books need to know of a company. None of it changes after creation
@@ -81,6 +80,16 @@ class CompanySettings:
     tax_id: str
     base_currency: str
     fiscal_year_start_month: int
+
+
+@dataclass(frozen=True, slots=True)
+class PostedJournal:
+    """The posting port's answer: the journal transaction a document made."""
+
+    id: UUID
+    number: int
+    fiscal_year: int
+    content: Content
 
 
 @dataclass(slots=True)
@@ -102,11 +111,6 @@ class BatchResult:
         return not self.findings
 
 
-class _YearNotOpen(Exception):
-    def __init__(self, years: set[int]) -> None:
-        self.years = years
-
-
 def _actor(ctx: CompanyContext) -> Actor:
     return Actor(ctx.user.id, ctx.user.username)
 
@@ -117,31 +121,16 @@ def fingerprint(content: Content) -> str:
 
 
 class LedgerService:
-    def __init__(self, db: Database, events: EventStore, *, history_years: int = 10,
+    def __init__(self, units: UnitsOfWork, *, history_years: int = 10,
                  today: Callable[[], date] = date.today) -> None:
-        self.db, self.events = db, events
+        self.units = units
+        self.db, self.events = units.db, units.events
         self.history_years = history_years
         self.today = today
         self._settings: dict[UUID, CompanySettings] = {}
         self._open_years: set[tuple[UUID, int]] = set()
 
     # ------------------------------------------------------------------ plumbing
-
-    async def _command(self, company_id: UUID, decide: Callable[[Connection], Awaitable[T]]) -> T:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                async with self.db.transaction(company_id=company_id) as conn:
-                    return await decide(conn)
-            except _YearNotOpen as missing:
-                for year in sorted(missing.years):
-                    await self.open_fiscal_year(company_id, year)
-            except _RETRYABLE as exc:
-                if attempt == MAX_ATTEMPTS:
-                    raise Busy("The change kept colliding with concurrent changes; retry.",
-                               reason=type(exc).__name__) from exc
-                log.debug("ledger_command_retry", attempt=attempt, reason=type(exc).__name__)
-                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter
-        raise Busy("The change kept colliding with concurrent changes; retry.")
 
     async def company(self, company_id: UUID) -> CompanySettings:
         settings = self._settings.get(company_id)
@@ -157,24 +146,14 @@ class LedgerService:
             self._settings[company_id] = settings
         return settings
 
-    async def _append(self, conn: Connection, stream_id: str, stream_type: str,
-                      expected: int | None, events: Sequence[d.Event], actor: Actor,
-                      company_id: UUID, correlation_id: str | None = None) -> None:
-        await self.events.append(
-            conn, stream_id, stream_type, expected,
-            [NewEvent(e.type, e.data) for e in events],
-            Metadata(actor=str(actor.id), company_id=company_id, correlation_id=correlation_id))
-
-    async def _save(self, conn: Connection, company_id: UUID, tx: JournalTransaction,
-                    actor: Actor, correlation_id: str | None) -> None:
+    async def _save(self, uow: UnitOfWork, tx: JournalTransaction) -> None:
         pending, tx.pending = tx.pending, []
-        await self._append(conn, transaction_stream(tx.id), TRANSACTION_STREAM,
-                           tx.version - len(pending), pending, actor, company_id,
-                           correlation_id)
+        await uow.append(transaction_stream(tx.id), TRANSACTION_STREAM,
+                         tx.version - len(pending), _new(pending))
 
-    async def _load(self, conn: Connection, transaction_id: UUID) -> JournalTransaction:
+    async def _load(self, uow: UnitOfWork, transaction_id: UUID) -> JournalTransaction:
         # Row-level security hides other companies' events: another company's id is 404.
-        events = await self.events.read_stream(conn, transaction_stream(transaction_id))
+        events = await uow.read(transaction_stream(transaction_id))
         tx = JournalTransaction.replay(transaction_id, ((e.type, e.data) for e in events))
         if tx is None:
             raise d.TransactionNotFound("No such transaction.",
@@ -183,21 +162,24 @@ class LedgerService:
 
     # ------------------------------------------------------------------ chart of accounts
 
-    async def load_chart(self, conn: Connection, company: Any, user: User) -> None:
-        """Copy the company's chart into its books (runs as it is created)."""
+    async def load_chart(self, conn: Connection, company: Company, user: User) -> None:
+        """Copy the company's chart into its books (identity's hook: runs in the
+        transaction that creates the company, before the company has a unit of work)."""
         accounts = chart(company.chart_of_accounts)
         actor = Actor(user.id, user.username)
-        await self._append(conn, chart_stream(company.id), CHART_STREAM, NO_STREAM,
-                           [d.Event(d.CHART_LOADED, {"chart": company.chart_of_accounts,
-                                                     "accounts": [a.as_data() for a in accounts],
-                                                     **actor.as_data()})],
-                           actor, company.id)
+        uow = UnitOfWork(conn, self.db, self.events, company.id, actor)
+        await uow.append(chart_stream(company.id), CHART_STREAM, NO_STREAM,
+                         _new([d.Event(d.CHART_LOADED, {
+                             "chart": company.chart_of_accounts,
+                             "accounts": [a.as_data() for a in accounts],
+                             **actor.as_data()})]))
 
     async def add_account(self, ctx: CompanyContext, code: str, name: str, name_ka: str | None,
                           account_type: AccountType | None, parent_code: str | None) -> Account:
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> Account:
+        async def decide(uow: UnitOfWork) -> Account:
+            conn = uow.conn
             version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
             if await store.account(conn, ctx.company_id, code) is not None:
                 raise d.AccountExists(f"Account {code} exists already.", code=code)
@@ -207,20 +189,21 @@ class LedgerService:
                                                                        parent.code)
             account = d.new_sub_account(code, name, name_ka, account_type, parent, postings)
             assert parent is not None
-            await self._append(conn, chart_stream(ctx.company_id), CHART_STREAM, version,
-                               [d.Event(d.ACCOUNT_ADDED, {
-                                   "account": account.as_data(),
-                                   "parent_becomes_header": parent.postable,
-                                   **actor.as_data()})], actor, ctx.company_id)
+            await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
+                             _new([d.Event(d.ACCOUNT_ADDED, {
+                                 "account": account.as_data(),
+                                 "parent_becomes_header": parent.postable,
+                                 **actor.as_data()})]))
             return account
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide)
 
     async def change_account(self, ctx: CompanyContext, code: str,
                              changes: dict[str, Any]) -> Account:
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> Account:
+        async def decide(uow: UnitOfWork) -> Account:
+            conn = uow.conn
             version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
             account = await store.account(conn, ctx.company_id, code)
             if account is None:
@@ -242,19 +225,19 @@ class LedgerService:
                     raise d.InvalidAccount("A header's type follows its accounts.",
                                            field="type")
             if data:
-                await self._append(conn, chart_stream(ctx.company_id), CHART_STREAM, version,
-                                   [d.Event(d.ACCOUNT_CHANGED, {"code": code, "changes": data,
-                                                                **actor.as_data()})],
-                                   actor, ctx.company_id)
+                await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
+                                 _new([d.Event(d.ACCOUNT_CHANGED, {
+                                     "code": code, "changes": data, **actor.as_data()})]))
             merged = {**account.as_data(), **data}
             return Account.from_data(merged)
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide)
 
     async def delete_account(self, ctx: CompanyContext, code: str) -> None:
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> None:
+        async def decide(uow: UnitOfWork) -> None:
+            conn = uow.conn
             version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
             if await store.account(conn, ctx.company_id, code) is None:
                 raise d.AccountNotFound(f"No account {code}.", code=code)
@@ -267,11 +250,11 @@ class LedgerService:
             if await store.has_open_drafts(conn, ctx.company_id, code):
                 raise d.InvalidAccount(f"Unposted transactions use account {code}.",
                                        field="code")
-            await self._append(conn, chart_stream(ctx.company_id), CHART_STREAM, version,
-                               [d.Event(d.ACCOUNT_DELETED, {"code": code, **actor.as_data()})],
-                               actor, ctx.company_id)
+            await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
+                             _new([d.Event(d.ACCOUNT_DELETED, {"code": code,
+                                                                **actor.as_data()})]))
 
-        await self._command(ctx.company_id, decide)
+        await self.units.run(ctx.company_id, actor, decide)
 
     # ------------------------------------------------------------------ fiscal calendar
 
@@ -287,17 +270,20 @@ class LedgerService:
         # for a moment, which must not be held for the rest of a posting.
         async with self.db.transaction() as conn:
             await store.ensure_partitions(conn, periods[0].start, periods[-1].end)
+
+        async def record(uow: UnitOfWork) -> None:
+            if not await store.year_is_open(uow.conn, company_id, year):
+                await uow.append(fiscal_year_stream(company_id, year), FISCAL_YEAR_STREAM,
+                                 NO_STREAM, _new([d.Event(d.FISCAL_YEAR_OPENED, {
+                                     "year": year,
+                                     "periods": [{"period": p.period,
+                                                  "start": p.start.isoformat(),
+                                                  "end": p.end.isoformat()} for p in periods],
+                                     **SYSTEM.as_data()})]))
+
         try:
             async with self.db.transaction(company_id=company_id) as conn:
-                if not await store.year_is_open(conn, company_id, year):
-                    system = Actor(UUID(int=0), "saldo")
-                    await self._append(
-                        conn, fiscal_year_stream(company_id, year), FISCAL_YEAR_STREAM,
-                        NO_STREAM, [d.Event(d.FISCAL_YEAR_OPENED, {
-                            "year": year,
-                            "periods": [{"period": p.period, "start": p.start.isoformat(),
-                                         "end": p.end.isoformat()} for p in periods],
-                            **system.as_data()})], system, company_id)
+                await record(UnitOfWork(conn, self.db, self.events, company_id, SYSTEM))
         except ConcurrencyError:
             pass  # opened by a concurrent request: the same twelve months
         self._open_years.add((company_id, year))
@@ -325,21 +311,23 @@ class LedgerService:
         event_type = {"close": d.PERIOD_CLOSED, "reopen": d.PERIOD_REOPENED,
                       "lock": d.PERIOD_LOCKED}[action]
 
-        async def decide(conn: Connection) -> dict[str, Any]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            conn = uow.conn
             stream = fiscal_year_stream(ctx.company_id, year)
             await store.lock_period_for_change(conn, ctx.company_id, period)
             version = await self.events.stream_version(conn, stream)
             current = await store.period_status(conn, ctx.company_id, period)
             assert current is not None
             status = d.next_period_status(current, action, period)
-            await self._append(conn, stream, FISCAL_YEAR_STREAM, version,
-                               [d.Event(event_type, {"period": period, **actor.as_data()})],
-                               actor, ctx.company_id, correlation_id)
+            await uow.append(stream, FISCAL_YEAR_STREAM, version,
+                             _new([d.Event(event_type, {"period": period,
+                                                        **actor.as_data()})]))
             p = next(p for p in d.periods_of_year(year, settings.fiscal_year_start_month)
                      if p.period == period)
             return {"period": period, "start": p.start, "end": p.end, "status": status.value}
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
 
     async def close_fiscal_year(self, ctx: CompanyContext, year: int,
                                 correlation_id: str | None = None) -> dict[str, Any]:
@@ -356,7 +344,8 @@ class LedgerService:
         await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> dict[str, Any]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            conn = uow.conn
             stream = fiscal_year_stream(ctx.company_id, year)
             for p in periods:  # in order: wait for postings in flight, hold back new ones
                 await store.lock_period_for_change(conn, ctx.company_id, p.period)
@@ -383,7 +372,7 @@ class LedgerService:
                 closing = JournalTransaction.born_posted(new_id(), content, actor, number,
                                                          year, kind=d.CLOSING)
                 closing_id = closing.id
-                await self._save(conn, ctx.company_id, closing, actor, correlation_id)
+                await self._save(uow, closing)
             closed = [p.period for p in periods if statuses.get(p.period) is PeriodStatus.OPEN]
             events = [d.Event(d.PERIOD_CLOSED, {"period": period, **actor.as_data()})
                       for period in closed]
@@ -392,11 +381,11 @@ class LedgerService:
             events.append(d.Event(d.FISCAL_YEAR_CLOSED, {
                 "year": year, "closing_transaction": str(closing_id) if closing_id else None,
                 "closed_periods": closed, **actor.as_data()}))
-            await self._append(conn, stream, FISCAL_YEAR_STREAM, version, events, actor,
-                               ctx.company_id, correlation_id)
+            await uow.append(stream, FISCAL_YEAR_STREAM, version, _new(events))
             return {"year": year, "status": "closed", "closing_transaction": closing_id}
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
 
     async def reopen_fiscal_year(self, ctx: CompanyContext, year: int,
                                  correlation_id: str | None = None) -> dict[str, Any]:
@@ -406,7 +395,8 @@ class LedgerService:
         periods = d.periods_of_year(year, settings.fiscal_year_start_month)
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> dict[str, Any]:
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            conn = uow.conn
             stream = fiscal_year_stream(ctx.company_id, year)
             for p in periods:
                 await store.lock_period_for_change(conn, ctx.company_id, p.period)
@@ -430,7 +420,7 @@ class LedgerService:
                 raise d.PeriodLocked(f"Periods {', '.join(locked)} are locked; fiscal year "
                                      f"{year} can no longer be reopened.", periods=locked)
             if state["closing_transaction"] is not None:
-                original = await self._load(conn, state["closing_transaction"])
+                original = await self._load(uow, state["closing_transaction"])
                 assert original.content is not None
                 number = await store.next_numbers(conn, ctx.company_id, year)
                 mirrored = original.content.reversed(
@@ -440,29 +430,70 @@ class LedgerService:
                                                           kind=d.CLOSING)
                 original.mark_closing_reversed(reversal.id, f"Fiscal year {year} reopened",
                                                actor)
-                await self._save(conn, ctx.company_id, reversal, actor, correlation_id)
-                await self._save(conn, ctx.company_id, original, actor, correlation_id)
+                await self._save(uow, reversal)
+                await self._save(uow, original)
             events = [d.Event(d.PERIOD_REOPENED, {"period": p.period, **actor.as_data()})
                       for p in periods if statuses.get(p.period) is PeriodStatus.CLOSED
                       and p.period in closed_by_it]
             events.append(d.Event(d.FISCAL_YEAR_REOPENED, {"year": year, **actor.as_data()}))
-            await self._append(conn, stream, FISCAL_YEAR_STREAM, version, events, actor,
-                               ctx.company_id, correlation_id)
+            await uow.append(stream, FISCAL_YEAR_STREAM, version, _new(events))
             return {"year": year, "status": "open", "closing_transaction": None}
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
 
     async def _lock_open_period(self, conn: Connection, company_id: UUID, day: date) -> int:
         """Share-lock the period of ``day``; it must be open. Returns the fiscal year."""
         settings = await self.company(company_id)
         year = d.fiscal_year_of(day, settings.fiscal_year_start_month)
         status = await store.lock_period(conn, company_id, d.period_of(day))
-        if status is None:
-            raise _YearNotOpen({year})
+        if status is None:  # open the year in transactions of its own, then run again
+            raise PrepareFirst(lambda: self.open_fiscal_year(company_id, year),
+                               f"fiscal year {year} is not open yet")
         if status is not PeriodStatus.OPEN:
             raise d.PeriodClosed(f"Period {d.period_of(day)} is {status.value}; it takes no "
                                  "postings.", period=d.period_of(day), status=status.value)
         return year
+
+    async def _number(self, uow: UnitOfWork, day: date) -> tuple[int, int]:
+        """The next gap-free number of the fiscal year of ``day``, whose period must be
+        open: (number, fiscal year). Lock order: the period (shared), then the counter."""
+        year = await self._lock_open_period(uow.conn, uow.company_id, day)
+        return await store.next_numbers(uow.conn, uow.company_id, year), year
+
+    # ------------------------------------------------------------------ the posting port
+
+    async def post_journal(self, uow: UnitOfWork, draft: JournalDraft) -> PostedJournal:
+        """Post a journal transaction made by a document, inside the document's own unit
+        of work: the document's events and its journal transaction commit together or
+        not at all, and a race retries both.
+
+        Every ledger rule applies as to a journal entry typed by a person (balanced in GEL
+        and per currency, active leaf accounts, an open period, currency and rate, the
+        gap-free number). The transaction is born posted: the document's own posting is
+        its approval (docs/decisions/0014-unit-of-work-and-posting-port.md). Its lines may
+        carry the counterparty and the document, and exchange-difference lines.
+        """
+        settings = await self.company(uow.company_id)
+        content = d.check_content(draft.content(), settings.base_currency, document_flow=True)
+        d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
+                         self.today(), settings.fiscal_year_start_month, self.history_years)
+        await _check_accounts(uow, content)
+        number, year = await self._number(uow, content.date)
+        tx = JournalTransaction.born_posted(new_id(), content, uow.actor, number, year)
+        await self._save(uow, tx)
+        return PostedJournal(tx.id, number, year, content)
+
+    async def reverse_journal(self, uow: UnitOfWork, transaction_id: UUID, reason: str,
+                              on: date | None = None) -> PostedJournal:
+        """Reverse a posted transaction inside the caller's unit of work (a document's
+        cancellation): the mirror image, dated ``on`` or the original's date."""
+        reversal, _ = await self._reverse(uow, transaction_id, reason, on)
+        assert reversal.content is not None
+        assert reversal.number is not None
+        assert reversal.fiscal_year is not None
+        return PostedJournal(reversal.id, reversal.number, reversal.fiscal_year,
+                             reversal.content)
 
     # ------------------------------------------------------------------ transactions
 
@@ -481,10 +512,9 @@ class LedgerService:
         content = await self.check(ctx.company_id, raw)
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> tuple[JournalTransaction, bool]:
-            d.check_accounts((e.account_code for e in content.entries),
-                             await store.posting_targets(
-                                 conn, ctx.company_id, (e.account_code for e in content.entries)))
+        async def decide(uow: UnitOfWork) -> tuple[JournalTransaction, bool]:
+            conn = uow.conn
+            await _check_accounts(uow, content)
             transaction_id = new_id()
             if idempotency_key is not None:
                 earlier = await store.claim_idempotency_key(
@@ -494,63 +524,60 @@ class LedgerService:
                         raise d.IdempotencyKeyReused(
                             "This Idempotency-Key was used for a different request.",
                             key=idempotency_key)
-                    return await self._load(conn, earlier[1]), False
+                    return await self._load(uow, earlier[1]), False
             tx = JournalTransaction.draft(transaction_id, content, actor)
-            await self._save(conn, ctx.company_id, tx, actor, correlation_id)
+            await self._save(uow, tx)
             return tx, True
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
 
     async def _decide_on(self, ctx: CompanyContext, transaction_id: UUID,
-                         act: Callable[[Connection, JournalTransaction, Actor], Awaitable[None]],
+                         act: Callable[[UnitOfWork, JournalTransaction], Awaitable[None]],
                          correlation_id: str | None) -> JournalTransaction:
+        """Load one transaction, let ``act`` decide on it, save what it recorded."""
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> JournalTransaction:
-            tx = await self._load(conn, transaction_id)
-            await act(conn, tx, actor)
-            await self._save(conn, ctx.company_id, tx, actor, correlation_id)
+        async def decide(uow: UnitOfWork) -> JournalTransaction:
+            tx = await self._load(uow, transaction_id)
+            await act(uow, tx)
+            await self._save(uow, tx)
             return tx
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
 
     async def amend(self, ctx: CompanyContext, transaction_id: UUID, raw: ContentInput,
                     correlation_id: str | None = None) -> JournalTransaction:
         content = await self.check(ctx.company_id, raw)
 
-        async def act(conn: Connection, tx: JournalTransaction, actor: Actor) -> None:
-            tx.amend(content, actor)  # state first: amending a posted one is 409, not 422
-            d.check_accounts((e.account_code for e in content.entries),
-                             await store.posting_targets(
-                                 conn, ctx.company_id, (e.account_code for e in content.entries)))
+        async def act(uow: UnitOfWork, tx: JournalTransaction) -> None:
+            tx.amend(content, uow.actor)  # state first: amending a posted one is 409, not 422
+            await _check_accounts(uow, content)
 
         return await self._decide_on(ctx, transaction_id, act, correlation_id)
 
     async def discard(self, ctx: CompanyContext, transaction_id: UUID,
                       correlation_id: str | None = None) -> JournalTransaction:
-        async def act(_: Connection, tx: JournalTransaction, actor: Actor) -> None:
-            tx.discard(actor)
+        async def act(uow: UnitOfWork, tx: JournalTransaction) -> None:
+            tx.discard(uow.actor)
 
         return await self._decide_on(ctx, transaction_id, act, correlation_id)
 
     async def approve(self, ctx: CompanyContext, transaction_id: UUID,
                       correlation_id: str | None = None) -> JournalTransaction:
-        async def act(_: Connection, tx: JournalTransaction, actor: Actor) -> None:
-            tx.approve(actor)
+        async def act(uow: UnitOfWork, tx: JournalTransaction) -> None:
+            tx.approve(uow.actor)
 
         return await self._decide_on(ctx, transaction_id, act, correlation_id)
 
     async def post(self, ctx: CompanyContext, transaction_id: UUID,
                    correlation_id: str | None = None) -> JournalTransaction:
-        async def act(conn: Connection, tx: JournalTransaction, actor: Actor) -> None:
+        async def act(uow: UnitOfWork, tx: JournalTransaction) -> None:
             content = tx.check_postable()
-            d.check_accounts((e.account_code for e in content.entries),
-                             await store.posting_targets(
-                                 conn, ctx.company_id, (e.account_code for e in content.entries)))
-            # Lock order: period (share), then the number counter (see store.py).
-            year = await self._lock_open_period(conn, ctx.company_id, content.date)
-            number = await store.next_numbers(conn, ctx.company_id, year)
-            tx.post(number, year, actor)
+            await _check_accounts(uow, content)
+            number, year = await self._number(uow, content.date)
+            tx.post(number, year, uow.actor)
 
         return await self._decide_on(ctx, transaction_id, act, correlation_id)
 
@@ -559,34 +586,36 @@ class LedgerService:
                       ) -> tuple[JournalTransaction, JournalTransaction]:
         """Post the mirror image of a posted transaction, dated ``on`` (default: the
         original's date), and link the two. Returns (reversal, original)."""
-        actor = _actor(ctx)
+        async def decide(uow: UnitOfWork) -> tuple[JournalTransaction, JournalTransaction]:
+            return await self._reverse(uow, transaction_id, reason, on)
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide,
+                                    correlation_id=correlation_id)
+
+    async def _reverse(self, uow: UnitOfWork, transaction_id: UUID, reason: str,
+                       on: date | None) -> tuple[JournalTransaction, JournalTransaction]:
         reason = reason.strip()
         if not reason or len(reason) > 500:
             raise d.InvalidEntry("A reversal needs a reason of 1 to 500 characters.",
                                  field="reason")
-
-        async def decide(conn: Connection) -> tuple[JournalTransaction, JournalTransaction]:
-            original = await self._load(conn, transaction_id)
-            content = original.check_reversible()
-            day = on or content.date
-            if day < content.date:
-                raise d.InvalidReversalDate(
-                    f"The reversal is dated {day}, before the original ({content.date}).",
-                    date=str(day))
-            settings = await self.company(ctx.company_id)
-            d.check_openable(d.fiscal_year_of(day, settings.fiscal_year_start_month),
-                             self.today(), settings.fiscal_year_start_month, self.history_years)
-            mirrored = content.reversed(day, f"Reversal of No. {original.number}: {reason}"[:500])
-            year = await self._lock_open_period(conn, ctx.company_id, day)
-            number = await store.next_numbers(conn, ctx.company_id, year)
-            reversal = JournalTransaction.born_posted(new_id(), mirrored, actor, number, year,
-                                                      reverses=original.id)
-            original.mark_reversed(reversal.id, reason, actor)
-            await self._save(conn, ctx.company_id, reversal, actor, correlation_id)
-            await self._save(conn, ctx.company_id, original, actor, correlation_id)
-            return reversal, original
-
-        return await self._command(ctx.company_id, decide)
+        original = await self._load(uow, transaction_id)
+        content = original.check_reversible()
+        day = on or content.date
+        if day < content.date:
+            raise d.InvalidReversalDate(
+                f"The reversal is dated {day}, before the original ({content.date}).",
+                date=str(day))
+        settings = await self.company(uow.company_id)
+        d.check_openable(d.fiscal_year_of(day, settings.fiscal_year_start_month),
+                         self.today(), settings.fiscal_year_start_month, self.history_years)
+        mirrored = content.reversed(day, f"Reversal of No. {original.number}: {reason}"[:500])
+        number, year = await self._number(uow, day)
+        reversal = JournalTransaction.born_posted(new_id(), mirrored, uow.actor, number, year,
+                                                  reverses=original.id)
+        original.mark_reversed(reversal.id, reason, uow.actor)
+        await self._save(uow, reversal)
+        await self._save(uow, original)
+        return reversal, original
 
     async def history(self, company_id: UUID, transaction_id: UUID) -> list[dict[str, Any]]:
         async with self.db.transaction(company_id=company_id) as conn:
@@ -678,7 +707,8 @@ class LedgerService:
             await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
 
-        async def decide(conn: Connection) -> BatchResult:
+        async def decide(uow: UnitOfWork) -> BatchResult:
+            conn = uow.conn
             done = BatchResult()
             chart_targets = await store.chart(conn, ctx.company_id)
             periods = await store.lock_periods(
@@ -701,8 +731,7 @@ class LedgerService:
             next_number = {year: await store.next_numbers(conn, ctx.company_id, year, count)
                            for year, count in sorted(per_year.items())}
             appends = []
-            metadata = Metadata(actor=str(actor.id), company_id=ctx.company_id,
-                                correlation_id=correlation_id)
+            metadata = uow.metadata
             for _, content, year in rows:
                 number, next_number[year] = next_number[year], next_number[year] + 1
                 transaction_id = new_id()
@@ -711,10 +740,21 @@ class LedgerService:
                     transaction_stream(transaction_id), TRANSACTION_STREAM, NO_STREAM,
                     [NewEvent(e.type, e.data, json_values=True) for e in events], metadata))
                 done.posted.append((transaction_id, year, number))
-            await self.events.append_many(conn, appends)
+            await uow.append_many(appends)
             return done
 
-        return await self._command(ctx.company_id, decide)
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
+
+
+def _new(events: Sequence[d.Event]) -> list[NewEvent]:
+    return [NewEvent(e.type, e.data) for e in events]
+
+
+async def _check_accounts(uow: UnitOfWork, content: Content) -> None:
+    """Every line's account exists, is a leaf and is active."""
+    codes = [e.account_code for e in content.entries]
+    d.check_accounts(codes, await store.posting_targets(uow.conn, uow.company_id, codes))
 
 
 #: How many transactions a batch check handles before it lets the event loop run.

@@ -294,7 +294,9 @@ async def test_fx_rounding_difference_needs_an_explicit_rounding_line(h: Harness
     tx = r.json()
     assert tx["entries"][3] == {"account_code": "8240", "debit": "0.00", "credit": "0.00",
                                 "debit_base": "0.01", "credit_base": "0.00",
-                                "description": "Rounding difference"}
+                                "description": "Rounding difference",
+                                "counterparty_id": None, "document_id": None,
+                                "kind": "regular"}
     assert tx["total"] == "405.06"
     assert (await books.act(tx["id"], "approve")).status_code == 200
     assert (await books.act(tx["id"], "post", by="clerk")).status_code == 200
