@@ -90,8 +90,8 @@ from saldo.ledger import queries as ledger_queries
 from saldo.ledger.domain import ContentInput
 from saldo.reporting import api as reporting_api
 from saldo.reporting import domain as reporting_domain
-from saldo.reporting import export as export_module
 from saldo.reporting import service as reporting_service
+from saldo.reporting.domain import journal as export_module
 
 skip_sniffio_lookups()
 

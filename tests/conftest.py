@@ -26,15 +26,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 EXTERNAL_URL = os.environ.get("SALDO_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("SALDO_TEST_REDIS_URL")
 
-#: Tables emptied between tests; each context adds its own as it arrives.
-TABLES = [
-    "events", "snapshots", "projection_checkpoints", "event_type_counts",
-    # identity
-    "refresh_tokens", "token_families", "memberships", "companies", "users",
-    # ledger
-    "accounts", "fiscal_years", "fiscal_periods", "transaction_numbers", "journal_transactions",
-    "journal_lines", "account_turnover", "idempotency_keys",
-]
+#: Tables emptied between tests: the platform's, then every registered context's.
+TABLES = ["events", "snapshots", "projection_checkpoints", "event_type_counts",
+          *bootstrap.tables()]
 
 #: The application role the API's pool logs in as (row-level security applies to it).
 APP_ROLE = "saldo_app"

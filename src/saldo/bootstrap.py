@@ -21,19 +21,17 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from saldo import __version__
-from saldo.identity import domain as identity_domain
-from saldo.identity.security import TokenSigner
+from saldo import __version__, registry
 from saldo.identity.service import IdentityService
-from saldo.identity.throttle import LoginLimiter, MemoryLimiter, RedisLimiter, ThrottlePolicy
+from saldo.identity.throttle import LoginLimiter, RedisLimiter
 from saldo.kernel.errors import SaldoError
-from saldo.ledger.projections import LedgerProjection
 from saldo.ledger.service import LedgerService
 from saldo.platform import embedded
 from saldo.platform.db import Connection, Database, login_as
 from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
+from saldo.platform.registry import Context, Wiring
 from saldo.platform.settings import Settings
 from saldo.platform.uow import UnitsOfWork
 from saldo.reporting.service import ReportingService
@@ -41,13 +39,12 @@ from saldo.reporting.service import ReportingService
 log = structlog.get_logger("saldo.bootstrap")
 
 #: Packages whose ``migrations`` folder holds schema migrations, in dependency order.
-MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform", "saldo.identity", "saldo.ledger")
+MIGRATION_PACKAGES: tuple[str, ...] = ("saldo.platform",
+                                       *(c.package for c in registry.CONTEXTS))
 
 #: Contexts' errors that are not plain kernel errors, with their HTTP statuses.
 ERROR_STATUSES: dict[type[SaldoError], int] = {
-    identity_domain.NotAuthenticated: 401,
-    identity_domain.TooManyAttempts: 429,
-}
+    error: status for c in registry.CONTEXTS for error, status in c.errors.items()}
 
 
 def migrations() -> list[Migration]:
@@ -73,23 +70,25 @@ def app_database_url(settings: Settings, privileged_url: str) -> str:
 
 
 def upcasters() -> Upcasters:
-    """Every context's upcasting hooks (none yet: no event has changed shape)."""
-    return Upcasters()
+    """Every context's upcasting hooks."""
+    hooks = Upcasters()
+    for context in registry.CONTEXTS:
+        if context.register_upcasters is not None:
+            context.register_upcasters(hooks)
+    return hooks
 
 
 def inline_projections() -> list[InlineProjection]:
-    return [LedgerProjection()]
+    return [p for c in registry.CONTEXTS for p in c.inline_projections()]
 
 
-def async_projections() -> list[Projection]:
-    return [EventTypeCounts()]
+def async_projections(wiring: Wiring) -> list[Projection]:
+    return [EventTypeCounts(), *(p for c in registry.CONTEXTS for p in c.async_projections(wiring))]
 
 
-def login_limiter(settings: Settings) -> LoginLimiter:
-    """In Redis when several nodes must share the counters, else in this process."""
-    if settings.redis_url:
-        return RedisLimiter.from_url(settings.redis_url)
-    return MemoryLimiter()
+def tables() -> list[str]:
+    """Every context's tables (tests empty them between tests)."""
+    return [t for c in registry.CONTEXTS for t in c.tables]
 
 
 @dataclass
@@ -99,43 +98,47 @@ class Container:
     db: Database
     #: The application role, under row-level security: every request's queries.
     app_db: Database = field(init=False)
-    limiter: LoginLimiter = field(init=False)
     store: EventStore = field(init=False)
+    units: UnitsOfWork = field(init=False)
     runner: ProjectionRunner = field(init=False)
-    identity: IdentityService = field(init=False)
-    ledger: LedgerService = field(init=False)
-    reporting: ReportingService = field(init=False)
+    wiring: Wiring = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
         self.app_db = Database(app_database_url(settings, self.db.url),
                                min_size=settings.db_pool_min, max_size=settings.db_pool_max,
                                name="saldo-app")
-        self.limiter = login_limiter(settings)
         self.store = EventStore(upcasters(), inline_projections())
-        self.runner = ProjectionRunner(self.db, self.store, async_projections())
-        self.identity = IdentityService(
-            self.app_db,
-            self.store,
-            TokenSigner(settings.secret_key, settings.access_token_seconds),
-            self.limiter,
-            refresh_seconds=settings.refresh_token_seconds,
-            user_policy=ThrottlePolicy(settings.login_max_failures,
-                                       settings.login_failure_window_seconds,
-                                       settings.login_lock_seconds,
-                                       settings.login_lock_max_seconds),
-            address_policy=ThrottlePolicy(settings.login_address_max_failures,
-                                          settings.login_failure_window_seconds,
-                                          settings.login_lock_seconds,
-                                          settings.login_lock_max_seconds),
-            audit_db=self.db,
-        )
         self.units = UnitsOfWork(self.app_db, self.store)
-        self.ledger = LedgerService(self.units, history_years=settings.ledger_history_years)
-        self.reporting = ReportingService(self.app_db, self.ledger)
-        # A new company's chart of accounts is loaded in the transaction that creates it.
-        self.identity.company_created.append(self.ledger.load_chart)
+        self.wiring = Wiring(settings, self.db, self.app_db, self.store, self.units)
+        for context in registry.CONTEXTS:
+            if context.build is not None:
+                self.wiring.services[context.name] = context.build(self.wiring)
+        for context in registry.CONTEXTS:
+            if context.connect is not None:
+                context.connect(self.wiring)
+        self.runner = ProjectionRunner(self.db, self.store, async_projections(self.wiring))
         self._known_migrations = {m.version for m in migrations()}
+
+    @property
+    def services(self) -> dict[str, Any]:
+        return self.wiring.services
+
+    @property
+    def identity(self) -> IdentityService:
+        return self.wiring.service("identity", IdentityService)
+
+    @property
+    def ledger(self) -> LedgerService:
+        return self.wiring.service("ledger", LedgerService)
+
+    @property
+    def reporting(self) -> ReportingService:
+        return self.wiring.service("reporting", ReportingService)
+
+    @property
+    def limiter(self) -> LoginLimiter:
+        return self.identity.limiter
 
     async def open(self) -> None:
         """Open both pools (the HTTP app's lifespan, CLI commands that serve requests)."""
@@ -202,13 +205,16 @@ def build(settings: Settings, url: str) -> Container:
     return Container(settings, db)
 
 
-def create_app(container: Container) -> FastAPI:
-    """The HTTP application: operations endpoints plus every context's router."""
+def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
+    """The HTTP application: operations endpoints plus every context's router, or only
+    the routers of the contexts named in ``only`` (``saldo serve --only ledger``): each
+    context is then a service of its own, deployed from one codebase. Every service is
+    built either way (they are cheap, and a context's use cases call its dependencies'
+    services in-process); ``only`` decides which routes this process answers."""
     from saldo.identity import api as identity_api
-    from saldo.ledger import api as ledger_api
     from saldo.platform import http
-    from saldo.reporting import api as reporting_api
-    from saldo.reporting import export as reporting_export
+
+    contexts = registry.by_name(only)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -225,9 +231,9 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
     )
     settings = container.settings
-    app.state.identity = container.identity
-    app.state.ledger = container.ledger
-    app.state.reporting = container.reporting
+    for name, service in container.services.items():
+        setattr(app.state, name, service)
+    app.state.contexts = [c.name for c in contexts]
     http.install_error_handlers(app, ERROR_STATUSES)
     if settings.cors_origins:
         # Inside the edge middleware, so preflight answers get its headers and limits too.
@@ -242,8 +248,7 @@ def create_app(container: Container) -> FastAPI:
         )
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(http.operations_router(container.readiness, container.refresh_metrics))
-    routers = [identity_api.router(), ledger_api.router(), reporting_api.router(),
-               reporting_export.router()]
+    routers = [router for context in contexts for router in context.routers()]
     for router in routers:
         app.include_router(router)
     # Every context's routes, for the permission checks that walk them.
@@ -251,6 +256,10 @@ def create_app(container: Container) -> FastAPI:
                             if isinstance(r, APIRoute)]
     identity_api.document_permissions(app.state.api_routes)
     return app
+
+
+def contexts(only: set[str] | None = None) -> tuple[Context, ...]:
+    return registry.by_name(only)
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:

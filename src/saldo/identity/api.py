@@ -38,6 +38,10 @@ from saldo.identity.domain import (
 from saldo.identity.service import IdentityService, Origin
 from saldo.platform.http import exact_json, problem_responses, validate_body
 
+#: What other contexts' routers take from identity: the auth dependencies and the types
+#: they hand over (other contexts import identity's api, service and queries only).
+__all__ = ["CompanyContext", "Permission", "Text", "require"]
+
 # ---------------------------------------------------------------------- dependencies
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/token")

@@ -31,6 +31,18 @@ class Permission(StrEnum):
     ADMIN_USERS = "admin:users"
     #: Saldo-wide administration: superusers only, never granted by a company role.
     ADMIN_SYSTEM = "admin:system"
+    #: Counterparties, sales invoices, purchase bills, payments (the sub-ledgers).
+    DOCUMENTS_READ = "documents:read"
+    DOCUMENTS_WRITE = "documents:write"
+    #: Approving a document when the company requires a second person (maker-checker).
+    DOCUMENTS_APPROVE = "documents:approve"
+    #: Employees, salaries, payroll runs, payslips (personal data: not the tax specialist's
+    #: to change).
+    PAYROLL_READ = "payroll:read"
+    PAYROLL_WRITE = "payroll:write"
+    #: Bank accounts, statements and reconciliation.
+    BANK_READ = "bank:read"
+    BANK_WRITE = "bank:write"
 
 
 class Role(StrEnum):
@@ -44,7 +56,12 @@ class Role(StrEnum):
 P = Permission
 _ACCOUNTANT = frozenset({
     P.ACCOUNTS_READ, P.ACCOUNTS_WRITE, P.TRANSACTIONS_READ, P.TRANSACTIONS_WRITE,
-    P.REPORTS_FINANCIAL, P.COMPANY_READ,
+    P.REPORTS_FINANCIAL, P.COMPANY_READ, P.DOCUMENTS_READ, P.DOCUMENTS_WRITE,
+    P.PAYROLL_READ, P.PAYROLL_WRITE, P.BANK_READ, P.BANK_WRITE,
+})
+_READER = frozenset({
+    P.ACCOUNTS_READ, P.TRANSACTIONS_READ, P.REPORTS_FINANCIAL, P.REPORTS_TAX, P.COMPANY_READ,
+    P.DOCUMENTS_READ, P.PAYROLL_READ, P.BANK_READ,
 })
 
 #: The one table that says what each company role may do. The chief accountant has
@@ -55,13 +72,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ACCOUNTANT: _ACCOUNTANT,
     Role.CHIEF_ACCOUNTANT: _ACCOUNTANT | {
         P.TRANSACTIONS_APPROVE, P.REPORTS_TAX, P.ADMIN_USERS, P.PERIODS_CLOSE,
+        P.DOCUMENTS_APPROVE,
     },
-    Role.TAX_SPECIALIST: frozenset({
-        P.ACCOUNTS_READ, P.TRANSACTIONS_READ, P.REPORTS_FINANCIAL, P.REPORTS_TAX, P.COMPANY_READ,
-    }),
-    Role.AUDITOR: frozenset({
-        P.ACCOUNTS_READ, P.TRANSACTIONS_READ, P.REPORTS_FINANCIAL, P.REPORTS_TAX, P.COMPANY_READ,
-    }),
+    Role.TAX_SPECIALIST: _READER,
+    Role.AUDITOR: _READER,
     Role.ADMIN: frozenset({P.ADMIN_USERS, P.COMPANY_READ}),
 }
 

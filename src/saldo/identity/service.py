@@ -15,6 +15,7 @@ import structlog
 
 from saldo.identity import security, store
 from saldo.identity.domain import (
+    CHARTS,
     COMPANY_CREATED,
     LOGIN_FAILED,
     LOGIN_SUCCEEDED,
@@ -48,6 +49,10 @@ from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import EventStore, Metadata
 
 log = structlog.get_logger("saldo.identity")
+
+#: What other contexts take from identity (they import its service, never its domain).
+__all__ = ["CHARTS", "Company", "CompanyContext", "CompanyNotFound", "IdentityService",
+           "Origin", "Permission", "Role", "User"]
 
 USER_STREAM, COMPANY_STREAM, LOGIN_STREAM = "identity.user", "identity.company", "identity.login"
 _WRONG_CREDENTIALS = "Wrong username or password."

@@ -12,8 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from saldo.identity.api import Text, require
-from saldo.identity.domain import CompanyContext, Permission
+from saldo.identity.api import CompanyContext, Permission, Text, require
 from saldo.kernel.errors import RuleViolation
 from saldo.ledger import domain as d
 from saldo.ledger import queries

@@ -21,8 +21,7 @@ import orjson
 import structlog
 
 from saldo.identity import queries as identity_queries
-from saldo.identity.domain import CompanyContext, CompanyNotFound, User
-from saldo.identity.service import Company
+from saldo.identity.service import Company, CompanyContext, CompanyNotFound, User
 from saldo.kernel.errors import ConcurrencyError, SaldoError
 from saldo.kernel.events import SYSTEM
 from saldo.kernel.ids import new_id

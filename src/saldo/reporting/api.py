@@ -16,13 +16,14 @@ from typing import Annotated, Any, cast
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from saldo.identity.api import Text, require
-from saldo.identity.domain import CompanyContext, Permission
+from saldo.identity.api import CompanyContext, Permission, Text, require
 from saldo.platform.http import problem_responses
 from saldo.reporting import domain as d
-from saldo.reporting.service import Options, Report, ReportingService
+from saldo.reporting.domain import journal
+from saldo.reporting.service import Options, Report, ReportingService, journal_export
 
 # ---------------------------------------------------------------------- dependencies
 
@@ -289,5 +290,33 @@ def router() -> APIRouter:
     ) -> Response:
         return await _answer(service, ctx, "changes-in-equity",
                              Options(date_from, date_to), fmt, lang)
+
+    @api.get(
+        "/export/journal",
+        summary="Posted transactions as a plain-text journal for hledger, Ledger or "
+                "Beancount",
+        description="Amounts in the base currency; accounts as `Assets:1110 Cash on hand, "
+                    "GEL` (ledger) or `Assets:1110-Cash-on-hand-GEL` (beancount). With "
+                    "`opening=true` and `date_from`, an opening-balances transaction on "
+                    "`date_from` makes the tools' balances the closing balances.",
+        response_class=StreamingResponse,
+        responses={200: {"description": "The journal file (an attachment)",
+                         "content": {"text/plain": {"schema": {"type": "string"}}}},
+                   **problem_responses(*_ERRORS)})
+    async def export_journal(
+        ctx: Reader, reporting: Reporting,
+        fmt: Annotated[Text, Query(alias="format", max_length=20,
+                                   json_schema_extra={"enum": list(journal.FORMATS)})] = "ledger",
+        date_from: dt.date | None = None, date_to: dt.date | None = None,
+        lang: Annotated[Text, Query(max_length=5, description="Account names in English "
+                                    "(en, default) or Georgian (ka)")] = "en",
+        opening: Annotated[bool, Query(description="With date_from: an opening-balances "
+                                       "transaction on date_from")] = False,
+    ) -> StreamingResponse:
+        export = await journal_export(reporting, ctx, fmt, date_from, date_to,
+                                      opening=opening, lang=lang)
+        return StreamingResponse(
+            export.body, media_type=export.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{export.filename}"'})
 
     return api

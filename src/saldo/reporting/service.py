@@ -14,7 +14,9 @@ its own (:meth:`ReportingService.render`), never on the event loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,13 +26,14 @@ from uuid import UUID
 
 import orjson
 
-from saldo.identity.domain import CompanyContext
+from saldo.identity.service import CompanyContext
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import CompanySettings, LedgerService
 from saldo.platform.db import Connection, Database
 from saldo.reporting import domain as d
 from saldo.reporting import render
 from saldo.reporting.document import Column, Label, Language, ReportDocument, Row
+from saldo.reporting.domain import journal
 
 REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss",
            "cash-flow", "changes-in-equity")
@@ -480,3 +483,93 @@ def _equity_document(ce: d.ChangesInEquity) -> Built:
     return ("changes-in-equity", L("Statement of changes in equity",
                                    "საკუთარ კაპიტალში ცვლილებების ანგარიშგება"),
             _range_label(ce.date_from, ce.date_to), columns, rows)
+
+
+# ---------------------------------------------------------------------- the journal export
+
+
+@dataclass(frozen=True, slots=True)
+class JournalExport:
+    filename: str
+    media_type: str
+    #: The file in chunks of about :data:`~saldo.reporting.domain.journal.CHUNK` bytes.
+    body: AsyncIterator[bytes]
+
+
+async def journal_export(service: ReportingService, ctx: CompanyContext, fmt: str,
+                         date_from: dt.date | None, date_to: dt.date | None, *,
+                         opening: bool = False, lang: str = "en") -> JournalExport:
+    """Posted transactions as a plain-text journal (``format=ledger`` or ``beancount``),
+    read in one snapshot through a server-side cursor, a chunk at a time."""
+    d.check_choice(lang, d.LANGUAGES, d.UnsupportedLanguage, "language")
+    d.check_dates(date_from=date_from, date_to=date_to)
+    if date_from and date_to:
+        d.check_range(date_from, date_to)
+    company = await service.ledger.company(ctx.company_id)  # cached: no query
+    writer = journal.writer_for(fmt, company.base_currency)
+    name = journal.filename(company.tax_id, writer.media_extension, date_from, date_to)
+
+    async def body() -> AsyncIterator[bytes]:
+        async with service.db.transaction(company_id=ctx.company_id, snapshot=True) as conn:
+            pending: list[str] = []
+            size = 0
+            async for piece in write_journal(conn, company, writer, date_from, date_to,
+                                             opening=opening, lang=lang):
+                pending.append(piece)
+                size += len(piece)
+                if size >= journal.CHUNK:
+                    yield "".join(pending).encode()
+                    pending, size = [], 0
+            if pending:
+                yield "".join(pending).encode()
+
+    return JournalExport(name, "text/plain; charset=utf-8", body())
+
+
+async def write_journal(conn: Connection, company: CompanySettings, writer: journal.JournalWriter,
+                        date_from: dt.date | None, date_to: dt.date | None, *,
+                        opening: bool = False, lang: str = "en") -> AsyncIterator[str]:
+    """The export as pieces of text, read in ``conn``'s transaction."""
+    company_id = company.id
+    chart = {r["code"]: r for r in await ledger_queries.accounts(conn, company_id)}
+    moved = await ledger_queries.accounts_moved(conn, company_id, date_from, date_to)
+    balances = (await ledger_queries.balances_before(conn, company_id, date_from)
+                if opening and date_from else {})
+    first_day = {code: min(day, date_from) if balances and date_from else day
+                 for code, day in moved.items()}
+    for code in balances:
+        first_day.setdefault(code, cast(dt.date, date_from))
+    declared = [(journal.journal_account(chart.get(code), code, lang), day)
+                for code, day in sorted(first_day.items())]
+    info = journal.ExportInfo(company.name, company.tax_id, writer.currency, date_from, date_to,
+                      lang)
+    yield writer.preamble(info, declared)
+    known = set(first_day)
+    if balances and date_from:
+        yield writer.opening(date_from, balances)
+    grouper = ledger_queries.JournalGrouper()
+    posted = ledger_queries.posted_journal(conn, company_id, date_from, date_to)
+    async with contextlib.aclosing(posted):  # the cursor closes as soon as we stop
+        async for rows in posted:
+            # Accounts posted to after the account list was read are declared before the
+            # batch that first uses them, dated by that first use (rows come in date order).
+            new: dict[str, dt.date] = {}
+            for row in rows:
+                code = row[ledger_queries.ACCOUNT_CODE]
+                if code not in known and code not in new:
+                    new[code] = row[1]
+            for code, day in new.items():
+                row = await ledger_queries.account(conn, company_id, code)
+                yield writer.declare(journal.journal_account(row, code, lang), day)
+                known.add(code)
+            # Grouping and formatting a batch (thousands of lines) run off the event loop.
+            yield await on_render_threads(_formatted, writer, grouper.feed, rows)
+    yield await on_render_threads(_formatted, writer, lambda _: grouper.finish(), [])
+
+
+def _formatted(writer: journal.JournalWriter,
+               transactions: Callable[[list[tuple[Any, ...]]], list[dict[str, Any]]],
+               rows: list[tuple[Any, ...]]) -> str:
+    return "".join(writer.transaction(tx) for tx in transactions(rows))
+
+

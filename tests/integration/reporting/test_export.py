@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from ledger_harness import Books, Harness, expect_problem
 
-from saldo.reporting.export import (
+from saldo.reporting.domain.journal import (
     JournalAccount,
     beancount_account,
     comment_text,

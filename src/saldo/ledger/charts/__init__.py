@@ -14,7 +14,7 @@ import io
 from functools import cache
 from importlib import resources
 
-from saldo.identity.domain import CHARTS
+from saldo.identity.service import CHARTS
 from saldo.ledger.domain import Account, AccountType, Classification, NormalBalance
 
 

@@ -1,4 +1,4 @@
-"""The journal export (issue 5, item 9): posted transactions as a plain-text journal that
+"""The journal export's formats (issue 5, item 9): posted transactions as a plain-text journal that
 other accounting tools read -- ``format=ledger`` for hledger and Ledger, ``format=
 beancount`` for Beancount. ``GET /api/v1/companies/{cid}/export/journal``.
 
@@ -29,36 +29,19 @@ What the file holds, and what each format forbids:
   ``：`` and brackets become parentheses. Beancount strings escape ``\\`` and ``"``.
 """
 
+
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any, Protocol, cast
+from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
-
-from saldo.identity.api import Text, require
-from saldo.identity.domain import CompanyContext, Permission
 from saldo.kernel.money import amount_text
-from saldo.ledger import queries
-from saldo.ledger.service import CompanySettings, LedgerService
-from saldo.platform.db import Connection
-from saldo.platform.http import problem_responses
-from saldo.reporting.domain import (
-    LANGUAGES,
-    UnsupportedFormat,
-    UnsupportedLanguage,
-    check_choice,
-    check_dates,
-    check_range,
-)
-from saldo.reporting.service import on_render_threads
+from saldo.reporting.domain.parameters import UnsupportedFormat, check_choice
 
 FORMATS = ("ledger", "beancount")
 
@@ -336,61 +319,12 @@ def writer_for(fmt: str, currency: str) -> JournalWriter:
     return LedgerWriter(currency) if fmt == "ledger" else BeancountWriter(currency)
 
 
-# ---------------------------------------------------------------------- the export
-
-
-def _account(row: Mapping[str, Any] | None, code: str, lang: str) -> JournalAccount:
+def journal_account(row: Mapping[str, Any] | None, code: str, lang: str) -> JournalAccount:
     if row is None:  # cannot happen: an account with postings is never deleted
         return JournalAccount(code, code, "equity")
     name = row["name_ka"] if lang == "ka" and row["name_ka"] else row["name"]
     return JournalAccount(code, name, row["type"])
 
-
-async def write_journal(conn: Connection, company: CompanySettings, writer: JournalWriter,
-                        date_from: dt.date | None, date_to: dt.date | None, *,
-                        opening: bool = False, lang: str = "en") -> AsyncIterator[str]:
-    """The export as pieces of text, read in ``conn``'s transaction."""
-    company_id = company.id
-    chart = {r["code"]: r for r in await queries.accounts(conn, company_id)}
-    moved = await queries.accounts_moved(conn, company_id, date_from, date_to)
-    balances = (await queries.balances_before(conn, company_id, date_from)
-                if opening and date_from else {})
-    first_day = {code: min(day, date_from) if balances and date_from else day
-                 for code, day in moved.items()}
-    for code in balances:
-        first_day.setdefault(code, cast(dt.date, date_from))
-    declared = [(_account(chart.get(code), code, lang), day)
-                for code, day in sorted(first_day.items())]
-    info = ExportInfo(company.name, company.tax_id, writer.currency, date_from, date_to,
-                      lang)
-    yield writer.preamble(info, declared)
-    known = set(first_day)
-    if balances and date_from:
-        yield writer.opening(date_from, balances)
-    grouper = queries.JournalGrouper()
-    journal = queries.posted_journal(conn, company_id, date_from, date_to)
-    async with contextlib.aclosing(journal):  # the cursor closes as soon as we stop
-        async for rows in journal:
-            # Accounts posted to after the account list was read are declared before the
-            # batch that first uses them, dated by that first use (rows come in date order).
-            new: dict[str, dt.date] = {}
-            for row in rows:
-                code = row[queries.ACCOUNT_CODE]
-                if code not in known and code not in new:
-                    new[code] = row[1]
-            for code, day in new.items():
-                yield writer.declare(_account(await queries.account(conn, company_id, code),
-                                              code, lang), day)
-                known.add(code)
-            # Grouping and formatting a batch (thousands of lines) run off the event loop.
-            yield await on_render_threads(_formatted, writer, grouper.feed, rows)
-    yield await on_render_threads(_formatted, writer, lambda _: grouper.finish(), [])
-
-
-def _formatted(writer: JournalWriter,
-               transactions: Callable[[list[tuple[Any, ...]]], list[dict[str, Any]]],
-               rows: list[tuple[Any, ...]]) -> str:
-    return "".join(writer.transaction(tx) for tx in transactions(rows))
 
 
 def filename(tax_id: str, fmt_extension: str, date_from: dt.date | None,
@@ -400,70 +334,3 @@ def filename(tax_id: str, fmt_extension: str, date_from: dt.date | None,
     return f"journal-{who}-{span}.{fmt_extension}"
 
 
-# ---------------------------------------------------------------------- HTTP
-
-
-async def ledger_service(request: Request) -> LedgerService:
-    return cast(LedgerService, request.app.state.ledger)
-
-
-Ledger = Annotated[LedgerService, Depends(ledger_service)]
-Reporter = Annotated[CompanyContext, Depends(require(Permission.REPORTS_FINANCIAL))]
-_ERRORS = (400, 401, 403, 404, 422)
-
-
-def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["reporting"])
-
-    @api.get(
-        "/export/journal",
-        summary="Posted transactions as a plain-text journal for hledger, Ledger or "
-                "Beancount",
-        description="Amounts in the base currency; accounts as `Assets:1110 Cash on hand, "
-                    "GEL` (ledger) or `Assets:1110-Cash-on-hand-GEL` (beancount). With "
-                    "`opening=true` and `date_from`, an opening-balances transaction on "
-                    "`date_from` makes the tools' balances the closing balances.",
-        response_class=StreamingResponse,
-        responses={200: {"description": "The journal file (an attachment)",
-                         "content": {"text/plain": {"schema": {"type": "string"}}}},
-                   **problem_responses(*_ERRORS)})
-    async def export_journal(
-        ctx: Reporter, ledger: Ledger,
-        fmt: Annotated[Text, Query(alias="format", max_length=20,
-                                   json_schema_extra={"enum": list(FORMATS)})] = "ledger",
-        date_from: dt.date | None = None, date_to: dt.date | None = None,
-        lang: Annotated[Text, Query(max_length=5, description="Account names in English "
-                                    "(en, default) or Georgian (ka)")] = "en",
-        opening: Annotated[bool, Query(description="With date_from: an opening-balances "
-                                       "transaction on date_from")] = False,
-    ) -> StreamingResponse:
-        check_choice(lang, LANGUAGES, UnsupportedLanguage, "language")
-        check_dates(date_from=date_from, date_to=date_to)
-        if date_from and date_to:
-            check_range(date_from, date_to)
-        company = await ledger.company(ctx.company_id)  # cached: no query
-        writer = writer_for(fmt, company.base_currency)
-        name = filename(company.tax_id, writer.media_extension, date_from, date_to)
-
-        async def body() -> AsyncIterator[bytes]:
-            # One transaction for the whole file: the journal itself is one statement
-            # (one snapshot) read through a server-side cursor, a chunk at a time.
-            async with ledger.db.transaction(company_id=ctx.company_id,
-                                             snapshot=True) as conn:
-                pending: list[str] = []
-                size = 0
-                async for piece in write_journal(conn, company, writer, date_from,
-                                                 date_to, opening=opening, lang=lang):
-                    pending.append(piece)
-                    size += len(piece)
-                    if size >= CHUNK:
-                        yield "".join(pending).encode()
-                        pending, size = [], 0
-                if pending:
-                    yield "".join(pending).encode()
-
-        return StreamingResponse(
-            body(), media_type="text/plain; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-    return api

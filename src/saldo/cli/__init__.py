@@ -10,17 +10,13 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from uuid import UUID
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -33,17 +29,28 @@ from rich.table import Table
 
 from saldo import __version__, bootstrap
 from saldo import demo as demo_module
+from saldo.cli.common import (
+    EXIT_FAILURE,
+    _app_pool,
+    _connected,
+    _expected_failures,
+    _fail,
+    _run,
+    _settings,
+    _upgrade,
+    _with_container,
+    err,
+    out,
+)
 from saldo.identity.domain import Permission
 from saldo.kernel.errors import SaldoError
 from saldo.ledger import imports
 from saldo.ledger.domain import Finding
 from saldo.platform import db as database
-from saldo.platform import logging as saldo_logging
 from saldo.platform import migrations as migrations_module
-from saldo.platform.embedded import EmbeddedServerError
 from saldo.platform.projections import ProjectionFailed
 from saldo.platform.runtime import freeze_startup_objects
-from saldo.platform.settings import Settings, SettingsError, load_settings
+from saldo.platform.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Saldo accounting platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
@@ -56,88 +63,6 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(fiscal_year_app, name="fiscal-year")
-
-out = Console()
-err = Console(stderr=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-#: Exit codes: 2 for configuration problems, 1 for everything else that is expected.
-EXIT_CONFIG, EXIT_FAILURE = 2, 1
-
-
-def _expected_failures(fn: Callable[P, R]) -> Callable[P, R]:
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except SettingsError as exc:
-            _fail(str(exc), EXIT_CONFIG)
-        except database.DatabaseUnavailable as exc:
-            _fail(f"{exc}. Check SALDO_DATABASE_URL, or unset it to use the embedded "
-                  "PostgreSQL.", EXIT_CONFIG)
-        except EmbeddedServerError as exc:
-            _fail(str(exc), EXIT_CONFIG)
-        except migrations_module.MigrationError as exc:
-            _fail(f"Schema migration failed: {exc}", EXIT_FAILURE)
-        except SaldoError as exc:  # a rule the input broke (weak password, taken name)
-            _fail(exc.detail, EXIT_FAILURE)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    return wrapper
-
-
-def _fail(message: str, code: int) -> None:
-    err.print(f"[bold red]saldo:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    settings = load_settings()
-    saldo_logging.configure(settings.log_level, settings.effective_log_format)
-    return settings
-
-
-def _run(coro: Coroutine[Any, Any, R]) -> R:
-    return asyncio.run(coro)
-
-
-async def _connected(settings: Settings, keep_embedded: bool = False) -> bootstrap.Container:
-    url = bootstrap.database_url(settings, keep_embedded_running=keep_embedded)
-    # One direct connection first: it fails fast with a clear message, where a pool retries.
-    conn = await database.connect(url)
-    await conn.close()
-    container = bootstrap.build(settings, url)
-    await container.db.open()
-    return container
-
-
-async def _with_container(
-    settings: Settings, work: Callable[[bootstrap.Container], Awaitable[R]]
-) -> R:
-    container = await _connected(settings)
-    try:
-        return await work(container)
-    finally:
-        await container.db.close()
-
-
-@asynccontextmanager
-async def _app_pool(container: bootstrap.Container) -> AsyncIterator[None]:
-    """The application role's pool, open for the work inside: the commands that act as a
-    member of a company, under row-level security as the API does."""
-    await container.app_db.open()
-    try:
-        yield
-    finally:
-        await container.app_db.close()
-
-
-async def _upgrade(container: bootstrap.Container) -> list[migrations_module.Migration]:
-    async with container.db.connection() as conn:
-        return await migrations_module.upgrade(conn, bootstrap.migrations())
-
 
 # ---------------------------------------------------------------------- commands
 
@@ -153,12 +78,21 @@ def version() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default SALDO_HOST)."),
     port: int | None = typer.Option(None, help="Port to listen on (default SALDO_PORT)."),
+    only: str | None = typer.Option(
+        None, "--only", metavar="CONTEXT[,CONTEXT...]",
+        help="Serve only these contexts' routes (plus health, readiness and metrics): "
+             "each context a service of its own."),
 ) -> None:
     """Apply migrations and serve the HTTP API."""
     import uvicorn
 
     settings = _settings()
     host, port = host or settings.host, port or settings.port
+    contexts = {c.strip() for c in only.split(",") if c.strip()} if only else None
+    try:
+        bootstrap.contexts(contexts)
+    except LookupError as exc:
+        _fail(str(exc), EXIT_FAILURE)
 
     async def prepare() -> tuple[str, bool]:
         container = await _connected(settings)
@@ -179,7 +113,7 @@ def serve(
     out.print(f"Saldo {__version__} on {where}")
     out.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     sys.stdout.flush()
-    application = bootstrap.create_app(bootstrap.build(settings, url))
+    application = bootstrap.create_app(bootstrap.build(settings, url), only=contexts)
     config = uvicorn.Config(application, host=host, port=port, log_config=None,
                             access_log=False, proxy_headers=False, server_header=False)
     freeze_startup_objects()
@@ -635,3 +569,18 @@ def fiscal_year_reopen(year: int = _YEAR, company: UUID = _COMPANY, user: str = 
 
 def main() -> None:
     app()
+
+
+def _mount_contexts() -> None:
+    """Each registered context's commands (``Context.cli``: a module of this package with
+    ``register(app)``)."""
+    import importlib
+
+    from saldo import registry
+
+    for context in registry.CONTEXTS:
+        if context.cli is not None:
+            importlib.import_module(context.cli).register(app)
+
+
+_mount_contexts()

@@ -1,0 +1,27 @@
+"""The reporting context as the composition root sees it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from saldo.ledger.service import LedgerService
+from saldo.platform.registry import Context, Wiring
+from saldo.reporting import api
+from saldo.reporting.service import ReportingService
+
+
+def build(w: Wiring) -> ReportingService:
+    return ReportingService(w.app_db, w.service("ledger", LedgerService))
+
+
+def routers() -> list[APIRouter]:
+    return [api.router()]
+
+
+CONTEXT = Context(
+    name="reporting",
+    package="saldo.reporting",
+    build=build,
+    routers=routers,
+    permissions=("reports:financial", "reports:tax"),
+)
