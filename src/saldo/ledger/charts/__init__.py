@@ -34,6 +34,8 @@ def chart(name: str) -> tuple[Account, ...]:
         Account(code=row["code"], name=row["name"], name_ka=row["name_ka"],
                 type=AccountType(row["type"]), normal_balance=NormalBalance(row["normal_balance"]),
                 classification=Classification(row["classification"]),
-                parent_code=row["parent_code"] or None, postable=row["code"] not in parents)
+                parent_code=row["parent_code"] or None, postable=row["code"] not in parents,
+                # Accounts kept for history only (3370, social tax, abolished in 2008).
+                active=(row.get("active") or "true") == "true")
         for row in rows
     )
