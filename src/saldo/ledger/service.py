@@ -761,7 +761,7 @@ _YIELD_EVERY = 100
 
 
 def _default_parent(code: str) -> str | None:
-    """``1210.01`` → ``1210``; a new four-digit ``7494`` → its group header ``7400``."""
+    """``1210.01`` → ``1210``; a new four-digit ``7497`` → its group header ``7400``."""
     if "." in code:
         return code.rsplit(".", 1)[0]
     if len(code) == 4 and code.isdigit():

@@ -118,7 +118,7 @@ async def test_a_sub_account_must_keep_its_parents_type(h: Harness) -> None:
                             json={"code": "1210.01", "name": "Odd", "type": "expense"})
     expect_problem(r, 422, "invalid_account")
     # Under a group header a new four-digit account may be added.
-    added = await add(books, code="7494", name="Software subscriptions",
+    added = await add(books, code="7497", name="Software subscriptions",
                       name_ka="პროგრამული უზრუნველყოფის გამოწერა")
     assert (added["parent_code"], added["type"]) == ("7400", "expense")
 
@@ -261,10 +261,10 @@ async def test_deleting_the_last_sub_account_makes_its_parent_a_leaf_again(h: Ha
 async def test_changing_an_account_type_moves_it_to_that_types_statement(h: Harness) -> None:
     books = await h.books()
     r = await h.client.post(books.url("/accounts"), headers=books.clerk,
-                            json={"code": "7494", "name": "Misc"})
+                            json={"code": "7497", "name": "Misc"})
     assert r.status_code == 201, r.text
     assert r.json()["classification"] == "operating_expense"
-    r = await h.client.patch(books.url("/accounts/7494"), headers=books.clerk,
+    r = await h.client.patch(books.url("/accounts/7497"), headers=books.clerk,
                              json={"type": "liability"})
     assert r.status_code == 200, r.text
     assert (r.json()["type"], r.json()["classification"]) == ("liability", "current_liability")

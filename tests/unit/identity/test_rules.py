@@ -30,6 +30,15 @@ EXPECTED: dict[str, set[Role]] = {
     "company:read": {A, C, T, U, D},
     "admin:users": {C, D},
     "admin:system": set(),  # superusers only, never through a company role
+    # The sub-ledgers (decision 0014): accountants keep them, the chief approves documents
+    # when the company asks for a second person, readers read.
+    "documents:read": {A, C, T, U},
+    "documents:write": {A, C},
+    "documents:approve": {C},
+    "payroll:read": {A, C, T, U},
+    "payroll:write": {A, C},
+    "bank:read": {A, C, T, U},
+    "bank:write": {A, C},
 }
 
 
