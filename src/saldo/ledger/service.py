@@ -131,11 +131,17 @@ class LedgerService:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def company(self, company_id: UUID) -> CompanySettings:
+    async def company(self, company_id: UUID, conn: Connection | None = None
+                      ) -> CompanySettings:
+        """The company's settings, cached; read in ``conn`` when given (inside a unit of
+        work, so that it never waits for a second pooled connection while holding one)."""
         settings = self._settings.get(company_id)
         if settings is None:
-            async with self.db.transaction(company_id=company_id) as conn:
+            if conn is not None:
                 row = await identity_queries.company_settings(conn, company_id)
+            else:
+                async with self.db.transaction(company_id=company_id) as own:
+                    row = await identity_queries.company_settings(own, company_id)
             if row is None:
                 raise CompanyNotFound("No such company.", company_id=str(company_id))
             # Base currency and fiscal year start never change after creation.
@@ -443,7 +449,7 @@ class LedgerService:
 
     async def _lock_open_period(self, conn: Connection, company_id: UUID, day: date) -> int:
         """Share-lock the period of ``day``; it must be open. Returns the fiscal year."""
-        settings = await self.company(company_id)
+        settings = await self.company(company_id, conn)
         year = d.fiscal_year_of(day, settings.fiscal_year_start_month)
         status = await store.lock_period(conn, company_id, d.period_of(day))
         if status is None:  # open the year in transactions of its own, then run again
@@ -473,7 +479,7 @@ class LedgerService:
         its approval (docs/decisions/0014-unit-of-work-and-posting-port.md). Its lines may
         carry the counterparty and the document, and exchange-difference lines.
         """
-        settings = await self.company(uow.company_id)
+        settings = await self.company(uow.company_id, uow.conn)
         content = d.check_content(draft.content(), settings.base_currency, document_flow=True)
         d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
                          self.today(), settings.fiscal_year_start_month, self.history_years)
@@ -604,7 +610,7 @@ class LedgerService:
             raise d.InvalidReversalDate(
                 f"The reversal is dated {day}, before the original ({content.date}).",
                 date=str(day))
-        settings = await self.company(uow.company_id)
+        settings = await self.company(uow.company_id, uow.conn)
         d.check_openable(d.fiscal_year_of(day, settings.fiscal_year_start_month),
                          self.today(), settings.fiscal_year_start_month, self.history_years)
         mirrored = content.reversed(day, f"Reversal of No. {original.number}: {reason}"[:500])
