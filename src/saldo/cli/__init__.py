@@ -347,6 +347,8 @@ def _offer_demo(settings: Settings, url: str) -> None:
 class _ImportOutcome:
     posted: list[tuple[UUID, int, int]] = field(default_factory=list)
     batches: int = 0
+    #: Transactions the file held that were imported before (their keys are taken).
+    skipped: int = 0
     findings: list[Finding] = field(default_factory=list)
     #: The first CSV line of the batch that failed (None: none failed).
     failed_row: int | None = None
@@ -417,6 +419,7 @@ def import_journal(
                         outcome.failed_row = batch[0][0]
                         break
                     outcome.posted.extend(result.posted)
+                    outcome.skipped += len(result.skipped)
                     outcome.batches += 1
                     bar.advance(task, len(batch))
             except SaldoError as exc:
@@ -435,9 +438,11 @@ def import_journal(
 
     outcome = _run(_with_container(settings, work))
     if not outcome.findings:
+        skipped = (f"; skipped {outcome.skipped} imported before" if outcome.skipped
+                   else "")
+        numbers = f"; numbers {_numbers(outcome.posted)}" if outcome.posted else ""
         out.print(f"Imported {len(outcome.posted)} transactions from {file} in "
-                  f"{outcome.batches} batch(es); numbers {_numbers(outcome.posted)}.",
-                  highlight=False)
+                  f"{outcome.batches} batch(es){numbers}{skipped}.", highlight=False)
         return
     _print_findings(outcome.findings)
     if not outcome.posted:
@@ -447,8 +452,9 @@ def import_journal(
           f"{outcome.failed_row}. {len(outcome.posted)} transaction(s) in {outcome.batches} "
           f"earlier batch(es) were committed and stay posted (numbers "
           f"{_numbers(outcome.posted)}): rows {transactions[0][0]}–{outcome.failed_row - 1}. "
-          f"Rows from {outcome.failed_row} on were not imported; fix them and import only "
-          "those rows, or the committed ones would be posted twice.", EXIT_FAILURE)
+          f"Rows from {outcome.failed_row} on were not imported; fix them and import the "
+          "file again: the transactions posted before are skipped (the file's transaction "
+          "values are idempotency keys).", EXIT_FAILURE)
 
 
 # ---------------------------------------------------------------------- reports

@@ -5,6 +5,7 @@ with exact decimals (never through float)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated, Any, cast
 from uuid import UUID
@@ -190,8 +191,18 @@ class FiscalYearOut(BaseModel):
     closing_transaction: UUID | None
 
 
+class BatchTransactionIn(TransactionIn):
+    key: Text | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="Idempotency key of this item, scoped to the company: sending the batch "
+                    "again posts only the items whose key was not posted before")
+
+    def content(self) -> ContentInput:
+        return replace(super().content(), key=self.key)
+
+
 class BatchIn(BaseModel):
-    transactions: list[TransactionIn] = Field(min_length=1, max_length=5000)
+    transactions: list[BatchTransactionIn] = Field(min_length=1, max_length=5000)
 
 
 class PostedOut(BaseModel):
@@ -200,8 +211,14 @@ class PostedOut(BaseModel):
     number: int
 
 
+class SkippedOut(BaseModel):
+    row: int = Field(description="The item's position in the batch, from 1")
+    id: UUID = Field(description="The transaction its key was posted as before")
+
+
 class BatchOut(BaseModel):
     posted: list[PostedOut]
+    skipped: list[SkippedOut] = Field(default_factory=list)
 
 
 def _money(value: Any) -> str:
@@ -344,7 +361,8 @@ def router() -> APIRouter:
         if not result.ok:
             raise BatchRejected(result.findings)
         return BatchOut(posted=[PostedOut(id=i, fiscal_year=y, number=n)
-                                for i, y, n in result.posted])
+                                for i, y, n in result.posted],
+                        skipped=[SkippedOut(row=r, id=i) for r, i in result.skipped])
 
     @api.get("/transactions", summary="Journal transactions, newest first",
              response_model=TransactionPage, responses=problem_responses(*_ERRORS))

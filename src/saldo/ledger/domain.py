@@ -151,6 +151,11 @@ class AccountHasBalance(RuleViolation):
     title = "The account has a balance"
 
 
+class DuplicateKey(RuleViolation):
+    code = "duplicate_key"
+    title = "The same key twice in one batch"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with another request"
@@ -401,6 +406,9 @@ class ContentInput:
     exchange_rate: object = None
     #: The document this transaction is made from (posting port only).
     source: SourceRef | None = None
+    #: A batch item's idempotency key (a journal file's ``transaction`` value): posting a
+    #: batch again posts only the items whose key the company has not seen.
+    key: str | None = None
 
 
 #: A line of a journal draft made by a document (the posting port's word for it).

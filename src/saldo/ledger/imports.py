@@ -14,6 +14,10 @@ different value there is a finding. Example (a sale with 18% VAT)::
     S-1,,,,,,6110,,1000.00,Revenue
     S-1,,,,,,3330,,180.00,Output VAT 18%
 
+The ``transaction`` values are the transactions' idempotency keys, scoped to the company:
+importing a file again posts only what was not posted before and counts the rest as
+skipped (a value posted before with other content is a finding).
+
 Every problem becomes a :class:`Finding` naming the CSV line (the header is line 1),
 never an exception, so a user fixes the whole file in one pass. The accounting rules
 (balance, accounts, periods) are the ledger's: the service checks them when it posts.
@@ -240,6 +244,8 @@ def _close(tx: _Open, out: list[tuple[int, ContentInput]], findings: list[Findin
         tx.bad = True
     if tx.bad or day is None:
         return
+    # The file's transaction value is the idempotency key: importing the file again (after
+    # a crash, or by mistake) posts only the transactions not posted before.
     out.append((tx.row, ContentInput(day, f["description"], tx.entries,
                                      f["reference"] or None, f["currency"] or None,
-                                     f["exchange_rate"] or None)))
+                                     f["exchange_rate"] or None, key=tx.key)))

@@ -98,12 +98,16 @@ class CheckedBatch:
 
     rows: list[tuple[int, Content, int]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: Row -> the item's idempotency key (``batch:`` + the client's key), where given.
+    keys: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class BatchResult:
     findings: list[Finding] = field(default_factory=list)
     posted: list[tuple[UUID, int, int]] = field(default_factory=list)  # id, year, number
+    #: Items whose key was posted before (a re-import): (row, that transaction's id).
+    skipped: list[tuple[int, UUID]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -689,10 +693,20 @@ class LedgerService:
         company's (cached) settings."""
         settings = await self.company(ctx.company_id)
         checked = CheckedBatch()
+        seen: dict[str, int] = {}
         for index, (row, raw) in enumerate(rows):
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # a pipelined write may be waiting to go on
             try:
+                if raw.key is not None:
+                    key = raw.key.strip()
+                    if not key or len(key) > 200:
+                        raise d.InvalidEntry("A key is 1 to 200 characters.", field="key")
+                    if key in seen:
+                        raise d.DuplicateKey(f"Key {key!r} is also the key of row "
+                                             f"{seen[key]}.", key=key)
+                    seen[key] = row
+                    checked.keys[row] = BATCH_KEY_PREFIX + key
                 content = d.check_content(raw, settings.base_currency)
                 year = d.fiscal_year_of(content.date, settings.fiscal_year_start_month)
                 d.check_openable(year, self.today(), settings.fiscal_year_start_month,
@@ -715,10 +729,15 @@ class LedgerService:
         async def decide(uow: UnitOfWork) -> BatchResult:
             conn = uow.conn
             done = BatchResult()
+            todo, ids = rows, [new_id() for _ in rows]
+            if checked.keys:
+                todo, ids = await self._skip_posted(uow, checked, rows, ids, done)
+                if done.findings:
+                    raise _Refused(done)  # rolls the key claims back
             chart_targets = await store.chart(conn, ctx.company_id)
             periods = await store.lock_periods(
-                conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in rows})
-            for row, content, _ in rows:
+                conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in todo})
+            for row, content, _ in todo:
                 try:
                     d.check_accounts((e.account_code for e in content.entries), chart_targets)
                     status = periods.get(d.period_of(content.date))
@@ -729,17 +748,18 @@ class LedgerService:
                 except SaldoError as exc:
                     done.findings.append(Finding(row, exc.code, exc.detail))
             if done.findings:
+                raise _Refused(done)
+            if not todo:
                 return done
             per_year: dict[int, int] = {}
-            for _, _, year in rows:
+            for _, _, year in todo:
                 per_year[year] = per_year.get(year, 0) + 1
             next_number = {year: await store.next_numbers(conn, ctx.company_id, year, count)
                            for year, count in sorted(per_year.items())}
             appends = []
             metadata = uow.metadata
-            for _, content, year in rows:
+            for (_, content, year), transaction_id in zip(todo, ids, strict=True):
                 number, next_number[year] = next_number[year], next_number[year] + 1
-                transaction_id = new_id()
                 events = d.imported_events(transaction_id, content, actor, number, year)
                 appends.append(StreamAppend(
                     transaction_stream(transaction_id), TRANSACTION_STREAM, NO_STREAM,
@@ -748,8 +768,50 @@ class LedgerService:
             await uow.append_many(appends)
             return done
 
-        return await self.units.run(ctx.company_id, actor, decide,
-                                    correlation_id=correlation_id)
+        try:
+            return await self.units.run(ctx.company_id, actor, decide,
+                                        correlation_id=correlation_id)
+        except _Refused as refused:
+            return refused.result
+
+    async def _skip_posted(self, uow: UnitOfWork, checked: CheckedBatch,
+                           rows: list[tuple[int, Content, int]], ids: list[UUID],
+                           done: BatchResult) -> tuple[list[tuple[int, Content, int]],
+                                                       list[UUID]]:
+        """Claim the batch's keys; the items whose key was posted before are skipped (the
+        same content) or a finding (other content under a used key). The claims commit
+        with the batch, so a re-run after a crash posts exactly what is missing."""
+        claims = [(checked.keys[row], fingerprint(content), tx_id)
+                  for (row, content, _), tx_id in zip(rows, ids, strict=True)
+                  if row in checked.keys]
+        taken = await store.claim_idempotency_keys(uow.conn, uow.company_id, claims)
+        if not taken:
+            return rows, ids
+        kept_rows, kept_ids = [], []
+        for (row, content, year), tx_id in zip(rows, ids, strict=True):
+            earlier = taken.get(checked.keys.get(row, ""))
+            if earlier is None:
+                kept_rows.append((row, content, year))
+                kept_ids.append(tx_id)
+            elif earlier[0] == fingerprint(content):
+                done.skipped.append((row, earlier[1]))
+            else:
+                key = checked.keys[row].removeprefix(BATCH_KEY_PREFIX)
+                done.findings.append(Finding(
+                    row, d.IdempotencyKeyReused.code,
+                    f"Key {key!r} was posted before with other content (transaction "
+                    f"{earlier[1]}); give the changed transaction a new key."))
+        return kept_rows, kept_ids
+
+
+class _Refused(Exception):
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__("batch refused")
+        self.result = result
+
+
+#: Batch keys live beside Idempotency-Key headers in one table, in their own namespace.
+BATCH_KEY_PREFIX = "batch:"
 
 
 def _new(events: Sequence[d.Event]) -> list[NewEvent]:

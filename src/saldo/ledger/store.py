@@ -8,7 +8,7 @@ counter, then the appended rows and the read models the inline projection update
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -212,3 +212,27 @@ async def years_with_status(conn: Connection, company_id: UUID, status: str) -> 
         " ORDER BY fiscal_year", (company_id, status))
     return [r["fiscal_year"] for r in await cursor.fetchall()]
 
+
+
+async def claim_idempotency_keys(conn: Connection, company_id: UUID,
+                                 claims: Sequence[tuple[str, str, UUID]]
+                                 ) -> dict[str, tuple[str, UUID]]:
+    """Record each (key, fingerprint, new transaction id); returns the keys that were
+    taken already, with the earlier request's (fingerprint, transaction id). A key a
+    concurrent batch is claiming waits for that batch's commit, then counts as taken."""
+    if not claims:
+        return {}
+    keys = [k for k, _, _ in claims]
+    cursor = await conn.execute(
+        "INSERT INTO idempotency_keys (company_id, key, fingerprint, transaction_id)"
+        " SELECT %s, k, f, t FROM unnest(%s::text[], %s::text[], %s::uuid[]) AS u(k, f, t)"
+        " ON CONFLICT DO NOTHING RETURNING key",
+        (company_id, keys, [f for _, f, _ in claims], [t for _, _, t in claims]))
+    fresh = {r["key"] for r in await cursor.fetchall()}
+    taken = [k for k in keys if k not in fresh]
+    if not taken:
+        return {}
+    cursor = await conn.execute(
+        "SELECT key, fingerprint, transaction_id FROM idempotency_keys"
+        " WHERE company_id = %s AND key = ANY(%s)", (company_id, taken))
+    return {r["key"]: (r["fingerprint"], r["transaction_id"]) for r in await cursor.fetchall()}

@@ -559,8 +559,8 @@ async def write_journal(conn: Connection, company: CompanySettings, writer: jour
                 if code not in known and code not in new:
                     new[code] = row[1]
             for code, day in new.items():
-                row = await ledger_queries.account(conn, company_id, code)
-                yield writer.declare(journal.journal_account(row, code, lang), day)
+                account = await ledger_queries.account(conn, company_id, code)
+                yield writer.declare(journal.journal_account(account, code, lang), day)
                 known.add(code)
             # Grouping and formatting a batch (thousands of lines) run off the event loop.
             yield await on_render_threads(_formatted, writer, grouper.feed, rows)
