@@ -170,7 +170,52 @@ def test_a_finding_only_the_books_reveal_stops_at_its_batch_and_names_what_was_c
     assert "committed and stay posted" in result.stderr
     assert "rows 2–6" in result.stderr
     assert "Rows from 7 on were not imported" in result.stderr
+    assert "import the file again" in result.stderr
     assert [number for number, _, _ in _posted(books)] == [1, 2]
+
+
+def test_importing_a_file_again_posts_nothing_twice(books: Books, tmp_path: Path) -> None:
+    path = _write(tmp_path, *ROWS)
+    first = _import(books, path)
+    assert first.returncode == 0, first.stderr
+    assert "Imported 3 transactions" in first.stdout
+    again = _import(books, path)
+    assert again.returncode == 0, again.stderr
+    assert "Imported 0 transactions" in again.stdout
+    assert "skipped 3 imported before" in again.stdout
+    assert [number for number, _, _ in _posted(books)] == [1, 2, 3]
+    assert _balance(books, "1410") == Decimal("1180.00")
+
+
+def test_an_interrupted_import_is_resumed_by_importing_the_file_again(
+        books: Books, tmp_path: Path) -> None:
+    """A batch fails on a finding only the books reveal; the operator fixes the file and
+    imports all of it again: the committed transactions are skipped, the rest posted."""
+    bad = _write(tmp_path, *ROWS[:5],
+                 "Z,2025-03-01,no such account,,,,1299,10,,",  # row 7
+                 "Z,,,,,,5150,,10,", *ROWS[5:])
+    assert _import(books, bad, "--batch-size", "2").returncode == 1
+    assert [number for number, _, _ in _posted(books)] == [1, 2]
+    fixed = _write(tmp_path, *ROWS[:5],
+                   "Z,2025-03-01,now a real account,,,,1290,10,,",
+                   "Z,,,,,,5150,,10,", *ROWS[5:])
+    resumed = _import(books, fixed, "--batch-size", "2")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Imported 2 transactions" in resumed.stdout
+    assert "skipped 2 imported before" in resumed.stdout
+    assert [d for _, _, d in _posted(books)] == [SALE_KA, "Rent", "now a real account",
+                                                 "Export paid in USD"]
+
+
+def test_a_key_posted_before_with_other_content_is_a_finding(
+        books: Books, tmp_path: Path) -> None:
+    assert _import(books, _write(tmp_path, *ROWS[:3])).returncode == 0
+    changed = _write(tmp_path, f'S-1,2025-01-15,"{SALE_KA}",ანგ-001,,,1410,1190.00,,',
+                     "S-1,,,,,,6110,,1010.00,", "S-1,,,,,,3330,,180.00,")
+    result = _import(books, changed)
+    assert result.returncode == 1
+    assert "row 2: idempotency_key_reused" in result.stderr
+    assert len(_posted(books)) == 1
 
 
 def test_the_importer_must_hold_approval(books: Books, tmp_path: Path) -> None:

@@ -452,6 +452,41 @@ async def test_batch_posts_several_transactions_with_consecutive_numbers(h: Harn
     assert r.status_code == 403
 
 
+async def test_a_batch_sent_again_posts_only_what_its_keys_have_not_posted(h: Harness) -> None:
+    books = await h.books()
+    pay = body([{"account_code": "1210", "debit": "100.00"},
+                {"account_code": "1410", "credit": "100.00"}], description="Payment",
+               key="BANK-1")
+    fee = body([{"account_code": "7492", "debit": "2.00"},
+                {"account_code": "1210", "credit": "2.00"}], description="Fee", key="BANK-2")
+    r = await h.client.post(books.url("/transactions/batch"), headers=books.chief,
+                            json={"transactions": [pay]})
+    assert r.status_code == 201, r.text
+    first = r.json()["posted"][0]
+    # The client lost the answer and sends the whole batch again, now with one more item.
+    r = await h.client.post(books.url("/transactions/batch"), headers=books.chief,
+                            json={"transactions": [pay, fee]})
+    assert r.status_code == 201, r.text
+    assert r.json()["skipped"] == [{"row": 1, "id": first["id"]}]
+    assert [p["number"] for p in r.json()["posted"]] == [2]
+    assert await books.balance("1210") == "98.00"
+    # A used key with other content, or the same key twice in a batch: nothing posted.
+    before = await books.state()
+    changed = {**pay, "entries": [{"account_code": "1210", "debit": "101.00"},
+                                  {"account_code": "1410", "credit": "101.00"}]}
+    r = await h.client.post(books.url("/transactions/batch"), headers=books.chief,
+                            json={"transactions": [changed]})
+    problem = expect_problem(r, 422, "batch_rejected")
+    assert [(f["row"], f["code"]) for f in problem["findings"]] == [
+        (1, "idempotency_key_reused")]
+    twice = {**fee, "key": "BANK-3"}
+    r = await h.client.post(books.url("/transactions/batch"), headers=books.chief,
+                            json={"transactions": [twice, twice]})
+    problem = expect_problem(r, 422, "batch_rejected")
+    assert [(f["row"], f["code"]) for f in problem["findings"]] == [(2, "duplicate_key")]
+    assert await books.state() == before
+
+
 async def test_batch_with_a_bad_transaction_posts_nothing(h: Harness) -> None:
     books = await h.books()
     await books.post(SALE, day="2026-03-01")
