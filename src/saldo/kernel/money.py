@@ -6,7 +6,6 @@ names another rule, in which case that rule gets its own named function here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 #: Minor-unit exponent per ISO 4217 code; 2 unless listed.
@@ -83,34 +82,3 @@ def parse_amount(value: object) -> Decimal:
     if not result.is_finite():
         raise InvalidAmount(f"amount {value!r} is not finite")
     return result
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    amount: Decimal
-    currency: str = "GEL"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal) or not self.amount.is_finite():
-            raise InvalidAmount(f"{self.amount!r} is not a finite Decimal")
-
-    def rounded(self) -> Money:
-        return Money(round_half_up(self.amount, minor_units(self.currency)), self.currency)
-
-    def __add__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
-
-    def _same_currency(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
-
-    def __str__(self) -> str:
-        return f"{self.rounded().amount} {self.currency}"

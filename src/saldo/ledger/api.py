@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from saldo.identity.api import CompanyContext, Permission, Text, require
 from saldo.kernel.errors import RuleViolation
+from saldo.kernel.money import amount_text
 from saldo.ledger import domain as d
 from saldo.ledger import queries
 from saldo.ledger.domain import AccountType, ContentInput, EntryInput, JournalTransaction
@@ -222,7 +223,7 @@ class BatchOut(BaseModel):
 
 
 def _money(value: Any) -> str:
-    return f"{Decimal(value):.2f}"
+    return amount_text(Decimal(value))
 
 
 def _entries(entries: list[dict[str, Any]]) -> list[EntryOut]:
