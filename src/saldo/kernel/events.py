@@ -103,10 +103,12 @@ class DomainEvent:
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
+        """The event from its stored data. A field the data lacks takes its default, or
+        None (an optional field added later, which older events never carried)."""
         hints = typing.get_type_hints(cls)
         return cls(**{f.name: _from_json(hints[f.name], data.get(f.name))
                       for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-                      if f.name in data})
+                      if f.name in data or f.default is dataclasses.MISSING})
 
 
 def event_types(*classes: type[E]) -> dict[str, type[E]]:

@@ -282,13 +282,9 @@ class LedgerService:
 
         async def record(uow: UnitOfWork) -> None:
             if not await store.year_is_open(uow.conn, company_id, year):
+                opened = d.FiscalYear.open(year, periods, SYSTEM)
                 await uow.append(fiscal_year_stream(company_id, year), FISCAL_YEAR_STREAM,
-                                 NO_STREAM, _new([d.Event(d.FISCAL_YEAR_OPENED, {
-                                     "year": year,
-                                     "periods": [{"period": p.period,
-                                                  "start": p.start.isoformat(),
-                                                  "end": p.end.isoformat()} for p in periods],
-                                     **SYSTEM.as_data()})]))
+                                 NO_STREAM, opened.pending)
 
         try:
             async with self.db.transaction(company_id=company_id) as conn:
@@ -317,26 +313,32 @@ class LedgerService:
             d.next_period_status(d.PeriodStatus.OPEN, action, period)
         await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
-        event_type = {"close": d.PERIOD_CLOSED, "reopen": d.PERIOD_REOPENED,
-                      "lock": d.PERIOD_LOCKED}[action]
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
-            conn = uow.conn
-            stream = fiscal_year_stream(ctx.company_id, year)
-            await store.lock_period_for_change(conn, ctx.company_id, period)
-            version = await self.events.stream_version(conn, stream)
-            current = await store.period_status(conn, ctx.company_id, period)
-            assert current is not None
-            status = d.next_period_status(current, action, period)
-            await uow.append(stream, FISCAL_YEAR_STREAM, version,
-                             _new([d.Event(event_type, {"period": period,
-                                                        **actor.as_data()})]))
-            p = next(p for p in d.periods_of_year(year, settings.fiscal_year_start_month)
-                     if p.period == period)
-            return {"period": period, "start": p.start, "end": p.end, "status": status.value}
+            # Wait for the postings into the month in flight, hold new ones back.
+            await store.lock_period_for_change(uow.conn, ctx.company_id, period)
+            fiscal_year = await self._fiscal_year(uow, year)
+            status = fiscal_year.change_month(period, action, actor)
+            await self._save_year(uow, fiscal_year)
+            span = fiscal_year.spans[period]
+            return {"period": period, "start": span.start, "end": span.end,
+                    "status": status.value}
 
         return await self.units.run(ctx.company_id, actor, decide,
                                     correlation_id=correlation_id)
+
+    async def _fiscal_year(self, uow: UnitOfWork, year: int) -> d.FiscalYear:
+        events = await uow.read(fiscal_year_stream(uow.company_id, year))
+        fiscal_year = d.FiscalYear.replay(year, ((e.type, e.data) for e in events))
+        if fiscal_year is None:  # opened before every command that loads it
+            raise PrepareFirst(lambda: self.open_fiscal_year(uow.company_id, year),
+                               f"fiscal year {year} is not open yet")
+        return fiscal_year
+
+    async def _save_year(self, uow: UnitOfWork, fiscal_year: d.FiscalYear) -> None:
+        pending, fiscal_year.pending = fiscal_year.pending, []
+        await uow.append(fiscal_year_stream(uow.company_id, fiscal_year.year),
+                         FISCAL_YEAR_STREAM, fiscal_year.version - len(pending), pending)
 
     async def close_fiscal_year(self, ctx: CompanyContext, year: int,
                                 correlation_id: str | None = None) -> dict[str, Any]:
@@ -355,43 +357,30 @@ class LedgerService:
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             conn = uow.conn
-            stream = fiscal_year_stream(ctx.company_id, year)
             for p in periods:  # in order: wait for postings in flight, hold back new ones
                 await store.lock_period_for_change(conn, ctx.company_id, p.period)
-            version = await self.events.stream_version(conn, stream)
-            state = await store.fiscal_year(conn, ctx.company_id, year)
-            if state is not None and state["status"] == "closed":
-                raise d.YearClosed(f"Fiscal year {year} is closed already.", year=year)
+            fiscal_year = await self._fiscal_year(uow, year)
+            fiscal_year.check_closable()
             earlier = [y for y in await store.years_with_status(conn, ctx.company_id, "open")
                        if y < year]
             if earlier:
                 raise d.YearsOutOfOrder(
                     f"Close fiscal year {earlier[0]} first: years close in order, so that "
                     "each closing entry carries one year's result.", open_years=earlier)
-            statuses = await store.period_statuses(conn, ctx.company_id)
             balances = await store.income_statement_balances(conn, ctx.company_id, last.end)
             content = d.closing_entry(balances, last.end, year, settings.base_currency)
-            closing_id: UUID | None = None
+            closing = None
             if content is not None:
-                if statuses.get(last.period) is PeriodStatus.LOCKED:
-                    raise d.PeriodLocked(f"Period {last.period} is locked; the closing "
-                                         "transaction cannot be posted into it.",
-                                         period=last.period)
-                number = await store.next_numbers(conn, ctx.company_id, year)
-                closing = JournalTransaction.born_posted(new_id(), content, actor, number,
-                                                         year, kind=d.CLOSING)
-                closing_id = closing.id
+                closing = JournalTransaction.born_posted(
+                    new_id(), content, actor, await store.next_numbers(conn, ctx.company_id,
+                                                                       year),
+                    year, kind=d.CLOSING)
+            fiscal_year.close(actor, closing.id if closing else None)
+            if closing is not None:
                 await self._save(uow, closing)
-            closed = [p.period for p in periods if statuses.get(p.period) is PeriodStatus.OPEN]
-            events = [d.Event(d.PERIOD_CLOSED, {"period": period, **actor.as_data()})
-                      for period in closed]
-            # The periods this close closed: reopening the year reopens these, not the
-            # months the accountant had closed one by one before.
-            events.append(d.Event(d.FISCAL_YEAR_CLOSED, {
-                "year": year, "closing_transaction": str(closing_id) if closing_id else None,
-                "closed_periods": closed, **actor.as_data()}))
-            await uow.append(stream, FISCAL_YEAR_STREAM, version, _new(events))
-            return {"year": year, "status": "closed", "closing_transaction": closing_id}
+            await self._save_year(uow, fiscal_year)
+            return {"year": year, "status": "closed",
+                    "closing_transaction": closing.id if closing else None}
 
         return await self.units.run(ctx.company_id, actor, decide,
                                     correlation_id=correlation_id)
@@ -406,30 +395,19 @@ class LedgerService:
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             conn = uow.conn
-            stream = fiscal_year_stream(ctx.company_id, year)
             for p in periods:
                 await store.lock_period_for_change(conn, ctx.company_id, p.period)
-            version = await self.events.stream_version(conn, stream)
-            state = await store.fiscal_year(conn, ctx.company_id, year)
-            if state is None or state["status"] != "closed":
+            fiscal_year = await self._fiscal_year(uow, year)
+            if not fiscal_year.closed:
                 raise d.YearNotClosed(f"Fiscal year {year} is not closed.", year=year)
             later = [y for y in await store.years_with_status(conn, ctx.company_id, "closed")
                      if y > year]
             if later:
                 raise d.YearsOutOfOrder(f"Reopen fiscal year {later[-1]} first: years reopen "
                                         "in reverse order.", closed_years=later)
-            history = await self.events.read_stream(conn, stream)
-            close_event = next(e for e in reversed(history) if e.type == d.FISCAL_YEAR_CLOSED)
-            # Events written before the close recorded its periods: all of the year's.
-            closed_by_it = set(close_event.data.get("closed_periods",
-                                                    [p.period for p in periods]))
-            statuses = await store.period_statuses(conn, ctx.company_id)
-            locked = [p.period for p in periods if statuses.get(p.period) is PeriodStatus.LOCKED]
-            if locked:
-                raise d.PeriodLocked(f"Periods {', '.join(locked)} are locked; fiscal year "
-                                     f"{year} can no longer be reopened.", periods=locked)
-            if state["closing_transaction"] is not None:
-                original = await self._load(uow, state["closing_transaction"])
+            fiscal_year.check_reopenable()
+            if fiscal_year.closing_transaction is not None:
+                original = await self._load(uow, fiscal_year.closing_transaction)
                 assert original.content is not None
                 number = await store.next_numbers(conn, ctx.company_id, year)
                 mirrored = original.content.reversed(
@@ -441,11 +419,8 @@ class LedgerService:
                                                actor)
                 await self._save(uow, reversal)
                 await self._save(uow, original)
-            events = [d.Event(d.PERIOD_REOPENED, {"period": p.period, **actor.as_data()})
-                      for p in periods if statuses.get(p.period) is PeriodStatus.CLOSED
-                      and p.period in closed_by_it]
-            events.append(d.Event(d.FISCAL_YEAR_REOPENED, {"year": year, **actor.as_data()}))
-            await uow.append(stream, FISCAL_YEAR_STREAM, version, _new(events))
+            fiscal_year.reopen(actor)
+            await self._save_year(uow, fiscal_year)
             return {"year": year, "status": "open", "closing_transaction": None}
 
         return await self.units.run(ctx.company_id, actor, decide,

@@ -123,13 +123,6 @@ async def lock_period(conn: Connection, company_id: UUID, period: str) -> Period
     return (await lock_periods(conn, company_id, [period])).get(period)
 
 
-async def period_status(conn: Connection, company_id: UUID, period: str) -> PeriodStatus | None:
-    cursor = await conn.execute(
-        "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s",
-        (company_id, period))
-    row = await cursor.fetchone()
-    return PeriodStatus(row["status"]) if row else None
-
 
 async def next_numbers(conn: Connection, company_id: UUID, fiscal_year: int,
                        count: int = 1) -> int:
@@ -179,11 +172,6 @@ async def chart(conn: Connection, company_id: UUID) -> dict[str, PostingTarget]:
             for r in await cursor.fetchall()}
 
 
-async def period_statuses(conn: Connection, company_id: UUID) -> dict[str, PeriodStatus]:
-    cursor = await conn.execute(
-        "SELECT period, status FROM fiscal_periods WHERE company_id = %s", (company_id,))
-    return {r["period"]: PeriodStatus(r["status"]) for r in await cursor.fetchall()}
-
 
 async def income_statement_balances(conn: Connection, company_id: UUID,
                                     as_of: date) -> dict[str, Any]:
@@ -198,12 +186,6 @@ async def income_statement_balances(conn: Connection, company_id: UUID,
         (company_id, as_of))
     return {r["account_code"]: r["balance"] for r in await cursor.fetchall()}
 
-
-async def fiscal_year(conn: Connection, company_id: UUID, year: int) -> dict[str, Any] | None:
-    cursor = await conn.execute(
-        "SELECT status, closing_transaction FROM fiscal_years"
-        " WHERE company_id = %s AND fiscal_year = %s", (company_id, year))
-    return await cursor.fetchone()
 
 
 async def years_with_status(conn: Connection, company_id: UUID, status: str) -> list[int]:
