@@ -7,24 +7,12 @@ paragraph naming what to fix and exit non-zero; stack traces are for bugs only.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-from uuid import UUID
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.progress import TaskID
 from rich.table import Table
 
 from saldo import __version__, bootstrap
@@ -35,17 +23,17 @@ from saldo.cli.common import (
     _connected,
     _expected_failures,
     _fail,
+    _password_option,
+    _progress,
     _run,
     _settings,
     _upgrade,
     _with_container,
     err,
+    import_app,
     out,
 )
-from saldo.identity.domain import Permission
 from saldo.kernel.errors import SaldoError
-from saldo.ledger import imports
-from saldo.ledger.domain import Finding
 from saldo.platform import db as database
 from saldo.platform import migrations as migrations_module
 from saldo.platform.projections import ProjectionFailed
@@ -55,14 +43,10 @@ from saldo.platform.settings import Settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Saldo accounting platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models fed from the event store.")
-users_app = typer.Typer(no_args_is_help=True, help="Users who may log in.")
-import_app = typer.Typer(no_args_is_help=True, help="Load books from files.")
-fiscal_year_app = typer.Typer(no_args_is_help=True, help="Year-end close and reopening.")
 app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
-app.add_typer(users_app, name="users")
+#: ``saldo import …``: each context adds its importer (``import journal``, ``import bank``).
 app.add_typer(import_app, name="import")
-app.add_typer(fiscal_year_app, name="fiscal-year")
 
 # ---------------------------------------------------------------------- commands
 
@@ -211,48 +195,7 @@ def projections_rebuild(name: str = typer.Argument(..., help="The projection to 
     out.print(f"{name}: rebuilt from {count} events")
 
 
-@users_app.command("create")
-@_expected_failures
-def users_create(
-    username: str = typer.Argument(..., help="The login name."),
-    superuser: bool = typer.Option(False, "--superuser", help="May administer all of Saldo."),
-    full_name: str = typer.Option("", "--full-name", help="The person's name."),
-) -> None:
-    """Create a user. The password comes from SALDO_PASSWORD, else a hidden prompt.
-
-    Applies pending migrations first, so a new installation starts with this command.
-    """
-    settings = _settings()
-    password = os.environ.get("SALDO_PASSWORD")
-    if not password:
-        if not sys.stdin.isatty():
-            _fail("Set SALDO_PASSWORD or run in a terminal to be asked for the password.",
-                  EXIT_FAILURE)
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-
-    async def work(container: bootstrap.Container) -> str:
-        for m in await _upgrade(container):
-            out.print(f"applied migration {m.version:04d}_{m.name}")
-        async with _app_pool(container):
-            user = await container.identity.create_user(
-                username, password, full_name, is_superuser=superuser)
-        return str(user.id)
-
-    user_id = _run(_with_container(settings, work))
-    kind = "superuser" if superuser else "user"
-    out.print(f"created {kind} {username} ({user_id})")
-
-
 # ---------------------------------------------------------------------- demo
-
-
-def _password_option() -> str | None:
-    return os.environ.get("SALDO_PASSWORD") or None
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=out)
 
 
 async def _load_demo(container: bootstrap.Container, year: int | None,
@@ -341,236 +284,6 @@ def _offer_demo(settings: Settings, url: str) -> None:
 
 
 # ---------------------------------------------------------------------- import
-
-
-@dataclass
-class _ImportOutcome:
-    posted: list[tuple[UUID, int, int]] = field(default_factory=list)
-    batches: int = 0
-    #: Transactions the file held that were imported before (their keys are taken).
-    skipped: int = 0
-    findings: list[Finding] = field(default_factory=list)
-    #: The first CSV line of the batch that failed (None: none failed).
-    failed_row: int | None = None
-
-
-def _print_findings(findings: list[Finding]) -> None:
-    for f in sorted(findings, key=lambda f: f.row):
-        err.print(f"row {f.row}: {f.code}: {f.message}", markup=False, highlight=False,
-                  soft_wrap=True)
-
-
-def _numbers(posted: list[tuple[UUID, int, int]]) -> str:
-    years: dict[int, list[int]] = {}
-    for _, year, number in posted:
-        years.setdefault(year, []).append(number)
-    return ", ".join(f"{y}: {min(n)}" + (f"–{max(n)}" if max(n) > min(n) else "")
-                     for y, n in sorted(years.items()))
-
-
-@import_app.command("journal")
-@_expected_failures
-def import_journal(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="The journal CSV: one row per line (README, "
-                                     "'Importing a journal')."),
-    company: UUID = typer.Option(..., "--company", help="The company's id."),
-    user: str = typer.Option(..., "--user", help="The importing member's username; the "
-                                                 "role must hold transactions:approve."),
-    batch_size: int = typer.Option(2000, "--batch-size", min=1, max=5000,
-                                   help="Transactions per database transaction (each batch "
-                                        "is posted all or nothing)."),
-) -> None:
-    """Post a journal from CSV, checked first and posted in all-or-nothing batches.
-
-    Any finding in the file stops the import before anything is written. A finding only
-    the books can reveal (an unknown account, a closed period) stops it at that batch;
-    the batches before it stay posted, and the output names their rows.
-    """
-    transactions, findings = imports.read_journal(str(file))
-    if findings:
-        _print_findings(findings)
-        _fail(f"{len(findings)} finding(s) in {file}; nothing was imported.", EXIT_FAILURE)
-    settings = _settings()
-
-    async def post(container: bootstrap.Container) -> _ImportOutcome:
-        outcome = _ImportOutcome()
-        ctx = await container.identity.member_context(company, user,
-                                                      Permission.TRANSACTIONS_APPROVE)
-        for row, raw in transactions:  # the whole file's content, before any batch
-            try:
-                await container.ledger.check(company, raw)
-            except SaldoError as exc:
-                outcome.findings.append(Finding(row, exc.code, exc.detail))
-        if outcome.findings:
-            outcome.failed_row = transactions[0][0]
-            return outcome
-        batches = [transactions[start:start + batch_size]
-                   for start in range(0, len(transactions), batch_size)]
-        with _progress() as bar:
-            task = bar.add_task("transactions posted", total=len(transactions))
-            # Pipelined: each batch is checked while the one before it is written.
-            results = container.ledger.post_batches(ctx, batches)
-            try:
-                async for result in results:
-                    batch = batches[outcome.batches]
-                    outcome.findings.extend(result.findings)
-                    if outcome.findings:
-                        outcome.failed_row = batch[0][0]
-                        break
-                    outcome.posted.extend(result.posted)
-                    outcome.skipped += len(result.skipped)
-                    outcome.batches += 1
-                    bar.advance(task, len(batch))
-            except SaldoError as exc:
-                batch = batches[outcome.batches]
-                outcome.findings.append(Finding(batch[0][0], exc.code, exc.detail))
-                outcome.failed_row = batch[0][0]
-            finally:
-                await results.aclose()
-        return outcome
-
-    async def work(container: bootstrap.Container) -> _ImportOutcome:
-        for m in await _upgrade(container):
-            out.print(f"applied migration {m.version:04d}_{m.name}")
-        async with _app_pool(container):
-            return await post(container)
-
-    outcome = _run(_with_container(settings, work))
-    if not outcome.findings:
-        skipped = (f"; skipped {outcome.skipped} imported before" if outcome.skipped
-                   else "")
-        numbers = f"; numbers {_numbers(outcome.posted)}" if outcome.posted else ""
-        out.print(f"Imported {len(outcome.posted)} transactions from {file} in "
-                  f"{outcome.batches} batch(es){numbers}{skipped}.", highlight=False)
-        return
-    _print_findings(outcome.findings)
-    if not outcome.posted:
-        _fail(f"{len(outcome.findings)} finding(s); nothing was imported.", EXIT_FAILURE)
-    assert outcome.failed_row is not None
-    _fail(f"{len(outcome.findings)} finding(s) in the batch starting at row "
-          f"{outcome.failed_row}. {len(outcome.posted)} transaction(s) in {outcome.batches} "
-          f"earlier batch(es) were committed and stay posted (numbers "
-          f"{_numbers(outcome.posted)}): rows {transactions[0][0]}–{outcome.failed_row - 1}. "
-          f"Rows from {outcome.failed_row} on were not imported; fix them and import the "
-          "file again: the transactions posted before are skipped (the file's transaction "
-          "values are idempotency keys).", EXIT_FAILURE)
-
-
-# ---------------------------------------------------------------------- reports
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value is not None else None
-
-
-_DAY = ["%Y-%m-%d"]
-
-
-@app.command()
-@_expected_failures
-def report(
-    name: str = typer.Argument(..., help="trial-balance, general-ledger, balance-sheet, "
-                                         "profit-and-loss, cash-flow or changes-in-equity."),
-    company: UUID = typer.Option(..., "--company", help="The company's id."),
-    user: str = typer.Option(..., "--user", help="A member whose role holds "
-                                                 "reports:financial."),
-    date_from: datetime | None = typer.Option(
-        None, "--from", formats=_DAY, help="First day (default: start of the fiscal year)."),
-    date_to: datetime | None = typer.Option(None, "--to", formats=_DAY,
-                                            help="Last day, inclusive (default: today)."),
-    as_of: datetime | None = typer.Option(None, "--as-of", formats=_DAY,
-                                          help="balance-sheet: the date (default: --to)."),
-    compare_from: datetime | None = typer.Option(
-        None, "--compare-from", formats=_DAY, help="profit-and-loss: comparative range."),
-    compare_to: datetime | None = typer.Option(
-        None, "--compare-to", formats=_DAY,
-        help="balance-sheet: comparative date; profit-and-loss: end of the comparative range."),
-    account: str | None = typer.Option(None, "--account",
-                                       help="general-ledger: an account or a header."),
-    level: str = typer.Option("postable", "--level",
-                              help="trial-balance: class, group, account, postable or all."),
-    account_class: int | None = typer.Option(None, "--class",
-                                             help="trial-balance: one account class (1-9)."),
-    include_zero: bool = typer.Option(False, "--include-zero",
-                                      help="trial-balance: show all-zero rows too."),
-    method: str = typer.Option("indirect", "--method",
-                               help="cash-flow: indirect or direct."),
-    fmt: str = typer.Option("json", "--format", help="json, csv, xlsx or pdf."),
-    lang: str = typer.Option("en", "--lang", help="Labels in English (en) or Georgian (ka)."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", dir_okay=False,
-        help="Write here. Default: JSON and CSV to standard output, XLSX and PDF to the "
-             "report's file name in the current directory."),
-) -> None:
-    """Produce a financial report, as the API does (GET .../reports/NAME)."""
-    from saldo.reporting import domain as reports
-    from saldo.reporting.service import REPORTS, Options
-
-    if name not in REPORTS:
-        _fail(f"No report {name!r}; reports: {', '.join(REPORTS)}.", EXIT_FAILURE)
-    reports.check_choice(fmt, reports.FORMATS, reports.UnsupportedFormat, "format")
-    reports.check_choice(lang, reports.LANGUAGES, reports.UnsupportedLanguage, "language")
-    options = Options(_day(date_from), _day(date_to), _day(as_of), _day(compare_from),
-                      _day(compare_to), account, level, account_class, include_zero, method,
-                      format=fmt)
-    settings = _settings()  # configures logging, fontTools' glyph chatter included
-
-    async def work(container: bootstrap.Container) -> tuple[bytes, str, str]:
-        async with _app_pool(container):
-            ctx = await container.identity.member_context(company, user,
-                                                          Permission.REPORTS_FINANCIAL)
-            built, about = await container.reporting.build(ctx, name, options)
-            return container.reporting.export(built, about, fmt, lang)
-
-    body, _, filename = _run(_with_container(settings, work))
-    if output is None and fmt in ("json", "csv"):
-        sys.stdout.buffer.write(body if body.endswith(b"\n") else body + b"\n")
-        sys.stdout.flush()
-        return
-    target = output or Path(filename)
-    target.write_bytes(body)
-    out.print(f"wrote {target} ({len(body)} bytes)", highlight=False)
-
-
-def _change_year(year: int, company: UUID, user: str, action: str) -> dict[str, Any]:
-    settings = _settings()
-
-    async def work(container: bootstrap.Container) -> dict[str, Any]:
-        async with _app_pool(container):
-            ctx = await container.identity.member_context(company, user,
-                                                          Permission.PERIODS_CLOSE)
-            if action == "close":
-                return await container.ledger.close_fiscal_year(ctx, year)
-            return await container.ledger.reopen_fiscal_year(ctx, year)
-
-    return _run(_with_container(settings, work))
-
-
-_YEAR = typer.Argument(..., min=1900, max=2999, help="The fiscal year, e.g. 2025.")
-_COMPANY = typer.Option(..., "--company", help="The company's id.")
-_CLOSER = typer.Option(..., "--user", help="A member whose role holds periods:close.")
-
-
-@fiscal_year_app.command("close")
-@_expected_failures
-def fiscal_year_close(year: int = _YEAR, company: UUID = _COMPANY, user: str = _CLOSER) -> None:
-    """Year-end close: move the year's profit or loss to retained earnings (5310, or 5320
-    for a loss) and close every period of the year (POST .../fiscal-years/YEAR/close)."""
-    result = _change_year(year, company, user, "close")
-    closing = result["closing_transaction"]
-    out.print(f"fiscal year {year} closed"
-              + (f"; closing transaction {closing}" if closing else "; nothing to close out"),
-              highlight=False)
-
-
-@fiscal_year_app.command("reopen")
-@_expected_failures
-def fiscal_year_reopen(year: int = _YEAR, company: UUID = _COMPANY, user: str = _CLOSER) -> None:
-    """Reopen a closed fiscal year: its closing transaction is reversed and the periods the
-    close closed reopen (refused once a period of the year is locked)."""
-    _change_year(year, company, user, "reopen")
-    out.print(f"fiscal year {year} reopened", highlight=False)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ bugs only).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from functools import wraps
@@ -14,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from saldo import bootstrap
 from saldo.kernel.errors import SaldoError
@@ -105,3 +107,14 @@ async def _upgrade(container: bootstrap.Container) -> list[migrations_module.Mig
         return await migrations_module.upgrade(conn, bootstrap.migrations())
 
 
+#: ``saldo import …``: a group every context may add its importer to.
+import_app = typer.Typer(no_args_is_help=True, help="Load books from files.")
+
+
+def _password_option() -> str | None:
+    return os.environ.get("SALDO_PASSWORD") or None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=out)

@@ -44,6 +44,7 @@ CONTEXT = Context(
     build=build,
     routers=routers,
     errors={domain.NotAuthenticated: 401, domain.TooManyAttempts: 429},
+    cli="saldo.cli.identity",
     permissions=tuple(p.value for p in domain.Permission),
     tables=("refresh_tokens", "token_families", "memberships", "companies", "users"),
 )

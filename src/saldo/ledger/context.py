@@ -37,6 +37,7 @@ CONTEXT = Context(
     connect=connect,
     routers=routers,
     inline_projections=inline_projections,
+    cli="saldo.cli.ledger",
     permissions=("accounts:read", "accounts:write", "transactions:read", "transactions:write",
                  "transactions:approve", "periods:close"),
     tables=(*READ_MODELS, "idempotency_keys"),

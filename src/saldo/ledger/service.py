@@ -53,8 +53,8 @@ TRANSACTION_STREAM = "ledger.transaction"
 CHART_STREAM = "ledger.chart"
 FISCAL_YEAR_STREAM = "ledger.fiscal-year"
 #: What other contexts use: the service, and the posting port's types.
-__all__ = ["FX_DIFFERENCE", "Busy", "CompanySettings", "JournalDraft", "LedgerService",
-           "LineDraft", "PostedJournal", "SourceRef"]
+__all__ = ["FX_DIFFERENCE", "Busy", "CompanySettings", "Finding", "ImportOutcome",
+           "JournalDraft", "LedgerService", "LineDraft", "PostedJournal", "SourceRef"]
 
 
 def transaction_stream(transaction_id: UUID) -> str:
@@ -100,6 +100,19 @@ class CheckedBatch:
     findings: list[Finding] = field(default_factory=list)
     #: Row -> the item's idempotency key (``batch:`` + the client's key), where given.
     keys: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ImportOutcome:
+    """What :meth:`LedgerService.import_journal` did."""
+
+    posted: list[tuple[UUID, int, int]] = field(default_factory=list)
+    batches: int = 0
+    #: Transactions the file held that were imported before (their keys are taken).
+    skipped: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    #: The first row of the batch that failed (None: none failed).
+    failed_row: int | None = None
 
 
 @dataclass(slots=True)
@@ -661,6 +674,50 @@ class LedgerService:
                 writing.cancel()
                 with contextlib.suppress(asyncio.CancelledError, SaldoError):
                     await writing
+
+    async def import_journal(self, ctx: CompanyContext,
+                             transactions: Sequence[tuple[int, ContentInput]],
+                             batch_size: int = 2000,
+                             posted_batch: Callable[[int], None] | None = None
+                             ) -> ImportOutcome:
+        """Post a journal read from a file: the content rules of the whole file first
+        (nothing is written if any transaction breaks one), then all-or-nothing batches,
+        pipelined. A finding only the books reveal (an unknown account, a closed period)
+        stops the import at its batch; the batches before it stay posted. The file's
+        transaction keys make a second run post only what is missing.
+
+        ``posted_batch(n)`` is told of each committed batch of ``n`` transactions."""
+        outcome = ImportOutcome()
+        for row, raw in transactions:
+            try:
+                await self.check(ctx.company_id, raw)
+            except SaldoError as exc:
+                outcome.findings.append(Finding(row, exc.code, exc.detail))
+        if outcome.findings:
+            outcome.failed_row = transactions[0][0]
+            return outcome
+        batches = [transactions[start:start + batch_size]
+                   for start in range(0, len(transactions), batch_size)]
+        results = self.post_batches(ctx, batches)
+        try:
+            async for result in results:
+                batch = batches[outcome.batches]
+                outcome.findings.extend(result.findings)
+                if outcome.findings:
+                    outcome.failed_row = batch[0][0]
+                    break
+                outcome.posted.extend(result.posted)
+                outcome.skipped += len(result.skipped)
+                outcome.batches += 1
+                if posted_batch is not None:
+                    posted_batch(len(batch))
+        except SaldoError as exc:
+            batch = batches[outcome.batches]
+            outcome.findings.append(Finding(batch[0][0], exc.code, exc.detail))
+            outcome.failed_row = batch[0][0]
+        finally:
+            await results.aclose()
+        return outcome
 
     async def check_batch(self, ctx: CompanyContext,
                           rows: Sequence[tuple[int, ContentInput]]) -> CheckedBatch:

@@ -23,5 +23,6 @@ CONTEXT = Context(
     package="saldo.reporting",
     build=build,
     routers=routers,
+    cli="saldo.cli.reporting",
     permissions=("reports:financial", "reports:tax"),
 )
