@@ -32,6 +32,7 @@ from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
 from saldo.platform.registry import Context, Wiring
+from saldo.platform.runtime import in_background
 from saldo.platform.settings import Settings
 from saldo.platform.uow import UnitsOfWork
 from saldo.reporting.service import ReportingService
@@ -107,7 +108,8 @@ class Container:
         settings = self.settings
         self.app_db = Database(app_database_url(settings, self.db.url),
                                min_size=settings.db_pool_min, max_size=settings.db_pool_max,
-                               name="saldo-app")
+                               name="saldo-app", timeout=settings.db_pool_timeout,
+                               connect_timeout=settings.db_connect_timeout)
         self.store = EventStore(upcasters(), inline_projections())
         self.units = UnitsOfWork(self.app_db, self.store)
         self.wiring = Wiring(settings, self.db, self.app_db, self.store, self.units)
@@ -201,7 +203,8 @@ async def _has_table(conn: Connection, name: str) -> bool:
 
 
 def build(settings: Settings, url: str) -> Container:
-    db = Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    db = Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max,
+                  timeout=settings.db_pool_timeout, connect_timeout=settings.db_connect_timeout)
     return Container(settings, db)
 
 
@@ -215,12 +218,19 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
     from saldo.platform import http
 
     contexts = registry.by_name(only)
+    settings = container.settings
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await container.open()
         try:
-            yield
+            if settings.runs_projections_in_process:  # `saldo serve` on the embedded server
+                async with in_background(
+                        lambda stop: container.runner.run_forever(
+                            settings.worker_poll_interval, stop), name="projections"):
+                    yield
+            else:
+                yield
         finally:
             await container.close()
 
@@ -229,8 +239,9 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
         version=__version__,
         summary="IFRS accounting for Georgian companies: event-sourced general ledger.",
         lifespan=lifespan,
+        docs_url=None,  # http.install_docs serves them without a CDN
+        redoc_url=None,
     )
-    settings = container.settings
     for name, service in container.services.items():
         setattr(app.state, name, service)
     app.state.contexts = [c.name for c in contexts]
@@ -247,7 +258,9 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.include_router(http.operations_router(container.readiness, container.refresh_metrics))
+    app.include_router(http.operations_router(container.readiness, container.refresh_metrics,
+                                              settings.metrics_token))
+    http.install_docs(app)
     routers = [router for context in contexts for router in context.routers()]
     for router in routers:
         app.include_router(router)

@@ -53,9 +53,14 @@ async def test_readiness_is_503_while_migrations_are_pending(scratch_database_ur
         assert body["checks"]["migrations"].startswith("pending")
 
 
-async def test_metrics_are_prometheus_text_with_request_counts(client: httpx.AsyncClient) -> None:
-    await client.get("/health")
-    response = await client.get("/metrics")
+METRICS_TOKEN = "metrics-token-for-the-tests"
+
+
+async def test_metrics_are_prometheus_text_with_request_counts(db: Database) -> None:
+    async for client in _client(db.url, metrics_token=METRICS_TOKEN):
+        await client.get("/health")
+        response = await client.get("/metrics",
+                                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'saldo_http_requests_total{method="GET",route="/health",status="200"}' in response.text
@@ -95,12 +100,13 @@ async def test_an_oversized_body_is_refused_before_it_is_read(db: Database) -> N
 
 async def test_metrics_still_answer_while_the_database_is_down() -> None:
     url = "postgresql://saldo@127.0.0.1:1/saldo"  # nothing listens on port 1
-    container = bootstrap.build(load_settings(), url)
+    container = bootstrap.build(load_settings(metrics_token=METRICS_TOKEN), url)
     app = bootstrap.create_app(container)  # the pool is never opened: the database is "down"
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://saldo.test") as client:
         assert (await client.get("/health")).status_code == 200
         assert (await client.get("/health/ready")).status_code == 503
-        response = await client.get("/metrics")
+        response = await client.get("/metrics",
+                                    headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     assert "saldo_http_requests_total" in response.text

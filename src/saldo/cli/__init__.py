@@ -37,8 +37,8 @@ from saldo.kernel.errors import SaldoError
 from saldo.platform import db as database
 from saldo.platform import migrations as migrations_module
 from saldo.platform.projections import ProjectionFailed
-from saldo.platform.runtime import freeze_startup_objects
-from saldo.platform.settings import Settings
+from saldo.platform.runtime import freeze_startup_objects, listen
+from saldo.platform.settings import Settings, SettingsError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Saldo accounting platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
@@ -70,13 +70,18 @@ def serve(
     """Apply migrations and serve the HTTP API."""
     import uvicorn
 
-    settings = _settings()
+    settings = _settings().for_serving()
     host, port = host or settings.host, port or settings.port
     contexts = {c.strip() for c in only.split(",") if c.strip()} if only else None
     try:
         bootstrap.contexts(contexts)
     except LookupError as exc:
         _fail(str(exc), EXIT_FAILURE)
+    try:  # first: a taken port must fail before the embedded PostgreSQL starts
+        sock = listen(host, port)
+    except OSError as exc:
+        raise SettingsError(f"{exc.strerror}. Stop the other server or choose another port "
+                            "(--port or SALDO_PORT).") from None
 
     async def prepare() -> tuple[str, bool]:
         container = await _connected(settings)
@@ -101,7 +106,7 @@ def serve(
     config = uvicorn.Config(application, host=host, port=port, log_config=None,
                             access_log=False, proxy_headers=False, server_header=False)
     freeze_startup_objects()
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @app.command()

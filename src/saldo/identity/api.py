@@ -36,7 +36,13 @@ from saldo.identity.domain import (
     User,
 )
 from saldo.identity.service import IdentityService, Origin
-from saldo.platform.http import exact_json, problem_responses, validate_body
+from saldo.platform.http import (
+    Bool,
+    StrictRoute,
+    exact_json,
+    problem_responses,
+    validate_body,
+)
 
 #: What other contexts' routers take from identity: the auth dependencies and the types
 #: they hand over (other contexts import identity's api, service and queries only).
@@ -200,7 +206,7 @@ class UserCreate(BaseModel):
     username: Text = Field(min_length=1, max_length=64)
     password: Text = Field(min_length=1, max_length=1024)
     full_name: Text = Field(default="", max_length=200)
-    is_superuser: bool = False
+    is_superuser: Bool = False
 
 
 class UserCreated(BaseModel):
@@ -212,7 +218,7 @@ class CompanyCreate(BaseModel):
     name: Text = Field(min_length=1, max_length=200)
     tax_id: Text = Field(max_length=32,
                          description="9-digit company code or 11-digit personal number")
-    vat_payer: bool
+    vat_payer: Bool
     base_currency: Text = Field(default="GEL", max_length=3)
     chart_of_accounts: Text = Field(default="ge-standard", max_length=64)
     fiscal_year_start_month: int = Field(default=1, ge=1, le=12)
@@ -280,7 +286,7 @@ _LOGIN_SCHEMA = LoginRequest.model_json_schema()
 
 
 def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1", tags=["identity"])
+    api = APIRouter(prefix="/api/v1", tags=["identity"], route_class=StrictRoute)
 
     @api.post(
         "/auth/token",

@@ -25,7 +25,7 @@ def build(w: Wiring) -> IdentityService:
               settings.login_lock_max_seconds)
     return IdentityService(
         w.app_db, w.events,
-        TokenSigner(settings.secret_key, settings.access_token_seconds),
+        TokenSigner(settings.signing_key, settings.access_token_seconds),
         login_limiter(settings),
         refresh_seconds=settings.refresh_token_seconds,
         user_policy=ThrottlePolicy(settings.login_max_failures, *policy),

@@ -6,6 +6,7 @@ names another rule, in which case that rule gets its own named function here.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 #: Minor-unit exponent per ISO 4217 code; 2 unless listed.
@@ -28,6 +29,10 @@ TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XAG XAU XCD XCG 
 YER ZAR ZMW ZWG
 """
 ISO_CURRENCIES = frozenset(_ISO_4217.split())
+
+
+#: An amount as text: ``1180.00``, ``-5``, ``0.5`` (see :func:`parse_amount`).
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 class InvalidAmount(ValueError):
@@ -70,8 +75,13 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int | str):
-        text = str(value).strip()
-        if not text or any(c in text for c in ",_ eE"):
+        text = str(value)
+        # The one written form, as the CSV importer takes it: ASCII digits, at most one
+        # point with digits on both sides, a leading minus at most (the ledger's rules
+        # answer negatives with their own code). Not "+100.00", ".5", "100.", "1,180.00",
+        # "1e3", surrounding blanks, or digits of other scripts ("١٠٠", full-width
+        # "１００"), all of which Decimal() would take.
+        if not AMOUNT_TEXT.fullmatch(text):
             raise InvalidAmount(f"amount {value!r} is not a plain decimal such as '1180.00'")
         try:
             result = Decimal(text)

@@ -20,7 +20,14 @@ from saldo.ledger import domain as d
 from saldo.ledger import queries
 from saldo.ledger.domain import AccountType, ContentInput, EntryInput, JournalTransaction
 from saldo.ledger.service import LedgerService
-from saldo.platform.http import ExactJsonBody, problem_responses
+from saldo.platform.http import (
+    Bool,
+    Date,
+    ExactJsonBody,
+    QueryBool,
+    StrictRoute,
+    problem_responses,
+)
 
 # ---------------------------------------------------------------------- dependencies
 
@@ -67,7 +74,7 @@ class EntryIn(BaseModel):
 
 
 class TransactionIn(BaseModel):
-    date: dt.date
+    date: Date
     description: Text = Field(max_length=500)
     reference: Text | None = Field(default=None, max_length=100)
     currency: Text | None = Field(default=None, max_length=3)
@@ -129,7 +136,7 @@ class TransactionPage(BaseModel):
 
 
 class ReverseIn(BaseModel):
-    date: dt.date | None = None
+    date: Date | None = None
     reason: Text = Field(min_length=1, max_length=500)
 
 
@@ -165,7 +172,7 @@ class AccountIn(BaseModel):
 class AccountPatch(BaseModel):
     name: Text | None = Field(default=None, min_length=1, max_length=200)
     name_ka: Text | None = Field(default=None, min_length=1, max_length=200)
-    active: bool | None = None
+    active: Bool | None = None
     type: AccountType | None = Field(default=None,
                                      description="Only while the account has no postings")
 
@@ -277,14 +284,15 @@ IdempotencyKey = Annotated[Text | None, Header(alias="Idempotency-Key", min_leng
 
 
 def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["ledger"])
+    api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["ledger"],
+                    route_class=StrictRoute)
 
     # ----------------------------------------------------------------- accounts
 
     @api.get("/accounts", summary="The chart of accounts", response_model=list[AccountOut],
              responses=problem_responses(*_ERRORS))
     async def list_accounts(ctx: AccountsReader, ledger: Ledger,
-                            active: bool | None = None) -> list[AccountOut]:
+                            active: QueryBool | None = None) -> list[AccountOut]:
         async with ledger.db.transaction(company_id=ctx.company_id) as conn:
             rows = await queries.accounts(conn, ctx.company_id, active)
         return [AccountOut(**r) for r in rows]
@@ -325,7 +333,7 @@ def router() -> APIRouter:
                      "their sub-accounts",
              response_model=BalanceOut, responses=problem_responses(*_ERRORS))
     async def balance(code: Code, ctx: AccountsReader, ledger: Ledger,
-                      as_of: dt.date | None = None) -> BalanceOut:
+                      as_of: Date | None = None) -> BalanceOut:
         day = as_of or ledger.today()
         settings = await ledger.company(ctx.company_id)
         async with ledger.db.transaction(company_id=ctx.company_id) as conn:
@@ -370,7 +378,7 @@ def router() -> APIRouter:
     async def list_transactions(
         ctx: Reader, ledger: Ledger,
         status: Annotated[d.Status | None, Query()] = None,
-        date_from: dt.date | None = None, date_to: dt.date | None = None,
+        date_from: Date | None = None, date_to: Date | None = None,
         account: Annotated[Text | None, Query(max_length=40)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[Text | None, Query(max_length=200)] = None,

@@ -21,6 +21,7 @@ sets ``saldo.company_id`` for that transaction only (``set_config(..., true)`` i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -39,6 +40,19 @@ Connection = psycopg.AsyncConnection[Any]
 
 class DatabaseUnavailable(Exception):
     """The database named by the settings cannot be reached."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot serve now (down, unreachable, restarting,
+    every pooled connection busy past the wait): a 503 and a retry, not a bug.
+
+    ``OperationalError`` is the driver's class for failures of the connection or the
+    server (it includes the pool's timeout and an administrator's shutdown); statement
+    errors (constraint, syntax, serialization) are other classes and stay what they are."""
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and not isinstance(
+        exc, psycopg.errors.QueryCanceled | psycopg.errors.LockNotAvailable)
 
 
 def redact(url: str) -> str:
@@ -64,18 +78,53 @@ def login_as(url: str, user: str) -> str:
 
 
 class Database:
+    """A pool of connections to one database.
+
+    ``timeout``: seconds a caller waits for a connection before the pool's ``PoolTimeout``
+    (an ``OperationalError``: the HTTP edge answers it 503); ``connect_timeout``: seconds
+    PostgreSQL gets to accept a new connection. When a connection turns out broken (the
+    server restarted or went away) every idle one is checked in the background, so the
+    pool drops the dead ones at once and is whole again as soon as the server is back.
+    """
+
     def __init__(
-        self, url: str, *, min_size: int = 2, max_size: int = 20, name: str = "saldo"
+        self, url: str, *, min_size: int = 2, max_size: int = 20, name: str = "saldo",
+        timeout: float = 30.0, connect_timeout: int | None = None,
     ) -> None:
         self.url = url
+        kwargs: dict[str, Any] = {"autocommit": False, "row_factory": dict_row}
+        if connect_timeout is not None:
+            kwargs["connect_timeout"] = connect_timeout
         self._pool = AsyncConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
             open=False,
-            kwargs={"autocommit": False, "row_factory": dict_row},
+            kwargs=kwargs,
             name=name,
+            timeout=timeout,
         )
+        self._checking: asyncio.Task[None] | None = None
+
+    def _broken(self, conn: Connection) -> None:
+        """``conn`` failed with a connection-level error: check the idle ones (once at a
+        time), so the next requests do not pick up dead connections one by one."""
+        if not conn.broken or (self._checking is not None and not self._checking.done()):
+            return
+        self._checking = asyncio.get_running_loop().create_task(self._check())
+
+    async def _check(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._pool.check()
+
+    @asynccontextmanager
+    async def _pooled(self, wait: float | None = None) -> AsyncIterator[Connection]:
+        async with self._pool.connection(timeout=wait) as conn:
+            try:
+                yield conn
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                self._broken(conn)
+                raise
 
     async def open(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - the pool's own timeout
         try:
@@ -87,12 +136,16 @@ class Database:
             ) from exc
 
     async def close(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+            with contextlib.suppress(BaseException):
+                await self._checking
         await self._pool.close()
 
     @asynccontextmanager
     async def connection(self, wait: float | None = None) -> AsyncIterator[Connection]:
         """A pooled connection; ``wait``: seconds to wait for one (default: the pool's)."""
-        async with self._pool.connection(timeout=wait) as conn:
+        async with self._pooled(wait) as conn:
             yield conn
 
     @asynccontextmanager
@@ -120,7 +173,7 @@ class Database:
                                      sql.Literal(str(company_id) if company_id else ""),
                                      sql.Literal(USER_SETTING),
                                      sql.Literal(str(user_id) if user_id else ""))
-        async with self._pool.connection() as conn:
+        async with self._pooled() as conn:
             await conn.set_autocommit(True)
             try:
                 await conn.execute(begin)
@@ -142,11 +195,11 @@ class Database:
                         params: tuple[Any, ...] | dict[str, Any]) -> dict[str, Any] | None:
         """One read-only statement in its own implicit transaction: one round trip, no
         BEGIN or COMMIT (the hot path of every request: checking its token)."""
-        async with self._pool.connection() as conn:
+        async with self._pooled() as conn:
             await conn.set_autocommit(True)
             try:
                 cursor = await conn.execute(query, params)
-                return await cursor.fetchone()  # type: ignore[return-value]
+                return await cursor.fetchone()
             finally:
                 with contextlib.suppress(psycopg.Error):
                     await conn.set_autocommit(False)

@@ -7,6 +7,8 @@ reported as a :class:`SettingsError` naming the variable, never as a stack trace
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +18,11 @@ import platformdirs
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: The signing key earlier versions used when none was set: public, so refused in
+#: production and replaced by the generated key (:func:`development_key`) in development.
 DEFAULT_SECRET = "dev-only-not-a-secret-change-me"  # noqa: S105 - the named unsafe default
+#: The file in the data directory that holds the generated development signing key.
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
 
 
 class Environment(StrEnum):
@@ -47,8 +53,23 @@ class Settings(BaseSettings):
     worker_poll_interval: float = Field(default=0.2, gt=0, le=60)
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
-    #: Signs access tokens (HS256). Production refuses the default and short keys.
-    secret_key: str = DEFAULT_SECRET
+    #: Signs access tokens (HS256). Production requires one of at least 32 characters;
+    #: unset in development, a random key is generated into ``<data_dir>/secret_key``
+    #: (mode 0600) on first start and reused (:attr:`signing_key`).
+    secret_key: str | None = None
+    #: Bearer token ``/metrics`` requires (``Authorization: Bearer <token>``). Unset:
+    #: ``/metrics`` is off (404): its figures span every company.
+    metrics_token: str | None = Field(default=None, min_length=16)
+    #: Seconds a request waits for a database connection before it is answered 503
+    #: ``service_unavailable`` (database down, or every connection busy).
+    db_pool_timeout: float = Field(default=2.0, gt=0, le=60)
+    #: Seconds to wait for PostgreSQL to accept a new connection.
+    db_connect_timeout: int = Field(default=2, ge=1, le=60)
+    #: Run the asynchronous projections inside ``saldo serve`` (no ``saldo worker``).
+    #: Unset: ``saldo serve`` turns it on with the embedded PostgreSQL (one process is the
+    #: whole installation) and leaves it off with ``SALDO_DATABASE_URL`` (run ``saldo
+    #: worker``, once, beside however many servers).
+    projections_in_process: bool | None = None
     #: Shared login throttle across nodes; unset keeps the throttle in this process.
     redis_url: str | None = None
     #: The login role the API's pool connects as: neither superuser nor table owner, so
@@ -107,7 +128,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_refuses_laptop_defaults(self) -> Settings:
         production = self.env is Environment.PRODUCTION
-        if production and (self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32):
+        if production and (self.secret_key is None or self.secret_key == DEFAULT_SECRET
+                           or len(self.secret_key) < 32):
             raise ValueError(
                 "SALDO_SECRET_KEY must be set to a random value of at least 32 characters "
                 "in production"
@@ -138,6 +160,30 @@ class Settings(BaseSettings):
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
 
+    @property
+    def runs_projections_in_process(self) -> bool:
+        return bool(self.projections_in_process)
+
+    def for_serving(self) -> Settings:
+        """The settings ``saldo serve`` runs with: the unset defaults that depend on the
+        deployment (:attr:`projections_in_process`) decided."""
+        if self.projections_in_process is not None:
+            return self
+        return self.model_copy(update={"projections_in_process": self.uses_embedded_database})
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The key that signs access tokens: ``SALDO_SECRET_KEY``, else (development
+        only: production refuses to start without one) the generated development key."""
+        from saldo.platform.logging import register_secret
+
+        if self.secret_key is not None and self.secret_key != DEFAULT_SECRET:
+            key = self.secret_key
+        else:
+            key = development_key(self.data_dir)
+        register_secret(key)
+        return key
+
     @cached_property
     def effective_log_format(self) -> Literal["json", "console"]:
         if self.log_format == "auto":
@@ -145,10 +191,37 @@ class Settings(BaseSettings):
         return self.log_format
 
 
+def development_key(data_dir: Path) -> str:
+    """The random signing key in ``<data_dir>/secret_key``, made on first use (mode 0600).
+
+    Written to a private temporary file and linked into place, so two processes starting
+    together agree on one key and neither reads a half-written file."""
+    path = data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        staging = data_dir / f".{SECRET_KEY_FILE}.{os.getpid()}"
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, secrets.token_urlsafe(48).encode())
+        finally:
+            os.close(fd)
+        try:
+            os.link(staging, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            staging.unlink()
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise SettingsError(f"{path} holds no usable signing key; delete it to make a new "
+                            "one, or set SALDO_SECRET_KEY.")
+    return key
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the environment once; turn pydantic's report into one readable paragraph."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -157,3 +230,8 @@ def load_settings(**overrides: object) -> Settings:
             message = str(error["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}: {message}" if field else message)
         raise SettingsError("Invalid configuration. " + "; ".join(problems) + ".") from None
+    from saldo.platform.logging import register_secret
+
+    for secret in (settings.secret_key, settings.metrics_token):
+        register_secret(secret)
+    return settings

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from saldo.identity.api import CompanyContext, Permission, Text, require
-from saldo.platform.http import problem_responses
+from saldo.platform.http import Date, QueryBool, StrictRoute, problem_responses
 from saldo.reporting import domain as d
 from saldo.reporting.domain import journal
 from saldo.reporting.service import Options, Report, ReportingService, journal_export
@@ -43,9 +43,9 @@ Format = Annotated[Text, Query(
 Lang = Annotated[Text, Query(
     max_length=5, description="Labels in English (en, default) or Georgian (ka).",
     json_schema_extra={"enum": list(d.LANGUAGES)})]
-DateFrom = Annotated[dt.date | None, Query(
+DateFrom = Annotated[Date | None, Query(
     description="First day (default: the first day of date_to's fiscal year).")]
-DateTo = Annotated[dt.date | None, Query(description="Last day, inclusive (default: today).")]
+DateTo = Annotated[Date | None, Query(description="Last day, inclusive (default: today).")]
 
 # ---------------------------------------------------------------------- shapes (OpenAPI)
 
@@ -199,7 +199,8 @@ def _json(report: Report, lang: str) -> bytes:
 
 
 def router() -> APIRouter:
-    api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["reporting"])
+    api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["reporting"],
+                    route_class=StrictRoute)
 
     @api.get("/reports/trial-balance",
              summary="Turnover trial balance (ბრუნვითი უწყისი): opening, turnover and "
@@ -215,7 +216,7 @@ def router() -> APIRouter:
                         "group, account: headers at that depth with their subtree rolled "
                         "up; all: every account, headers rolled up (totals add the "
                         "postable rows).")] = "postable",
-        include_zero: Annotated[bool, Query(
+        include_zero: Annotated[QueryBool, Query(
             description="Also show accounts whose six figures are all zero.")] = False,
         fmt: Format = "json", lang: Lang = "en",
     ) -> Response:
@@ -248,8 +249,8 @@ def router() -> APIRouter:
              response_model=None, responses=_responses(BalanceSheetOut))
     async def balance_sheet(
         ctx: Reader, service: Reporting,
-        as_of: Annotated[dt.date | None, Query(description="Default: today.")] = None,
-        compare_to: Annotated[dt.date | None, Query(
+        as_of: Annotated[Date | None, Query(description="Default: today.")] = None,
+        compare_to: Annotated[Date | None, Query(
             description="A second date for the comparative column.")] = None,
         fmt: Format = "json", lang: Lang = "en",
     ) -> Response:
@@ -262,7 +263,7 @@ def router() -> APIRouter:
              response_model=None, responses=_responses(ProfitAndLossOut))
     async def profit_and_loss(
         ctx: Reader, service: Reporting, date_from: DateFrom = None, date_to: DateTo = None,
-        compare_from: dt.date | None = None, compare_to: dt.date | None = None,
+        compare_from: Date | None = None, compare_to: Date | None = None,
         fmt: Format = "json", lang: Lang = "en",
     ) -> Response:
         return await _answer(service, ctx, "profit-and-loss", Options(
@@ -307,10 +308,10 @@ def router() -> APIRouter:
         ctx: Reader, reporting: Reporting,
         fmt: Annotated[Text, Query(alias="format", max_length=20,
                                    json_schema_extra={"enum": list(journal.FORMATS)})] = "ledger",
-        date_from: dt.date | None = None, date_to: dt.date | None = None,
+        date_from: Date | None = None, date_to: Date | None = None,
         lang: Annotated[Text, Query(max_length=5, description="Account names in English "
                                     "(en, default) or Georgian (ka)")] = "en",
-        opening: Annotated[bool, Query(description="With date_from: an opening-balances "
+        opening: Annotated[QueryBool, Query(description="With date_from: an opening-balances "
                                        "transaction on date_from")] = False,
     ) -> StreamingResponse:
         export = await journal_export(reporting, ctx, fmt, date_from, date_to,

@@ -71,7 +71,9 @@ def as_url(conninfo: str) -> str:
 
 
 def settings_for_tests(**overrides: Any) -> Settings:
+    # A long pool wait: a loaded test machine must not turn a busy pool into 503s.
     values: dict[str, Any] = {"secret_key": SECRET, "db_pool_min": 1, "db_pool_max": 4,
+                              "db_pool_timeout": 30,
                               "redis_url": None, "cors_origins": [], **overrides}
     return load_settings(**values)
 
