@@ -7,6 +7,7 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.fx.context import CONTEXT as FX
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.platform.registry import Context
@@ -14,6 +15,7 @@ from saldo.reporting.context import CONTEXT as REPORTING
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
+    FX,
     LEDGER,
     REPORTING,
 )
