@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
+from saldo.payroll.context import CONTEXT as PAYROLL
 from saldo.platform.registry import Context
 from saldo.reporting.context import CONTEXT as REPORTING
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
     LEDGER,
+    PAYROLL,
     REPORTING,
 )
 
