@@ -16,6 +16,16 @@ def build(w: Wiring) -> PayrollService:
     return PayrollService(w.units, w.service("ledger", LedgerService))
 
 
+def connect(w: Wiring) -> None:
+    # The income tax and profit tax returns join the tax calendar (issue 14 item 8). The
+    # tax context (issue 13) offers ``return_sources``; looked up by name so that payroll
+    # works with or without it (payroll sits above tax in the layers, BRIEF-CONTEXTS).
+    tax = w.services.get("tax")
+    sources = getattr(tax, "return_sources", None)
+    if isinstance(sources, list):
+        sources.append(w.service("payroll", PayrollService).returns_filed)
+
+
 def inline_projections() -> list[InlineProjection]:
     return [PayrollProjection()]
 
@@ -28,6 +38,7 @@ CONTEXT = Context(
     name="payroll",
     package="saldo.payroll",
     build=build,
+    connect=connect,
     routers=routers,
     inline_projections=inline_projections,
     permissions=("payroll:read", "payroll:write", "documents:read", "documents:write"),

@@ -20,8 +20,8 @@ from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceR
 from saldo.payroll import domain as d
 from saldo.payroll import queries
 from saldo.platform.db import Connection
-from saldo.platform.eventstore import NO_STREAM
-from saldo.platform.uow import UnitOfWork, UnitsOfWork
+from saldo.platform.eventstore import NO_STREAM, StreamAppend
+from saldo.platform.uow import UnitOfWork, UnitsOfWork, as_new_event
 
 EMPLOYEE_STREAM = "payroll.employee"
 RUN_STREAM = "payroll.run"
@@ -114,7 +114,7 @@ class PayrollService:
         actor = _actor(ctx)
 
         async def decide(uow: UnitOfWork) -> UUID:
-            await _lock(uow.conn, ctx.company_id, "employee", number)
+            await _lock(uow.conn, ctx.company_id, "employees")
             cursor = await uow.conn.execute(
                 "SELECT id FROM payroll_employees WHERE company_id = %s AND personal_number = %s",
                 (ctx.company_id, number))
@@ -128,6 +128,47 @@ class PayrollService:
                                               data.resident, iban, data.start_date, salary,
                                               actor.username)])
             return employee_id
+
+        return await self.units.run(ctx.company_id, actor, decide)
+
+    async def hire_many(self, ctx: CompanyContext, rows: Sequence[EmployeeInput]
+                        ) -> list[UUID]:
+        """Register many employees at once, all or nothing (an import of the staff list):
+        the same checks as :meth:`hire`, one transaction, one round trip for the events."""
+        checked = []
+        for row in rows:
+            number = d.check_personal_number(row.personal_number.strip(),
+                                             foreign=row.foreign or not row.resident)
+            salary = row.gross_salary
+            if salary is not None and (salary < 0 or salary != round_half_up(salary)):
+                raise d.NegativeGross(f"The gross salary {salary} of {number} must be zero "
+                                      "or positive with two decimals.", field="gross_salary")
+            checked.append((number, row, d.check_iban(row.iban) if row.iban else None))
+        numbers = [c[0] for c in checked]
+        if len(set(numbers)) != len(numbers):
+            twice = sorted({n for n in numbers if numbers.count(n) > 1})
+            raise d.EmployeeExists(f"Personal number {twice[0]} appears twice.",
+                                   personal_number=twice[0])
+        actor = _actor(ctx)
+
+        async def decide(uow: UnitOfWork) -> list[UUID]:
+            await _lock(uow.conn, ctx.company_id, "employees")
+            cursor = await uow.conn.execute(
+                "SELECT personal_number FROM payroll_employees WHERE company_id = %s"
+                " AND personal_number = ANY(%s)", (ctx.company_id, numbers))
+            if (found := await cursor.fetchone()) is not None:
+                raise d.EmployeeExists(f"An employee with personal number "
+                                       f"{found['personal_number']} exists already.",
+                                       personal_number=found["personal_number"])
+            ids = [new_id() for _ in checked]
+            await uow.append_many([StreamAppend(
+                f"{EMPLOYEE_STREAM}-{eid}", EMPLOYEE_STREAM, NO_STREAM,
+                [as_new_event(d.EmployeeHired(eid, number, row.full_name.strip(),
+                                              row.pension_enrolled, row.resident, iban,
+                                              row.start_date, row.gross_salary,
+                                              actor.username))], uow.metadata)
+                for eid, (number, row, iban) in zip(ids, checked, strict=True)])
+            return ids
 
         return await self.units.run(ctx.company_id, actor, decide)
 
@@ -570,6 +611,24 @@ class PayrollService:
                     "withheld": withheld, "net": gross - withheld, "transaction_id": tx}
 
         return await self.units.run(ctx.company_id, actor, decide)
+
+    # ------------------------------------------------------------------ tax calendar
+
+    async def returns_filed(self, conn: Connection, company_id: UUID,
+                            year: int) -> list[tuple[str, str]]:
+        """(tax, period) of the income tax and profit tax returns the company files for
+        the months of ``year``: the tax calendar's hook (``TaxService.return_sources``)."""
+        months = await queries.months_with_returns(conn, company_id, year)
+        return [(tax, period) for tax, periods in months.items() for period in periods]
+
+    async def calendar(self, company_id: UUID, year: int) -> list[dict[str, Any]]:
+        """Payroll's own entries of the tax calendar, with their due dates."""
+        async with self.db.transaction(company_id=company_id) as conn:
+            found = await self.returns_filed(conn, company_id, year)
+        return sorted(({"tax": tax, "period": period,
+                        "due_date": d.return_due_date(d.parse_period(period))}
+                       for tax, period in found),
+                      key=lambda x: (x["due_date"], x["tax"], x["period"]))
 
     # ------------------------------------------------------------------ rates
 
