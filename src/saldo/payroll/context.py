@@ -41,6 +41,7 @@ CONTEXT = Context(
     connect=connect,
     routers=routers,
     inline_projections=inline_projections,
+    cli="saldo.cli.payroll",
     permissions=("payroll:read", "payroll:write", "documents:read", "documents:write"),
     tables=READ_MODELS,
 )
