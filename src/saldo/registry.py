@@ -11,6 +11,7 @@ from saldo.billing.context import CONTEXT as BILLING
 from saldo.fx.context import CONTEXT as FX
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
+from saldo.payroll.context import CONTEXT as PAYROLL
 from saldo.platform.registry import Context
 from saldo.reporting.context import CONTEXT as REPORTING
 from saldo.tax.context import CONTEXT as TAX
@@ -21,6 +22,7 @@ CONTEXTS: tuple[Context, ...] = (
     LEDGER,
     BILLING,
     TAX,
+    PAYROLL,
     REPORTING,
 )
 
