@@ -19,7 +19,7 @@ from saldo.ledger.domain import InvalidEntry, periods_of_year
 from saldo.platform.db import Connection
 
 _ACCOUNT_COLUMNS = ("code, name, name_ka, type, normal_balance, classification, parent_code,"
-                    " postable, active, custom")
+                    " postable, active, custom, cash_flow")
 
 
 async def accounts(conn: Connection, company_id: UUID,
