@@ -250,10 +250,15 @@ class RsgeService:
 
         async def one(company_id: UUID, document_id: UUID) -> None:
             async with gate:
+                # Released only after a finished attempt: a worker cancelled or killed
+                # mid-send leaves the lease to run out, and whoever takes the item next
+                # finds on rs.ge what the dead worker's last call did.
                 try:
                     await self._deliver(company_id, document_id)
-                finally:
+                except Exception:
                     await self._release(company_id, document_id)
+                    raise
+                await self._release(company_id, document_id)
 
         await asyncio.gather(*(one(c, doc) for c, doc in claimed))
         return len(claimed)

@@ -22,6 +22,7 @@ read and write ``yyyy-MM-ddTHH:mm:ss`` without an offset (rs-ge-services.md, Odo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -41,6 +42,9 @@ from saldo.rsge.domain import Credentials
 from saldo.rsge.wsdl import NTOS, WAYBILL
 
 log = structlog.get_logger("saldo.rsge.soap")
+# zeep logs every envelope it posts at DEBUG, and every envelope carries the service
+# user's password (``sp``): that logger never speaks below WARNING, whatever the level.
+logging.getLogger("zeep.transports").setLevel(logging.WARNING)
 
 TBILISI = ZoneInfo("Asia/Tbilisi")
 NS = "http://tempuri.org/"
@@ -134,6 +138,23 @@ def element_dict(element: etree._Element) -> dict[str, Any]:
     return out
 
 
+class _NotSoap(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _CheckedTransport(AsyncTransport):
+    """zeep's async transport, refusing an answer that is not XML (an HTML error page from
+    a proxy or IIS) before zeep reads it as an "Unknown fault"."""
+
+    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> Any:
+        response = await super().post(address, message, headers)  # type: ignore[no-untyped-call]
+        if "xml" not in response.headers.get("content-type", ""):
+            raise _NotSoap(response.status_code)
+        return response
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceState:
     """What ``get_invoice`` says about one e-invoice."""
@@ -161,7 +182,7 @@ class RsClient:
         self.waybill_url = (self.base_url or WAYBILL_HOST) + WAYBILL_PATH
         self.http = http or httpx.AsyncClient(timeout=timeout)
         self._own_http = http is None
-        transport = AsyncTransport(client=self.http, wsdl_client=httpx.Client())  # type: ignore[no-untyped-call]
+        transport = _CheckedTransport(client=self.http, wsdl_client=httpx.Client())  # type: ignore[no-untyped-call]
         settings = zeep.Settings(strict=False, xml_huge_tree=False, forbid_entities=True)
         self._ntos_client = zeep.AsyncClient(str(NTOS), transport=transport, settings=settings)  # type: ignore[no-untyped-call]
         self._waybill_client = zeep.AsyncClient(str(WAYBILL), transport=transport,  # type: ignore[no-untyped-call]
@@ -185,6 +206,8 @@ class RsClient:
     async def _call(self, service: Any, operation: str, **kwargs: Any) -> Any:
         try:
             return await getattr(service, operation)(**kwargs)
+        except _NotSoap as exc:
+            raise RsUnavailable(operation, f"HTTP {exc.status}: not a SOAP answer") from None
         except zeep.exceptions.Fault as exc:
             raise RsFault(operation, str(exc.message or "SOAP fault")[:500]) from None
         except zeep.exceptions.TransportError as exc:
@@ -194,7 +217,9 @@ class RsClient:
         except httpx.TransportError as exc:
             raise RsUnavailable(operation, f"unreachable ({type(exc).__name__})") from None
         except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError,
-                etree.XMLSyntaxError, zeep.exceptions.ValidationError, ValueError) as exc:
+                etree.XMLSyntaxError, zeep.exceptions.ValidationError, ValueError,
+                # zeep reads a truncated envelope into an empty body and then trips over it
+                TypeError, AttributeError, IndexError, KeyError) as exc:
             raise RsBadResponse(operation, f"unreadable envelope ({type(exc).__name__})") \
                 from None
 

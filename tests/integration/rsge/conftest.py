@@ -102,6 +102,8 @@ class Rs:
     service: RsgeService
     billing: FakeBilling
     sandbox: Served
+    #: Seconds the tests moved the queue's clock on.
+    skipped: float = 0.0
 
     def url(self, path: str) -> str:
         return self.books.url(path)
