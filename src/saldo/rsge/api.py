@@ -205,6 +205,17 @@ class WaybillOut(BaseModel):
                       "total": _money(row["total"])})
 
 
+class CounterpartyIn(BaseModel):
+    tax_id: Text = Field(min_length=9, max_length=11)
+
+
+class CounterpartyOut(BaseModel):
+    id: UUID
+    tax_id: str
+    name: str
+    vat_payer: bool
+
+
 class TaxpayerOut(BaseModel):
     tax_id: str
     name: str
@@ -298,7 +309,13 @@ def router() -> APIRouter:
               response_model=DraftBillOut, summary="Make a draft purchase bill from it",
               responses=problem_responses(*_ERRORS, 409))
     async def draft_bill(rs_id: RsId, ctx: Writer, rs: Rs) -> DraftBillOut:
-        return DraftBillOut(**await rs.draft_bill(ctx.company_id, _actor(ctx), rs_id))
+        return DraftBillOut(**await rs.draft_bill(ctx, rs_id))
+
+    @api.post("/rs/counterparties", status_code=201, response_model=CounterpartyOut,
+              summary="Create a counterparty from its tax id: rs.ge fills the name and "
+                      "VAT status", responses=problem_responses(*_ERRORS, 409, 502))
+    async def counterparty(body: CounterpartyIn, ctx: Writer, rs: Rs) -> CounterpartyOut:
+        return CounterpartyOut(**await rs.register_counterparty(ctx, body.tax_id))
 
     @api.post("/rs/waybills", status_code=201, response_model=WaybillOut,
               summary="Save a waybill on rs.ge (from a sales invoice's goods lines)",

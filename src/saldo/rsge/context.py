@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
 
+from saldo.billing.service import BillingService
 from saldo.platform.eventstore import InlineProjection
 from saldo.platform.projections import Projection
 from saldo.platform.registry import Context, Wiring
 from saldo.rsge import api
 from saldo.rsge import domain as d
-from saldo.rsge.billing import BillingPort, NoBilling
+from saldo.rsge.billing import BillingAdapter, BillingPort, NoBilling
 from saldo.rsge.crypto import Cipher, CredentialsUnreadable
 from saldo.rsge.projections import EInvoiceOutbox, EInvoiceProjection
 from saldo.rsge.service import RsgeService
@@ -21,6 +22,9 @@ from saldo.rsge.settings import credentials_key, load_rs_settings
 
 def billing_port(w: Wiring) -> BillingPort:
     """Billing's side of the exchange: the adapter when billing is registered."""
+    billing = w.services.get("billing")
+    if isinstance(billing, BillingService):
+        return BillingAdapter(w.units, billing)
     return NoBilling()
 
 

@@ -29,6 +29,7 @@ from uuid import UUID, uuid4
 import orjson
 import structlog
 
+from saldo.identity.service import CompanyContext
 from saldo.kernel.errors import Conflict, NotFound, RuleViolation
 from saldo.kernel.events import SYSTEM, Actor, DomainEvent
 from saldo.platform.db import Connection, Database
@@ -517,27 +518,41 @@ class RsgeService:
 
         return await self.units.run(company_id, actor, record)
 
-    async def draft_bill(self, company_id: UUID, actor: Actor, rs_id: int) -> dict[str, Any]:
-        """Offer an unmatched incoming e-invoice as a draft purchase bill."""
+    async def draft_bill(self, ctx: CompanyContext, rs_id: int) -> dict[str, Any]:
+        """Offer an unmatched incoming e-invoice as a draft purchase bill (billing drafts
+        it, registering the supplier from rs.ge's name if it is new)."""
+        company_id, actor = ctx.company_id, Actor(ctx.user.id, ctx.user.username)
 
-        async def use_case(uow: UnitOfWork) -> dict[str, Any]:
-            row = await queries.incoming(uow.conn, company_id, rs_id)
-            if row is None:
-                raise d.IncomingNotFound(f"No incoming e-invoice {rs_id}; sync first.",
-                                         rs_id=rs_id)
-            if row["bill_id"] is not None:
-                raise Conflict("This e-invoice is matched to a bill already.",
-                               bill_id=str(row["bill_id"]))
-            invoice = d.IncomingInvoice(rs_id, row["series"], row["number"], row["date"],
-                                        row["supplier_tax_id"], row["supplier_name"],
-                                        row["total"], row["vat"], row["rs_status"])
-            bill_id = await self.billing.draft_bill(uow, invoice)
+        async def read(uow: UnitOfWork) -> dict[str, Any] | None:
+            return await queries.incoming(uow.conn, company_id, rs_id)
+
+        row = await self.units.run(company_id, actor, read)
+        if row is None:
+            raise d.IncomingNotFound(f"No incoming e-invoice {rs_id}; sync first.",
+                                     rs_id=rs_id)
+        if row["bill_id"] is not None:
+            raise Conflict("This e-invoice is matched to a bill already.",
+                           bill_id=str(row["bill_id"]))
+        invoice = d.IncomingInvoice(rs_id, row["series"], row["number"], row["date"],
+                                    row["supplier_tax_id"], row["supplier_name"],
+                                    row["total"], row["vat"], row["rs_status"])
+        bill_id = await self.billing.draft_bill(ctx, invoice)
+
+        async def mark(uow: UnitOfWork) -> None:
             await uow.conn.execute("UPDATE rs_incoming SET bill_id = %s, match = 'draft'"
                                    " WHERE company_id = %s AND rs_id = %s",
                                    (bill_id, company_id, rs_id))
-            return {"bill_id": bill_id}
 
-        return await self.units.run(company_id, actor, use_case)
+        await self.units.run(company_id, actor, mark)
+        return {"bill_id": bill_id}
+
+    async def register_counterparty(self, ctx: CompanyContext, tax_id: str) -> dict[str, Any]:
+        """A counterparty created from its tax id: rs.ge fills the name and the VAT status
+        (``get_name_from_tin``, ``is_vat_payer_tin``; issue 15 item 5)."""
+        found = await self.lookup_taxpayer(ctx.company_id, tax_id)
+        counterparty_id = await self.billing.register_counterparty(
+            ctx, found["name"], tax_id, found["vat_payer"])
+        return {"id": counterparty_id, **found}
 
     # ------------------------------------------------------------------ look-ups
 

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ledger_harness import Books, Harness
 from sandbox_server import Served, serve_sandbox
 
+from saldo.identity.service import CompanyContext
 from saldo.platform.db import Connection
-from saldo.platform.uow import UnitOfWork
 from saldo.rsge.domain import (
     BillCandidate,
     IncomingInvoice,
@@ -62,8 +62,12 @@ class FakeBilling:
                               supplier_tax_id: str) -> list[BillCandidate]:
         return [b for b in self.bills if b.supplier_tax_id == supplier_tax_id]
 
-    async def draft_bill(self, uow: UnitOfWork, invoice: IncomingInvoice) -> UUID:
+    async def draft_bill(self, ctx: CompanyContext, invoice: IncomingInvoice) -> UUID:
         self.drafted.append(invoice)
+        return uuid4()
+
+    async def register_counterparty(self, ctx: CompanyContext, name: str, tax_id: str,
+                                    vat_payer: bool) -> UUID:
         return uuid4()
 
     def invoice(self, *lines: tuple[str, str, str], number: str = "INV-0001",
