@@ -130,11 +130,13 @@ class IncomingOut(BaseModel):
     decision: str | None
     decided_by: str | None
     decided_at: dt.datetime | None
+    vat_held: str = Field(description="Input VAT waiting on 3344 until confirmed")
 
     @classmethod
     def of(cls, row: dict[str, Any]) -> IncomingOut:
-        return cls(**{**{k: row[k] for k in cls.model_fields if k not in ("total", "vat")},
-                      "total": _money(row["total"]), "vat": _money(row["vat"])})
+        money = ("total", "vat", "vat_held")
+        return cls(**{**{k: row[k] for k in cls.model_fields if k not in money},
+                      **{k: _money(row[k]) for k in money}})
 
 
 class RejectIn(BaseModel):

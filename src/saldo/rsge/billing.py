@@ -196,7 +196,8 @@ class BillingAdapter:
         bills = await billing_queries.documents(conn, company_id, ("purchase_bill",),
                                                 counterparty_id=supplier["id"], limit=1000)
         return [BillCandidate(b["id"], supplier_tax_id,
-                              b["supplier_reference"] or b["number"], b["total"])
+                              b["supplier_reference"] or b["number"], b["total"],
+                              posted=b["status"] != "draft")
                 for b in bills]
 
     async def draft_bill(self, ctx: CompanyContext, invoice: IncomingInvoice) -> UUID:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 
 from saldo.billing.service import BillingService
+from saldo.ledger.service import LedgerService
 from saldo.platform.eventstore import InlineProjection
 from saldo.platform.projections import Projection
 from saldo.platform.registry import Context, Wiring
@@ -32,7 +33,7 @@ def build(w: Wiring) -> RsgeService:
     rs = load_rs_settings()
     # Production refuses to start without the key (SettingsError names the variable).
     return RsgeService(w.units, w.db, rs, Cipher(credentials_key(w.settings, rs)),
-                       billing_port(w))
+                       billing_port(w), w.service("ledger", LedgerService))
 
 
 def inline_projections() -> list[InlineProjection]:

@@ -380,6 +380,8 @@ class BillCandidate:
     supplier_tax_id: str
     number: str
     total: Decimal
+    #: Posted, so its input VAT is on 3340 (billing's journal) and may be held on 3344.
+    posted: bool = False
 
 
 def _norm(number: str) -> str:
@@ -410,6 +412,16 @@ def match_bill(invoice: IncomingInvoice,
     if len(by_amount) > 1:
         return None, "ambiguous"
     return None, "unmatched"
+
+
+#: Input VAT (ge-standard chart): recoverable, and awaiting confirmation on rs.ge.
+INPUT_VAT, INPUT_VAT_AWAITING = "3340", "3344"
+
+
+def awaiting_buyer(rs_status: int) -> bool:
+    """An incoming e-invoice the company has still to confirm: sent (1) or a correction
+    sent (5) (georgia.md §1.6)."""
+    return rs_status in (NtosStatus.SENT, NtosStatus.CORRECTION_SENT)
 
 
 class IncomingNotFound(NotFound):

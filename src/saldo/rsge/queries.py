@@ -43,7 +43,8 @@ async def einvoice_counts(conn: Connection, company_id: UUID) -> dict[str, int]:
 
 
 _INCOMING = ("SELECT rs_id, series, number, date, supplier_tax_id, supplier_name, total, vat,"
-             " rs_status, bill_id, match, decision, decided_by, decided_at, synced_at"
+             " rs_status, bill_id, match, decision, decided_by, decided_at, synced_at,"
+             " vat_held, vat_transaction"
              " FROM rs_incoming")
 
 

@@ -32,6 +32,7 @@ import structlog
 from saldo.identity.service import CompanyContext
 from saldo.kernel.errors import Conflict, NotFound, RuleViolation
 from saldo.kernel.events import SYSTEM, Actor, DomainEvent
+from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceRef
 from saldo.platform.db import Connection, Database
 from saldo.platform.logging import register_secret
 from saldo.platform.uow import UnitOfWork, UnitsOfWork
@@ -62,9 +63,11 @@ def _utcnow() -> datetime:
 
 class RsgeService:
     def __init__(self, units: UnitsOfWork, db: Database, settings: RsSettings, cipher: Cipher,
-                 billing: BillingPort | None = None) -> None:
+                 billing: BillingPort | None = None, ledger: LedgerService | None = None) -> None:
         self.units, self.db, self.settings, self.cipher = units, db, settings, cipher
         self.billing: BillingPort = billing or NoBilling()
+        #: The posting port: input VAT held on 3344 until the company confirms.
+        self.ledger = ledger
         #: The clock the queue reads (tests move it to skip a backoff).
         self.clock: Callable[[], datetime] = _utcnow
         self._client: RsClient | None = None
@@ -468,16 +471,35 @@ class RsgeService:
         candidates = [c for c in await self.billing.bill_candidates(
             uow.conn, company_id, invoice.supplier_tax_id) if c.document_id not in taken]
         bill, how = d.match_bill(invoice, candidates)
+        held, held_by = await self._hold_input_vat(uow, invoice, bill)
         await uow.conn.execute(
             "INSERT INTO rs_incoming (company_id, rs_id, series, number, date, supplier_tax_id,"
-            " supplier_name, total, vat, rs_status, bill_id, match)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " supplier_name, total, vat, rs_status, bill_id, match, vat_held, vat_transaction)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (company_id, rs_id) DO UPDATE SET rs_status = excluded.rs_status,"
-            " bill_id = excluded.bill_id, match = excluded.match, synced_at = now()",
+            " bill_id = excluded.bill_id, match = excluded.match,"
+            " vat_held = excluded.vat_held, vat_transaction = excluded.vat_transaction,"
+            " synced_at = now()",
             (company_id, invoice.rs_id, invoice.series, invoice.number, invoice.date,
              invoice.supplier_tax_id, invoice.supplier_name, invoice.total, invoice.vat,
-             invoice.rs_status, bill.document_id if bill else None, how))
+             invoice.rs_status, bill.document_id if bill else None, how, held, held_by))
         return 1 if bill is not None else 0
+
+    async def _hold_input_vat(self, uow: UnitOfWork, invoice: d.IncomingInvoice,
+                              bill: d.BillCandidate | None) -> tuple[Decimal, UUID | None]:
+        """A posted bill matched to an e-invoice the company has not confirmed yet: its
+        input VAT moves from 3340 to 3344 (Dr 3344 / Cr 3340) until it is confirmed --
+        the e-invoice is what supports the credit (georgia.md §1.6, Tax Code Art. 175)."""
+        if self.ledger is None or bill is None or not bill.posted or invoice.vat <= 0 or \
+                not d.awaiting_buyer(invoice.rs_status):
+            return Decimal(0), None
+        posted = await self.ledger.post_journal(uow, JournalDraft(
+            invoice.date, f"Input VAT awaiting confirmation on rs.ge: {invoice.reference}",
+            [LineDraft(d.INPUT_VAT_AWAITING, debit=invoice.vat),
+             LineDraft(d.INPUT_VAT, credit=invoice.vat)],
+            source=SourceRef("rs_incoming_invoice", bill.document_id),
+            reference=invoice.reference))
+        return invoice.vat, posted.id
 
     async def decide_incoming(self, company_id: UUID, actor: Actor, rs_id: int, *,
                               confirm: bool, reason: str = "") -> dict[str, Any]:
@@ -507,6 +529,18 @@ class RsgeService:
         decision = "confirmed" if confirm else "rejected"
 
         async def record(uow: UnitOfWork) -> dict[str, Any]:
+            held = Decimal(row["vat_held"])
+            if confirm and held > 0 and self.ledger is not None:
+                # Confirmed: the held VAT is recoverable again (Dr 3340 / Cr 3344).
+                await self.ledger.post_journal(uow, JournalDraft(
+                    tbilisi_now().date(),
+                    f"Input VAT confirmed on rs.ge: {row['series']} {row['number']}",
+                    [LineDraft(d.INPUT_VAT, debit=held),
+                     LineDraft(d.INPUT_VAT_AWAITING, credit=held)],
+                    source=SourceRef("rs_incoming_invoice", row["bill_id"]),
+                    reference=f"{row['series']} {row['number']}".strip()))
+                await uow.conn.execute("UPDATE rs_incoming SET vat_held = 0 WHERE"
+                                       " company_id = %s AND rs_id = %s", (company_id, rs_id))
             await uow.conn.execute(
                 "UPDATE rs_incoming SET decision = %s, decided_by = %s, decided_at = now(),"
                 " rs_status = %s WHERE company_id = %s AND rs_id = %s",

@@ -89,11 +89,27 @@ async def test_supplier_invoice_matches_the_bill_entered_by_hand(real: Rs) -> No
                                date="2026-12-04T00:00:00",
                                lines=[{"goods": "Glue", "full_amount": "118.00",
                                        "vat": "18.00"}])
+    # Posting the bill put its 90.00 VAT on 3340 (billing's journal).
+    assert await rs.books.balance("3340") == "90.00"
     result = await _post(rs, "/rs/sync", status=202)
     assert result["matched"] == 1
     r = await rs.h.client.get(rs.url("/rs/incoming-invoices"), headers=rs.books.clerk)
     by_bill = {row["bill_id"]: row for row in r.json()}
-    assert by_bill[bill["id"]]["match"] == "exact"
+    matched = by_bill[bill["id"]]
+    assert matched["match"] == "exact"
+    # Not yet confirmed on rs.ge: the 90.00 waits on 3344.
+    assert matched["vat_held"] == "90.00"
+    assert await rs.books.balance("3340") == "0.00"
+    assert await rs.books.balance("3344") == "90.00"
+    # A second sync holds nothing twice.
+    await _post(rs, "/rs/sync", status=202)
+    assert await rs.books.balance("3344") == "90.00"
+    r = await rs.h.client.post(rs.url(f"/rs/incoming-invoices/{matched['rs_id']}/confirm"),
+                               headers=rs.books.chief)
+    assert r.status_code == 200, r.text
+    assert r.json()["vat_held"] == "0.00"
+    assert await rs.books.balance("3340") == "90.00"
+    assert await rs.books.balance("3344") == "0.00"
 
     # The other becomes a draft bill of 100.00 + 18.00 VAT.
     drafted = await _post(rs, f"/rs/incoming-invoices/{other['rs_id']}/draft-bill")
