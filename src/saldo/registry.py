@@ -14,6 +14,7 @@ from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.payroll.context import CONTEXT as PAYROLL
 from saldo.platform.registry import Context
 from saldo.reporting.context import CONTEXT as REPORTING
+from saldo.rsge.context import CONTEXT as RSGE
 from saldo.tax.context import CONTEXT as TAX
 
 CONTEXTS: tuple[Context, ...] = (
@@ -24,6 +25,7 @@ CONTEXTS: tuple[Context, ...] = (
     TAX,
     PAYROLL,
     REPORTING,
+    RSGE,
 )
 
 
