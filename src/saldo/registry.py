@@ -10,12 +10,14 @@ from __future__ import annotations
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.platform.registry import Context
+from saldo.relay.context import CONTEXT as RELAY
 from saldo.reporting.context import CONTEXT as REPORTING
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
     LEDGER,
     REPORTING,
+    RELAY,
 )
 
 
