@@ -7,6 +7,7 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.gateway.context import CONTEXT as GATEWAY
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.platform.registry import Context
@@ -18,6 +19,7 @@ CONTEXTS: tuple[Context, ...] = (
     LEDGER,
     REPORTING,
     RELAY,
+    GATEWAY,
 )
 
 
