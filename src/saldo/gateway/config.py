@@ -88,6 +88,8 @@ class RateLimit(_Strict):
     window_seconds: int = Field(default=60, ge=1)
     #: Shared counters across gateway replicas; unset keeps them in this process.
     redis_url: str | None = None
+    #: Prefix of the Redis keys (gateways sharing counters share it).
+    namespace: str = Field(default="saldo", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class GatewayConfig(_Strict):

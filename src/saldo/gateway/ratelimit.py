@@ -4,7 +4,7 @@ every gateway replica counts the same requests.
 A window is ``window_seconds`` long and aligned to the clock; a key may make ``limit``
 requests in it. Refused requests are answered 429 with ``Retry-After`` = the seconds
 left in the window. Redis: ``INCR`` the window's key and give it a TTL in one pipeline
-(``saldo:gw:rl:<key>:<window>``), so the counters expire on their own.
+(``<namespace>:gw:rl:<key>:<window>``), so the counters expire on their own.
 """
 
 from __future__ import annotations
@@ -50,18 +50,18 @@ class MemoryLimiter:
 
 
 class RedisLimiter:
-    def __init__(self, url: str, window_seconds: int,
+    def __init__(self, url: str, window_seconds: int, namespace: str = "saldo",
                  clock: Callable[[], float] = time.time) -> None:
         import redis.asyncio as aioredis
 
-        self.window, self._clock = window_seconds, clock
+        self.window, self._clock, self.namespace = window_seconds, clock, namespace
         self._redis: Any = aioredis.Redis.from_url(url, socket_connect_timeout=1,
                                                    socket_timeout=1)
 
     async def hit(self, key: str, limit: int) -> Decision:
         now = self._clock()
         window = int(now // self.window)
-        name = f"saldo:gw:rl:{key}:{window}"
+        name = f"{self.namespace}:gw:rl:{key}:{window}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.incr(name)
             pipe.expire(name, self.window + 1)

@@ -134,7 +134,8 @@ class Gateway:
             self.metrics.breaker_state.labels(name, State.CLOSED.value).set(1)
         self.clients = {name: _client(up) for name, up in config.upstreams.items()}
         limits = config.rate_limit
-        self.limiter: Limiter = (RedisLimiter(limits.redis_url, limits.window_seconds)
+        self.limiter: Limiter = (RedisLimiter(limits.redis_url, limits.window_seconds,
+                                                     limits.namespace)
                                  if limits.redis_url else MemoryLimiter(limits.window_seconds))
         # Longest prefix first; a literal segment before a wildcard at the same length.
         self.routes = sorted(config.routes, key=lambda r: (-len(r.segments),
