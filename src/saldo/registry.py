@@ -7,6 +7,7 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.banking.context import CONTEXT as BANKING
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.platform.registry import Context
@@ -16,6 +17,7 @@ CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
     LEDGER,
     REPORTING,
+    BANKING,
 )
 
 
