@@ -305,28 +305,37 @@ class Suggestion:
     counterparty_id: UUID | None = None
 
     def as_data(self) -> dict[str, Any]:
+        due = amount_text(self.amount_due)
         return {"document_id": str(self.document_id), "kind": self.kind,
-                "number": self.number, "amount_due": amount_text(self.amount_due),
-                "allocate": amount_text(self.allocate), "score": self.score,
+                "number": self.number, "amount_due": due,
+                "allocate": due if self.allocate == self.amount_due
+                else amount_text(self.allocate), "score": self.score,
                 "reasons": list(self.reasons),
                 "counterparty_id": str(self.counterparty_id) if self.counterparty_id else None}
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def squash(text: str) -> str:
     """Upper-case letters and digits only: ``inv-2026/17`` -> ``INV202617``."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text.upper() if ch.isalnum())
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _NOT_ALNUM.sub("", text).upper()
 
 
 _TOKEN_SPLIT = re.compile(r"[\s,;:#()\[\]\"'№]+")
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
 def tokens(text: str) -> set[str]:
-    """The squashed words of a text, and each pair of neighbours joined (``INV 17``)."""
+    """What in a text may be a document number: its squashed words with a digit, and a
+    word joined to the next one when that has a digit (``INV 17`` -> ``INV17``)."""
     words = [squash(w) for w in _TOKEN_SPLIT.split(text)]
-    words = [w for w in words if w]
-    found = set(words)
-    found.update(a + b for a, b in itertools.pairwise(words))
+    found = {w for w in words if _DIGIT.search(w)}
+    found.update(a + b for a, b in itertools.pairwise(words) if b in found)
     return found
 
 
@@ -358,6 +367,26 @@ class Matcher:
             if item.counterparty_iban:
                 self.by_iban.setdefault(normalise_iban(item.counterparty_iban), []).append(n)
             self.by_amount.setdefault(item.amount_due, []).append(n)
+        # A party's documents in number order (the order equal scores are shown in).
+        for index in (self.by_tax_id, self.by_iban):
+            for found in index.values():
+                found.sort(key=lambda n: self.items[n].number)
+
+    def _party_in_number_order(self, line: StatementLine) -> list[int]:
+        by_tax = self.by_tax_id.get(line.counterparty_tax_id.strip(), []) \
+            if line.counterparty_tax_id else []
+        by_iban = self.by_iban.get(normalise_iban(line.counterparty_iban), []) \
+            if line.counterparty_iban else []
+        if not by_iban or by_iban == by_tax:
+            return by_tax
+        if not by_tax:
+            return by_iban
+        return sorted(set(by_tax) | set(by_iban), key=lambda n: self.items[n].number)
+
+    @staticmethod
+    def _in_time(item: OpenItem, day: date) -> bool:
+        """Paid on or after the document's date and at most 30 days after it fell due."""
+        return item.issued <= day and (day - (item.due_date or item.issued)).days <= 30
 
     def suggest(self, line: StatementLine, limit: int = MAX_SUGGESTIONS) -> list[Suggestion]:
         direction = "in" if line.amount > 0 else "out"
@@ -374,32 +403,50 @@ class Matcher:
         # the only candidate, or together with the party or the number.
         candidates = named | party | (exact if len(exact) <= 3 or not (named or party)
                                       else exact & (named | party))
-        scored: list[Suggestion] = []
-        for n in candidates:
-            item = self.items[n]
+        crowd = 5 * min(len(exact) - 1, 3) if len(exact) > 1 else 0
+        day = line.booking_date
+        items = self.items
+        strong = named | (candidates - party)
+        # Scores as plain tuples; Suggestions only for the few shown. A document of the
+        # party with neither its number nor its amount on the line scores the party and
+        # perhaps the date, nothing else: those are taken in number order, at most
+        # ``limit`` of each score, so a customer with 500 open invoices costs no more.
+        scored: list[tuple[int, str, int]] = []
+        for n in strong:
+            item = items[n]
             if item.direction != direction:
                 continue
-            score, reasons = 0, []
-            if n in named:
-                score += SCORE_NUMBER
-                reasons.append("number")
-            if n in party:
-                score += SCORE_PARTY
-                reasons.append("counterparty")
-            if item.amount_due == amount:
-                score += SCORE_AMOUNT
-                reasons.append("amount")
-            due = item.due_date or item.issued
-            if item.issued <= line.booking_date and (line.booking_date - due).days <= 30:
-                score += SCORE_DATE
-                reasons.append("date")
-            if n not in named and n not in party and len(exact) > 1:
-                score -= 5 * min(len(exact) - 1, 3)  # one of several equal amounts
-            scored.append(Suggestion(item.document_id, item.kind, item.number, item.amount_due,
-                                     min(item.amount_due, amount), max(score, 1),
-                                     tuple(reasons), item.counterparty_id))
-        scored.sort(key=lambda s: (-s.score, s.number))
-        best = scored[:limit]
+            score = ((SCORE_NUMBER if n in named else 0) + (SCORE_PARTY if n in party else 0)
+                     + (SCORE_AMOUNT if item.amount_due == amount else 0)
+                     + (SCORE_DATE if self._in_time(item, day) else 0))
+            if crowd and n not in named and n not in party:
+                score -= crowd  # one of several documents of that amount
+            scored.append((-max(score, 1), item.number, n))
+        timely = late = 0
+        for n in self._party_in_number_order(line):
+            item = items[n]
+            if n in strong or item.direction != direction:
+                continue
+            if self._in_time(item, day):
+                if timely < limit:
+                    timely += 1
+                    scored.append((-(SCORE_PARTY + SCORE_DATE), item.number, n))
+            elif late < limit:
+                late += 1
+                scored.append((-SCORE_PARTY, item.number, n))
+            if timely >= limit:
+                break
+        scored.sort()
+        best = []
+        for negative, _, n in scored[:limit]:
+            item = items[n]
+            reasons = tuple(r for r, hit in (
+                ("number", n in named), ("counterparty", n in party),
+                ("amount", item.amount_due == amount), ("date", self._in_time(item, day)))
+                if hit)
+            best.append(Suggestion(item.document_id, item.kind, item.number, item.amount_due,
+                                   min(item.amount_due, amount), -negative, reasons,
+                                   item.counterparty_id))
         # Several documents for one line: a party's open items that add up to the line.
         if not any("amount" in s.reasons for s in best) and party:
             group = [self.items[n] for n in party if self.items[n].direction == direction]

@@ -3,7 +3,7 @@
 ``bank_rules``. A whole statement's lines are inserted by one statement
 (``jsonb_to_recordset``): COPY is not allowed into a table under row-level security.
 
-``bank_lines.suggestions`` is not projected: it is a cache of the ranked matches the
+``bank_line_suggestions`` is not projected: it is a cache of the ranked matches the
 service computes from other contexts' open documents (an import, a refresh).
 """
 
@@ -18,8 +18,8 @@ from saldo.banking import domain as d
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import RecordedEvent
 
-READ_MODELS = ("bank_accounts", "bank_statements", "bank_lines", "bank_allocations",
-               "bank_rules")
+READ_MODELS = ("bank_accounts", "bank_statements", "bank_lines", "bank_line_suggestions",
+               "bank_allocations", "bank_rules")
 
 _INSERT_LINES = """
 INSERT INTO bank_lines (company_id, id, statement_id, bank_account_id, row_no, booking_date,
@@ -87,6 +87,10 @@ class BankingProjection:
                     "company": company, "statement": data["statement_id"],
                     "account": data["bank_account_id"], "lines": _json(lines)})
         elif event.type == d.StatementUndone.type:
+            await conn.execute(
+                "DELETE FROM bank_line_suggestions WHERE company_id = %s AND line_id IN"
+                " (SELECT id FROM bank_lines WHERE company_id = %s AND statement_id = %s)",
+                (company, company, data["statement_id"]))
             await conn.execute("DELETE FROM bank_lines WHERE company_id = %s"
                                " AND statement_id = %s", (company, data["statement_id"]))
             await conn.execute("DELETE FROM bank_statements WHERE company_id = %s AND id = %s",

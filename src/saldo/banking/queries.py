@@ -65,10 +65,14 @@ async def last_closing_balance(conn: Connection, company_id: UUID,
 
 
 LINE_COLUMNS = (
-    "id, statement_id, bank_account_id, row_no, booking_date, value_date, amount, currency,"
-    " bank_id, reference, description, counterparty_name, counterparty_iban,"
-    " counterparty_tax_id, status, transaction_id, account_code, payment_id, rule_id,"
-    " suggestions, reconciled_at")
+    "l.id, l.statement_id, l.bank_account_id, l.row_no, l.booking_date, l.value_date,"
+    " l.amount, l.currency, l.bank_id, l.reference, l.description, l.counterparty_name,"
+    " l.counterparty_iban, l.counterparty_tax_id, l.status, l.transaction_id,"
+    " l.account_code, l.payment_id, l.rule_id, l.reconciled_at,"
+    " coalesce(s.suggestions, '[]'::jsonb) AS suggestions")
+#: ``l``: the lines; ``s``: their suggestions.
+LINES = ("bank_lines AS l LEFT JOIN bank_line_suggestions AS s"
+         " ON s.company_id = l.company_id AND s.line_id = l.id")
 
 
 async def lines(conn: Connection, company_id: UUID, *, status: str | None = None,
@@ -77,25 +81,28 @@ async def lines(conn: Connection, company_id: UUID, *, status: str | None = None
                 limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
     """Lines in booking order (date, then id); the first page of the unreconciled ones is
     one index range scan (``bank_lines_status``)."""
-    clauses: list[str] = ["company_id = %s"]
+    clauses: list[str] = ["l.company_id = %s"]
     params: list[Any] = [company_id]
-    for clause, value in (("status = %s", status), ("bank_account_id = %s", bank_account_id),
-                          ("statement_id = %s", statement_id),
-                          ("booking_date >= %s", date_from), ("booking_date <= %s", date_to)):
+    for clause, value in (("l.status = %s", status),
+                          ("l.bank_account_id = %s", bank_account_id),
+                          ("l.statement_id = %s", statement_id),
+                          ("l.booking_date >= %s", date_from),
+                          ("l.booking_date <= %s", date_to)):
         if value is not None:
             clauses.append(clause)
             params.append(value)
     cursor = await conn.execute(
-        f"SELECT {LINE_COLUMNS} FROM bank_lines WHERE {' AND '.join(clauses)}"
-        " ORDER BY booking_date, row_no, id LIMIT %s OFFSET %s", (*params, limit, offset))
+        f"SELECT {LINE_COLUMNS} FROM {LINES} WHERE {' AND '.join(clauses)}"
+        " ORDER BY l.booking_date, l.row_no, l.id LIMIT %s OFFSET %s",
+        (*params, limit, offset))
     return list(await cursor.fetchall())
 
 
 async def line(conn: Connection, company_id: UUID, line_id: UUID, *,
                lock: bool = False) -> dict[str, Any] | None:
     cursor = await conn.execute(
-        f"SELECT {LINE_COLUMNS} FROM bank_lines WHERE company_id = %s AND id = %s"
-        + (" FOR UPDATE" if lock else ""), (company_id, line_id))
+        f"SELECT {LINE_COLUMNS} FROM {LINES} WHERE l.company_id = %s AND l.id = %s"
+        + (" FOR UPDATE OF l" if lock else ""), (company_id, line_id))
     return await cursor.fetchone()
 
 

@@ -10,6 +10,7 @@ in the same transaction as the line's ``LineReconciled`` event: both or neither.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,6 +44,13 @@ ACCOUNT_STREAM, STATEMENT_STREAM, LINE_STREAM, RULES_STREAM = (
     "banking.account", "banking.statement", "banking.line", "banking.rules")
 
 __all__ = ["BankingService", "ImportResult", "OpenItem", "OpenItemsSource", "PaymentPort"]
+
+
+_UPSERT_SUGGESTIONS = """
+INSERT INTO bank_line_suggestions (company_id, line_id, suggestions)
+SELECT %s, x.id, x.s FROM jsonb_to_recordset(%s::jsonb) AS x(id uuid, s jsonb)
+ON CONFLICT (company_id, line_id) DO UPDATE SET suggestions = excluded.suggestions
+"""
 
 
 def account_stream(bank_account_id: UUID) -> str:
@@ -91,6 +99,8 @@ class ImportResult:
     lines_imported: int
     duplicates_skipped: int
     findings: list[Finding]
+    #: Seconds per phase (read, store, suggest), for the log and the benchmark.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +212,9 @@ class BankingService:
             raise d.StatementTooLarge(f"The file is {len(content)} bytes; the limit is "
                                       f"{MAX_STATEMENT_BYTES}.", size=len(content))
         # Read outside the transaction: parsing holds no lock and no connection.
+        started = time.perf_counter()
         parsed = formats.read_statement(content)
+        read_s = time.perf_counter() - started
         if parsed.refused:
             errors = [f for f in parsed.findings if f.severity == "error"]
             raise d.StatementRefused(
@@ -216,7 +228,9 @@ class BankingService:
             return await self._import(uow, parsed, digest, filename, account_code,
                                       bank_account_id)
 
-        return await self.units.run(ctx.company_id, _actor(ctx), use_case)
+        result = await self.units.run(ctx.company_id, _actor(ctx), use_case)
+        result.timings["read"] = read_s
+        return result
 
     async def _import(self, uow: UnitOfWork, parsed: d.ParsedStatement, digest: str,
                       filename: str, account_code: str | None,
@@ -275,18 +289,22 @@ class BankingService:
             fresh.append((line, new_id(), key))
         skipped = len(parsed.lines) - len(fresh)
         statement_id = new_id()
+        started = time.perf_counter()
         await uow.append(statement_stream(statement_id), STATEMENT_STREAM, NO_STREAM, [
             d.StatementImported(
                 statement_id, account["id"], parsed.format, filename[:200], digest,
                 parsed.opening_balance, parsed.closing_balance, skipped,
                 tuple(_line_data(ln, lid, key, account["currency"]) for ln, lid, key in fresh),
                 tuple(f.as_data() for f in findings))])
+        stored = time.perf_counter()
         if fresh:
             await self._store_suggestions(uow, [(lid, ln) for ln, lid, _ in fresh])
+        timings = {"store": stored - started, "suggest": time.perf_counter() - stored}
         log.info("statement_imported", statement=str(statement_id), format=parsed.format,
-                 lines=len(fresh), skipped=skipped)
+                 lines=len(fresh), skipped=skipped,
+                 ms={k: round(v * 1000) for k, v in timings.items()})
         return ImportResult(statement_id, account["id"], parsed.format, len(fresh), skipped,
-                            findings)
+                            findings, timings)
 
     async def _store_suggestions(self, uow: UnitOfWork,
                                  lines: Sequence[tuple[UUID, d.StatementLine]]) -> int:
@@ -300,21 +318,18 @@ class BankingService:
             if found:
                 rows.append({"id": str(line_id), "s": [s.as_data() for s in found]})
         if rows:
-            await uow.conn.execute(
-                "UPDATE bank_lines AS b SET suggestions = x.s FROM jsonb_to_recordset(%s::jsonb)"
-                " AS x(id uuid, s jsonb) WHERE b.company_id = %s AND b.id = x.id",
-                (orjson.dumps(rows).decode(), uow.company_id))
+            await uow.conn.execute(_UPSERT_SUGGESTIONS,
+                                   (uow.company_id, orjson.dumps(rows).decode()))
         return len(rows)
 
     async def refresh_suggestions(self, ctx: CompanyContext) -> int:
         """Rank again every unreconciled line against the open documents of now."""
         async def use_case(uow: UnitOfWork) -> int:
             cursor = await uow.conn.execute(
-                f"SELECT {queries.LINE_COLUMNS} FROM bank_lines WHERE company_id = %s"
-                " AND status = 'unreconciled'", (uow.company_id,))
+                f"SELECT {queries.LINE_COLUMNS} FROM {queries.LINES} WHERE l.company_id = %s"
+                " AND l.status = 'unreconciled'", (uow.company_id,))
             rows = await cursor.fetchall()
-            await uow.conn.execute("UPDATE bank_lines SET suggestions = '[]' WHERE"
-                                   " company_id = %s AND status = 'unreconciled'",
+            await uow.conn.execute("DELETE FROM bank_line_suggestions WHERE company_id = %s",
                                    (uow.company_id,))
             return await self._store_suggestions(uow, [(r["id"], _as_line(r)) for r in rows])
 
@@ -439,9 +454,9 @@ class BankingService:
         payment, dropped when nothing is due."""
         ids = [str(doc) for doc in paid]
         cursor = await uow.conn.execute(
-            "SELECT id, suggestions FROM bank_lines WHERE company_id = %s AND status ="
-            " 'unreconciled' AND jsonb_path_exists(suggestions, '$[*] ? (@.document_id =="
-            " $ids[*])', jsonb_build_object('ids', %s::jsonb))",
+            "SELECT line_id AS id, suggestions FROM bank_line_suggestions WHERE company_id = %s"
+            " AND jsonb_path_exists(suggestions, '$[*] ? (@.document_id == $ids[*])',"
+            " jsonb_build_object('ids', %s::jsonb))",
             (uow.company_id, orjson.dumps(ids).decode()))
         updates = []
         for r in await cursor.fetchall():
@@ -453,10 +468,8 @@ class BankingService:
                                  "allocate": amount_text(min(due, Decimal(s["allocate"])))})
             updates.append({"id": str(r["id"]), "s": kept})
         if updates:
-            await uow.conn.execute(
-                "UPDATE bank_lines AS b SET suggestions = x.s FROM jsonb_to_recordset(%s::jsonb)"
-                " AS x(id uuid, s jsonb) WHERE b.company_id = %s AND b.id = x.id",
-                (orjson.dumps(updates).decode(), uow.company_id))
+            await uow.conn.execute(_UPSERT_SUGGESTIONS,
+                                   (uow.company_id, orjson.dumps(updates).decode()))
 
     async def unreconcile(self, ctx: CompanyContext, line_id: UUID) -> UUID | None:
         """Reverse what reconciling posted (the journal transaction, or the payment) and

@@ -59,13 +59,22 @@ CREATE TABLE bank_lines (
     account_code         text,
     payment_id           uuid,
     rule_id              uuid,
-    suggestions          jsonb NOT NULL DEFAULT '[]',
     reconciled_at        timestamptz,
     PRIMARY KEY (company_id, id),
     UNIQUE (company_id, bank_account_id, dedup_key)
 );
 CREATE INDEX bank_lines_status ON bank_lines (company_id, status, booking_date, id);
 CREATE INDEX bank_lines_statement ON bank_lines (company_id, statement_id);
+
+-- The ranked documents a line may settle: a cache the service writes at import (and on a
+-- refresh), not a projection of events; a row of its own so that writing 10,000 of them
+-- is an INSERT, not an UPDATE of every line.
+CREATE TABLE bank_line_suggestions (
+    company_id   uuid NOT NULL,
+    line_id      uuid NOT NULL,
+    suggestions  jsonb NOT NULL,
+    PRIMARY KEY (company_id, line_id)
+);
 
 CREATE TABLE bank_allocations (
     company_id   uuid NOT NULL,
@@ -91,7 +100,7 @@ DECLARE
     t text;
 BEGIN
     FOREACH t IN ARRAY ARRAY['bank_accounts', 'bank_statements', 'bank_lines',
-                             'bank_allocations', 'bank_rules'] LOOP
+                             'bank_line_suggestions', 'bank_allocations', 'bank_rules'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format('CREATE POLICY %I ON %I TO saldo_app USING (company_id = saldo_company())'
