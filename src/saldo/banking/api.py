@@ -4,6 +4,8 @@ reconcile and unreconcile, rules and the reconciliation report (``../shared/api/
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, cast
@@ -22,7 +24,10 @@ from saldo.platform.http import (
     Date,
     ExactJsonBody,
     StrictRoute,
+    exact_json,
+    is_json,
     problem_responses,
+    validate_body,
 )
 
 
@@ -272,26 +277,44 @@ _reconcile_body = ExactJsonBody(ReconcileIn)
 _rule_body = ExactJsonBody(RuleIn)
 _apply_body = ExactJsonBody(RuleApplyIn)
 
+class StatementUploadIn(BaseModel):
+    """A statement sent as JSON (scripts, tests): the file's bytes in base64."""
+
+    content_base64: str = Field(min_length=1)
+    filename: Text = Field(default="", max_length=200)
+    account_code: AccountCode | None = None
+    account: UUID | None = None
+
+
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary"}}}},
+    "application/json": {"schema": StatementUploadIn.model_json_schema()},
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     "application/xml": {"schema": {"type": "string"}},
     "text/plain": {"schema": {"type": "string"}},
 }}}
 
 
-async def _upload(request: Request) -> tuple[bytes, str]:
-    """The statement file: the ``file`` part of a multipart form, or the raw body."""
+async def _upload(request: Request) -> tuple[bytes, str, StatementUploadIn | None]:
+    """The statement file: the ``file`` part of a multipart form, a JSON document with
+    ``content_base64``, or the raw body."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if is_json(media):
+        body = validate_body(StatementUploadIn, exact_json(await request.body()))
+        try:
+            content = base64.b64decode(body.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise d.NotAStatement("content_base64 is not base64.") from None
+        return content, body.filename, body
     if media == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=5)
         part = form.get("file")
         if part is None or isinstance(part, str):
             raise d.NotAStatement("The form has no 'file' part.")
         content = await part.read()
-        return content, part.filename or ""
-    return await request.body(), ""
+        return content, part.filename or "", None
+    return await request.body(), "", None
 
 
 Line = Annotated[UUID, Path()]
@@ -344,7 +367,10 @@ def router() -> APIRouter:
         account_code: Annotated[Text | None, Query(max_length=40)] = None,
         account: Annotated[UUID | None, Query(description="The bank account's id")] = None,
     ) -> ImportOut:
-        content, filename = await _upload(request)
+        content, filename, body = await _upload(request)
+        if body is not None:
+            account_code = account_code or body.account_code
+            account = account or body.account
         result = await banking.import_statement(ctx, content, account_code=account_code,
                                                 bank_account_id=account, filename=filename)
         return ImportOut.of(result)
@@ -419,7 +445,7 @@ def router() -> APIRouter:
     async def refresh(ctx: Writer, banking: Banking) -> dict[str, int]:
         return {"lines_with_suggestions": await banking.refresh_suggestions(ctx)}
 
-    @api.get("/bank-statements/{statement_id}", summary="One imported statement",
+    @api.get("/bank-statements/imports/{statement_id}", summary="One imported statement",
              response_model=StatementOut, responses=problem_responses(*_ERRORS))
     async def get_statement(statement_id: UUID, ctx: Reader, banking: Banking) -> StatementOut:
         async with banking.db.transaction(company_id=ctx.company_id) as conn:
@@ -428,7 +454,7 @@ def router() -> APIRouter:
             raise d.StatementNotFound("No such statement.")
         return StatementOut.of(row)
 
-    @api.delete("/bank-statements/{statement_id}",
+    @api.delete("/bank-statements/imports/{statement_id}",
                 summary="Undo an import that has no reconciled line", status_code=204,
                 response_class=Response, responses=problem_responses(*_ERRORS, 409))
     async def undo(statement_id: UUID, ctx: Writer, banking: Banking) -> Response:
@@ -458,7 +484,7 @@ def router() -> APIRouter:
         await banking.delete_rule(ctx, rule_id)
         return Response(status_code=204)
 
-    @api.post("/bank-rules/apply",
+    @api.post("/bank-rule-runs",
               summary="The lines the rules would reconcile; with confirm=true, reconcile "
                       "them all", response_model=RuleApplyOut,
               responses=problem_responses(*_ERRORS, 409), openapi_extra=_apply_body.openapi())

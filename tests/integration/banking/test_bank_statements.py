@@ -93,7 +93,7 @@ async def test_import_reimport_undo_in_every_format(h: Harness, fmt: str) -> Non
     assert (r.json()["lines_imported"], r.json()["duplicates_skipped"]) == (0, 3)
     assert len(await lines(books)) == 3
     # Undo the first import: the lines go; importing again brings them back.
-    r = await h.client.delete(books.url(f"/bank-statements/{first['id']}"),
+    r = await h.client.delete(books.url(f"/bank-statements/imports/{first['id']}"),
                               headers=books.clerk)
     assert r.status_code == 204, r.text
     assert await lines(books) == []
@@ -161,7 +161,7 @@ async def test_reconcile_to_an_account_then_unreconcile(h: Harness) -> None:
     expect_problem(r, 409, "already_reconciled")
     assert [ln["id"] for ln in await lines(books, status="reconciled")] == [fee["id"]]
     # A statement with a reconciled line cannot be undone.
-    r = await h.client.delete(books.url(f"/bank-statements/{fee['statement_id']}"),
+    r = await h.client.delete(books.url(f"/bank-statements/imports/{fee['statement_id']}"),
                               headers=books.clerk)
     expect_problem(r, 409, "statement_reconciled")
     r = await h.client.post(f"{url}/unreconcile", headers=books.clerk)
@@ -170,7 +170,7 @@ async def test_reconcile_to_an_account_then_unreconcile(h: Harness) -> None:
     assert len(await lines(books, status="unreconciled")) == 3
     r = await h.client.post(f"{url}/unreconcile", headers=books.clerk)
     expect_problem(r, 409, "not_reconciled")
-    r = await h.client.delete(books.url(f"/bank-statements/{fee['statement_id']}"),
+    r = await h.client.delete(books.url(f"/bank-statements/imports/{fee['statement_id']}"),
                               headers=books.clerk)
     assert r.status_code == 204
 
@@ -184,12 +184,12 @@ async def test_rules_learnt_and_applied_in_bulk(h: Harness) -> None:
                             json={"contains": "Commission", "account_code": "7492",
                                   "direction": "out"})
     assert r.status_code == 201, r.text
-    r = await h.client.post(books.url("/bank-rules/apply"), headers=books.clerk, json={})
+    r = await h.client.post(books.url("/bank-rule-runs"), headers=books.clerk, json={})
     preview = r.json()
     assert r.status_code == 200, r.text
     assert len(preview["matches"]) == 3
     assert preview["reconciled"] == []
-    r = await h.client.post(books.url("/bank-rules/apply"), headers=books.clerk,
+    r = await h.client.post(books.url("/bank-rule-runs"), headers=books.clerk,
                             json={"confirm": True})
     assert r.status_code == 200, r.text
     assert len(r.json()["reconciled"]) == 3
@@ -241,6 +241,19 @@ async def test_bank_accounts_are_checked(h: Harness) -> None:
     r = await h.client.post(books.url("/bank-accounts"), headers=books.clerk,
                             json={"iban": OUR_IBAN, "account_code": "1290"})
     expect_problem(r, 409, "bank_account_exists")
+
+
+async def test_bad_parameters_are_422(h: Harness) -> None:
+    books = await h.books()
+    r = await h.client.get(books.url("/bank-statements/lines"), params={"status": "bogus"},
+                           headers=books.clerk)
+    expect_problem(r, 422)
+    r = await h.client.post(books.url("/bank-rule-runs"), json={"confirm": "yes"},
+                            headers=books.clerk)
+    expect_problem(r, 422)
+    r = await h.client.post(books.url("/bank-statements"), headers=books.clerk,
+                            json={"account_code": "1210", "content_base64": "***"})
+    expect_problem(r, 422, "not_a_statement")
 
 
 async def test_another_company_sees_nothing(h: Harness) -> None:
