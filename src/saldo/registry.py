@@ -11,11 +11,13 @@ from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.platform.registry import Context
 from saldo.reporting.context import CONTEXT as REPORTING
+from saldo.web.context import CONTEXT as WEB
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
     LEDGER,
     REPORTING,
+    WEB,
 )
 
 

@@ -35,6 +35,7 @@ from saldo.ledger.domain import (
     Actor,
     Content,
     ContentInput,
+    EntryInput,
     Finding,
     JournalDraft,
     JournalTransaction,
@@ -886,3 +887,7 @@ def _account_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any
         # The statement line follows the type: a liability never stays in profit or loss.
         data["classification"] = d.default_classification(new_type).value
     return data
+
+
+#: The journal entry screen (saldo.web) drafts transactions as a client would.
+__all__ += ["ContentInput", "EntryInput"]
