@@ -9,7 +9,7 @@
   var data = JSON.parse(document.getElementById("entry-data").textContent);
   var msg = data.messages;
   var accounts = data.accounts.map(function (a) {
-    return { code: a[0], name: a[1], nameKa: a[2],
+    return { code: a[0], name: a[1], nameKa: a[2], en: a[1].toLowerCase(), ka: a[2].toLowerCase(),
              search: (a[0] + " " + a[1] + " " + a[2]).toLowerCase() };
   });
   var byCode = {};
@@ -20,6 +20,8 @@
   var FIELDS = ["account", "description", "debit", "credit"];
   var totals = { debit: 0n, credit: 0n };
   var lineSeq = 0;
+  // Each line's amounts in tetri, kept beside the DOM (no attribute writes per keystroke).
+  var amounts = new WeakMap();
 
   // ------------------------------------------------------------------ amounts
 
@@ -108,8 +110,7 @@
   function addLine(values, focus) {
     lineSeq += 1;
     var row = document.createElement("tr");
-    row.dataset.debit = "0";
-    row.dataset.credit = "0";
+    amounts.set(row, { debit: 0n, credit: 0n });
     var n = lineSeq;
     row.innerHTML =
       '<td class="no"></td>' +
@@ -152,8 +153,8 @@
   function removeLine(row) {
     if (body.rows.length <= 1) { return; }
     var next = row.nextElementSibling || row.previousElementSibling;
-    totals.debit -= BigInt(row.dataset.debit);
-    totals.credit -= BigInt(row.dataset.credit);
+    totals.debit -= amounts.get(row).debit;
+    totals.credit -= amounts.get(row).credit;
     row.remove();
     renumber();
     paint();
@@ -164,11 +165,14 @@
     // O(1) per keystroke: the line's old amount out of the total, the new one in.
     var input = row.querySelector('[data-field="' + side + '"]');
     var value = cents(input.value);
-    var old = BigInt(row.dataset[side]);
+    var kept = amounts.get(row);
     var now = value === null ? 0n : value;
-    totals[side] += now - old;
-    row.dataset[side] = now.toString();
-    input.setAttribute("aria-invalid", value === null ? "true" : "false");
+    if (now !== kept[side]) {
+      totals[side] += now - kept[side];
+      kept[side] = now;
+    }
+    var invalid = value === null ? "true" : "false";
+    if (input.getAttribute("aria-invalid") !== invalid) { input.setAttribute("aria-invalid", invalid); }
   }
 
   var totalDebit = document.getElementById("total-debit");
@@ -180,11 +184,12 @@
     totalCredit.textContent = show(totals.credit);
     var diff = totals.debit - totals.credit;
     difference.textContent = show(diff);
-    difference.className = diff === 0n ? "balanced" : "unbalanced";
+    var state = diff === 0n ? "balanced" : "unbalanced";
+    if (difference.className !== state) { difference.className = state; }
   }
 
   function fillDifference(row, field) {
-    var own = BigInt(row.dataset.debit) - BigInt(row.dataset.credit);
+    var own = amounts.get(row).debit - amounts.get(row).credit;
     var others = totals.debit - totals.credit - own;
     var debit = row.querySelector('[data-field="debit"]');
     var credit = row.querySelector('[data-field="credit"]');
@@ -207,15 +212,23 @@
   }
 
   function search(text) {
+    // The code's start first, then a name (either language) starting with the text, then
+    // a word of a name, then the text anywhere: "rent" finds 7420 Rent before 1720
+    // Prepaid rent and 1000 Current assets.
     var q = text.trim().toLowerCase();
     if (!q) { return []; }
-    var starts = [], contains = [];
-    for (var i = 0; i < accounts.length && starts.length < 8; i++) {
+    var codes = [], names = [], words = [], contains = [];
+    for (var i = 0; i < accounts.length && codes.length < 8; i++) {
       var a = accounts[i];
-      if (a.code.indexOf(q) === 0) { starts.push(a); }
-      else if (contains.length < 8 && a.search.indexOf(q) >= 0) { contains.push(a); }
+      if (a.code.indexOf(q) === 0) { codes.push(a); }
+      else if (a.search.indexOf(q) >= 0) {
+        if (a.en.indexOf(q) === 0 || a.ka.indexOf(q) === 0) { names.push(a); }
+        else if (a.search.indexOf(" " + q) >= 0 || a.search.indexOf("(" + q) >= 0) {
+          words.push(a);
+        } else { contains.push(a); }
+      }
     }
-    return starts.concat(contains).slice(0, 8);
+    return codes.concat(names, words, contains).slice(0, 8);
   }
 
   function openList(input) {
