@@ -8,71 +8,26 @@ axe-core (the accessibility check) comes from the npm registry, pinned by
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
-from identity_harness import PASSWORD, settings_for_tests
+from browser_support import AXE, CHROMEDRIVER, CHROMIUM, PASSWORD, Live, free_port, missing
+from identity_harness import settings_for_tests
 
 from saldo import bootstrap
 from saldo.platform.db import Database
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM = os.environ.get("SALDO_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("SALDO_CHROMEDRIVER", "/usr/bin/chromedriver")
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-#: Set to a folder (docs/screens) to save the main screens in both languages.
-SCREENS = os.environ.get("SALDO_SCREENSHOTS")
-
-
-def _missing(what: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {what}: the browser tests must run in CI "
-                    "(apt-get install -y chromium chromium-driver; npm ci --prefix tests/browser)")
-    pytest.skip(what)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Live:
-    """The served app: its address, and an API client for setting up the books."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.api = httpx.Client(base_url=url, timeout=30)
-        self.admin: dict[str, str] = {}
-
-    def token(self, username: str) -> dict[str, str]:
-        r = self.api.post("/api/v1/auth/token", json={"username": username,
-                                                      "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    def post(self, path: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-        r = self.api.post(path, json=body, headers=headers)
-        assert r.status_code in (200, 201), r.text
-        result: dict[str, Any] = r.json()
-        return result
 
 
 @pytest.fixture
 def live(db: Database) -> Iterator[Live]:
     container = bootstrap.build(settings_for_tests(db_pool_max=6), db.url)
     app = bootstrap.create_app(container)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="saldo-live", daemon=True)
@@ -92,9 +47,9 @@ def live(db: Database) -> Iterator[Live]:
 @pytest.fixture(scope="session")
 def chromium_options() -> Any:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        _missing(f"Chromium ({CHROMIUM}) or its driver ({CHROMEDRIVER}) is not installed")
+        missing(f"Chromium ({CHROMIUM}) or its driver ({CHROMEDRIVER}) is not installed")
     if not AXE.exists():
-        _missing(f"axe-core is not installed ({AXE})")
+        missing(f"axe-core is not installed ({AXE})")
     from selenium.webdriver.chrome.options import Options
 
     options = Options()

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from identity_harness import PASSWORD
-
-from conftest import AXE, SCREENS, Live
+from browser_support import AXE, PASSWORD, SCREENS, Live
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -210,10 +208,16 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
     live.admin = superuser
     ids = books(live)
     first = ids["first"]
-    tx = live.post(f"/api/v1/companies/{first}/transactions", ids["chief"], date="2026-03-15",
-                   description="Capital paid in", entries=[
-                       {"account_code": "1210", "debit": "71640.00"},
-                       {"account_code": "5150", "credit": "71640.00"}])
+    clerk = live.token("clerk")
+    company = f"/api/v1/companies/{first}/transactions"
+    tx = live.post(company, clerk, date="2026-03-15", description="Capital paid in", entries=[
+        {"account_code": "1210", "debit": "71640.00"},
+        {"account_code": "5150", "credit": "71640.00"}])
+    live.post(f"{company}/{tx['id']}/approve", ids["chief"])
+    live.post(f"{company}/{tx['id']}/post", clerk)
+    live.post(company, clerk, date="2026-03-20", description="Office rent, March", entries=[
+        {"account_code": "7420", "debit": "1180.50"},
+        {"account_code": "1210", "credit": "1180.50"}])
     sign_in(browser, live, "chief")
     screens = {"dashboard": "/", "chart": "/accounts", "journal": "/journal",
                "transaction": f"/journal/{tx['id']}", "entry": "/journal/new",
