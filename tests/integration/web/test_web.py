@@ -362,3 +362,66 @@ async def test_permissions_follow_the_role(h: Harness):
     assert (await h.client.post(f"{base}/periods/2026-03/close",
                                 data={"csrf_token": csrf_of(page.text)})).status_code == 403
     assert UUID(tx["id"])
+
+
+async def test_periods_close_reopen_and_lock_from_the_page(h: Harness):
+    books = await h.books()
+    await books.post([("1210", "10.00", ""), ("5150", "", "10.00")], day="2026-03-15")
+    await sign_in(h.client, "chief")
+    base = f"/c/{books.company_id}"
+    page = await h.client.get(f"{base}/periods?year=2026")
+    token = csrf_of(page.text)
+    for action, status in (("close", "closed"), ("reopen", "open"), ("close", "closed"),
+                           ("lock", "locked")):
+        r = await h.client.post(f"{base}/periods/2026-03/{action}", data={"csrf_token": token})
+        assert r.status_code == 303, r.text
+        assert r.headers["location"] == f"{base}/periods?year=2026"
+        r = await h.client.get(f"/api/v1/companies/{books.company_id}/fiscal-periods",
+                               params={"year": 2026}, headers=books.chief)
+        assert next(p for p in r.json() if p["period"] == "2026-03")["status"] == status
+    # A locked period cannot be reopened: the page says so in the reader's language.
+    r = await h.client.post(f"{base}/periods/2026-03/reopen", data={"csrf_token": token})
+    assert r.status_code == 409
+    assert "role=\"alert\"" in r.text
+
+
+async def test_a_draft_is_amended_from_the_edit_screen_and_discarded(h: Harness):
+    books = await h.books()
+    tx = await books.draft([("7420", "100.00", ""), ("1210", "", "100.00")],
+                           description="Rent")
+    await sign_in(h.client, "clerk")
+    base = f"/c/{books.company_id}"
+    edit = await h.client.get(f"{base}/journal/{tx['id']}/edit")
+    assert edit.status_code == 200
+    assert '"account_code":"7420"' in edit.text
+    assert '"debit":"100.00"' in edit.text
+    r = await _save(h, books, {"id": tx["id"], "date": "2026-03-16", "description": "Rent, March",
+                               "entries": [{"account_code": "7420", "debit": "120"},
+                                           {"account_code": "1210", "credit": "120"}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["id"] == tx["id"]
+    amended = await books.get(tx["id"])
+    assert (amended["description"], amended["total"]) == ("Rent, March", "120.00")
+    page = await h.client.get(f"{base}/journal/{tx['id']}")
+    r = await h.client.post(f"{base}/journal/{tx['id']}/discard",
+                            data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert (await books.get(tx["id"]))["status"] == "discarded"
+
+
+async def test_a_posted_transaction_is_reversed_with_a_reason(h: Harness):
+    books = await h.books()
+    tx = await books.post([("1210", "50.00", ""), ("5150", "", "50.00")])
+    await sign_in(h.client, "chief")
+    base = f"/c/{books.company_id}"
+    page = await h.client.get(f"{base}/journal/{tx['id']}")
+    assert 'id="reverse"' in page.text
+    r = await h.client.post(f"{base}/journal/{tx['id']}/reverse",
+                            data={"csrf_token": csrf_of(page.text), "reason": "Typed twice"})
+    assert r.status_code == 303
+    reversed_tx = await books.get(tx["id"])
+    assert reversed_tx["reversed_by"] is not None
+    reversal = await books.get(reversed_tx["reversed_by"])
+    assert reversal["reverses"] == tx["id"]
+    assert "Typed twice" in (reversed_tx["reversal_reason"], reversal["reversal_reason"],
+                             reversal["description"])
