@@ -190,6 +190,17 @@ def test_keyboard_entry_approval_trial_balance_drill_down_and_pdf(
     wait(browser, lambda d: d.current_url.endswith(transaction))
     assert "Office rent, March" in css(browser, "#tx-description").text
 
+    # The trial balance of the whole chart (every account, headers rolled up) is
+    # interactive in under a second (issue 17's benchmark).
+    browser.get(f"{live.url}/c/{first}/reports/trial-balance?level=all")
+    css(browser, "table.report")
+    rows = len(browser.find_elements(By.CSS_SELECTOR, "table.report tbody tr"))
+    interactive = browser.execute_script(
+        "return performance.getEntriesByType('navigation')[0].domInteractive")
+    print(f"trial balance of the whole chart ({rows} rows): interactive in {interactive:.0f} ms")
+    assert rows > 200  # the standard chart: every account, headers included, and a total
+    assert interactive < 1000
+
     # The PDF downloads (fetched by the page itself, with its session cookie).
     browser.get(f"{live.url}/c/{first}/reports/trial-balance")
     href = css(browser, "#download-pdf").get_attribute("href")

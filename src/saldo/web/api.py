@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -532,11 +533,14 @@ def router() -> APIRouter:
 
     @web.get("/c/{company_id}/reports/{name}")
     async def report(request: Request, session: SignedIn, ctx: Reports, name: str,
-                     date_from: str | None = None, date_to: str | None = None) -> Response:
+                     date_from: str | None = None, date_to: str | None = None,
+                     level: str | None = None) -> Response:
         if name not in REPORT_NAMES:
             return error_page(request, None, status=404)
         service = _web(request)
         options = _options(name, date_from, date_to, "json")
+        if name == "trial-balance" and level == "all":  # the whole chart, headers rolled up
+            options = replace(options, level="all", include_zero=True)
         built, settings = await service.reporting.build(ctx, name, options)
         doc = service.reporting.document(built, settings)
         query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
@@ -726,11 +730,12 @@ def _cell(value: Any, kind: str, lang: str) -> str:
 
 
 async def _users_page(request: Request, session: Session, ctx: CompanyContext,
-                      error: str | None = None, status: int = 200) -> Response:
+                      error: str | None = None, status: int = 200,
+                      typed: Mapping[str, str] | None = None) -> Response:
     members = await _web(request).members(ctx)
     return await _company_page(request, session, ctx, "users.html", status=status,
                                members=members, roles=ROLES, error=error,
-                               may_admin=ctx.may(Permission.ADMIN_USERS))
+                               may_admin=ctx.may(Permission.ADMIN_USERS), typed=typed or {})
 
 
 async def _member_change(request: Request, session: Session, ctx: CompanyContext, action: str,
@@ -749,6 +754,9 @@ async def _member_change(request: Request, session: Session, ctx: CompanyContext
                 await identity.change_role(ctx, username, Role(role), origin)
     except SaldoError as exc:
         message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+        # What was typed stays in the form (issue 17, item 5).
         return await _users_page(request, session, ctx, error=message,
-                                 status=status_for(exc, STATUS_BY_ERROR))
+                                 status=status_for(exc, STATUS_BY_ERROR),
+                                 typed={"username": username, "role": role}
+                                 if action == "add" else None)
     return RedirectResponse(f"/c/{ctx.company_id}/users", status_code=303)

@@ -253,6 +253,19 @@ async def test_free_text_is_rendered_as_text(h: Harness):
         assert not INLINE_SCRIPT.search(page.text), path
     detail = await h.client.get(f"/c/{books.company_id}/journal/{tid}")
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in detail.text
+    # An account's names and a company's name are free text too.
+    r = await h.client.post(f"/api/v1/companies/{books.company_id}/accounts", headers=books.chief,
+                            json={"code": "7420.01", "name": XSS, "name_ka": XSS})
+    assert r.status_code == 201, r.text
+    other = await h.company(books.chief, XSS, "205123987")
+    await h.member(books.chief, other, "clerk", "accountant")
+    for path in ("/accounts", "/journal/new", "/"):
+        page = await h.client.get(f"/c/{books.company_id}{path}")
+        assert page.status_code == 200, path
+        assert "<script>alert" not in page.text, path
+        assert "<img src=x" not in page.text, path
+    entry = await h.client.get(f"/c/{books.company_id}/journal/new")
+    assert "\\u003cscript\\u003e" in entry.text  # inside the JSON data block
     # A member's name is free text too.
     await h.user("mallory", full_name=XSS)
     await books.h.member(books.chief, books.company_id, "mallory", "auditor")
@@ -425,3 +438,23 @@ async def test_a_posted_transaction_is_reversed_with_a_reason(h: Harness):
     assert reversal["reverses"] == tx["id"]
     assert "Typed twice" in (reversed_tx["reversal_reason"], reversal["reversal_reason"],
                              reversal["description"])
+
+
+async def test_a_refused_member_change_keeps_what_was_typed(h: Harness):
+    books = await h.books()
+    await sign_in(h.client, "chief")
+    base = f"/c/{books.company_id}"
+    page = await h.client.get(f"{base}/users")
+    r = await h.client.post(f"{base}/users", data={"csrf_token": csrf_of(page.text),
+                                                   "username": "nobody-here", "role": "auditor"})
+    assert r.status_code == 404
+    assert "No such user." in r.text or "ასეთი მომხმარებელი არ არსებობს." in r.text
+    assert 'value="nobody-here"' in r.text
+    assert '<option value="auditor" selected>' in r.text
+    await h.user("tamar")
+    r = await h.client.post(f"{base}/users", data={"csrf_token": csrf_of(page.text),
+                                                   "username": "tamar", "role": "auditor"})
+    assert r.status_code == 303
+    members = await h.client.get(f"/api/v1/companies/{books.company_id}/members",
+                                 headers=books.chief)
+    assert {"username": "tamar", "full_name": "Tamar", "role": "auditor"} in members.json()
