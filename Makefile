@@ -50,13 +50,17 @@ browser-tools:
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/browser --no-audit --no-fund --silent; \
 	else echo "npm missing (Node.js): the browser tests' accessibility check needs it"; fi
 
+# The suite runs in parallel, one embedded PostgreSQL per worker (TEST_WORKERS=1 for one).
+TEST_WORKERS ?= auto
+
 test: lint browser-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
 	$(BIN)/python bench/posting.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/payroll.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new

@@ -137,6 +137,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "member": ("Member", "წევრი"),
     "role": ("Role", "როლი"),
     "add_member": ("Add member", "წევრის დამატება"),
+    "invited": ("invited", "მოწვეული"),
     "change_role": ("Change role", "როლის შეცვლა"),
     "remove": ("Remove", "წაშლა"),
     "accountant": ("Accountant", "ბუღალტერი"),
