@@ -11,6 +11,7 @@ contexts through their services and queries only (docs/web.md).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from decimal import Decimal
@@ -59,6 +60,10 @@ _STATIC = ("app.css", "app.js", "entry.js")
 REPORT_NAMES = ("trial-balance", "balance-sheet", "profit-and-loss", "cash-flow",
                 "changes-in-equity")
 _DOWNLOADS = ("pdf", "xlsx", "csv")
+#: The documents screen's two sides (billing's document kinds) and statuses.
+DOCUMENT_KINDS = {"sales": ("sales_invoice", "credit_note"),
+                  "purchases": ("purchase_bill", "supplier_credit_note", "supplier_debit_note")}
+DOCUMENT_STATUSES = ("draft", "posted", "partly_paid", "paid", "credited")
 ROLES = [r.value for r in Role]
 
 _env = Environment(loader=PackageLoader("saldo.web", "templates"),
@@ -262,6 +267,9 @@ _MENU: tuple[tuple[str, str, Permission], ...] = (
     ("approvals", "approvals", Permission.TRANSACTIONS_READ),
     ("periods", "periods", Permission.ACCOUNTS_READ),
     ("reports", "reports", Permission.REPORTS_FINANCIAL),
+    ("documents", "documents", Permission.DOCUMENTS_READ),
+    ("vat_return", "vat", Permission.REPORTS_TAX),
+    ("payroll", "payroll", Permission.PAYROLL_READ),
     ("users", "users", Permission.COMPANY_READ),
 )
 
@@ -294,6 +302,9 @@ Writer = Annotated[CompanyContext, Depends(company(Permission.TRANSACTIONS_WRITE
 Reports = Annotated[CompanyContext, Depends(company(Permission.REPORTS_FINANCIAL))]
 Admin = Annotated[CompanyContext, Depends(company(Permission.ADMIN_USERS))]
 Closer = Annotated[CompanyContext, Depends(company(Permission.PERIODS_CLOSE))]
+Documents = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_READ))]
+TaxReader = Annotated[CompanyContext, Depends(company(Permission.REPORTS_TAX))]
+PayrollReader = Annotated[CompanyContext, Depends(company(Permission.PAYROLL_READ))]
 
 # ---------------------------------------------------------------------- routes
 
@@ -576,6 +587,33 @@ def router() -> APIRouter:
         query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
         return await _company_page(request, session, ctx, "account.html", code=code,
                                    data=data, filters=query)
+
+    # ----------------------------------------------------------------- other contexts
+
+    @web.get("/c/{company_id}/documents")
+    async def documents(request: Request, session: SignedIn, ctx: Documents,
+                        side: str = "sales", status: str | None = None) -> Response:
+        side = side if side in DOCUMENT_KINDS else "sales"
+        status = status if status in DOCUMENT_STATUSES else None
+        rows = await _web(request).documents(ctx, DOCUMENT_KINDS[side], status)
+        return await _company_page(request, session, ctx, "documents.html", rows=rows,
+                                   side=side, doc_status=status, statuses=DOCUMENT_STATUSES)
+
+    @web.get("/c/{company_id}/vat")
+    async def vat(request: Request, session: SignedIn, ctx: TaxReader,
+                  period: str | None = None) -> Response:
+        service = _web(request)
+        if not (period and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period)):
+            today = service.ledger.today()
+            last = today.replace(day=1) - dt.timedelta(days=1)  # the month before this one
+            period = f"{last.year:04d}-{last.month:02d}"
+        data = await service.vat_return(ctx, period)
+        return await _company_page(request, session, ctx, "vat.html", period=period, **data)
+
+    @web.get("/c/{company_id}/payroll")
+    async def payroll(request: Request, session: SignedIn, ctx: PayrollReader) -> Response:
+        runs = await _web(request).payroll_runs(ctx)
+        return await _company_page(request, session, ctx, "payroll.html", runs=runs)
 
     # ----------------------------------------------------------------- users
 

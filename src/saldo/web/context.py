@@ -8,13 +8,14 @@ from saldo.identity.service import IdentityService
 from saldo.ledger.service import LedgerService
 from saldo.platform.registry import Context, Wiring
 from saldo.reporting.service import ReportingService
+from saldo.tax.service import TaxService
 from saldo.web import api
 from saldo.web.service import WebService
 
 
 def build(w: Wiring) -> WebService:
     return WebService(w.service("identity", IdentityService), w.service("ledger", LedgerService),
-                      w.service("reporting", ReportingService),
+                      w.service("reporting", ReportingService), w.service("tax", TaxService),
                       key=w.settings.signing_key, secure_cookies=w.settings.is_production,
                       refresh_seconds=w.settings.refresh_token_seconds)
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from saldo.billing import queries as billing_queries
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import (
     CompanyContext,
@@ -33,7 +34,9 @@ from saldo.identity.service import (
 from saldo.kernel.errors import SaldoError
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import LedgerService
+from saldo.payroll import queries as payroll_queries
 from saldo.reporting.service import ReportingService
+from saldo.tax.service import TaxService, next_working_day
 from saldo.web.domain import csrf_token
 
 #: How long a rotated pair is handed to requests that still carry the old refresh token.
@@ -77,9 +80,10 @@ VAT_ACCOUNTS = ("3330", "3331", "3332", "3340", "3341", "3342", "3343", "3344")
 
 class WebService:
     def __init__(self, identity: IdentityService, ledger: LedgerService,
-                 reporting: ReportingService, *, key: str, secure_cookies: bool,
-                 refresh_seconds: int) -> None:
+                 reporting: ReportingService, tax: TaxService, *, key: str,
+                 secure_cookies: bool, refresh_seconds: int) -> None:
         self.identity, self.ledger, self.reporting = identity, ledger, reporting
+        self.tax = tax
         self.key, self.secure_cookies = key, secure_cookies
         self.refresh_seconds = refresh_seconds
         self._rotated: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
@@ -193,7 +197,41 @@ class WebService:
                 conn, ctx.company_id,
                 ledger_queries.TransactionFilter(status="approved", limit=10))
         return {"figures": figures, "drafts": drafts, "approved": approved,
-                "deadlines": tax_deadlines(today)}
+                "deadlines": await self.deadlines(ctx, today)}
+
+    async def deadlines(self, ctx: CompanyContext, today: date) -> list[dict[str, Any]]:
+        """The company's next returns from the tax calendar (VAT, income tax, profit tax,
+        property tax: each context's return sources), due dates moved to working days;
+        the monthly 15th when the calendar has nothing ahead yet."""
+        found = [due for year in (today.year, today.year + 1)
+                 for due in await self.tax.calendar(ctx.company_id, year)
+                 if due.due_date >= today]
+        if found:
+            return [{"date": d.due_date, "tax": d.tax, "period": d.period} for d in found[:4]]
+        return [{"date": d, "tax": None, "period": None} for d in tax_deadlines(today)]
+
+    # ------------------------------------------------------------------ other contexts
+
+    async def documents(self, ctx: CompanyContext, kinds: tuple[str, ...],
+                        status: str | None) -> list[dict[str, Any]]:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = await billing_queries.documents(conn, ctx.company_id, kinds, status=status,
+                                                   limit=200)
+            names: dict[Any, str] = {}
+            for row in rows:
+                cp = row["counterparty_id"]
+                if cp not in names:
+                    found = await billing_queries.counterparty(conn, ctx.company_id, cp)
+                    names[cp] = found["name"] if found else ""
+        return [{**r, "counterparty": names.get(r["counterparty_id"], "")} for r in rows]
+
+    async def vat_return(self, ctx: CompanyContext, period: str) -> Any:
+        vat, filings, findings = await self.tax.vat_return(ctx.company_id, period)
+        return {"vat": vat, "filings": filings, "findings": findings}
+
+    async def payroll_runs(self, ctx: CompanyContext) -> list[dict[str, Any]]:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await payroll_queries.runs(conn, ctx.company_id)
 
     async def accounts(self, ctx: CompanyContext) -> list[dict[str, Any]]:
         async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
@@ -224,15 +262,15 @@ class WebService:
 def tax_deadlines(today: date, count: int = 3) -> list[date]:
     """The next monthly filing and payment days: the 15th of each month (Tax Code of
     Georgia, art. 154 income tax withheld, art. 180/181 VAT return by the 15th of the
-    following month; georgia.md §3). Moved to the next working day once the tax context's
-    calendar (``saldo.tax.queries.next_working_day``) is on main."""
+    following month; georgia.md §3), moved to the next working day by the tax context's
+    calendar of Georgian holidays."""
     days: list[date] = []
     year, month = today.year, today.month
-    if today.day > 15:
-        month += 1
     while len(days) < count:
         if month > 12:
             year, month = year + 1, 1
-        days.append(date(year, month, 15))
+        day = next_working_day(date(year, month, 15))
+        if day >= today:
+            days.append(day)
         month += 1
     return days

@@ -458,3 +458,32 @@ async def test_a_refused_member_change_keeps_what_was_typed(h: Harness):
     members = await h.client.get(f"/api/v1/companies/{books.company_id}/members",
                                  headers=books.chief)
     assert ("tamar", "auditor") in {(m["username"], m["role"]) for m in members.json()}
+
+
+async def test_documents_vat_return_and_payroll_screens(h: Harness):
+    from billing_harness import Billing, line
+
+    books = await h.books()
+    billing = Billing(books)
+    customer = await billing.counterparty("შპს ალფა <b>ტრეიდი</b>", "204999999")
+    # 10 × 1000.00 at 18% VAT: net 10,000.00, VAT 1,800.00, total 11,800.00.
+    invoice = await billing.invoice(customer, "2026-03-15", [line("10", "1000.00")])
+    await sign_in(h.client, "chief")
+    plant(h.client, "saldo_lang", "ka")
+    base = f"/c/{books.company_id}"
+    page = await h.client.get(f"{base}/documents")
+    assert page.status_code == 200
+    assert invoice["number"] in page.text
+    assert "11\u00a0800,00" in page.text
+    assert "&lt;b&gt;ტრეიდი&lt;/b&gt;" in page.text  # a counterparty's name is text
+    assert (await h.client.get(f"{base}/documents?side=purchases&status=paid")).status_code \
+        == 200
+    vat = await h.client.get(f"{base}/vat?period=2026-03")
+    assert vat.status_code == 200
+    # Output VAT 1,800.00 and nothing to deduct: 1,800.00 payable.
+    assert 'id="vat-payable">1\u00a0800,00<' in vat.text
+    assert (await h.client.get(f"{base}/vat?period=bad")).status_code == 200
+    payroll = await h.client.get(f"{base}/payroll")
+    assert payroll.status_code == 200
+    dashboard = await h.client.get(f"{base}/")
+    assert "დღგ" in dashboard.text
