@@ -69,6 +69,14 @@ class BillingProjection:
                      drafted.supplier_reference, drafted.corrects,
                      orjson.dumps(list(drafted.lines)).decode(), drafted.net_total,
                      drafted.vat_total, drafted.total, drafted.by, e.version))
+                # The counter follows the numbers drafted (a no-op live, where drafting
+                # advanced it; its source on a rebuild).
+                series, year, number = drafted.number.rsplit("-", 2)
+                await conn.execute(
+                    "INSERT INTO billing_numbers AS n (company_id, series, year, last_number)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (company_id, series, year)"
+                    " DO UPDATE SET last_number = greatest(n.last_number, excluded.last_number)",
+                    (company, series, int(year), int(number)))
             elif e.type == d.DocumentPosted.type:
                 posted = d.DocumentPosted.from_data(e.data)
                 cursor = await conn.execute(
