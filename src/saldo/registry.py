@@ -8,6 +8,7 @@ mounts their commands. A new context adds its package and one line here.
 from __future__ import annotations
 
 from saldo.billing.context import CONTEXT as BILLING
+from saldo.fx.context import CONTEXT as FX
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.platform.registry import Context
@@ -16,6 +17,7 @@ from saldo.tax.context import CONTEXT as TAX
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
+    FX,
     LEDGER,
     BILLING,
     TAX,
