@@ -37,6 +37,7 @@ from saldo.billing.domain import (
     LineInput,
     PaymentDraft,
 )
+from saldo.fx import queries as fx_queries
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import CompanyContext
 from saldo.kernel.errors import RuleViolation
@@ -654,9 +655,14 @@ class PeriodNotOpen(RuleViolation):
 
 
 async def official_rate(conn: Connection, currency: str, day: date) -> Decimal:
-    """The NBG rate in effect on ``day`` (the fx context's ``rate_in_effect``)."""
-    raise RateNotFound(f"No exchange rate for {currency} on {day}: give exchange_rate (GEL "
-                       f"per one {currency}).", currency=currency, date=day.isoformat())
+    """The NBG rate in effect on ``day`` (the fx context's ``rate_in_effect``): the latest
+    published for a day on or before it (georgia.md §7)."""
+    found = await fx_queries.rate_in_effect(conn, currency, day)
+    if found is None:
+        raise RateNotFound(f"No exchange rate for {currency} on {day}: load the NBG rates or "
+                           f"give exchange_rate (GEL per one {currency}).", currency=currency,
+                           date=day.isoformat())
+    return found.rate
 
 
 class RateNotFound(RuleViolation):

@@ -149,3 +149,22 @@ async def test_invoice_pdf_in_both_languages(h: Harness) -> None:
     assert "2,913.42" in texts["en"]  # 2,469.00 + 444.42
     assert "ანგარიშ-ფაქტურა" in texts["ka"]
     assert "2 913,42" in texts["ka"]
+
+
+async def test_official_rate_when_none_is_given(h: Harness) -> None:
+    """No exchange_rate: the NBG rate in effect on the date (valid from 1 Mar, 2.7000);
+    none loaded for EUR: 422 rate_not_found, nothing written."""
+    books = await h.books()
+    await h.user("root", superuser=True)
+    root = await h.headers("root")
+    r = await h.client.put("/api/v1/rates/USD/2026-03-01", headers=root, json={"rate": "2.7"})
+    assert r.status_code == 200, r.text
+    b = Billing(books)
+    customer = await b.counterparty("Acme Inc", "US-99", country="US")
+    inv = await b.invoice(customer, "2026-03-02", [line("1", "100")], currency="USD")
+    assert (inv["exchange_rate"], inv["total_base"]) == ("2.7", "318.60")  # 118 × 2.7
+    r = await h.client.post(books.url("/sales-invoices"), headers=books.clerk, json={
+        "customer_id": customer, "date": "2026-03-02", "currency": "EUR",
+        "lines": [line("1", "100")]})
+    assert r.status_code == 422
+    assert r.json()["code"] == "rate_not_found"
