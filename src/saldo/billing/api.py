@@ -319,24 +319,12 @@ def bucket_of(as_of: dt.date, due: dt.date) -> str:
 def aging(rows: list[dict[str, Any]], as_of: dt.date) -> AgingOut:
     """In GEL (the documents' booked GEL less what settled them), so the total equals the
     control account's balance (1410 receivables, 3110 payables) at ``as_of``."""
-    per: dict[UUID, dict[str, Any]] = {}
-    zero = Decimal("0.00")
-    totals = dict.fromkeys((*BUCKETS, "total"), zero)
-    for r in rows:
-        entry = per.setdefault(r["counterparty_id"], {"name": r["name"],
-                                                      **dict.fromkeys((*BUCKETS, "total"),
-                                                                      zero)})
-        bucket = bucket_of(as_of, r["due_date"])
-        entry[bucket] += r["base_due"]
-        entry["total"] += r["base_due"]
-        totals[bucket] += r["base_due"]
-        totals["total"] += r["base_due"]
-    out = [AgingRow(counterparty_id=cp, name=v["name"],
-                    **{k: _money(v[k]) for k in (*BUCKETS, "total")})
-           for cp, v in sorted(per.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))
-           if v["total"] != 0 or any(v[b] for b in BUCKETS)]
-    return AgingOut(as_of=as_of, rows=out,
-                    totals=AgingTotals(**{k: _money(v) for k, v in totals.items()}))
+    keys = (*BUCKETS, "total")
+    totals = {k: sum((r[k] for r in rows), Decimal("0.00")) for k in keys}
+    return AgingOut(as_of=as_of, rows=[
+        AgingRow(counterparty_id=r["counterparty_id"], name=r["name"],
+                 **{k: _money(r[k]) for k in keys}) for r in rows],
+        totals=AgingTotals(**{k: _money(v) for k, v in totals.items()}))
 
 
 _counterparty_body = ExactJsonBody(CounterpartyIn)
@@ -649,7 +637,7 @@ def router() -> APIRouter:
                      as_of: dt.date | None) -> AgingOut:
         day = as_of or billing.today()
         async with billing.db.transaction(company_id=ctx.company_id) as conn:
-            rows = await queries.open_as_of(conn, ctx.company_id, ledger, day)
+            rows = await queries.aging(conn, ctx.company_id, ledger, day)
         return aging(rows, day)
 
     @api.get("/reports/receivables-aging", summary="Receivables by days past due (GEL)",

@@ -91,14 +91,17 @@ class BillingProjection:
                 kind = d.DocumentKind(row["kind"])
                 lines = [d.line_from_data(x) for x in row["lines"]]
                 deductible = posted.vat_deductible
-                for no, direction, code, base, vat, ded in vat_rows(
-                        kind, lines, Decimal(row["exchange_rate"]), deductible):
-                    await conn.execute(
-                        "INSERT INTO vat_lines (company_id, day, document_id, line_no,"
-                        " direction, document_kind, vat_code, counterparty_id, base, vat,"
-                        " deductible) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        (company, row["date"], posted.document_id, no, direction, kind.value,
-                         code, row["counterparty_id"], base, vat, ded))
+                rows = vat_rows(kind, lines, Decimal(row["exchange_rate"]), deductible)
+                await conn.execute(
+                    "INSERT INTO vat_lines (company_id, day, document_id, line_no, direction,"
+                    " document_kind, vat_code, counterparty_id, base, vat, deductible)"
+                    " SELECT %s, %s, %s, v.no, v.direction, %s, v.code, %s, v.base, v.vat,"
+                    "        v.ded"
+                    "   FROM unnest(%s::int[], %s::text[], %s::text[], %s::numeric[],"
+                    "               %s::numeric[], %s::bool[])"
+                    "        AS v(no, direction, code, base, vat, ded)",
+                    (company, row["date"], posted.document_id, kind.value,
+                     row["counterparty_id"], *(list(c) for c in zip(*rows, strict=True))))
             elif e.type == d.DocumentSettled.type:
                 settled = d.DocumentSettled.from_data(e.data)
                 credit = settled.amount if settled.by_kind in (

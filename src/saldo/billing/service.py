@@ -181,28 +181,46 @@ class BillingService:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def vat_payer(self, conn: Connection, company_id: UUID) -> bool:
+    async def vat_payer(self, conn: Connection, company_id: UUID,
+                        memo: dict[str, Any] | None = None) -> bool:
+        """Whether the company is a VAT payer (remembered for the unit of work)."""
+        if memo is not None and "billing.vat_payer" in memo:
+            return bool(memo["billing.vat_payer"])
         row = await identity_queries.company_settings(conn, company_id)
-        return bool(row and row["vat_payer"])
+        payer = bool(row and row["vat_payer"])
+        if memo is not None:
+            memo["billing.vat_payer"] = payer
+        return payer
 
     async def _counterparty(self, conn: Connection, company_id: UUID,
-                            counterparty_id: UUID) -> dict[str, Any]:
-        row = await queries.counterparty(conn, company_id, counterparty_id)
+                            counterparty_id: UUID,
+                            memo: dict[str, Any] | None = None) -> dict[str, Any]:
+        known: dict[UUID, dict[str, Any]] = (memo.setdefault("billing.counterparties", {})
+                                             if memo is not None else {})
+        row = known.get(counterparty_id) or await queries.counterparty(conn, company_id,
+                                                                      counterparty_id)
         if row is None:
             raise d.CounterpartyNotFound("No such counterparty.",
                                          counterparty_id=str(counterparty_id))
+        known[counterparty_id] = row
         return row
 
-    async def _check_open(self, conn: Connection, company_id: UUID, day: date) -> None:
+    async def _check_open(self, conn: Connection, company_id: UUID, day: date,
+                          memo: dict[str, Any] | None = None) -> None:
         """A document dated in a closed or locked month is refused (422 period_closed)."""
+        period = f"{day.year:04d}-{day.month:02d}"
+        checked: set[str] = (memo.setdefault("billing.open_periods", set())
+                             if memo is not None else set())
+        if period in checked:
+            return
         settings = await self.ledger.company(company_id, conn)
         start = settings.fiscal_year_start_month
         year = day.year if day.month >= start else day.year - 1
-        period = f"{day.year:04d}-{day.month:02d}"
         for p in await ledger_queries.fiscal_periods(conn, company_id, year, start):
             if p["period"] == period and p["status"] != "open":
                 raise PeriodNotOpen(f"Period {period} is {p['status']}; it takes no "
                                     "documents.", period=period, status=p["status"])
+        checked.add(period)
 
     async def rate(self, conn: Connection, currency: str, day: date,
                    given: object = None) -> Decimal:
@@ -279,11 +297,13 @@ class BillingService:
         return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def _draft(self, uow: UnitOfWork, kind: DocumentKind, data: DocumentInput,
-                     corrects: UUID | None) -> Document:
+                     corrects: UUID | None, *, append: bool = True) -> Document:
+        """A new draft; ``append=False`` keeps its event pending, to be appended with the
+        posting's in one round trip (``post_many``)."""
         conn, company_id = uow.conn, uow.company_id
-        await self._counterparty(conn, company_id, data.counterparty_id)
-        await self._check_open(conn, company_id, data.date)
-        vat_payer = await self.vat_payer(conn, company_id)
+        await self._counterparty(conn, company_id, data.counterparty_id, uow.memo)
+        await self._check_open(conn, company_id, data.date, uow.memo)
+        vat_payer = await self.vat_payer(conn, company_id, uow.memo)
         lines = d.check_lines(data.lines, kind, vat_payer)
         currency = (data.currency or "GEL").strip().upper()
         if currency not in ISO_CURRENCIES:
@@ -320,9 +340,10 @@ class BillingService:
                        currency, rate, event.reference, supplier_reference, corrects, lines,
                        net, vat, total)
         doc.pending.append(event)
-        await uow.append(document_stream(document_id), DOCUMENT_STREAM, NO_STREAM,
-                         doc.pending)
-        doc.pending, doc.version = [], 1
+        if append:
+            await uow.append(document_stream(document_id), DOCUMENT_STREAM, NO_STREAM,
+                             doc.pending)
+            doc.pending, doc.version = [], 1
         return doc
 
     async def _number(self, conn: Connection, company_id: UUID, series: str,
@@ -351,7 +372,7 @@ class BillingService:
         if doc.posted:
             raise d.InvalidDocumentState(f"{doc.number} is posted already.",
                                          document_id=str(doc.id), status=doc.status.value)
-        vat_payer = await self.vat_payer(uow.conn, uow.company_id)
+        vat_payer = await self.vat_payer(uow.conn, uow.company_id, uow.memo)
         journal = _Journal(doc.exchange_rate)
         party = doc.counterparty_id
         sales = doc.kind.sales
@@ -397,6 +418,20 @@ class BillingService:
         for hook in self.document_posted:
             await hook(uow, doc)
         return posted
+
+    async def post_many(self, ctx: CompanyContext, kind: DocumentKind,
+                        documents: Sequence[DocumentInput]) -> list[Document]:
+        """Draft and post many documents in one unit of work, all or none (an import of a
+        month's invoices, the benchmark)."""
+        async def decide(uow: UnitOfWork) -> list[Document]:
+            posted = []
+            for data in documents:
+                doc = await self._draft(uow, kind, data, None, append=False)
+                await self._post(uow, doc)
+                posted.append(doc)
+            return posted
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def credit_note(self, ctx: CompanyContext, document_id: UUID, on: date,
                           lines: Sequence[LineInput], reference: str | None = None) -> Document:
@@ -492,8 +527,8 @@ class BillingService:
         line through this): allocations to documents of the same counterparty and
         currency, never more than each one's amount due; the remainder is an advance."""
         conn, company_id = uow.conn, uow.company_id
-        await self._counterparty(conn, company_id, draft.counterparty_id)
-        await self._check_open(conn, company_id, draft.date)
+        await self._counterparty(conn, company_id, draft.counterparty_id, uow.memo)
+        await self._check_open(conn, company_id, draft.date, uow.memo)
         amount = d.positive_amount(draft.amount, "amount")
         currency = (draft.currency or "GEL").strip().upper()
         if currency not in ISO_CURRENCIES:
@@ -511,7 +546,7 @@ class BillingService:
                                    f"({amount}).", amount=str(amount),
                                    allocated=str(allocated))
         unallocated = amount - allocated
-        vat_payer = await self.vat_payer(conn, company_id)
+        vat_payer = await self.vat_payer(conn, company_id, uow.memo)
         charge_vat = draft.advance_vat if draft.advance_vat is not None else vat_payer
         advance_vat = d.ZERO
         party = draft.counterparty_id

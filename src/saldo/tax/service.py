@@ -155,10 +155,8 @@ class TaxService:
         """Billing's hook on every posted document: for a company that is not a VAT payer,
         record once when its rolling turnover reaches 90% of the threshold and when it
         crosses it (issue 13, item 8)."""
-        if not document.kind.sales:
-            return
-        settings = await identity_queries.company_settings(uow.conn, uow.company_id)
-        if settings is None or settings["vat_payer"]:
+        if not document.kind.sales or await self.billing.vat_payer(uow.conn, uow.company_id,
+                                                                   uow.memo):
             return
         turnover = await self._turnover(uow.conn, uow.company_id, document.date)
         start = d.window_start(document.date)
