@@ -35,6 +35,7 @@ async def billing_service(request: Request) -> BillingService:
 Billing = Annotated[BillingService, Depends(billing_service)]
 Reader = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_READ))]
 Writer = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_WRITE))]
+Approver = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_APPROVE))]
 AmountIn = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}],
                                           "examples": ["1180.00"]})]
 _ERRORS = (400, 401, 403, 404, 422)
@@ -152,6 +153,16 @@ class DocumentOut(BaseModel):
     amount_due: str
     total_base: str
     transaction_id: UUID | None
+    created_by: str = ""
+    approved_by: str | None = None
+
+
+class SettingsIn(BaseModel):
+    require_approval: Bool
+
+
+class SettingsOut(BaseModel):
+    require_approval: bool
 
 
 class DocumentPage(BaseModel):
@@ -282,7 +293,8 @@ def document_out(doc: Document) -> DocumentOut:
                for x in doc.lines],
         net_total=_money(doc.net_total), vat_total=_money(doc.vat_total),
         total=_money(doc.total), amount_due=_money(doc.amount_due),
-        total_base=_money(doc.total_base), transaction_id=doc.transaction_id)
+        total_base=_money(doc.total_base), transaction_id=doc.transaction_id,
+        created_by=doc.created_by, approved_by=doc.approved_by)
 
 
 def counterparty_out(row: dict[str, Any]) -> CounterpartyOut:
@@ -333,6 +345,7 @@ _bill_body = ExactJsonBody(BillIn)
 _note_body = ExactJsonBody(NoteIn)
 _payment_body = ExactJsonBody(PaymentIn)
 _apply_body = ExactJsonBody(ApplyIn)
+_settings_body = ExactJsonBody(SettingsIn)
 Id = Annotated[UUID, Path()]
 SALES = (DocumentKind.SALES_INVOICE, DocumentKind.CREDIT_NOTE)
 PURCHASES = (DocumentKind.PURCHASE_BILL, DocumentKind.SUPPLIER_CREDIT_NOTE,
@@ -357,6 +370,24 @@ def _after(cursor: str | None) -> tuple[str, UUID] | None:
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["billing"],
                     route_class=StrictRoute)
+
+    # ----------------------------------------------------------------- settings
+
+    @api.get("/billing-settings", summary="Whether documents need a second person's "
+             "approval before they post", response_model=SettingsOut,
+             responses=problem_responses(*_ERRORS))
+    async def get_settings(ctx: Reader, billing: Billing) -> SettingsOut:
+        async with billing.db.transaction(company_id=ctx.company_id) as conn:
+            required = await billing.requires_approval(conn, ctx.company_id)
+        return SettingsOut(require_approval=required)
+
+    @api.put("/billing-settings", summary="Require (or not) a second person's approval",
+             response_model=SettingsOut, responses=problem_responses(*_ERRORS),
+             openapi_extra=_settings_body.openapi())
+    async def put_settings(ctx: Approver, billing: Billing,
+                           body: Annotated[SettingsIn, Depends(_settings_body)]) -> SettingsOut:
+        await billing.change_settings(ctx, body.require_approval)
+        return SettingsOut(require_approval=body.require_approval)
 
     # ----------------------------------------------------------------- counterparties
 
@@ -505,6 +536,13 @@ def router() -> APIRouter:
     async def post_invoice(document_id: Id, ctx: Writer, billing: Billing) -> DocumentOut:
         return document_out(await billing.post(ctx, document_id, (DocumentKind.SALES_INVOICE,)))
 
+    @api.post("/sales-invoices/{document_id}/approve",
+              summary="Approve a draft (maker-checker: not its author)",
+              response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
+    async def approve_invoice(document_id: Id, ctx: Approver, billing: Billing) -> DocumentOut:
+        return document_out(await billing.approve(ctx, document_id,
+                                                  (DocumentKind.SALES_INVOICE,)))
+
     @api.post("/sales-invoices/{document_id}/credit-note",
               summary="A posted credit note against a posted invoice (never more than it)",
               status_code=201, response_model=DocumentOut,
@@ -563,6 +601,13 @@ def router() -> APIRouter:
               response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
     async def post_bill(document_id: Id, ctx: Writer, billing: Billing) -> DocumentOut:
         return document_out(await billing.post(ctx, document_id, (DocumentKind.PURCHASE_BILL,)))
+
+    @api.post("/purchase-bills/{document_id}/approve",
+              summary="Approve a draft bill (maker-checker: not its author)",
+              response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
+    async def approve_bill(document_id: Id, ctx: Approver, billing: Billing) -> DocumentOut:
+        return document_out(await billing.approve(ctx, document_id,
+                                                  (DocumentKind.PURCHASE_BILL,)))
 
     @api.post("/purchase-bills/{document_id}/credit-note",
               summary="A supplier's credit note against a posted bill", status_code=201,

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from saldo.kernel.errors import Conflict, NotFound, RuleViolation
+from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
 from saldo.kernel.events import DomainEvent, event_types
 from saldo.kernel.money import InvalidAmount, parse_amount, round_half_up
 
@@ -95,6 +95,11 @@ class DuplicateSupplierReference(Conflict):
 class InvalidDocumentState(Conflict):
     code = "invalid_state"
     title = "Wrong document state"
+
+
+class SegregationOfDuties(Forbidden):
+    code = "segregation_of_duties"
+    title = "Maker-checker: the author cannot approve"
 
 
 class InvalidDocument(RuleViolation):
@@ -401,6 +406,20 @@ class DocumentPosted(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentApproved(DomainEvent):
+    """A second person approved the draft (when the company requires it)."""
+
+    document_id: UUID
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSettingsChanged(DomainEvent):
+    require_approval: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentSettled(DomainEvent):
     """Part of the document's amount due was settled by a payment or a note."""
 
@@ -413,7 +432,8 @@ class DocumentSettled(DomainEvent):
     amount_base: Decimal
 
 
-DOCUMENT_EVENTS = event_types(DocumentDrafted, DocumentPosted, DocumentSettled)
+DOCUMENT_EVENTS = event_types(DocumentDrafted, DocumentApproved, DocumentPosted,
+                              DocumentSettled)
 
 
 @dataclass
@@ -438,6 +458,8 @@ class Document:
     settled: Decimal = ZERO
     settled_base: Decimal = ZERO
     credited: Decimal = ZERO
+    created_by: str = ""
+    approved_by: str | None = None
     version: int = 0
     pending: list[DomainEvent] = field(default_factory=list)
 
@@ -452,7 +474,7 @@ class Document:
                           event.date, event.due_date, event.currency, event.exchange_rate,
                           event.reference, event.supplier_reference, event.corrects,
                           [line_from_data(x) for x in event.lines], event.net_total,
-                          event.vat_total, event.total)
+                          event.vat_total, event.total, created_by=event.by)
             elif doc is not None:
                 doc.apply(event)
             if doc is not None:
@@ -460,7 +482,9 @@ class Document:
         return doc
 
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, DocumentPosted):
+        if isinstance(event, DocumentApproved):
+            self.approved_by = event.by
+        elif isinstance(event, DocumentPosted):
             self.transaction_id = event.transaction_id
             self.total_base = event.total_base
         elif isinstance(event, DocumentSettled):
@@ -489,6 +513,15 @@ class Document:
     @property
     def status(self) -> DocumentStatus:
         return status_of(self.posted, self.total, self.settled, self.credited)
+
+    def approve(self, by: str) -> None:
+        if self.posted or self.approved_by:
+            raise InvalidDocumentState(f"{self.number} is not an unapproved draft.",
+                                       document_id=str(self.id), status=self.status.value)
+        if by == self.created_by:
+            raise SegregationOfDuties("The author of a document cannot approve it.",
+                                      document_id=str(self.id))
+        self.record(DocumentApproved(self.id, by))
 
     def settle(self, by_document: UUID, by_kind: str, on: Day, amount: Decimal) -> Decimal:
         """Settle ``amount`` of what is due; returns the GEL share relieved (the whole

@@ -16,9 +16,10 @@ from saldo.platform.db import Connection
 from saldo.platform.eventstore import RecordedEvent
 
 READ_MODELS = ("counterparties", "billing_documents", "billing_numbers", "billing_settlements",
-               "billing_payments", "vat_lines")
+               "billing_payments", "vat_lines", "billing_settings")
 
-EVENTS = frozenset({d.CounterpartyRegistered.type, *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
+EVENTS = frozenset({d.CounterpartyRegistered.type, d.BillingSettingsChanged.type,
+                    *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
 
 
 def _status(row: dict[str, Any]) -> str:
@@ -54,6 +55,17 @@ class BillingProjection:
             company = e.company_id
             if e.type == d.CounterpartyRegistered.type:
                 await self._counterparty(conn, e)
+            elif e.type == d.BillingSettingsChanged.type:
+                await conn.execute(
+                    "INSERT INTO billing_settings (company_id, require_approval)"
+                    " VALUES (%s, %s) ON CONFLICT (company_id)"
+                    " DO UPDATE SET require_approval = excluded.require_approval",
+                    (company, e.data["require_approval"]))
+            elif e.type == d.DocumentApproved.type:
+                await conn.execute(
+                    "UPDATE billing_documents SET approved_by = %s, version = %s"
+                    " WHERE company_id = %s AND id = %s",
+                    (e.data["by"], e.version, company, e.data["document_id"]))
             elif e.type == d.DocumentDrafted.type:
                 drafted = d.DocumentDrafted.from_data(e.data)
                 await conn.execute(

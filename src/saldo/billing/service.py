@@ -359,14 +359,47 @@ class BillingService:
 
     async def post(self, ctx: CompanyContext, document_id: UUID,
                    kinds: tuple[DocumentKind, ...]) -> Document:
+        """Post a draft: its author may, unless the company requires a second person's
+        approval first (then an unapproved draft is 409 ``not_approved``)."""
         async def decide(uow: UnitOfWork) -> Document:
             doc = await self._load(uow, document_id)
             if doc.kind not in kinds:
                 raise d.DocumentNotFound("No such document.", document_id=str(document_id))
+            if (not doc.posted and doc.approved_by is None
+                    and await self.requires_approval(uow.conn, uow.company_id)):
+                raise NotApproved(f"{doc.number} needs a second person's approval first.",
+                                  document_id=str(doc.id))
             await self._post(uow, doc)
             return doc
 
         return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def approve(self, ctx: CompanyContext, document_id: UUID,
+                      kinds: tuple[DocumentKind, ...]) -> Document:
+        async def decide(uow: UnitOfWork) -> Document:
+            doc = await self._load(uow, document_id)
+            if doc.kind not in kinds:
+                raise d.DocumentNotFound("No such document.", document_id=str(document_id))
+            doc.approve(uow.actor.username)
+            await self._save(uow, doc)
+            return doc
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def requires_approval(self, conn: Connection, company_id: UUID) -> bool:
+        cursor = await conn.execute(
+            "SELECT require_approval FROM billing_settings WHERE company_id = %s",
+            (company_id,))
+        row = await cursor.fetchone()
+        return bool(row and row["require_approval"])
+
+    async def change_settings(self, ctx: CompanyContext, require_approval: bool) -> None:
+        async def decide(uow: UnitOfWork) -> None:
+            stream = f"billing.settings-{uow.company_id}"
+            await uow.append(stream, "billing.settings", await uow.version(stream), [
+                d.BillingSettingsChanged(require_approval, uow.actor.username)])
+
+        await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def _post(self, uow: UnitOfWork, doc: Document) -> PostedJournal:
         if doc.posted:
@@ -682,6 +715,11 @@ def _exchange_difference(journal: _Journal, control: str, side: str, difference:
                counterparty_id=counterparty_id, document_id=doc.id)
     journal.fx(d.FX_LOSS if pl_side == "debit" else d.FX_GAIN, pl_side, amount,
                f"Exchange difference {doc.number}")
+
+
+class NotApproved(d.InvalidDocumentState):
+    code = "not_approved"
+    title = "Approval required"
 
 
 class PeriodNotOpen(RuleViolation):
