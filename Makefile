@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
 	$(BIN)/python bench/posting.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/payroll.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new

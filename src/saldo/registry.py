@@ -11,8 +11,10 @@ from saldo.billing.context import CONTEXT as BILLING
 from saldo.fx.context import CONTEXT as FX
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
+from saldo.payroll.context import CONTEXT as PAYROLL
 from saldo.platform.registry import Context
 from saldo.reporting.context import CONTEXT as REPORTING
+from saldo.rsge.context import CONTEXT as RSGE
 from saldo.tax.context import CONTEXT as TAX
 
 CONTEXTS: tuple[Context, ...] = (
@@ -21,7 +23,9 @@ CONTEXTS: tuple[Context, ...] = (
     LEDGER,
     BILLING,
     TAX,
+    PAYROLL,
     REPORTING,
+    RSGE,
 )
 
 
