@@ -168,3 +168,22 @@ async def test_official_rate_when_none_is_given(h: Harness) -> None:
         "lines": [line("1", "100")]})
     assert r.status_code == 422
     assert r.json()["code"] == "rate_not_found"
+
+
+async def test_concurrent_payments_never_over_allocate(h: Harness) -> None:
+    """Two payments of 100.00 race for an invoice of 118.00: one wins; the other, run
+    again on the invoice's new version, finds 18.00 due and is refused."""
+    import asyncio
+
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    inv = await b.invoice(customer, "2026-03-02", [line("1", "100")])
+    body = {"counterparty_id": customer, "date": "2026-03-05", "direction": "in",
+            "amount": "100", "allocations": [{"document_id": inv["id"], "amount": "100"}]}
+    responses = await asyncio.gather(*[
+        h.client.post(books.url("/payments"), headers=books.clerk, json=body)
+        for _ in range(2)])
+    assert sorted(r.status_code for r in responses) == [201, 422]
+    assert (await b.invoice_doc(inv["id"]))["amount_due"] == "18.00"
+    assert await books.balance("1410", "2026-03-31") == "18.00"
