@@ -325,6 +325,8 @@ def check_lines(raw: Sequence[LineInput], kind: DocumentKind, vat_payer: bool) -
         quantity = _decimal(r.quantity, f"{where}.quantity", 4)
         price = _decimal(r.unit_price, f"{where}.unit_price", 4)
         net = round_half_up(quantity * price, 2)
+        if net >= MAX_AMOUNT:
+            raise InvalidLine(f"{where}: the line's net amount is too large.", field=where)
         if net <= 0:
             raise InvalidLine(f"{where}: the line's net amount rounds to zero.", field=where)
         vat = line_vat(net, code)
@@ -339,6 +341,8 @@ def check_lines(raw: Sequence[LineInput], kind: DocumentKind, vat_payer: bool) -
         if len(r.description) > 500:
             raise InvalidLine(f"{where}.description: at most 500 characters.", field=where)
         lines.append(Line(r.description.strip(), quantity, price, code, account, net, vat))
+    if sum((x.net + x.vat for x in lines), ZERO) >= MAX_AMOUNT:
+        raise InvalidLine("The document's total is too large.", field="lines")
     return lines
 
 

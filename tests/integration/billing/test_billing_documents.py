@@ -187,3 +187,18 @@ async def test_concurrent_payments_never_over_allocate(h: Harness) -> None:
     assert sorted(r.status_code for r in responses) == [201, 422]
     assert (await b.invoice_doc(inv["id"]))["amount_due"] == "18.00"
     assert await books.balance("1410", "2026-03-31") == "18.00"
+
+
+async def test_listing_matches_the_documents(h: Harness) -> None:
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    posted = await b.invoice(customer, "2026-03-02", [line("3", "33.33"), line("1", "5")])
+    await b.pay(customer, "2026-03-05", "in", "50", [(posted["id"], "50")])
+    draft = await b.invoice(customer, "2026-03-03", [line("1", "10", "exempt")], post=False)
+    listed = (await b.call("GET", "/sales-invoices", params={"customer_id": customer}))["items"]
+    assert [x["id"] for x in listed] == [draft["id"], posted["id"]]
+    for item in listed:
+        assert item == await b.invoice_doc(item["id"])
+    partly = await b.call("GET", "/sales-invoices", params={"status": "partly_paid"})
+    assert [x["amount_due"] for x in partly["items"]] == ["73.89"]  # 99.99+18+5+0.90−50
