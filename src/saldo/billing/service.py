@@ -632,6 +632,11 @@ class BillingService:
                 raise d.AllocationMismatch(
                     f"{where}: {doc.number} is in {doc.currency}, the payment in {currency}.",
                     field=where, document_id=str(doc.id))
+            if doc.date > on:
+                raise d.AllocationMismatch(
+                    f"{where}: {doc.number} is dated {doc.date}, after the payment: take the "
+                    "payment as an advance and apply it on or after that date.",
+                    field=where, document_id=str(doc.id))
             receives = doc.kind in (DocumentKind.SALES_INVOICE,
                                     DocumentKind.SUPPLIER_CREDIT_NOTE)
             if receives != (direction is Direction.IN):

@@ -65,6 +65,9 @@ async def test_refused_input_writes_nothing(h: Harness) -> None:
     await refused("POST", "/payments", 422, "allocation_mismatch", json={
         "counterparty_id": other_customer, "date": "2026-03-07", "direction": "in",
         "amount": "10", "allocations": [{"document_id": invoice["id"], "amount": "10"}]})
+    await refused("POST", "/payments", 422, "allocation_mismatch", json={
+        "counterparty_id": customer, "date": "2026-03-01", "direction": "in",
+        "amount": "10", "allocations": [{"document_id": invoice["id"], "amount": "10"}]})
     await refused("POST", "/purchase-bills", 409, "duplicate_supplier_reference", json={
         "supplier_id": supplier, "date": "2026-03-08", "supplier_reference": "S-1",
         "lines": [line("1", "5", "vat18", "7490")]})
