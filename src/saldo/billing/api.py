@@ -542,7 +542,7 @@ def router() -> APIRouter:
                             status: Annotated[d.DocumentStatus | None, Query()] = None,
                             date_from: Date | None = None, date_to: Date | None = None,
                             limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                            offset: Annotated[int, Query(ge=0)] = 0) -> DocumentPage:
+                            offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> DocumentPage:
         return await _list(billing, ctx, SALES, customer_id,
                            status.value if status else None, date_from, date_to, limit, offset)
 
@@ -609,7 +609,7 @@ def router() -> APIRouter:
                          status: Annotated[d.DocumentStatus | None, Query()] = None,
                          date_from: Date | None = None, date_to: Date | None = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> DocumentPage:
+                         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> DocumentPage:
         return await _list(billing, ctx, PURCHASES, supplier_id,
                            status.value if status else None, date_from, date_to, limit, offset)
 

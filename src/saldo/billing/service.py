@@ -208,6 +208,9 @@ class BillingService:
     async def _check_open(self, conn: Connection, company_id: UUID, day: date,
                           memo: dict[str, Any] | None = None) -> None:
         """A document dated in a closed or locked month is refused (422 period_closed)."""
+        if not 1901 <= day.year <= 2998:
+            raise d.InvalidDocument(f"{day} is not a date Saldo keeps books for.",
+                                    field="date")
         period = f"{day.year:04d}-{day.month:02d}"
         checked: set[str] = (memo.setdefault("billing.open_periods", set())
                              if memo is not None else set())
