@@ -16,7 +16,7 @@ from saldo.platform.db import Connection
 from saldo.platform.eventstore import RecordedEvent
 
 READ_MODELS = ("counterparties", "billing_documents", "billing_numbers", "billing_settlements",
-               "billing_payments", "vat_lines", "billing_settings")
+               "billing_payments", "vat_lines", "billing_settings", "vat_daily")
 
 EVENTS = frozenset({d.CounterpartyRegistered.type, d.BillingSettingsChanged.type,
                     *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
@@ -39,6 +39,23 @@ def vat_rows(kind: d.DocumentKind, lines: Sequence[d.Line], rate: Decimal,
         vat = round_half_up(line.vat * rate, 2) * sign
         rows.append((i, direction, line.vat_code.value, base, vat, vat_payer))
     return rows
+
+
+async def _daily(conn: Connection, company: Any, day: Any,
+                 rows: Sequence[tuple[str, str, bool, Decimal, Decimal]]) -> None:
+    """Add (direction, code, deductible, base, VAT) rows to the day's VAT sums, in key
+    order (concurrent postings of a day lock the same rows in the same order)."""
+    sums: dict[tuple[str, str, bool], tuple[Decimal, Decimal]] = {}
+    for direction, code, deductible, base, vat in rows:
+        b, v = sums.get((direction, code, deductible), (Decimal(0), Decimal(0)))
+        sums[(direction, code, deductible)] = (b + base, v + vat)
+    for (direction, code, deductible), (base, vat) in sorted(sums.items()):
+        await conn.execute(
+            "INSERT INTO vat_daily AS t (company_id, day, direction, vat_code, deductible,"
+            " base, vat) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (company_id, day, direction, vat_code, deductible)"
+            " DO UPDATE SET base = t.base + excluded.base, vat = t.vat + excluded.vat",
+            (company, day, direction, code, deductible, base, vat))
 
 
 class BillingProjection:
@@ -114,6 +131,8 @@ class BillingProjection:
                     "        AS v(no, direction, code, base, vat, ded)",
                     (company, row["date"], posted.document_id, kind.value,
                      row["counterparty_id"], *(list(c) for c in zip(*rows, strict=True))))
+                await _daily(conn, company, row["date"],
+                             [(r[1], r[2], r[5], r[3], r[4]) for r in rows])
             elif e.type == d.DocumentSettled.type:
                 settled = d.DocumentSettled.from_data(e.data)
                 credit = settled.amount if settled.by_kind in (
@@ -181,6 +200,8 @@ class BillingProjection:
             " ON CONFLICT DO NOTHING",
             (e.company_id, day, document_id, e.version, counterparty_id, base,
              round_half_up(vat * rate, 2) * sign))
+        await _daily(conn, e.company_id, day, [("sales", "advance18", True, base,
+                                                round_half_up(vat * rate, 2) * sign)])
 
     async def _counterparty(self, conn: Connection, e: RecordedEvent) -> None:
         c = d.CounterpartyRegistered.from_data(e.data)

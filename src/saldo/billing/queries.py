@@ -227,7 +227,7 @@ async def vat_totals(conn: Connection, company_id: UUID, date_from: date,
     ``{direction, vat_code, deductible, base, vat}`` in GEL (credit notes negative)."""
     cursor = await conn.execute(
         "SELECT direction, vat_code, deductible, sum(base) AS base, sum(vat) AS vat"
-        "  FROM vat_lines WHERE company_id = %s AND day BETWEEN %s AND %s"
+        "  FROM vat_daily WHERE company_id = %s AND day BETWEEN %s AND %s"
         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", (company_id, date_from, date_to))
     return await cursor.fetchall()
 
@@ -253,7 +253,7 @@ async def taxable_turnover_by_day(conn: Connection, company_id: UUID, date_from:
     """GEL of the company's ``vat18`` supplies per day (credit notes subtract): what
     counts towards the VAT registration threshold (api/v1.md "VAT codes"; Art. 157)."""
     cursor = await conn.execute(
-        "SELECT day, sum(base) AS base FROM vat_lines"
+        "SELECT day, sum(base) AS base FROM vat_daily"
         " WHERE company_id = %s AND direction = 'sales' AND vat_code = 'vat18'"
         "   AND day BETWEEN %s AND %s GROUP BY day ORDER BY day",
         (company_id, date_from, date_to))

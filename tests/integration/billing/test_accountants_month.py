@@ -137,6 +137,7 @@ async def test_rebuilding_the_read_models_gives_the_same_rows(h: Harness) -> Non
             for table, order in (("counterparties", "id"), ("billing_documents", "id"),
                                  ("billing_numbers", "series"), ("billing_payments", "id"),
                                  ("vat_lines", "document_id, line_no"),
+                                 ("vat_daily", "day, direction, vat_code, deductible"),
                                  ("billing_settlements", "document_id, by_document")):
                 cursor = await conn.execute(f"SELECT * FROM {table} ORDER BY {order}")
                 out[table] = [tuple(v for k, v in r.items() if k != "seq")
