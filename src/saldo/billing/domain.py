@@ -516,7 +516,8 @@ class Document:
 
     @property
     def status(self) -> DocumentStatus:
-        return status_of(self.posted, self.total, self.settled, self.credited)
+        return status_of(self.posted, self.total, self.settled, self.credited,
+                         self.kind.credit)
 
     def approve(self, by: str) -> None:
         if self.posted or self.approved_by:
@@ -547,10 +548,12 @@ class Document:
 
 
 def status_of(posted: bool, total: Decimal, settled: Decimal,
-              credited: Decimal) -> DocumentStatus:
+              credited: Decimal, note: bool = False) -> DocumentStatus:
+    """A credit note is ``posted`` once posted, whatever it was applied to; an invoice or
+    bill is partly paid, paid, or credited (settled wholly by credit notes)."""
     if not posted:
         return DocumentStatus.DRAFT
-    if settled <= 0:
+    if note or settled <= 0:
         return DocumentStatus.POSTED
     if settled < total:
         return DocumentStatus.PARTLY_PAID

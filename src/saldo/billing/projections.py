@@ -24,7 +24,8 @@ EVENTS = frozenset({d.CounterpartyRegistered.type, d.BillingSettingsChanged.type
 
 def _status(row: dict[str, Any]) -> str:
     return d.status_of(row["transaction_id"] is not None, Decimal(row["total"]),
-                       Decimal(row["settled"]), Decimal(row["credited"])).value
+                       Decimal(row["settled"]), Decimal(row["credited"]),
+                       d.DocumentKind(row["kind"]).credit).value
 
 
 def vat_rows(kind: d.DocumentKind, lines: Sequence[d.Line], rate: Decimal,
@@ -142,7 +143,7 @@ class BillingProjection:
                     "UPDATE billing_documents SET settled = settled + %s,"
                     " settled_base = settled_base + %s, credited = credited + %s,"
                     " version = %s WHERE company_id = %s AND id = %s"
-                    " RETURNING transaction_id, total, settled, credited",
+                    " RETURNING kind, transaction_id, total, settled, credited",
                     (settled.amount, settled.amount_base, credit, e.version, company,
                      settled.document_id))
                 row = await cursor.fetchone()

@@ -202,3 +202,25 @@ async def test_listing_matches_the_documents(h: Harness) -> None:
         assert item == await b.invoice_doc(item["id"])
     partly = await b.call("GET", "/sales-invoices", params={"status": "partly_paid"})
     assert [x["amount_due"] for x in partly["items"]] == ["73.89"]  # 99.99+18+5+0.90−50
+
+
+async def test_statuses_through_credit_and_payment(h: Harness) -> None:
+    """118.00: credit 59.00 (half), pay 59.00 → paid; another 118.00 credited in full →
+    credited; a credit note itself is posted."""
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    first = await b.invoice(customer, "2026-03-02", [line("2", "50")])
+    half = await b.call("POST", f"/sales-invoices/{first['id']}/credit-note", 201,
+                        json={"date": "2026-03-03", "lines": [line("1", "50")]})
+    assert (half["status"], half["amount_due"]) == ("posted", "0.00")
+    assert (await b.invoice_doc(first["id"]))["status"] == "partly_paid"
+    await b.pay(customer, "2026-03-04", "in", "59", [(first["id"], "59")])
+    assert (await b.invoice_doc(first["id"]))["status"] == "paid"
+    second = await b.invoice(customer, "2026-03-02", [line("1", "100")])
+    await b.call("POST", f"/sales-invoices/{second['id']}/credit-note", 201,
+                 json={"date": "2026-03-05", "lines": [line("1", "100")]})
+    credited = await b.invoice_doc(second["id"])
+    assert (credited["status"], credited["amount_due"]) == ("credited", "0.00")
+    listed = await b.call("GET", "/sales-invoices", params={"status": "credited"})
+    assert [x["id"] for x in listed["items"]] == [second["id"]]
