@@ -110,3 +110,39 @@ async def test_calendar_and_ics_feed(h: Harness) -> None:
     assert len(events) == 13
     starts = {str(e["summary"]): e.decoded("dtstart").isoformat() for e in events}
     assert starts["VAT return 2026-01"] == "2026-02-16"
+
+
+async def test_registers_codes_and_statement(h: Harness) -> None:
+    """Sales register: INV-1 1,000.00 / 180.00 and the credit note −100.00 / −18.00;
+    purchase register: a bill 200.00 / 36.00. Statement of the customer: 1,180.00 −
+    118.00 − 500.00 = 562.00."""
+    books = await h.books()
+    b = Billing(books)
+    chief = Billing(books, "chief")
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    supplier = await b.counterparty("Office Supply LLC", "204111222")
+    inv = await b.invoice(customer, "2026-03-02", [line("1", "1000")])
+    await b.call("POST", f"/sales-invoices/{inv['id']}/credit-note", 201,
+                 json={"date": "2026-03-04", "lines": [line("1", "100")]})
+    await b.bill(supplier, "2026-03-05", [line("2", "100", "vat18", "7490")])
+    await b.pay(customer, "2026-03-06", "in", "500", [(inv["id"], "500")])
+    sales = await chief.call("GET", "/tax/vat-registers/2026-03")
+    assert [(r["number"], r["base"], r["vat"]) for r in sales] == [
+        ("INV-2026-00001", "1000.00", "180.00"), ("CN-2026-00001", "-100.00", "-18.00")]
+    purchases = await chief.call("GET", "/tax/vat-registers/2026-03",
+                                 params={"direction": "purchases"})
+    assert [(r["tax_id"], r["base"], r["vat"]) for r in purchases] == [
+        ("204111222", "200.00", "36.00")]
+    codes = {c["code"]: c for c in await b.call("GET", "/vat-codes")}
+    assert codes["reverse_charge18"]["sales"] is False
+    assert codes["vat18"]["output_account"] == "3330"
+    statement = await b.call("GET", f"/counterparties/{customer}/statement",
+                             params={"date_to": "2026-03-31"})
+    assert [(x["kind"], x["debit"], x["credit"], x["balance"]) for x in statement["lines"]] == [
+        ("sales_invoice", "1180.00", "0.00", "1180.00"),
+        ("credit_note", "0.00", "118.00", "1062.00"),
+        ("payment", "0.00", "500.00", "562.00")]
+    assert statement["closing"] == "562.00"
+    later = await b.call("GET", f"/counterparties/{customer}/statement",
+                         params={"date_from": "2026-03-05", "date_to": "2026-03-31"})
+    assert (later["opening"], later["closing"]) == ("1062.00", "562.00")
