@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import typer
 
@@ -18,6 +19,8 @@ from saldo.cli.common import (
     out,
 )
 from saldo.fx.service import FetchOutcome, FxService
+from saldo.identity.service import Permission
+from saldo.ledger.service import Revaluation
 
 rates_app = typer.Typer(no_args_is_help=True, help="Official NBG exchange rates.")
 fx_app = typer.Typer(no_args_is_help=True, help="Foreign-currency books (IAS 21).")
@@ -71,3 +74,37 @@ def fetch(
     if outcome.failures:
         raise typer.Exit(EXIT_FAILURE)
 
+
+
+@fx_app.command("revalue")
+@_expected_failures
+def revalue(
+    as_of: datetime = typer.Option(..., "--as-of", formats=_DAY,
+                                   help="The day whose closing rates to revalue at."),
+    company: UUID = typer.Option(..., "--company", help="The company's id."),
+    user: str = typer.Option(..., "--user", help="A member whose role holds "
+                                                 "transactions:approve."),
+) -> None:
+    """IAS 21 revaluation of the monetary accounts' foreign-currency balances at the
+    official rate in effect on --as-of, posted (and reversed the next day), as
+    POST .../fx-revaluations does. Running it again for the same day posts nothing."""
+    settings = _settings()
+
+    async def work(container: bootstrap.Container) -> Revaluation:
+        async with _app_pool(container):
+            ctx = await container.identity.member_context(company, user,
+                                                          Permission.TRANSACTIONS_APPROVE)
+            return await container.ledger.revalue(ctx, as_of.date())
+
+    done = _run(_with_container(settings, work))
+    for r in done.lines:
+        out.print(f"{r.account_code:<10} {r.currency} {r.foreign_balance:>16} × {r.rate}: "
+                  f"{r.gel_before:>14} → {r.gel_after:>14}  {r.difference:>+12}",
+                  highlight=False)
+    if done.posted:
+        out.print(f"posted transaction {done.transaction_id}", highlight=False)
+    elif done.transaction_id is not None:
+        out.print(f"nothing left to revalue; revalued before by {done.transaction_id}",
+                  highlight=False)
+    else:
+        out.print("nothing to revalue", highlight=False)

@@ -10,12 +10,20 @@ import structlog
 
 from saldo.fx import queries, store
 from saldo.fx.domain import (
+    REALISED_GAIN,
+    REALISED_LOSS,
+    UNREALISED_GAIN,
+    UNREALISED_LOSS,
     NbgAnswerInvalid,
     NbgUnavailable,
     OfficialRate,
+    Position,
     RateNotFound,
+    Retranslation,
     check_currency,
+    is_monetary,
     manual_rate,
+    retranslate,
 )
 from saldo.fx.nbg import NbgClient
 from saldo.fx.queries import RateInEffect
@@ -23,7 +31,11 @@ from saldo.platform.db import Database
 
 log = structlog.get_logger("saldo.fx")
 
-__all__ = ["FetchOutcome", "FxService", "RateInEffect", "RateNotFound"]
+#: What other contexts use: the service, and IAS 21's pure rules (the ledger's revaluation
+#: and its exchange-difference checks).
+__all__ = ["REALISED_GAIN", "REALISED_LOSS", "UNREALISED_GAIN", "UNREALISED_LOSS",
+           "FetchOutcome", "FxService", "Position", "RateInEffect", "RateNotFound",
+           "Retranslation", "is_monetary", "retranslate"]
 
 #: The most days one fetch may cover (a year and a bit: loading a year's history).
 MAX_FETCH_DAYS = 400
@@ -99,3 +111,4 @@ class FxService:
                 outcome.unchanged += len(rates) - changed
             day += timedelta(days=1)
         return outcome
+

@@ -70,7 +70,8 @@ async def test_no_rate_at_all_is_rate_not_found_and_writes_nothing(h: Harness) -
     r = await h.client.post(books.url("/transactions"), headers=books.clerk,
                             json=usd_receipt("2026-03-13"))
     body = expect_problem(r, 422, "rate_not_found")
-    assert "USD" in body["detail"] and "2026-03-13" in body["detail"]
+    assert "USD" in body["detail"]
+    assert "2026-03-13" in body["detail"]
     r = await h.client.post(books.url("/transactions"), headers=books.clerk,
                             json={**usd_receipt("2026-03-13"), "currency": "EUR"})
     expect_problem(r, 422, "rate_not_found")
