@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import signal
+from datetime import datetime, time
 from uuid import UUID
 
 import typer
@@ -108,3 +110,33 @@ def revalue(
                   highlight=False)
     else:
         out.print("nothing to revalue", highlight=False)
+
+
+@rates_app.command("schedule")
+@_expected_failures
+def schedule(
+    at: str = typer.Option("00:30", "--at", envvar="SALDO_RATES_FETCH_AT",
+                           help="Tbilisi time of the daily fetch (HH:MM)."),
+    retry_minutes: float = typer.Option(60.0, "--retry-minutes", min=0.1,
+                                        help="Wait before trying a failed day again."),
+) -> None:
+    """Fetch NBG's rates now and then every day (the rates worker): catches up the days
+    since the last rate stored (up to a week), retries a failed day, stops on Ctrl+C."""
+    try:
+        daily = time.fromisoformat(at)
+    except ValueError:
+        _fail(f"--at {at!r} is not a time such as 00:30.", EXIT_FAILURE)
+    settings = _settings()
+
+    async def work(container: bootstrap.Container) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with _app_pool(container):
+            out.print(f"fetching NBG rates daily at {daily:%H:%M} Tbilisi time; Ctrl+C stops",
+                      highlight=False)
+            await _fx(container).run_schedule(stop, at=daily,
+                                              retry_seconds=retry_minutes * 60)
+
+    _run(_with_container(settings, work))
