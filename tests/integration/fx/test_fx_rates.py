@@ -110,6 +110,10 @@ async def test_only_a_superuser_enters_rates_and_only_users_read_them(h: Harness
     r = await h.client.get("/api/v1/rates", params={"currency": "USD", "date": "16.03.2026"},
                            headers=clerk)
     expect_problem(r, 422)
+    r = await h.client.get("/api/v1/rates", params={"currency": "XYZ", "date": "2026-03-16"},
+                           headers=clerk)
+    expect_problem(r, 422, "invalid_currency")
+
 
 
 # ---------------------------------------------------------------------- the NBG client
