@@ -540,7 +540,7 @@ def check_content(raw: ContentInput, base_currency: str, *,
     elif raw.exchange_rate is None or raw.exchange_rate == "":
         raise ExchangeRateMissing(
             f"No exchange rate for {currency} on {raw.date}: give exchange_rate (GEL per one "
-            f"{currency}); official NBG rates are not loaded yet.", currency=currency)
+            f"{currency}).", currency=currency)
     else:
         rate = _rate(raw.exchange_rate)
     if len(raw.entries) < 2:
