@@ -106,7 +106,7 @@ def revalue(
     if done.posted:
         out.print(f"posted transaction {done.transaction_id}", highlight=False)
     elif done.transaction_id is not None:
-        out.print(f"nothing left to revalue; revalued before by {done.transaction_id}",
+        out.print(f"revalued before by transaction {done.transaction_id}; nothing posted",
                   highlight=False)
     else:
         out.print("nothing to revalue", highlight=False)

@@ -228,8 +228,8 @@ class RevaluationLineOut(BaseModel):
 
 class RevaluationOut(BaseModel):
     transaction_id: UUID | None = Field(description=(
-        "The revaluation posted; when nothing was left to revalue, the one that revalued "
-        "this date before (200), or null"))
+        "The revaluation posted; asked again for the same date, the revaluation of that "
+        "date (nothing is posted twice); null if there was nothing to revalue"))
     as_of: dt.date
     lines: list[RevaluationLineOut]
 
@@ -546,14 +546,11 @@ def router() -> APIRouter:
               summary="IAS 21 revaluation of the monetary accounts' foreign-currency balances "
                       "at the official rate in effect on as_of, posted (reversed the next day)",
               status_code=201, response_model=RevaluationOut,
-              responses={200: {"description": "Nothing left to revalue on that date",
-                               "model": RevaluationOut},
-                         **problem_responses(*_ERRORS, 409)})
-    async def revalue(body: RevaluationIn, ctx: Approver, ledger: Ledger, rid: RequestId,
-                      response: Response) -> RevaluationOut:
+              responses=problem_responses(*_ERRORS, 409))
+    async def revalue(body: RevaluationIn, ctx: Approver, ledger: Ledger,
+                      rid: RequestId) -> RevaluationOut:
+        # Idempotent per date: asked again, the same answer (and nothing posted).
         done = await ledger.revalue(ctx, body.as_of, rid)
-        if not done.posted:
-            response.status_code = 200
         return RevaluationOut(transaction_id=done.transaction_id, as_of=body.as_of, lines=[
             RevaluationLineOut(account_code=r.account_code, currency=r.currency,
                                foreign_balance=_amount_in(r.foreign_balance,

@@ -635,7 +635,23 @@ class LedgerService:
             moved = [r for r in lines if r.difference]
             if not moved:
                 earlier = await queries.revaluations(conn, ctx.company_id, as_of)
-                return Revaluation(earlier[0]["id"] if earlier else None, lines, False)
+                if not earlier:
+                    return Revaluation(None, lines, False)
+                # Revalued before: answer as that revaluation did (its differences taken
+                # out of the carrying amounts again), so a repeated request gets the same
+                # answer and posts nothing.
+                done: dict[tuple[str, str], Decimal] = {}
+                for tx in earlier:
+                    for e in tx["entries"]:
+                        if e.get("kind") == FX_DIFFERENCE and e.get("currency"):
+                            key = (e["account_code"], e["currency"])
+                            done[key] = (done.get(key, Decimal(0)) + Decimal(e["debit_base"])
+                                         - Decimal(e["credit_base"]))
+                lines = [fx.retranslate(fx.Position(
+                    r.account_code, r.currency, r.foreign_balance,
+                    r.gel_before - done.get((r.account_code, r.currency), Decimal(0))),
+                    r.rate) for r in lines]
+                return Revaluation(earlier[-1]["id"], lines, False)
             drafts: list[LineDraft] = []
             gains = sum((r.difference for r in moved if r.difference > 0), Decimal(0))
             losses = -sum((r.difference for r in moved if r.difference < 0), Decimal(0))

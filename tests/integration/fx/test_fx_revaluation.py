@@ -124,11 +124,10 @@ async def test_a_month_end_revaluation(h: Harness) -> None:
 async def test_running_it_twice_for_one_date_does_not_double_it(h: Harness) -> None:
     books = await march(h)
     first = await revalue(books, "2026-03-31")
-    again = await revalue(books, "2026-03-31", status=200)
-    assert again["transaction_id"] == first["transaction_id"]
-    assert [(x["gel_before"], x["gel_after"], x["difference"]) for x in again["lines"]] == [
-        ("2475.00", "2475.00", "0.00"), ("1375.00", "1375.00", "0.00"),
-        ("-590.00", "-590.00", "0.00")]
+    before = await books.state()
+    again = await revalue(books, "2026-03-31")
+    assert again == first  # the same answer, and nothing posted
+    assert await books.state() == before
     assert await books.balance("8145", "2026-03-31") == "-70.00"
     # A posting back-dated into March since: only the delta is revalued.
     # USD 100.00 received on 25 March at 2.70 = 270.00; at 2.75 = 275.00: +5.00.
@@ -140,6 +139,14 @@ async def test_running_it_twice_for_one_date_does_not_double_it(h: Harness) -> N
         ("1220", "5.00"), ("1410", "0.00"), ("3110", "0.00")]
     assert await books.balance("8145", "2026-03-31") == "-75.00"
     assert await books.balance("1220", "2026-03-31") == "2750.00"  # 1,000.00 × 2.75
+    # And asked once more: the date's revaluation as a whole, from the transaction rates.
+    # 1220: USD 1,000.00 booked at 2,700.00, at 2.75 = 2,750.00: +50.00 in all.
+    whole = await revalue(books, "2026-03-31")
+    assert whole["transaction_id"] == delta["transaction_id"]
+    assert [(x["account_code"], x["gel_before"], x["gel_after"], x["difference"])
+            for x in whole["lines"]] == [("1220", "2700.00", "2750.00", "50.00"),
+                                         ("1410", "1350.00", "1375.00", "25.00"),
+                                         ("3110", "-580.00", "-590.00", "-10.00")]
 
 
 async def test_assets_equal_liabilities_and_equity_after_a_revaluation(h: Harness) -> None:
