@@ -55,3 +55,26 @@ def test_rates_fetch_stores_a_range_and_reports_a_bad_day(fresh_url: str) -> Non
         ("EUR", date(2026, 3, 16), Decimal("2.9490"), "nbg"),
         ("USD", date(2026, 3, 13), Decimal("2.7123"), "nbg"),
         ("USD", date(2026, 3, 16), Decimal("2.7201"), "nbg")]
+
+
+def test_fx_revalue_on_the_demo_books(fresh_url: str) -> None:
+    nowhere = "http://127.0.0.1:9"
+    loaded = _saldo(fresh_url, nowhere, "demo", "--year", "2025", "--password",
+                    "demo-cli-password-long")
+    assert loaded.returncode == 0, loaded.stderr
+    with psycopg.connect(fresh_url) as conn:
+        row = conn.execute("SELECT id FROM companies").fetchone()
+    assert row is not None
+    company = str(row[0])
+    # The demo revalued 31 December already: asked again, the same answer, nothing posted.
+    # USD 5,000.00 at 2.6950 = 13,475.00, booked at 2.7180 = 13,590.00: −115.00.
+    again = _saldo(fresh_url, nowhere, "fx", "revalue", "--as-of", "2025-12-31",
+                   "--company", company, "--user", "demo-chief")
+    assert again.returncode == 0, again.stderr
+    assert "1220" in again.stdout
+    assert "13590.00 → 13475.00" in " ".join(again.stdout.split())
+    assert "nothing posted" in again.stdout
+    # The accountant may not revalue (transactions:approve).
+    refused = _saldo(fresh_url, nowhere, "fx", "revalue", "--as-of", "2025-11-30",
+                     "--company", company, "--user", "demo-accountant")
+    assert refused.returncode == 1
