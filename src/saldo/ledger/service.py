@@ -59,7 +59,8 @@ FISCAL_YEAR_STREAM = "ledger.fiscal-year"
 #: What other contexts use: the service, and the posting port's types.
 __all__ = ["FX_DIFFERENCE", "Busy", "CompanySettings", "Finding", "ImportOutcome",
            "InvalidExchangeDifference", "JournalDraft", "LedgerService", "LineDraft",
-           "PostedJournal", "RateNotFound", "Revaluation", "SourceRef"]
+           "PostedJournal", "RateNotFound", "Revaluation", "SourceRef",
+           "exchange_difference"]
 
 
 def transaction_stream(transaction_id: UUID) -> str:
@@ -225,6 +226,36 @@ async def check_exchange_differences(uow: UnitOfWork, content: Content,
                 f"Account {entry.account_code}: an item in {base_currency} has no exchange "
                 "difference; name the foreign currency of the item.",
                 code=entry.account_code)
+
+
+def exchange_difference(account_code: str, residual: Decimal, *, currency: str | None = None,
+                        counterparty_id: UUID | None = None,
+                        document_id: UUID | None = None) -> list[LineDraft]:
+    """The two exchange-difference lines that clear ``residual``, the GEL left on a
+    foreign-currency item once it is settled in full in its currency (debit positive:
+    what was booked minus what the settlement took off). Realised (IAS 21.28): a debit
+    residual is a loss (Cr the item, Dr 8240), a credit residual a gain (Dr the item,
+    Cr 8140). ``currency``: the item's, when the transaction is in another (a GEL
+    transaction adjusting several currencies' items, as the revaluation is).
+
+    Worked example: a receivable of USD 100.00 booked at 2.70 (270.00) is paid at 2.75,
+    which credits it 275.00; residual 270.00 − 275.00 = −5.00: Dr 1410 5.00, Cr 8140 5.00.
+    A payable of USD 100.00 booked at 2.70 (−270.00) paid at 2.75 (debited 275.00):
+    residual +5.00: Cr 3110 5.00, Dr 8240 5.00."""
+    if not residual:
+        return []
+    gain = residual < 0
+    amount = abs(residual)
+    text = "Realised exchange difference"
+    item = LineDraft(account_code, debit_base=amount if gain else None,
+                     credit_base=None if gain else amount, description=text,
+                     counterparty_id=counterparty_id, document_id=document_id,
+                     kind=FX_DIFFERENCE, currency=currency)
+    result = (LineDraft(fx.REALISED_GAIN, credit_base=amount, kind=FX_DIFFERENCE,
+                        description="Exchange gain (realised)") if gain else
+              LineDraft(fx.REALISED_LOSS, debit_base=amount, kind=FX_DIFFERENCE,
+                        description="Exchange loss (realised)"))
+    return [item, result]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from saldo.ledger.service import (
     LineDraft,
     PostedJournal,
     SourceRef,
+    exchange_difference,
 )
 from saldo.platform.uow import UnitOfWork
 
@@ -135,3 +136,25 @@ async def test_an_exchange_difference_cannot_be_typed_over_http(h: Harness) -> N
                     {"account_code": "8140", "credit_base": "5.00", "kind": "fx_difference"}]})
     assert r.status_code == 422, r.text
     assert await books.state() == before
+
+
+async def test_exchange_difference_lines_for_a_payable_paid_at_a_loss(h: Harness) -> None:
+    # A supplier bill of EUR 200.00 at 2.9000 (3110: −580.00) paid when EUR is 2.9500
+    # (the payment debits 3110 by 590.00): residual −580.00 + 590.00 = +10.00, a loss:
+    # Cr 3110 10.00, Dr 8240 10.00; 3110 ends at 0.00.
+    books = await h.books()
+    bill = new_id()
+    await post(h, books, JournalDraft(
+        date(2026, 3, 10), "Supplier bill", [
+            LineDraft("7310", debit=D("200.00")),
+            LineDraft("3110", credit=D("200.00"), counterparty_id=CUSTOMER, document_id=bill)],
+        SourceRef("purchase_bill", bill), currency="EUR", exchange_rate=D("2.9000")))
+    residual = D("-580.00") + D("590.00")
+    await post(h, books, payment([
+        LineDraft("3110", debit=D("200.00"), counterparty_id=CUSTOMER, document_id=bill),
+        LineDraft("1220", credit=D("200.00")),
+        *exchange_difference("3110", residual, counterparty_id=CUSTOMER, document_id=bill)],
+        currency="EUR", rate="2.9500"))
+    assert await books.balance("3110") == "0.00"
+    assert await books.balance("8240") == "10.00"
+
