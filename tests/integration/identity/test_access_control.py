@@ -65,6 +65,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", C + "/fiscal-periods/{period}/lock"): CHIEF,
     ("POST", C + "/fiscal-years/{year}/close"): CHIEF,
     ("POST", C + "/fiscal-years/{year}/reopen"): CHIEF,
+    # IAS 21 revaluation: posted without a second person, so transactions:approve
+    ("POST", C + "/fx-revaluations"): CHIEF,
     # Journal export: reports:financial
     ("GET", C + "/export/journal"): READERS,
     # Reports: reports:financial
