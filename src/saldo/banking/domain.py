@@ -412,9 +412,10 @@ class Matcher:
         # perhaps the date, nothing else: those are taken in number order, at most
         # ``limit`` of each score, so a customer with 500 open invoices costs no more.
         scored: list[tuple[int, str, int]] = []
+        currency = line.currency
         for n in strong:
             item = items[n]
-            if item.direction != direction:
+            if item.direction != direction or (currency and item.currency != currency):
                 continue
             score = ((SCORE_NUMBER if n in named else 0) + (SCORE_PARTY if n in party else 0)
                      + (SCORE_AMOUNT if item.amount_due == amount else 0)
@@ -425,7 +426,8 @@ class Matcher:
         timely = late = 0
         for n in self._party_in_number_order(line):
             item = items[n]
-            if n in strong or item.direction != direction:
+            if n in strong or item.direction != direction or (
+                    currency and item.currency != currency):
                 continue
             if self._in_time(item, day):
                 if timely < limit:

@@ -24,12 +24,15 @@ import structlog
 from saldo.banking import domain as d
 from saldo.banking import formats, queries
 from saldo.banking.domain import Finding, OpenItem
+from saldo.billing import queries as billing_queries
+from saldo.billing.service import AllocationInput, BillingService, Direction, PaymentDraft
 from saldo.identity.service import CompanyContext
 from saldo.kernel.events import Actor
 from saldo.kernel.ids import new_id
 from saldo.kernel.money import amount_text
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceRef
+from saldo.payroll import queries as payroll_queries
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import NO_STREAM
 from saldo.platform.uow import UnitOfWork, UnitsOfWork
@@ -89,6 +92,78 @@ class PaymentPort(Protocol):
     async def cancel(self, uow: UnitOfWork, payment_id: UUID, reason: str) -> UUID | None:
         """Reverse the payment (its allocations freed); the reversal's transaction id."""
         ...
+
+
+#: The bank movement that settles each kind of billing document: a customer pays an
+#: invoice and a supplier refunds a credit note (money in); the company pays a bill or a
+#: debit note and refunds a customer's credit note (money out).
+_DIRECTION_OF_KIND = {"sales_invoice": "in", "supplier_credit_note": "in",
+                      "purchase_bill": "out", "supplier_debit_note": "out",
+                      "credit_note": "out"}
+
+
+def billing_open_items(billing: BillingService) -> OpenItemsSource:
+    """Billing's open documents with their counterparty's tax id and IBAN."""
+    async def source(conn: Connection, company_id: UUID) -> list[OpenItem]:
+        items = await billing_queries.open_items(conn, company_id)
+        if not items:
+            return []
+        parties = {p["id"]: p for p in await billing_queries.counterparties(
+            conn, company_id, None, 1_000_000, None)}
+        found = []
+        for item in items:
+            party = parties.get(item.counterparty_id) or {}
+            found.append(OpenItem(
+                item.document_id, item.kind, item.number, item.counterparty_id, item.date,
+                item.due_date, item.currency, item.amount_due,
+                _DIRECTION_OF_KIND.get(item.kind, "in"), party.get("tax_id") or "",
+                party.get("iban") or ""))
+        return found
+
+    return source
+
+
+async def payroll_open_items(conn: Connection, company_id: UUID) -> list[OpenItem]:
+    """Posted payroll runs not yet paid: their net pay goes out in one transfer (the
+    salaries payable, 3130, is what such a line is reconciled to)."""
+    found = []
+    for run in await payroll_queries.runs(conn, company_id):
+        if run["status"] != "posted" or run["paid_on"] is not None:
+            continue
+        net = Decimal(str((run["totals"] or {}).get("net", "0")))
+        if net > 0:
+            found.append(OpenItem(run["id"], "payroll_run", f"PAYROLL-{run['period']}",
+                                  None, run["payment_date"], run["payment_date"], "GEL", net,
+                                  "out"))
+    return found
+
+
+class BillingPayments:
+    """The payment port over billing's payment flow (``BillingService.pay``)."""
+
+    def __init__(self, billing: BillingService) -> None:
+        self.billing = billing
+
+    async def pay(self, uow: UnitOfWork, *, counterparty_id: UUID, day: date, direction: str,
+                  amount: Decimal, currency: str, account_code: str,
+                  allocations: Sequence[tuple[UUID, Decimal]], reference: str
+                  ) -> tuple[UUID, UUID]:
+        result = await self.billing.pay(uow, PaymentDraft(
+            counterparty_id, day, Direction(direction), amount,
+            [AllocationInput(doc, value) for doc, value in allocations], currency,
+            account_code=account_code, reference=reference or None))
+        return result.id, result.transaction_id
+
+    async def cancel(self, uow: UnitOfWork, payment_id: UUID, reason: str) -> UUID | None:
+        raise PaymentNotReversible(
+            "Billing has no way to reverse a payment yet: a line reconciled to documents "
+            "stays reconciled (reverse the payment in billing first).",
+            payment_id=str(payment_id))
+
+
+class PaymentNotReversible(d.NotReconciled):
+    code = "payment_not_reversible"
+    title = "Payment cannot be reversed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,86 @@
+"""Bank lines against billing's real documents: a customer's invoice is suggested for
+the line that pays it, reconciling the line posts billing's payment (the invoice paid,
+1410 relieved), and allocating more than is due is refused by billing's own rule.
+
+Kolkheti Foods (tax id 204567890) is invoiced 10 x 100.00 (vat18 where the company is a
+VAT payer: total 1,000.00 + 180.00 = 1,180.00; else 1,000.00); the bank line pays the
+invoice's total on 10 March, naming its number.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from bank_files import CUSTOMER_IBAN, Entry, camt053
+from ledger_harness import Books, Harness, expect_problem
+
+pytestmark = pytest.mark.integration
+
+
+async def invoice(books: Books) -> dict[str, Any]:
+    h = books.h
+    r = await h.client.post(books.url("/counterparties"), headers=books.clerk, json={
+        "name": "Kolkheti Foods LLC", "tax_id": "204567890", "iban": CUSTOMER_IBAN})
+    assert r.status_code == 201, r.text
+    customer = r.json()["id"]
+    r = await h.client.post(books.url("/sales-invoices"), headers=books.clerk, json={
+        "customer_id": customer, "date": "2026-03-02", "due_date": "2026-03-31",
+        "lines": [{"description": "Flour", "quantity": "10", "unit_price": "100.00",
+                   "vat_code": "vat18"}]})
+    assert r.status_code == 201, r.text
+    r = await h.client.post(books.url(f"/sales-invoices/{r.json()['id']}/post"),
+                            headers=books.clerk)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def lines(books: Books) -> list[dict[str, Any]]:
+    r = await books.h.client.get(books.url("/bank-statements/lines"),
+                                 params={"status": "unreconciled"}, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+async def test_an_invoice_is_suggested_and_paid_from_its_bank_line(h: Harness) -> None:
+    books = await h.books()
+    inv = await invoice(books)
+    total = inv["total"]
+    statement = camt053([
+        Entry(total, date(2026, 3, 10), f"Payment for {inv['number']}", "K-1", "",
+              "Kolkheti Foods LLC", CUSTOMER_IBAN, "204567890"),
+        Entry("-2.50", date(2026, 3, 10), "Commission", "K-2")])
+    r = await h.client.post(books.url("/bank-statements"), params={"account_code": "1210"},
+                            files={"file": ("m.xml", statement, "application/xml")},
+                            headers=books.clerk)
+    assert r.status_code == 201, r.text
+    paying, fee = await lines(books)
+    # Number 50 + tax id and IBAN 25 + exact amount 20 + date 5 = 100.
+    [best] = paying["suggestions"]
+    assert (best["document_id"], best["kind"], best["amount_due"], best["score"]) == (
+        inv["id"], "sales_invoice", total, 100)
+    assert fee["suggestions"] == []
+    url = books.url(f"/bank-statements/lines/{paying['id']}/reconcile")
+    too_much = str(Decimal(total) + 1)
+    r = await h.client.post(url, headers=books.clerk, json={
+        "allocations": [{"document_id": inv["id"], "amount": too_much}]})
+    expect_problem(r, 422, "over_allocation")
+    r = await h.client.post(url, headers=books.clerk, json={
+        "allocations": [{"document_id": inv["id"], "amount": total}]})
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["payment_id"] is not None
+    r = await h.client.get(books.url(f"/sales-invoices/{inv['id']}"), headers=books.clerk)
+    assert (r.json()["status"], r.json()["amount_due"]) == ("paid", "0.00")
+    tx = await books.get(done["transaction_id"])
+    assert tx["source"]["type"] == "payment"
+    # The receivable is settled; the bank holds the payment.
+    assert await books.balance("1410") == "0.00"
+    assert await books.balance("1210") == total
+    # Billing cannot reverse a payment yet: the line stays reconciled, and says why.
+    r = await h.client.post(books.url(f"/bank-statements/lines/{paying['id']}/unreconcile"),
+                            headers=books.clerk)
+    expect_problem(r, 409, "payment_not_reversible")
+    assert [ln["id"] for ln in await lines(books)] == [fee["id"]]
