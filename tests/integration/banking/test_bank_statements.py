@@ -266,3 +266,29 @@ async def test_another_company_sees_nothing(h: Harness) -> None:
     expect_problem(r, 404)
     r = await h.client.get(other.url("/bank-statements/lines"), headers=other.clerk)
     assert r.json() == []
+
+
+async def test_a_usd_account_reconciles_at_the_official_rate(h: Harness) -> None:
+    """A USD account (1220): the 12.00 USD fee on 5 March at the NBG rate of 2.7000 GEL
+    per USD is 32.40 GEL of bank charges (12.00 x 2.7000)."""
+    books = await h.books()
+    await h.user("root", superuser=True)
+    r = await h.client.put("/api/v1/rates/USD/2026-03-05", json={"rate": "2.7000"},
+                           headers=await h.headers("root"))
+    assert r.status_code in (200, 201), r.text
+    usd_iban = OTHER_IBAN
+    r = await h.client.post(books.url("/bank-accounts"), headers=books.clerk,
+                            json={"iban": usd_iban, "account_code": "1220", "currency": "USD"})
+    assert r.status_code == 201, r.text
+    fee = Entry("-12.00", date(2026, 3, 5), "Commission", "U-1")
+    r = await upload(books, camt053([fee], iban=usd_iban, currency="USD"), "1220")
+    assert r.status_code == 201, r.text
+    [line] = await lines(books)
+    assert (line["amount"], line["currency"]) == ("-12.00", "USD")
+    r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                            json={"account_code": "7492"}, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert await books.balance("7492") == "32.40"
+    # A GEL statement is not this account's.
+    r = await upload(books, camt053([fee], iban=usd_iban), "1220")
+    expect_problem(r, 422, "currency_mismatch")
