@@ -198,6 +198,12 @@ class UnknownLedgerAccount(d.InvalidReconciliation):
     title = "Unknown account"
 
 
+async def _lock_account_code(conn: Connection, company_id: UUID, account_code: str) -> None:
+    """Serialise registering a bank account for one ledger account (transaction lock)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 16))",
+                       (f"banking.account:{company_id}:{account_code}",))
+
+
 def _actor(ctx: CompanyContext) -> Actor:
     return Actor(ctx.user.id, ctx.user.username)
 
@@ -245,6 +251,7 @@ class BankingService:
         checked = d.check_iban(iban)
 
         async def use_case(uow: UnitOfWork) -> dict[str, Any]:
+            await _lock_account_code(uow.conn, uow.company_id, account_code)
             return await self._open_account(uow, checked, currency, account_code, name)
 
         return await self.units.run(ctx.company_id, _actor(ctx), use_case)
@@ -313,6 +320,10 @@ class BankingService:
         conn, company = uow.conn, uow.company_id
         if bank_account_id is None and account_code is None:
             raise d.InvalidReconciliation("Name the bank account: account_code or account.")
+        if account_code is not None:
+            # Two first imports into one ledger account at once: one registers the bank
+            # account, the other waits here and then finds it (no unique violation).
+            await _lock_account_code(conn, company, account_code)
         account = await queries.bank_account(conn, company, bank_account_id=bank_account_id,
                                              account_code=account_code, lock=True)
         if account is None:

@@ -9,6 +9,7 @@ format: opening 1,000.00; a customer pays 1,180.00 (INV-2026-0017); the bank tak
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -292,3 +293,16 @@ async def test_a_usd_account_reconciles_at_the_official_rate(h: Harness) -> None
     # A GEL statement is not this account's.
     r = await upload(books, camt053([fee], iban=usd_iban), "1220")
     expect_problem(r, 422, "currency_mismatch")
+
+
+async def test_the_same_file_imported_twice_at_once(h: Harness) -> None:
+    """Two imports of one file race (the first of the account, so both would register
+    it): one imports the three lines, the other skips all three; nothing fails."""
+    books = await h.books()
+    content = camt053(ENTRIES)
+    first, second = await asyncio.gather(upload(books, content), upload(books, content))
+    assert {first.status_code, second.status_code} == {201}, (first.text, second.text)
+    counts = sorted((r.json()["lines_imported"], r.json()["duplicates_skipped"])
+                    for r in (first, second))
+    assert counts == [(0, 3), (3, 0)]
+    assert len(await lines(books)) == 3
