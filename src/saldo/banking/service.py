@@ -402,7 +402,7 @@ class BankingService:
         for line_id, line in lines:
             found = matcher.suggest(line)
             if found:
-                rows.append({"id": str(line_id), "s": [s.as_data() for s in found]})
+                rows.append({"id": str(line_id), "s": [matcher.as_data(s) for s in found]})
         if rows:
             await uow.conn.execute(_UPSERT_SUGGESTIONS,
                                    (uow.company_id, orjson.dumps(rows).decode()))
