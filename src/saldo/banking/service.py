@@ -394,18 +394,25 @@ class BankingService:
 
     async def _store_suggestions(self, uow: UnitOfWork,
                                  lines: Sequence[tuple[UUID, d.StatementLine]]) -> int:
+        started = time.perf_counter()
         items = await self.open_items(uow.conn, uow.company_id)
         if not items:
             return 0
+        loaded = time.perf_counter()
         matcher = d.Matcher(items)
         rows = []
         for line_id, line in lines:
             found = matcher.suggest(line)
             if found:
                 rows.append({"id": str(line_id), "s": [matcher.as_data(s) for s in found]})
+        ranked = time.perf_counter()
         if rows:
             await uow.conn.execute(_UPSERT_SUGGESTIONS,
                                    (uow.company_id, orjson.dumps(rows).decode()))
+        log.info("suggestions_stored", documents=len(items), lines=len(rows),
+                 ms={"documents": round((loaded - started) * 1000),
+                     "rank": round((ranked - loaded) * 1000),
+                     "write": round((time.perf_counter() - ranked) * 1000)})
         return len(rows)
 
     async def refresh_suggestions(self, ctx: CompanyContext) -> int:

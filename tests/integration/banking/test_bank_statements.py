@@ -29,6 +29,8 @@ from bank_files import (
 )
 from ledger_harness import Books, Harness, expect_problem
 
+from saldo.banking.projections import READ_MODELS
+
 pytestmark = pytest.mark.integration
 
 ENTRIES = [
@@ -306,3 +308,37 @@ async def test_the_same_file_imported_twice_at_once(h: Harness) -> None:
                     for r in (first, second))
     assert counts == [(0, 3), (3, 0)]
     assert len(await lines(books)) == 3
+
+
+async def test_replay_rebuilds_identical_read_models(h: Harness) -> None:
+    """Bank accounts, statements, lines with their reconciliation, allocations and rules
+    come back the same from the event log (the suggestions, a cache, are kept)."""
+    books = await h.books()
+    await upload(books, camt053(ENTRIES))
+    undone = await upload(books, mt940([Entry("7.00", date(2026, 3, 20), "Refund", "R-1")]))
+    await h.client.delete(books.url(f"/bank-statements/imports/{undone.json()['id']}"),
+                          headers=books.clerk)
+    fee, rent = [ln for ln in await lines(books) if ln["amount"].startswith("-")]
+    for line in (fee, rent):
+        r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                                json={"account_code": "7492"}, headers=books.clerk)
+        assert r.status_code == 200, r.text
+    await h.client.post(books.url(f"/bank-statements/lines/{rent['id']}/unreconcile"),
+                        headers=books.clerk)
+    await h.client.post(books.url("/bank-rules"), headers=books.clerk,
+                        json={"contains": "Commission", "account_code": "7492"})
+    tables = list(READ_MODELS)
+
+    async def snapshot() -> dict[str, list[Any]]:
+        found = {}
+        async with h.container.db.transaction() as conn:
+            for table in tables:
+                cursor = await conn.execute(f"SELECT * FROM {table}")
+                found[table] = sorted((tuple(r.items()) for r in await cursor.fetchall()),
+                                      key=repr)
+        return found
+
+    live = await snapshot()
+    assert len(live["bank_lines"]) == 3
+    assert await h.container.runner.rebuild("banking") > 0
+    assert await snapshot() == live
