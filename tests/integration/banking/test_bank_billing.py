@@ -84,3 +84,34 @@ async def test_an_invoice_is_suggested_and_paid_from_its_bank_line(h: Harness) -
                             headers=books.clerk)
     expect_problem(r, 409, "payment_not_reversible")
     assert [ln["id"] for ln in await lines(books)] == [fee["id"]]
+
+
+async def test_a_posted_payroll_run_is_suggested_for_the_salary_transfer(h: Harness) -> None:
+    """One employee, gross 1,000.00: pension 2% = 20.00, income tax 20% of 980.00 =
+    196.00, net 784.00, paid on 5 April. The bank's 784.00 out on 5 April is suggested the
+    run (amount 20 + date 5 = 25) and is reconciled to 3130 salaries payable."""
+    books = await h.books()
+    r = await h.client.post(books.url("/employees"), headers=books.clerk, json={
+        "personal_number": "01001011234", "full_name": "Nino Beridze",
+        "gross_salary": "1000.00", "start_date": "2025-01-01"})
+    assert r.status_code == 201, r.text
+    r = await h.client.post(books.url("/payroll-runs"), headers=books.clerk, json={
+        "period": "2026-03", "payment_date": "2026-04-05"})
+    assert r.status_code == 201, r.text
+    assert r.json()["totals"]["net"] == "784.00"
+    r = await h.client.post(books.url(f"/payroll-runs/{r.json()['id']}/post"),
+                            headers=books.clerk)
+    assert r.status_code == 200, r.text
+    statement = camt053([Entry("-784.00", date(2026, 4, 5), "Salaries March", "S-1")])
+    r = await h.client.post(books.url("/bank-statements"), params={"account_code": "1210"},
+                            files={"file": ("a.xml", statement, "application/xml")},
+                            headers=books.clerk)
+    assert r.status_code == 201, r.text
+    [line] = await lines(books)
+    assert [(s["kind"], s["number"], s["amount_due"], s["score"])
+            for s in line["suggestions"]] == [
+        ("payroll_run", "PAYROLL-2026-03", "784.00", 25)]
+    r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                            json={"account_code": "3130"}, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert await books.balance("3130") == "0.00"  # 784.00 payable, 784.00 paid
