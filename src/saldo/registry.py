@@ -19,6 +19,7 @@ from saldo.relay.context import CONTEXT as RELAY
 from saldo.reporting.context import CONTEXT as REPORTING
 from saldo.rsge.context import CONTEXT as RSGE
 from saldo.tax.context import CONTEXT as TAX
+from saldo.web.context import CONTEXT as WEB
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
@@ -32,6 +33,7 @@ CONTEXTS: tuple[Context, ...] = (
     RSGE,
     RELAY,
     GATEWAY,
+    WEB,
 )
 
 
