@@ -9,6 +9,7 @@ in the same transaction as the line's ``LineReconciled`` event: both or neither.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -185,6 +186,8 @@ class Reconciled:
     payment_id: UUID | None = None
     account_code: str | None = None
     rule_suggestion: dict[str, str] | None = None
+    #: The rule made from ``rule_suggestion`` when the reconciliation asked to learn.
+    rule_id: UUID | None = None
 
 
 @dataclass(slots=True)
@@ -470,13 +473,24 @@ class BankingService:
     async def reconcile(self, ctx: CompanyContext, line_id: UUID, *,
                         allocations: Sequence[tuple[UUID, Decimal]] | None = None,
                         account_code: str | None = None,
-                        exchange_rate: Decimal | None = None) -> Reconciled:
+                        exchange_rate: Decimal | None = None,
+                        learn: bool = False) -> Reconciled:
+        """``learn``: also make the rule learnt from the line (``rule_suggestion``), so
+        that the next such lines go the same way with one confirmation."""
         if (allocations is None) == (account_code is None):
             raise d.InvalidReconciliation("Give either allocations or account_code.")
+        if learn and account_code is None:
+            raise d.InvalidReconciliation("Rules are learnt from reconciling to an account.")
 
         async def use_case(uow: UnitOfWork) -> Reconciled:
             if account_code is not None:
-                return await self._to_account(uow, line_id, account_code, exchange_rate)
+                done = await self._to_account(uow, line_id, account_code, exchange_rate)
+                if learn and done.rule_suggestion:
+                    rule = done.rule_suggestion
+                    rule_id = await self._add_rule(uow, rule["contains"], account_code,
+                                                   rule["direction"])
+                    return dataclasses.replace(done, rule_id=rule_id)
+                return done
             assert allocations is not None
             return await self._to_documents(uow, line_id, allocations)
 
@@ -606,14 +620,19 @@ class BankingService:
             if found is None or not found["postable"] or not found["active"]:
                 raise UnknownLedgerAccount(f"{account_code} is not an active postable account.",
                                            account_code=account_code)
-            rule_id = new_id()
-            stream = rules_stream(uow.company_id)
-            await uow.append(stream, RULES_STREAM, await uow.version(stream) or NO_STREAM,
-                             [d.RuleCreated(rule_id, contains, account_code, direction)])
+            rule_id = await self._add_rule(uow, contains, account_code, direction)
             return {"id": rule_id, "contains": contains, "account_code": account_code,
                     "direction": direction}
 
         return await self.units.run(ctx.company_id, _actor(ctx), use_case)
+
+    async def _add_rule(self, uow: UnitOfWork, contains: str, account_code: str,
+                        direction: str) -> UUID:
+        rule_id = new_id()
+        stream = rules_stream(uow.company_id)
+        await uow.append(stream, RULES_STREAM, await uow.version(stream),
+                         [d.RuleCreated(rule_id, contains, account_code, direction)])
+        return rule_id
 
     async def delete_rule(self, ctx: CompanyContext, rule_id: UUID) -> None:
         async def use_case(uow: UnitOfWork) -> None:

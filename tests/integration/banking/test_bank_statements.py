@@ -201,6 +201,25 @@ async def test_rules_learnt_and_applied_in_bulk(h: Harness) -> None:
     assert [ln["amount"] for ln in await lines(books, status="unreconciled")] == ["1180.00"]
 
 
+async def test_a_rule_learnt_while_reconciling(h: Harness) -> None:
+    books = await h.books()
+    fees = [Entry("-1.20", date(2026, 3, d), f"Commission SEPA {d}", f"L-{d}") for d in (2, 3)]
+    await upload(books, camt053(fees))
+    first, second = await lines(books)
+    r = await h.client.post(books.url(f"/bank-statements/lines/{first['id']}/reconcile"),
+                            json={"account_code": "7492", "learn": True}, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert r.json()["rule_id"] is not None
+    r = await h.client.get(books.url("/bank-rules"), headers=books.clerk)
+    assert [(x["contains"], x["account_code"], x["direction"]) for x in r.json()] == [
+        ("Commission", "7492", "out")]
+    # One confirmation takes the other fee: 1.20 + 1.20 = 2.40 of bank charges.
+    r = await h.client.post(books.url("/bank-rule-runs"), json={"confirm": True},
+                            headers=books.clerk)
+    assert [x["line_id"] for x in r.json()["matches"]] == [second["id"]]
+    assert await books.balance("7492") == "2.40"
+
+
 async def test_bad_lines_refuse_the_whole_file_with_every_finding(h: Harness) -> None:
     books = await h.books()
     text = tbc_csv(ENTRIES).decode()
