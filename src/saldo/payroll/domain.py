@@ -633,6 +633,9 @@ class PayrollRun:
         if not lines:
             raise InvalidRun(f"The payroll run for {period} has no lines (no active "
                              "employees and none given).", period=period)
+        if not any(line.gross for line in lines):
+            raise InvalidRun(f"The payroll run for {period} pays nothing (every gross is "
+                             "zero).", period=period)
         seen: set[UUID] = set()
         for line in lines:
             if line.employee_id in seen:
