@@ -45,8 +45,20 @@ DocumentsReader = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS
 DocumentsWriter = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_WRITE))]
 
 
+#: Amounts and shares the edge takes: below 10^16 with at most 12 decimals. Anything else
+#: is a validation error (422) before a rule sees it, so no rule meets a Decimal that
+#: cannot be rounded to the tetri within the decimal context's 28 digits.
+_LIMIT = Decimal(10) ** 16
+_MOST_DECIMALS = 12
+
+
 def _amount(value: object) -> Decimal:
-    return parse_amount(value)
+    amount = parse_amount(value)
+    exponent = amount.as_tuple().exponent
+    if abs(amount) >= _LIMIT or not isinstance(exponent, int) or exponent < -_MOST_DECIMALS:
+        raise ValueError(f"amount {value!r} must be below 10^16 with at most "
+                         f"{_MOST_DECIMALS} decimals")
+    return amount
 
 
 _AMOUNT_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}],
@@ -655,8 +667,10 @@ def rates_router() -> APIRouter:
     async def set_rate(name: Annotated[Text, Path(min_length=1, max_length=60)],
                        valid_from: Annotated[dt.date, Path()], payroll: Payroll,
                        _: SuperUser, body: Annotated[RateIn, Depends(_rate_body)]) -> RateOut:
-        if body.rate < 0 or body.rate > 1000:
-            raise d.InvalidRun("A rate is between 0 and 1 (a fraction).", field="rate")
+        exponent = body.rate.as_tuple().exponent
+        if body.rate < 0 or body.rate > 1000 or not isinstance(exponent, int) or exponent < -6:
+            raise d.InvalidRun("A rate is a fraction (0.20 for 20%) with at most six "
+                               "decimals.", field="rate")
         await payroll.set_rate(name, valid_from, body.rate, body.source)
         return RateOut(name=name, valid_from=valid_from, rate=str(body.rate),
                        source=body.source)

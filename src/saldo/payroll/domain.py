@@ -108,6 +108,11 @@ class InvalidPeriod(RuleViolation):
     title = "Not a period such as 2026-03"
 
 
+class InvalidDate(RuleViolation):
+    code = "invalid_date"
+    title = "A date outside the books' years"
+
+
 class PaymentPeriodClosed(RuleViolation):
     """Same code as the ledger's: a date in a closed or locked period takes no postings."""
 
@@ -162,11 +167,23 @@ def check_iban(text: str) -> str:
     return iban
 
 
+#: The years a document may be dated in (the ledger opens fiscal years within a window
+#: of these; outside them a date is bad input, never a calendar overflow).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_period(text: str) -> date:
     match = _PERIOD.fullmatch(text)
-    if not match:
+    if not match or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
         raise InvalidPeriod(f"{text!r} is not a period such as 2026-03.", period=text)
     return date(int(match[1]), int(match[2]), 1)
+
+
+def check_date(day: date, field: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidDate(f"The {field.replace('_', ' ')} {day} is outside the years "
+                          f"{FIRST_YEAR}-{LAST_YEAR}.", field=field)
+    return day
 
 
 def period_end(first: date) -> date:
@@ -370,7 +387,7 @@ def dividend(amount: Decimal, shareholders: Sequence[Shareholder], profit_tax_ra
 
     The parts are allocated by largest remainder so that they sum exactly to ``amount``.
     """
-    if amount <= 0 or amount != round_half_up(amount) or amount > MAX_AMOUNT:
+    if amount <= 0 or amount > MAX_AMOUNT or amount != round_half_up(amount):
         raise InvalidDividend(f"A dividend of {amount} must be positive with at most two "
                               "decimals.", field="amount")
     if not shareholders:

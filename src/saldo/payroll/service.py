@@ -106,9 +106,10 @@ class PayrollService:
         if not name:
             raise d.InvalidEmployee("An employee needs a name.", field="full_name")
         iban = d.check_iban(data.iban) if data.iban else None
+        d.check_date(data.start_date, "start_date")
         salary = data.gross_salary
-        if salary is not None and (salary < 0 or salary != round_half_up(salary)
-                                   or salary > d.MAX_AMOUNT):
+        if salary is not None and (salary < 0 or salary > d.MAX_AMOUNT
+                                   or salary != round_half_up(salary)):
             raise d.NegativeGross(f"The gross salary {salary} must be zero or positive with "
                                   "at most two decimals.", field="gross_salary")
         actor = _actor(ctx)
@@ -140,9 +141,11 @@ class PayrollService:
             number = d.check_personal_number(row.personal_number.strip(),
                                              foreign=row.foreign or not row.resident)
             salary = row.gross_salary
-            if salary is not None and (salary < 0 or salary != round_half_up(salary)):
+            if salary is not None and (salary < 0 or salary > d.MAX_AMOUNT
+                                       or salary != round_half_up(salary)):
                 raise d.NegativeGross(f"The gross salary {salary} of {number} must be zero "
                                       "or positive with two decimals.", field="gross_salary")
+            d.check_date(row.start_date, "start_date")
             checked.append((number, row, d.check_iban(row.iban) if row.iban else None))
         numbers = [c[0] for c in checked]
         if len(set(numbers)) != len(numbers):
@@ -185,7 +188,8 @@ class PayrollService:
 
     async def change_salary(self, ctx: CompanyContext, employee_id: UUID,
                             effective_from: date, gross: Decimal) -> None:
-        if gross < 0 or gross != round_half_up(gross) or gross > d.MAX_AMOUNT:
+        d.check_date(effective_from, "effective_from")
+        if gross < 0 or gross > d.MAX_AMOUNT or gross != round_half_up(gross):
             raise d.NegativeGross(f"The gross salary {gross} must be zero or positive with at "
                                   "most two decimals.", field="gross_salary")
 
@@ -214,6 +218,8 @@ class PayrollService:
                     details["iban"], ctx.user.username))
             if "end_date" in changes and changes["end_date"] != row["end_date"]:
                 end = changes["end_date"]
+                if end is not None:
+                    d.check_date(end, "end_date")
                 if end is not None and end < row["start_date"]:
                     raise d.InvalidEmployee("The end date is before the start date.",
                                             field="end_date")
@@ -274,6 +280,7 @@ class PayrollService:
     async def create_run(self, ctx: CompanyContext, period: str, payment_date: date,
                          given: Sequence[LineInput] | None) -> d.PayrollRun:
         first = d.parse_period(period)
+        d.check_date(payment_date, "payment_date")
         for item in given or ():
             for name, amount in (("gross", item.gross), ("bonus", item.bonus),
                                  ("other_earnings", item.other_earnings)):
@@ -327,7 +334,7 @@ class PayrollService:
         async def decide(uow: UnitOfWork) -> d.PayrollRun:
             run = await self._load_run(uow, run_id)
             run.check_payable()
-            day = paid_on or run.payment_date
+            day = d.check_date(paid_on or run.payment_date, "date")
             tx = await self._post(uow, day, f"Payroll {run.period} paid",
                                   SourceRef("payroll_run", run.id),
                                   d.payment_lines(run.totals, bank_account_code),
@@ -434,6 +441,7 @@ class PayrollService:
 
     async def declare_dividend(self, ctx: CompanyContext, day: date, amount: Decimal,
                                shareholders: Sequence[ShareholderInput]) -> dict[str, Any]:
+        d.check_date(day, "date")
         actor = _actor(ctx)
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
@@ -504,11 +512,12 @@ class PayrollService:
         """Tag an expense as a profit-tax object (Tax Code Art. 98²; georgia.md §3) and book
         its profit tax: taxable / 0.85 × 15%. Representation expenses count only above
         the year's cap (1% of the previous year's income or expenses, the higher)."""
+        d.check_date(day, "date")
         if category not in d.PROFIT_TAX_CATEGORIES:
             raise d.InvalidProfitTaxObject(
                 f"Category {category!r} is not one of {', '.join(d.PROFIT_TAX_CATEGORIES)}.",
                 field="category")
-        if amount <= 0 or amount != round_half_up(amount) or amount > d.MAX_AMOUNT:
+        if amount <= 0 or amount > d.MAX_AMOUNT or amount != round_half_up(amount):
             raise d.InvalidProfitTaxObject(f"The amount {amount} must be positive with at "
                                            "most two decimals.", field="amount")
         actor = _actor(ctx)
@@ -516,6 +525,9 @@ class PayrollService:
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             conn = uow.conn
             rates = await self._rates(conn, day)
+            for name in ("profit_tax", "representation_cap"):
+                if name not in rates:
+                    raise d.RateMissing(f"No {name} rate in effect on {day}.", rates=[name])
             taxable = amount
             if category == "representation":
                 await _lock(conn, ctx.company_id, "representation", day.year)
@@ -579,10 +591,11 @@ class PayrollService:
         """A payment to a person or a non-resident with tax withheld at source (georgia.md
         §2: services of individuals 20%, non-resident services 10%, rent to individuals
         5%, interest and royalties 5%): Dr expense gross / Cr payable net, Cr 3322."""
+        d.check_date(day, "date")
         if code not in d.WITHHOLDING_CODES:
             raise d.InvalidWithholding(f"Code {code!r} is not one of "
                                        f"{', '.join(d.WITHHOLDING_CODES)}.", field="code")
-        if gross <= 0 or gross != round_half_up(gross) or gross > d.MAX_AMOUNT:
+        if gross <= 0 or gross > d.MAX_AMOUNT or gross != round_half_up(gross):
             raise d.InvalidWithholding(f"The gross {gross} must be positive with at most two "
                                        "decimals.", field="gross")
         if not payee_name.strip():
