@@ -37,8 +37,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
+# The suite runs in parallel, one embedded PostgreSQL per worker (TEST_WORKERS=1 for one).
+TEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
