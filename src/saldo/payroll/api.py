@@ -328,12 +328,6 @@ class WithholdingOut(BaseModel):
     transaction_id: UUID
 
 
-class CalendarEntry(BaseModel):
-    tax: str
-    period: str
-    due_date: dt.date
-
-
 class RateOut(BaseModel):
     name: str
     valid_from: dt.date
@@ -594,13 +588,6 @@ def router() -> APIRouter:
     async def profit_tax_return(period: PeriodText, ctx: DocumentsReader,
                                 payroll: Payroll) -> ProfitTaxReturn:
         return ProfitTaxReturn(**await payroll.profit_tax_return(ctx.company_id, period))
-
-    @api.get("/payroll/tax-calendar",
-             summary="The income tax and profit tax returns the company files in a year",
-             response_model=list[CalendarEntry], responses=problem_responses(*_ERRORS))
-    async def calendar(ctx: DocumentsReader, payroll: Payroll,
-                       year: Annotated[int, Query(ge=2000, le=2999)]) -> list[CalendarEntry]:
-        return [CalendarEntry(**x) for x in await payroll.calendar(ctx.company_id, year)]
 
     # ----------------------------------------------------------------- dividends
 

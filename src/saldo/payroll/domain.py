@@ -446,46 +446,6 @@ WITHHOLDING_CODES = ("services_individual", "nonresident_services", "rent_indivi
                      "interest", "royalties")
 
 
-# ---------------------------------------------------------------------- due dates
-
-
-def orthodox_easter(year: int) -> date:
-    """Orthodox Easter Sunday (Gregorian date): Meeus' Julian computus + 13 days
-    (valid 1900-2099)."""
-    a, b, c = year % 4, year % 7, year % 19
-    d = (19 * c + 15) % 30
-    e = (2 * a + 4 * b - d + 34) % 7
-    month, day = divmod(d + e + 114, 31)
-    return date(year, month, day + 1) + timedelta(days=13)
-
-
-def georgian_holidays(year: int) -> frozenset[date]:
-    """Public holidays (Labour Code of Georgia Art. 20): 1-2 Jan, 7 Jan, 19 Jan, 3 Mar,
-    8 Mar, 9 Apr, Orthodox Good Friday to Easter Monday, 9 May, 12 May, 26 May, 28 Aug,
-    14 Oct, 23 Nov."""
-    easter = orthodox_easter(year)
-    fixed = [(1, 1), (1, 2), (1, 7), (1, 19), (3, 3), (3, 8), (4, 9), (5, 9), (5, 12),
-             (5, 26), (8, 28), (10, 14), (11, 23)]
-    return frozenset([date(year, m, d) for m, d in fixed]
-                     + [easter + timedelta(days=k) for k in (-2, -1, 0, 1)])
-
-
-def next_working_day(day: date) -> date:
-    while day.weekday() >= 5 or day in georgian_holidays(day.year):
-        day += timedelta(days=1)
-    return day
-
-
-def return_due_date(period_first: date) -> date:
-    """Monthly income tax (withholding) and profit tax returns: the 15th of the following
-    month (georgia.md §2 gic.bz/legal.ge [C]; §3 [P]), moved to the next working day.
-
-    Payroll keeps this one function until the tax context's calendar lands on main
-    (BRIEF-CONTEXTS: tax provides ``due_date(tax, period)``)."""
-    following = (period_first.replace(day=28) + timedelta(days=4)).replace(day=15)
-    return next_working_day(following)
-
-
 # ---------------------------------------------------------------------- events
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from saldo.payroll import queries
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import NO_STREAM, StreamAppend
 from saldo.platform.uow import UnitOfWork, UnitsOfWork, as_new_event
+from saldo.tax.queries import due_date
 
 EMPLOYEE_STREAM = "payroll.employee"
 RUN_STREAM = "payroll.run"
@@ -401,7 +402,7 @@ class PayrollService:
             for x in dividends for s in x["shareholders"] if Decimal(s["withholding"])]
         salary_rows = [r for r in out_rows if r["income_type"] == "salary"]
         return {
-            "period": period, "due_date": d.return_due_date(first), "rows": out_rows,
+            "period": period, "due_date": due_date("income_tax", period), "rows": out_rows,
             "total_gross": sum((r["gross"] for r in out_rows), d.ZERO),
             "total_income_tax": sum((r["income_tax"] for r in out_rows), d.ZERO),
             "total_pension_employee": sum((r["pension_employee"] for r in salary_rows), d.ZERO),
@@ -574,7 +575,7 @@ class PayrollService:
                               d.ZERO) for c in d.PROFIT_TAX_CATEGORIES}
         non_business = sum(by_category.values(), d.ZERO)
         base = distributed + non_business
-        return {"period": period, "due_date": d.return_due_date(first),
+        return {"period": period, "due_date": due_date("profit_tax", period),
                 "distributed_profit": distributed, "non_business_expenses": non_business,
                 "expenses_by_category": by_category,
                 "gross_up_base": round_half_up(d.gross_up(base, rate)),
@@ -633,15 +634,6 @@ class PayrollService:
         the months of ``year``: the tax calendar's hook (``TaxService.return_sources``)."""
         months = await queries.months_with_returns(conn, company_id, year)
         return [(tax, period) for tax, periods in months.items() for period in periods]
-
-    async def calendar(self, company_id: UUID, year: int) -> list[dict[str, Any]]:
-        """Payroll's own entries of the tax calendar, with their due dates."""
-        async with self.db.transaction(company_id=company_id) as conn:
-            found = await self.returns_filed(conn, company_id, year)
-        return sorted(({"tax": tax, "period": period,
-                        "due_date": d.return_due_date(d.parse_period(period))}
-                       for tax, period in found),
-                      key=lambda x: (x["due_date"], x["tax"], x["period"]))
 
     # ------------------------------------------------------------------ rates
 
