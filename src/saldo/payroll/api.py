@@ -318,6 +318,12 @@ class WithholdingIn(BaseModel):
     payable_account_code: Text = Field(default="3190", min_length=1, max_length=40)
 
 
+class BillWithholdingIn(BaseModel):
+    code: Literal["services_individual", "nonresident_services", "rent_individual",
+                  "interest", "royalties"]
+    date: Date | None = Field(default=None, description="Default: the bill's date")
+
+
 class WithholdingOut(BaseModel):
     id: UUID
     date: dt.date
@@ -350,6 +356,7 @@ _dividend_body = ExactJsonBody(DividendIn)
 _object_body = ExactJsonBody(ProfitTaxObjectIn)
 _withholding_body = ExactJsonBody(WithholdingIn)
 _rate_body = ExactJsonBody(RateIn)
+_bill_withholding_body = ExactJsonBody(BillWithholdingIn)
 
 
 def _employee_out(row: dict[str, Any]) -> EmployeeOut:
@@ -632,6 +639,18 @@ def router() -> APIRouter:
         return WithholdingOut(**await payroll.record_withholding(
             ctx, body.date, body.code, body.payee_tax_id, body.payee_name, body.resident,
             body.gross, body.expense_account_code, body.payable_account_code))
+
+    @api.post("/purchase-bills/{bill_id}/withholding",
+              summary="Withhold tax from a posted purchase bill of a person or non-resident",
+              status_code=201, response_model=WithholdingOut,
+              responses=problem_responses(*_ERRORS, 409),
+              openapi_extra=_bill_withholding_body.openapi())
+    async def withhold_on_bill(bill_id: UUID, ctx: DocumentsWriter, payroll: Payroll,
+                               body: Annotated[BillWithholdingIn,
+                                               Depends(_bill_withholding_body)]
+                               ) -> WithholdingOut:
+        return WithholdingOut(**await payroll.withhold_on_bill(ctx, bill_id, body.code,
+                                                               body.date))
 
     return api
 

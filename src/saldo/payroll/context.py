@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from saldo.billing.service import BillingService
 from saldo.ledger.service import LedgerService
 from saldo.payroll import api
 from saldo.payroll.projections import READ_MODELS, PayrollProjection
@@ -14,7 +15,8 @@ from saldo.tax.service import TaxService
 
 
 def build(w: Wiring) -> PayrollService:
-    return PayrollService(w.units, w.service("ledger", LedgerService))
+    return PayrollService(w.units, w.service("ledger", LedgerService),
+                          w.service("billing", BillingService))
 
 
 def connect(w: Wiring) -> None:

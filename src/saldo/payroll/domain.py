@@ -125,6 +125,11 @@ class RateMissing(RuleViolation):
     title = "No rate in effect"
 
 
+class BillNotFound(NotFound):
+    code = "bill_not_found"
+    title = "No such purchase bill"
+
+
 class InvalidWithholding(RuleViolation):
     code = "invalid_withholding"
     title = "Invalid withholding"
@@ -563,6 +568,8 @@ class WithholdingRecorded(DomainEvent):
     withheld: Decimal
     transaction_id: UUID
     by: str = ""
+    #: The purchase bill the tax was withheld from (None: a payment recorded directly).
+    document_id: UUID | None = None
 
 
 EMPLOYEE_EVENTS = (EmployeeHired, SalaryChanged, EmployeeDetailsChanged, EmployeeLeft)

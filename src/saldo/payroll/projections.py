@@ -119,10 +119,10 @@ class PayrollProjection:
             case d.WithholdingRecorded():
                 await conn.execute(
                     "INSERT INTO payroll_withholdings (company_id, id, date, code,"
-                    " payee_tax_id, payee_name, resident, gross, withheld, transaction_id)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " payee_tax_id, payee_name, resident, gross, withheld, transaction_id,"
+                    " document_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (company, e.withholding_id, e.date, e.code, e.payee_tax_id, e.payee_name,
-                     e.resident, e.gross, e.withheld, e.transaction_id))
+                     e.resident, e.gross, e.withheld, e.transaction_id, e.document_id))
 
     @staticmethod
     async def _version(conn: Connection, company: Any, employee_id: Any, version: int) -> None:

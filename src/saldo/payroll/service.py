@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from saldo.billing import queries as billing_queries
+from saldo.billing.service import AllocationInput, BillingService, Direction, PaymentDraft
 from saldo.identity.service import CompanyContext
 from saldo.kernel.events import Actor, DomainEvent
 from saldo.kernel.ids import new_id
@@ -75,8 +77,9 @@ class ShareholderInput:
 
 class PayrollService:
     def __init__(self, units: UnitsOfWork, ledger: LedgerService,
+                 billing: BillingService | None = None,
                  today: Callable[[], date] = date.today) -> None:
-        self.units, self.ledger, self.today = units, ledger, today
+        self.units, self.ledger, self.billing, self.today = units, ledger, billing, today
         self.db = units.db
 
     # ------------------------------------------------------------------ helpers
@@ -623,6 +626,67 @@ class PayrollService:
                                  resident, gross, withheld, tx, actor.username)])
             return {"id": withholding_id, "date": day, "code": code, "gross": gross,
                     "withheld": withheld, "net": gross - withheld, "transaction_id": tx}
+
+        return await self.units.run(ctx.company_id, actor, decide)
+
+    async def withhold_on_bill(self, ctx: CompanyContext, bill_id: UUID, code: str,
+                               day: date | None) -> dict[str, Any]:
+        """Withhold tax from a posted purchase bill of a person or a non-resident
+        (georgia.md §2): the withheld part of the bill is settled to 3322 instead of the
+        supplier, through billing's payment port (Dr 3110 for the bill / Cr 3322), so the
+        bill's amount due drops to the net, and the row lands in the month's income tax
+        return. Base: the bill's total. One withholding per bill."""
+        if code not in d.WITHHOLDING_CODES:
+            raise d.InvalidWithholding(f"Code {code!r} is not one of "
+                                       f"{', '.join(d.WITHHOLDING_CODES)}.", field="code")
+        if self.billing is None:
+            raise d.InvalidWithholding("Purchase bills are not available.", field="bill")
+        billing = self.billing
+        actor = _actor(ctx)
+
+        async def decide(uow: UnitOfWork) -> dict[str, Any]:
+            conn = uow.conn
+            bill = await billing_queries.document(conn, ctx.company_id, bill_id)
+            if bill is None or bill["kind"] != "purchase_bill":
+                raise d.BillNotFound("No such purchase bill.", bill_id=str(bill_id))
+            if bill["transaction_id"] is None:
+                raise d.InvalidState("The bill is not posted yet.", status=bill["status"])
+            if bill["currency"].strip() != "GEL":
+                raise d.InvalidWithholding("Withholding on a foreign-currency bill is not "
+                                           "supported; record it with POST /withholdings.",
+                                           field="bill")
+            cursor = await conn.execute(
+                "SELECT id FROM payroll_withholdings WHERE company_id = %s"
+                " AND document_id = %s", (ctx.company_id, bill_id))
+            if await cursor.fetchone() is not None:
+                raise d.InvalidState(f"Tax was withheld from bill {bill['number']} already.",
+                                     status="withheld")
+            on = d.check_date(day or bill["date"], "date")
+            rates = await self._rates(conn, on)
+            if code not in rates:
+                raise d.RateMissing(f"No {code} rate in effect on {on}.", rates=[code])
+            base = Decimal(bill["total"])
+            withheld = round_half_up(base * rates[code])
+            due = Decimal(bill["total"]) - Decimal(bill["settled"])
+            if withheld > due:
+                raise d.InvalidWithholding(f"The tax to withhold ({withheld}) exceeds what is "
+                                           f"left to pay on the bill ({due}).", field="bill")
+            supplier = await billing_queries.counterparty(conn, ctx.company_id,
+                                                          bill["counterparty_id"])
+            assert supplier is not None
+            paid = await billing.pay(uow, PaymentDraft(
+                bill["counterparty_id"], on, Direction.OUT, withheld,
+                [AllocationInput(bill_id, withheld)], account_code=d.WITHHOLDING_PAYABLE,
+                reference=f"WHT {bill['number']}"))
+            withholding_id = new_id()
+            await uow.append(f"{WITHHOLDING_STREAM}-{withholding_id}", WITHHOLDING_STREAM,
+                             NO_STREAM, [d.WithholdingRecorded(
+                                 withholding_id, on, code, supplier["tax_id"] or "",
+                                 supplier["name"], supplier["resident"], base, withheld,
+                                 paid.transaction_id, actor.username, bill_id)])
+            return {"id": withholding_id, "date": on, "code": code, "gross": base,
+                    "withheld": withheld, "net": base - withheld,
+                    "transaction_id": paid.transaction_id}
 
         return await self.units.run(ctx.company_id, actor, decide)
 

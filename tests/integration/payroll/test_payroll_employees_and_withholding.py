@@ -4,6 +4,7 @@ the income tax return; the rates are dated settings."""
 from __future__ import annotations
 
 import pytest
+from billing_harness import Billing, line
 from ledger_harness import Books, Harness, expect_problem
 
 pytestmark = pytest.mark.integration
@@ -139,3 +140,32 @@ async def test_the_returns_join_the_tax_calendar(h: Harness) -> None:
     assert payroll == [
         {"tax": "income_tax", "period": "2026-03", "due_date": "2026-04-15"},
         {"tax": "profit_tax", "period": "2026-06", "due_date": "2026-07-15"}]
+
+
+async def test_withholding_from_a_purchase_bill(h: Harness) -> None:
+    b = await h.books()
+    billing = Billing(b)
+    person = await billing.counterparty("Dato Maisuradze", "01001011299")
+    # A resident individual's services: 1,500.00 out of VAT scope; 20% = 300.00 withheld,
+    # 1,200.00 left to pay him.
+    bill = await billing.bill(person, "2026-08-10",
+                              [line("1", "1500.00", "out_of_scope", "7490", "Design")])
+    r = await h.client.post(b.url(f"/purchase-bills/{bill['id']}/withholding"),
+                            headers=b.clerk, json={"code": "services_individual"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["gross"], r.json()["withheld"], r.json()["net"]) == (
+        "1500.00", "300.00", "1200.00")
+    assert (await billing.bill_doc(bill["id"]))["amount_due"] == "1200.00"
+    assert await b.balance("3322", "2026-08-31") == "-300.00"
+    assert await b.balance("3110", "2026-08-31") == "-1200.00"
+    r = await h.client.get(b.url("/tax/income-tax-returns/2026-08"), headers=b.chief)
+    assert [(x["personal_number"], x["income_type"], x["gross"], x["income_tax"])
+            for x in r.json()["rows"]] == [
+        ("01001011299", "services_individual", "1500.00", "300.00")]
+    # Once per bill; a bill that is not a purchase bill is 404.
+    r = await h.client.post(b.url(f"/purchase-bills/{bill['id']}/withholding"),
+                            headers=b.clerk, json={"code": "services_individual"})
+    expect_problem(r, 409, "invalid_state")
+    r = await h.client.post(b.url(f"/purchase-bills/{person}/withholding"),
+                            headers=b.clerk, json={"code": "services_individual"})
+    expect_problem(r, 404, "bill_not_found")
