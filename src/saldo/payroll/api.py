@@ -278,10 +278,14 @@ class DividendOut(BaseModel):
 
 
 class ProfitTaxObjectIn(BaseModel):
-    date: Date
     category: Literal["non_business", "free_supply", "representation"]
-    amount: AmountIn
     description: Text = Field(min_length=1, max_length=500)
+    date: Date | None = Field(default=None, description="With amount: an expense entered")
+    amount: AmountIn | None = None
+    transaction_id: UUID | None = Field(default=None, description=(
+        "Instead of date and amount: tag an expense already posted (its date and net "
+        "debit on account_code, or on all its expense accounts)"))
+    account_code: Text | None = Field(default=None, min_length=1, max_length=40)
 
 
 class ProfitTaxObjectOut(BaseModel):
@@ -293,6 +297,7 @@ class ProfitTaxObjectOut(BaseModel):
     profit_tax: Money
     description: str
     transaction_id: UUID | None
+    tagged_transaction_id: UUID | None = None
 
 
 class ProfitTaxReturn(BaseModel):
@@ -626,8 +631,9 @@ def router() -> APIRouter:
     async def record_object(ctx: DocumentsWriter, payroll: Payroll,
                             body: Annotated[ProfitTaxObjectIn, Depends(_object_body)]
                             ) -> ProfitTaxObjectOut:
+        tagged = (body.transaction_id, body.account_code) if body.transaction_id else None
         return ProfitTaxObjectOut(**await payroll.record_profit_tax_object(
-            ctx, body.date, body.category, body.amount, body.description))
+            ctx, body.date, body.category, body.amount, body.description, tagged))
 
     @api.post("/withholdings",
               summary="A payment to a person or non-resident with tax withheld at source",

@@ -135,6 +135,11 @@ class InvalidWithholding(RuleViolation):
     title = "Invalid withholding"
 
 
+class TaggedTransactionNotFound(NotFound):
+    code = "transaction_not_found"
+    title = "No such transaction"
+
+
 class InvalidProfitTaxObject(RuleViolation):
     code = "invalid_profit_tax_object"
     title = "Invalid profit-tax object"
@@ -554,6 +559,9 @@ class ProfitTaxObjectRecorded(DomainEvent):
     description: str
     transaction_id: UUID | None
     by: str = ""
+    #: The expense line in the books this object tags (None: entered as an amount).
+    tagged_transaction_id: UUID | None = None
+    tagged_account_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

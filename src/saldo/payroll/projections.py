@@ -112,10 +112,12 @@ class PayrollProjection:
             case d.ProfitTaxObjectRecorded():
                 await conn.execute(
                     "INSERT INTO payroll_profit_tax_objects (company_id, id, date, category,"
-                    " amount, taxable, profit_tax, description, transaction_id)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " amount, taxable, profit_tax, description, transaction_id,"
+                    " tagged_transaction_id, tagged_account_code)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (company, e.object_id, e.date, e.category, e.amount, e.taxable,
-                     e.profit_tax, e.description, e.transaction_id))
+                     e.profit_tax, e.description, e.transaction_id, e.tagged_transaction_id,
+                     e.tagged_account_code))
             case d.WithholdingRecorded():
                 await conn.execute(
                     "INSERT INTO payroll_withholdings (company_id, id, date, code,"

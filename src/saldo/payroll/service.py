@@ -510,42 +510,57 @@ class PayrollService:
                 expenses += debit - credit
         return income, expenses
 
-    async def record_profit_tax_object(self, ctx: CompanyContext, day: date, category: str,
-                                       amount: Decimal, description: str,
-                                       post: bool = True) -> dict[str, Any]:
+    async def record_profit_tax_object(self, ctx: CompanyContext, day: date | None,
+                                       category: str, amount: Decimal | None,
+                                       description: str,
+                                       tagged: tuple[UUID, str | None] | None = None
+                                       ) -> dict[str, Any]:
         """Tag an expense as a profit-tax object (Tax Code Art. 98²; georgia.md §3) and book
         its profit tax: taxable / 0.85 × 15%. Representation expenses count only above
-        the year's cap (1% of the previous year's income or expenses, the higher)."""
-        d.check_date(day, "date")
+        the year's cap (1% of the previous year's income or expenses, the higher).
+
+        The expense is either entered (``day`` and ``amount``) or an expense already in the
+        books (``tagged``: a posted journal transaction and one of its accounts, or all its
+        expense accounts), whose date and net debit it takes."""
         if category not in d.PROFIT_TAX_CATEGORIES:
             raise d.InvalidProfitTaxObject(
                 f"Category {category!r} is not one of {', '.join(d.PROFIT_TAX_CATEGORIES)}.",
                 field="category")
-        if amount <= 0 or amount > d.MAX_AMOUNT or amount != round_half_up(amount):
-            raise d.InvalidProfitTaxObject(f"The amount {amount} must be positive with at "
-                                           "most two decimals.", field="amount")
+        if tagged is None:
+            if day is None or amount is None:
+                raise d.InvalidProfitTaxObject("Give date and amount, or the transaction_id "
+                                               "of an expense in the books.", field="amount")
+            d.check_date(day, "date")
+            if amount <= 0 or amount > d.MAX_AMOUNT or amount != round_half_up(amount):
+                raise d.InvalidProfitTaxObject(f"The amount {amount} must be positive with "
+                                               "at most two decimals.", field="amount")
         actor = _actor(ctx)
 
         async def decide(uow: UnitOfWork) -> dict[str, Any]:
             conn = uow.conn
-            rates = await self._rates(conn, day)
+            on, value = day, amount
+            if tagged is not None:
+                on, value = await self._tagged_expense(conn, ctx.company_id, *tagged)
+            assert on is not None
+            assert value is not None
+            rates = await self._rates(conn, on)
             for name in ("profit_tax", "representation_cap"):
                 if name not in rates:
-                    raise d.RateMissing(f"No {name} rate in effect on {day}.", rates=[name])
-            taxable = amount
+                    raise d.RateMissing(f"No {name} rate in effect on {on}.", rates=[name])
+            taxable = value
             if category == "representation":
-                await _lock(conn, ctx.company_id, "representation", day.year)
-                income, expenses = await self._previous_year(conn, ctx.company_id, day.year)
+                await _lock(conn, ctx.company_id, "representation", on.year)
+                income, expenses = await self._previous_year(conn, ctx.company_id, on.year)
                 cap = d.representation_cap(income, expenses, rates["representation_cap"])
-                before = await queries.representation_before(conn, ctx.company_id, day.year,
-                                                             day + timedelta(days=1))
-                taxable = d.representation_excess(before, amount, cap)
+                before = await queries.representation_before(conn, ctx.company_id, on.year,
+                                                             on + timedelta(days=1))
+                taxable = d.representation_excess(before, value, cap)
             tax = d.profit_tax(taxable, rates["profit_tax"])
             object_id = new_id()
             tx = None
-            if post and tax:
-                await self._check_open(conn, ctx.company_id, day, "date")
-                tx = await self._post(uow, day, f"Profit tax on {category.replace('_', ' ')}"
+            if tax:
+                await self._check_open(conn, ctx.company_id, on, "date")
+                tx = await self._post(uow, on, f"Profit tax on {category.replace('_', ' ')}"
                                       f" expenses: {description}"[:500],
                                       SourceRef("profit_tax_object", object_id), [
                                           (d.PROFIT_TAX_EXPENSE, tax, d.ZERO, "Profit tax"),
@@ -553,14 +568,50 @@ class PayrollService:
                                            "Profit tax payable")])
             await uow.append(f"{PROFIT_TAX_OBJECT_STREAM}-{object_id}",
                              PROFIT_TAX_OBJECT_STREAM, NO_STREAM, [
-                                 d.ProfitTaxObjectRecorded(object_id, day, category, amount,
-                                                           taxable, tax, description, tx,
-                                                           actor.username)])
-            return {"id": object_id, "date": day, "category": category, "amount": amount,
+                                 d.ProfitTaxObjectRecorded(
+                                     object_id, on, category, value, taxable, tax, description,
+                                     tx, actor.username,
+                                     tagged[0] if tagged else None,
+                                     (tagged[1] or "*") if tagged else None)])
+            return {"id": object_id, "date": on, "category": category, "amount": value,
                     "taxable": taxable, "profit_tax": tax, "transaction_id": tx,
-                    "description": description}
+                    "description": description,
+                    "tagged_transaction_id": tagged[0] if tagged else None}
 
         return await self.units.run(ctx.company_id, actor, decide)
+
+    async def _tagged_expense(self, conn: Connection, company_id: UUID, transaction_id: UUID,
+                              account_code: str | None) -> tuple[date, Decimal]:
+        """The date and net debit (base currency) of a posted transaction's expense lines:
+        of ``account_code``, or of every expense account when None."""
+        row = await ledger_queries.transaction(conn, company_id, transaction_id)
+        if row is None:
+            raise d.TaggedTransactionNotFound("No such transaction.",
+                                              transaction_id=str(transaction_id))
+        if row["status"] != "posted" or row["reversed_by"] is not None:
+            raise d.InvalidState("Only a posted, unreversed transaction's expenses are "
+                                 "tagged.", status=row["status"])
+        types = {a["code"]: a["type"] for a in await ledger_queries.accounts(conn, company_id)}
+        lines = [e for e in row["entries"]
+                 if (e["account_code"] == account_code if account_code
+                     else types.get(e["account_code"]) == "expense")]
+        if account_code and types.get(account_code) != "expense":
+            raise d.InvalidProfitTaxObject(f"Account {account_code} is not an expense "
+                                           "account.", field="account_code")
+        value = sum((Decimal(str(e["debit_base"])) - Decimal(str(e["credit_base"]))
+                     for e in lines), d.ZERO)
+        if value <= 0:
+            raise d.InvalidProfitTaxObject("The transaction has no expense to tag there.",
+                                           field="account_code")
+        # Tagged once: the same account, or the whole transaction ('*') either way.
+        cursor = await conn.execute(
+            "SELECT 1 FROM payroll_profit_tax_objects WHERE company_id = %(c)s"
+            " AND tagged_transaction_id = %(t)s AND (tagged_account_code = %(a)s"
+            " OR tagged_account_code = '*' OR %(a)s = '*')",
+            {"c": company_id, "t": transaction_id, "a": account_code or "*"})
+        if await cursor.fetchone() is not None:
+            raise d.InvalidState("That expense is tagged already.", status="tagged")
+        return row["date"], value
 
     async def profit_tax_return(self, company_id: UUID, period: str) -> dict[str, Any]:
         """The monthly profit tax return (Estonian model, Tax Code Art. 98¹): the month's
