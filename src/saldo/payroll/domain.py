@@ -504,6 +504,9 @@ class PayrollRunDrafted(DomainEvent):
     rates: dict[str, str]
     lines: list[dict[str, str]]
     by: str = ""
+    #: The lines' totals (as the read model shows them; absent: summed from the lines).
+    totals: dict[str, str] | None = None
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -635,8 +638,10 @@ class PayrollRun:
                                  employee_id=str(line.employee_id))
             seen.add(line.employee_id)
         run = cls(run_id)
+        sums = {k: str(v) for k, v in totals(lines).items()}
         run._record(PayrollRunDrafted(run_id, period, payment_date, rates.as_data(),
-                                      [line.as_data() for line in lines], by))
+                                      [line.as_data() for line in lines], by, sums),
+                    lines=list(lines))
         return run
 
     def post(self, transaction_id: UUID, by: str) -> None:
@@ -676,17 +681,19 @@ class PayrollRun:
                                "discarded.", status=self.status)
         self._record(PayrollRunDiscarded(self.id, by))
 
-    def _record(self, event: DomainEvent) -> None:
-        self._apply(event)
+    def _record(self, event: DomainEvent, lines: list[PayLine] | None = None) -> None:
+        self._apply(event, lines)
         self.version += 1
         self.pending.append(event)
 
-    def _apply(self, event: DomainEvent) -> None:
+    def _apply(self, event: DomainEvent, lines: list[PayLine] | None = None) -> None:
         match event:
             case PayrollRunDrafted():
                 self.period, self.payment_date = event.period, event.payment_date
                 self.rates = dict(event.rates)
-                self.lines = [PayLine.from_data(x) for x in event.lines]
+                # ``lines``: the drafting command's own, the same as the event's.
+                self.lines = lines if lines is not None else [PayLine.from_data(x)
+                                                               for x in event.lines]
                 self.status = DRAFT
             case PayrollRunPosted():
                 self.status, self.transaction_id = POSTED, event.transaction_id

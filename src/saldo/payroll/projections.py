@@ -82,12 +82,12 @@ class PayrollProjection:
                     " WHERE company_id = %s AND id = %s",
                     (e.end_date, r.version, company, e.employee_id))
             case d.PayrollRunDrafted():
-                lines = [d.PayLine.from_data(x) for x in e.lines]
+                sums = e.totals or {k: str(v) for k, v in d.totals(
+                    [d.PayLine.from_data(x) for x in e.lines]).items()}
                 await conn.execute(
                     "INSERT INTO payroll_runs (company_id, id, period, payment_date, status,"
                     " totals, version, created_at) VALUES (%s, %s, %s, %s, 'draft', %s, %s, %s)",
-                    (company, e.run_id, e.period, e.payment_date,
-                     orjson.dumps({k: str(v) for k, v in d.totals(lines).items()}).decode(),
+                    (company, e.run_id, e.period, e.payment_date, orjson.dumps(sums).decode(),
                      r.version, r.recorded_at))
                 await conn.execute(_INSERT_LINES, (company, e.run_id,
                                                    orjson.dumps(e.lines).decode()))
