@@ -545,15 +545,17 @@ def router() -> APIRouter:
         row, _ = await payroll.run(ctx.company_id, run_id)
         t = {k: Decimal(str(v)) for k, v in row["totals"].items()}
         day = row["paid_on"] or row["payment_date"]
+        pension_day = await payroll.pension_due(day)
         payments = [
             BudgetPayment(tax="income_tax", amount=t["income_tax"], due_date=day,
                           beneficiary="State Treasury (TRESGE22), income tax",
                           note="Withheld income tax is paid the day salaries are paid "
                                "(georgia.md §2 [C]); the treasury code is UNCONFIRMED"),
             BudgetPayment(tax="pension", amount=t["pension_employee"] + t["pension_employer"],
-                          due_date=day,
+                          due_date=pension_day,
                           beneficiary="Pension Agency of Georgia (via the Treasury)",
-                          note="Employee 2% + employer 2%; remitted with the salaries "
+                          note="Employee 2% + employer 2%; due the dated setting "
+                               "pension_remittance_working_days after the salaries "
                                "(timing UNCONFIRMED, georgia.md §2)"),
         ]
         return [p for p in payments if p.amount]

@@ -24,7 +24,7 @@ from saldo.payroll import queries
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import NO_STREAM, NewEvent, StreamAppend
 from saldo.platform.uow import UnitOfWork, UnitsOfWork, as_new_event
-from saldo.tax.queries import due_date
+from saldo.tax.queries import due_date, next_working_day
 
 EMPLOYEE_STREAM = "payroll.employee"
 RUN_STREAM = "payroll.run"
@@ -382,6 +382,18 @@ class PayrollService:
             if not found:
                 raise d.RunNotFound("No such payroll run.", run_id=str(run_id))
             return found[0], await queries.run_lines(conn, company_id, run_id)
+
+    async def pension_due(self, paid_on: date) -> date:
+        """When the pension contributions of salaries paid on ``paid_on`` are due: the
+        dated setting ``pension_remittance_working_days`` working days later (0: the same
+        day). The timing is UNCONFIRMED (georgia.md §2: "alongside the payroll run" or
+        "within 5 working days"), hence a setting, not a constant."""
+        async with self.db.transaction() as conn:
+            rates = await queries.rates_in_effect(conn, paid_on)
+        day = next_working_day(paid_on)
+        for _ in range(int(rates.get("pension_remittance_working_days", 0))):
+            day = next_working_day(day + timedelta(days=1))
+        return day if rates.get("pension_remittance_working_days") else paid_on
 
     # ------------------------------------------------------------------ returns
 

@@ -97,6 +97,11 @@ async def test_a_change_in_law_is_a_new_rate_row(h: Harness) -> None:
     r = await h.client.put("/api/v1/payroll-rates/income_tax/2026-12-01", headers=root,
                            json={"rate": "0.18", "source": "Hypothetical amendment"})
     assert r.status_code == 200, r.text
+    # The pension remittance timing is UNCONFIRMED (georgia.md §2): a dated setting too.
+    r = await h.client.put(
+        "/api/v1/payroll-rates/pension_remittance_working_days/2026-12-01", headers=root,
+        json={"rate": "5", "source": "Hypothetical: within 5 working days"})
+    assert r.status_code == 200, r.text
     try:
         await _paid_in_november_and_december(h, b)
     finally:  # the rates are shared by every company (and every test)
@@ -113,8 +118,13 @@ async def _paid_in_november_and_december(h: Harness, b: Books) -> None:
                             json={"period": "2026-10", "payment_date": "2026-11-05"})
     assert r.json()["totals"]["income_tax"] == "196.00"
     r = await h.client.post(b.url("/payroll-runs"), headers=b.clerk,
-                            json={"period": "2026-11", "payment_date": "2026-12-05"})
+                            json={"period": "2026-11", "payment_date": "2026-12-07"})
     assert r.json()["totals"]["income_tax"] == "176.40"
+    # Paid Monday 7 December: pension due 5 working days later, Monday 14 December.
+    r = await h.client.get(b.url(f"/payroll-runs/{r.json()['id']}/budget-payments"),
+                           headers=b.clerk)
+    assert [(p["tax"], p["due_date"]) for p in r.json()] == [
+        ("income_tax", "2026-12-07"), ("pension", "2026-12-14")]
 
 
 async def test_the_returns_join_the_tax_calendar(h: Harness) -> None:
