@@ -229,6 +229,14 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
     live.post(company, clerk, date="2026-03-20", description="Office rent, March", entries=[
         {"account_code": "7420", "debit": "1180.50"},
         {"account_code": "1210", "credit": "1180.50"}])
+    # A sales invoice: 10 × 1000.00 + 18% VAT = 11,800.00 (the documents and VAT screens).
+    customer = live.post(f"/api/v1/companies/{first}/counterparties", clerk,
+                         name="შპს ალფა ტრეიდი", tax_id="204999999")
+    invoice = live.post(f"/api/v1/companies/{first}/sales-invoices", clerk,
+                        customer_id=customer["id"], date="2026-03-10", lines=[
+                            {"description": "Consulting", "quantity": "10",
+                             "unit_price": "1000.00", "vat_code": "vat18"}])
+    live.post(f"/api/v1/companies/{first}/sales-invoices/{invoice['id']}/post", clerk)
     sign_in(browser, live, "chief")
     screens = {"dashboard": "/", "chart": "/accounts", "journal": "/journal",
                "transaction": f"/journal/{tx['id']}", "entry": "/journal/new",
@@ -236,7 +244,8 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
                "trial-balance": "/reports/trial-balance", "balance-sheet":
                "/reports/balance-sheet", "profit-and-loss": "/reports/profit-and-loss",
                "cash-flow": "/reports/cash-flow", "changes-in-equity":
-               "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users"}
+               "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users",
+               "documents": "/documents", "vat": "/vat?period=2026-03", "payroll": "/payroll"}
     problems: dict[str, Any] = {}
     for lang in ("ka", "en"):
         browser.get(f"{live.url}/c/{first}/")
