@@ -56,6 +56,15 @@ TEST_WORKERS ?= auto
 test: lint browser-tools
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
+# Deployment checks' tools in a venv of their own (checkov pins what Saldo's lock pins too).
+TOOLS := .venv-tools
+$(TOOLS)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip --disable-pip-version-check -q install -r requirements/tools.txt
+	@touch $@
+
+test: $(TOOLS)/.installed
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
 	$(BIN)/python bench/posting.py
