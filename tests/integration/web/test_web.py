@@ -487,3 +487,16 @@ async def test_documents_vat_return_and_payroll_screens(h: Harness):
     assert payroll.status_code == 200
     dashboard = await h.client.get(f"{base}/")
     assert "დღგ" in dashboard.text
+
+
+async def test_the_login_throttle_applies_to_the_sign_in_form(h: Harness):
+    await h.books()
+    # Five failures lock the username (settings.login_max_failures = 5): the sixth try is
+    # refused with 429 even with the right password, and the form says why.
+    for _ in range(5):
+        assert (await sign_in(h.client, "clerk", "wrong password!")).status_code == 401
+    r = await sign_in(h.client, "clerk")
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins" in r.text or "ძალიან ბევრი" in r.text
+    assert "saldo_session" not in h.client.cookies
