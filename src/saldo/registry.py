@@ -7,6 +7,7 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.banking.context import CONTEXT as BANKING
 from saldo.billing.context import CONTEXT as BILLING
 from saldo.fx.context import CONTEXT as FX
 from saldo.gateway.context import CONTEXT as GATEWAY
@@ -28,6 +29,7 @@ CONTEXTS: tuple[Context, ...] = (
     TAX,
     PAYROLL,
     REPORTING,
+    BANKING,
     RSGE,
     RELAY,
     GATEWAY,
