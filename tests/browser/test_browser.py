@@ -247,7 +247,8 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
                "/reports/balance-sheet", "profit-and-loss": "/reports/profit-and-loss",
                "cash-flow": "/reports/cash-flow", "changes-in-equity":
                "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users",
-               "documents": "/documents", "vat": "/vat?period=2026-03", "payroll": "/payroll"}
+               "documents": "/documents", "vat": "/vat?period=2026-03", "payroll": "/payroll",
+               "bank": "/bank"}
     problems: dict[str, Any] = {}
     for lang in ("ka", "en"):
         browser.get(f"{live.url}/c/{first}/")
