@@ -106,6 +106,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
 P = Permission
 DECLARED: dict[tuple[str, str], Permission] = {
     # billing
+    ("GET", C + "/billing-settings"): P.DOCUMENTS_READ,
+    ("PUT", C + "/billing-settings"): P.DOCUMENTS_APPROVE,
+    ("POST", C + "/sales-invoices/{document_id}/approve"): P.DOCUMENTS_APPROVE,
+    ("POST", C + "/purchase-bills/{document_id}/approve"): P.DOCUMENTS_APPROVE,
     ("GET", C + "/counterparties"): P.DOCUMENTS_READ,
     ("POST", C + "/counterparties"): P.DOCUMENTS_WRITE,
     ("GET", C + "/counterparties/{counterparty_id}"): P.DOCUMENTS_READ,
@@ -130,6 +134,7 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("GET", C + "/sales-invoices/{document_id}/pdf"): P.DOCUMENTS_READ,
     ("POST", C + "/sales-invoices/{document_id}/post"): P.DOCUMENTS_WRITE,
     # payroll
+    ("POST", C + "/purchase-bills/{bill_id}/withholding"): P.DOCUMENTS_WRITE,
     ("POST", C + "/dividends"): P.DOCUMENTS_WRITE,
     ("GET", C + "/dividends/{dividend_id}"): P.DOCUMENTS_READ,
     ("GET", C + "/employees"): P.PAYROLL_READ,
@@ -147,7 +152,6 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("GET", C + "/payroll-runs/{run_id}/payslips/{employee_id}"): P.PAYROLL_READ,
     ("POST", C + "/payroll-runs/{run_id}/post"): P.PAYROLL_WRITE,
     ("POST", C + "/payroll-runs/{run_id}/reverse"): P.PAYROLL_WRITE,
-    ("GET", C + "/payroll/tax-calendar"): P.DOCUMENTS_READ,
     ("POST", C + "/profit-tax-objects"): P.DOCUMENTS_WRITE,
     ("GET", C + "/tax/income-tax-returns/{period}"): P.PAYROLL_READ,
     ("GET", C + "/tax/pension-contributions/{period}"): P.PAYROLL_READ,
