@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,8 @@ from saldo.rsge.soap import (
 log = structlog.get_logger("saldo.rsge")
 T = TypeVar("T")
 
+#: How long a service user's ``user_id`` and ``un_id`` are reused without asking again.
+ID_CACHE_SECONDS = 600.0
 #: How far back the incoming sync looks on its first run (then from the last sync).
 FIRST_SYNC_DAYS = 90
 
@@ -73,6 +76,8 @@ class RsgeService:
         self._client: RsClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._last_sync: dict[UUID, datetime] = {}
+        self._id_cache: dict[tuple[UUID, str, int], tuple[int, int, float]] = {}
+        self._un_ids: dict[str, int] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -228,9 +233,12 @@ class RsgeService:
             update = "leased_until = %(now)s + make_interval(secs => %(lease)s)"
             order = "next_attempt_at NULLS FIRST, queued_at"
         else:
-            due = "status = 'sent' AND coalesce(next_poll_at, '-infinity') <= %(now)s"
+            # The first poll comes poll_seconds after the send: a buyer does not decide
+            # in the same second, and a thousand fresh invoices are not asked at once.
+            due = ("status = 'sent' AND coalesce(next_poll_at, updated_at"
+                   " + make_interval(secs => %(poll)s)) <= %(now)s")
             update = "next_poll_at = %(now)s + make_interval(secs => %(poll)s)"
-            order = "next_poll_at NULLS FIRST"
+            order = "next_poll_at NULLS FIRST, updated_at"
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 f"UPDATE rs_einvoices SET {update} WHERE (company_id, document_id) IN ("
@@ -281,6 +289,8 @@ class RsgeService:
                                    "set it (PUT rs-credentials), then retry")
             await self._send_steps(company_id, item, creds)
         except (RsCallFailed, d.UnknownStatus, d.NoCredentials) as exc:
+            if isinstance(exc, RsRefused):  # perhaps the password changed on rs.ge: ask again
+                self._id_cache = {k: v for k, v in self._id_cache.items() if k[0] != company_id}
             retryable = getattr(exc, "retryable", True) and not isinstance(exc, d.NoCredentials)
             message = str(exc) if not isinstance(exc, d.UnknownStatus) else exc.detail
             failed = item.fail(message, self.clock(), retryable=retryable,
@@ -290,13 +300,27 @@ class RsgeService:
                      attempt=failed.attempt, dead=failed.next_attempt_at is None,
                      error=failed.error)
 
+    async def _ids(self, client: RsClient, company_id: UUID,
+                   creds: d.Credentials) -> tuple[int, int]:
+        """The service user's ``user_id`` and the company's ``un_id``, asked once per
+        ten minutes per service user (``chek``, ``chek_service_user``)."""
+        key = (company_id, creds.service_user, hash(creds.service_password))
+        now = time.monotonic()
+        cached = self._id_cache.get(key)
+        if cached is not None and now - cached[2] < ID_CACHE_SECONDS:
+            return cached[0], cached[1]
+        user_id = await client.check_user(creds)
+        un_id = await client.check_service_user(creds)
+        self._id_cache[key] = (user_id, un_id, now)
+        return user_id, un_id
+
     async def _send_steps(self, company_id: UUID, item: d.EInvoice,
                           creds: d.Credentials) -> None:
         client, invoice, doc = self.client(), item.invoice, item.document_id
         assert invoice is not None
-        user_id = await client.check_user(creds)
+        user_id, seller_un_id = await self._ids(client, company_id, creds)
         note = f"saldo:{doc}"
-        rs_id = item.rs_id
+        rs_id, fresh = item.rs_id, False
         if rs_id is None:
             rs_id = await self._existing_header(client, creds, user_id, item, note)
             if rs_id is None:
@@ -305,18 +329,26 @@ class RsgeService:
                                                  invoice.correction_type or
                                                  d.CorrectionType.PRICE_CHANGED)
                 else:
-                    seller_un_id = await client.check_service_user(creds)
-                    buyer_un_id, _ = await client.un_id(creds, user_id, invoice.buyer_tax_id)
+                    buyer_un_id = self._un_ids.get(invoice.buyer_tax_id)
+                    if buyer_un_id is None:
+                        buyer_un_id, _ = await client.un_id(creds, user_id,
+                                                            invoice.buyer_tax_id)
+                        self._un_ids[invoice.buyer_tax_id] = buyer_un_id
                     rs_id = await client.save_invoice(
                         creds, user_id, operation_date=tbilisi_midnight(invoice.date),
                         seller_un_id=seller_un_id, buyer_un_id=buyer_un_id, note=note)
+                fresh = True  # made just now: saved, with no lines
             # Recorded before any line is sent: a resend never makes a second header.
             await self._record(company_id, doc, d.EInvoiceHeaderSaved(rs_id, item.attempts + 1))
-        state = await client.invoice(creds, user_id, rs_id)
-        sent_states = (d.NtosStatus.SAVED, d.NtosStatus.NEW_CORRECTION)
-        if state.status in sent_states:
-            # What rs.ge holds already (a line whose answer was lost is there, unrecorded).
-            held = len(await client.lines(creds, user_id, rs_id))
+        if fresh:
+            unsent, held = True, 0
+        else:
+            # A resend asks rs.ge what it has: sent already? which lines (a line whose
+            # answer was lost is there, unrecorded)?
+            state = await client.invoice(creds, user_id, rs_id)
+            unsent = state.status in (d.NtosStatus.SAVED, d.NtosStatus.NEW_CORRECTION)
+            held = len(await client.lines(creds, user_id, rs_id)) if unsent else 0
+        if unsent:
             for index, line in enumerate(invoice.lines):
                 if index < held:
                     continue

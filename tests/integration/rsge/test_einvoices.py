@@ -39,14 +39,16 @@ async def test_issue_send_confirm(rs: Rs) -> None:
     assert sum(line["drg_amount"] for line in held["lines"]) == 27  # 18 + 9
     assert held["note"] == f"saldo:{doc}"
 
-    # Nothing is due; the poll finds the buyer has not decided yet.
+    # Nothing is due: the first poll comes poll_seconds (300) after the send.
     assert await rs.service.deliver_due() == 0
-    assert await rs.service.poll_sent() == 1
+    assert await rs.service.poll_sent() == 0
+    rs.service.clock = lambda: later(1)
+    assert await rs.service.poll_sent() == 1  # the buyer has not decided yet
     assert (await rs.state(doc))["status"] == "sent"
     assert await rs.service.poll_sent() == 0  # the next poll is poll_seconds away
 
     rs.sandbox.control("decide", rs_id=state["rs_id"], decision="confirm")
-    rs.service.clock = lambda: later(1)
+    rs.service.clock = lambda: later(2)
     assert await rs.service.poll_sent() == 1
     state = await rs.state(doc)
     assert state["status"] == "confirmed"
