@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from conftest import COMPANY_TIN, SUPPLIER_TIN, Rs
-
 from saldo.rsge.settings import load_rs_settings
 
 
