@@ -15,9 +15,9 @@ from saldo.rsge.settings import load_rs_settings
 def _saldo(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     info = psycopg.conninfo.conninfo_to_dict(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALDO_RS_")}
-    env.update(SALDO_DATABASE_URL=f"postgresql://{info.get('user', 'postgres')}@/"
-                                  f"{info['dbname']}?host={info['host']}&port={info.get('port', 5432)}",
-               COLUMNS="250")
+    user, port = info.get("user", "postgres"), info.get("port", 5432)
+    env.update(SALDO_DATABASE_URL=f"postgresql://{user}@/{info['dbname']}"
+                                  f"?host={info['host']}&port={port}", COLUMNS="250")
     return subprocess.run([sys.executable, "-m", "saldo", "rs", *args], env=env, text=True,
                           capture_output=True, timeout=120, check=False)
 
