@@ -43,10 +43,20 @@ TEST_WORKERS ?= auto
 test: lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
+# Deployment checks' tools in a venv of their own (checkov pins what Saldo's lock pins too).
+TOOLS := .venv-tools
+$(TOOLS)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip --disable-pip-version-check -q install -r requirements/tools.txt
+	@touch $@
+
+test: $(TOOLS)/.installed
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
 	$(BIN)/python bench/posting.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/payroll.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new

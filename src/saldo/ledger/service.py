@@ -235,7 +235,9 @@ class LedgerService:
                              **actor.as_data()})]))
 
     async def add_account(self, ctx: CompanyContext, code: str, name: str, name_ka: str | None,
-                          account_type: AccountType | None, parent_code: str | None) -> Account:
+                          account_type: AccountType | None, parent_code: str | None,
+                          classification: d.Classification | None = None,
+                          cash_flow: d.CashFlow | None = None) -> Account:
         actor = _actor(ctx)
 
         async def decide(uow: UnitOfWork) -> Account:
@@ -247,7 +249,8 @@ class LedgerService:
             parent = await store.account(conn, ctx.company_id, parent_of) if parent_of else None
             postings = parent is not None and await store.has_postings(conn, ctx.company_id,
                                                                        parent.code)
-            account = d.new_sub_account(code, name, name_ka, account_type, parent, postings)
+            account = d.new_sub_account(code, name, name_ka, account_type, parent, postings,
+                                        classification, cash_flow)
             assert parent is not None
             await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
                              _new([d.Event(d.ACCOUNT_ADDED, {
@@ -284,11 +287,15 @@ class LedgerService:
                 if not account.postable:
                     raise d.InvalidAccount("A header's type follows its accounts.",
                                            field="type")
+            merged = {**account.as_data(), **data}
+            if "classification" in data or "cash_flow" in data:
+                d.check_attributes(AccountType(merged["type"]),
+                                   d.Classification(merged["classification"]),
+                                   d.CashFlow(merged["cash_flow"]))
             if data:
                 await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
                                  _new([d.Event(d.ACCOUNT_CHANGED, {
                                      "code": code, "changes": data, **actor.as_data()})]))
-            merged = {**account.as_data(), **data}
             return Account.from_data(merged)
 
         return await self.units.run(ctx.company_id, actor, decide)
@@ -963,4 +970,11 @@ def _account_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any
         data["normal_balance"] = d.normal_balance_of(new_type).value
         # The statement line follows the type: a liability never stays in profit or loss.
         data["classification"] = d.default_classification(new_type).value
+    classification = changes.get("classification")
+    if classification is not None and (d.Classification(classification) != account.classification
+                                       or "classification" in data):
+        data["classification"] = d.Classification(classification).value
+    cash_flow = changes.get("cash_flow")
+    if cash_flow is not None and d.CashFlow(cash_flow) != account.cash_flow:
+        data["cash_flow"] = d.CashFlow(cash_flow).value
     return data
