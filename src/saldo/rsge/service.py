@@ -225,7 +225,10 @@ class RsgeService:
 
         await self.units.run(company_id, SYSTEM, use_case)
 
-    async def _claim(self, status: str, limit: int) -> list[tuple[UUID, UUID]]:
+    async def _claim(self, status: str, limit: int) -> list[tuple[UUID, UUID, bool]]:
+        """Due items, leased (queued) or given their next poll time (sent): (company,
+        document, resumed). ``resumed``: the item still carried an expired lease -- its
+        last worker died mid-attempt, so rs.ge may hold a header Saldo never heard of."""
         now = self.clock()
         if status == "queued":
             due = ("status = 'queued' AND coalesce(next_attempt_at, '-infinity') <= %(now)s"
@@ -241,13 +244,16 @@ class RsgeService:
             order = "next_poll_at NULLS FIRST, updated_at"
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                f"UPDATE rs_einvoices SET {update} WHERE (company_id, document_id) IN ("
-                f" SELECT company_id, document_id FROM rs_einvoices WHERE {due}"
-                f" ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-                " RETURNING company_id, document_id",
+                f"WITH due AS (SELECT company_id, document_id, leased_until FROM rs_einvoices"
+                f" WHERE {due} ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                f" UPDATE rs_einvoices e SET {update} FROM due"
+                " WHERE e.company_id = due.company_id AND e.document_id = due.document_id"
+                " RETURNING e.company_id, e.document_id,"
+                " due.leased_until IS NOT NULL AS resumed",
                 {"now": now, "lease": self.settings.lease_seconds,
                  "poll": self.settings.poll_seconds, "limit": limit})
-            return [(r["company_id"], r["document_id"]) for r in await cursor.fetchall()]
+            return [(r["company_id"], r["document_id"], r["resumed"])
+                    for r in await cursor.fetchall()]
 
     async def _release(self, company_id: UUID, document_id: UUID) -> None:
         async with self.db.transaction() as conn:
@@ -260,22 +266,22 @@ class RsgeService:
         claimed = await self._claim("queued", limit)
         gate = asyncio.Semaphore(self.settings.concurrency)
 
-        async def one(company_id: UUID, document_id: UUID) -> None:
+        async def one(company_id: UUID, document_id: UUID, resumed: bool) -> None:
             async with gate:
                 # Released only after a finished attempt: a worker cancelled or killed
                 # mid-send leaves the lease to run out, and whoever takes the item next
                 # finds on rs.ge what the dead worker's last call did.
                 try:
-                    await self._deliver(company_id, document_id)
+                    await self._deliver(company_id, document_id, resumed)
                 except Exception:
                     await self._release(company_id, document_id)
                     raise
                 await self._release(company_id, document_id)
 
-        await asyncio.gather(*(one(c, doc) for c, doc in claimed))
+        await asyncio.gather(*(one(c, doc, resumed) for c, doc, resumed in claimed))
         return len(claimed)
 
-    async def _deliver(self, company_id: UUID, document_id: UUID) -> None:
+    async def _deliver(self, company_id: UUID, document_id: UUID, resumed: bool) -> None:
         async def load(uow: UnitOfWork) -> tuple[d.EInvoice, d.Credentials | None]:
             return await self._load(uow, document_id), await self._credentials(uow.conn,
                                                                                 company_id)
@@ -287,7 +293,7 @@ class RsgeService:
             if creds is None:
                 raise RsAuthFailed("credentials", "the company has no rs.ge service user; "
                                    "set it (PUT rs-credentials), then retry")
-            await self._send_steps(company_id, item, creds)
+            await self._send_steps(company_id, item, creds, resumed)
         except (RsCallFailed, d.UnknownStatus, d.NoCredentials) as exc:
             if isinstance(exc, RsRefused):  # perhaps the password changed on rs.ge: ask again
                 self._id_cache = {k: v for k, v in self._id_cache.items() if k[0] != company_id}
@@ -315,14 +321,14 @@ class RsgeService:
         return user_id, un_id
 
     async def _send_steps(self, company_id: UUID, item: d.EInvoice,
-                          creds: d.Credentials) -> None:
+                          creds: d.Credentials, resumed: bool = False) -> None:
         client, invoice, doc = self.client(), item.invoice, item.document_id
         assert invoice is not None
         user_id, seller_un_id = await self._ids(client, company_id, creds)
         note = f"saldo:{doc}"
         rs_id, fresh = item.rs_id, False
         if rs_id is None:
-            rs_id = await self._existing_header(client, creds, user_id, item, note)
+            rs_id = await self._existing_header(client, creds, user_id, item, note, resumed)
             if rs_id is None:
                 if invoice.corrects_rs_id is not None:
                     rs_id = await client.correct(creds, user_id, invoice.corrects_rs_id,
@@ -365,12 +371,12 @@ class RsgeService:
                            d.EInvoiceSent(rs_id, state.series, state.number, state.status))
 
     async def _existing_header(self, client: RsClient, creds: d.Credentials, user_id: int,
-                               item: d.EInvoice, note: str) -> int | None:
+                               item: d.EInvoice, note: str, resumed: bool) -> int | None:
         """The header rs.ge accepted in an earlier attempt whose answer was lost."""
         invoice = item.invoice
         assert invoice is not None
-        if item.attempts == 0:
-            return None  # the first attempt: nothing can be there yet
+        if item.attempts == 0 and not resumed:
+            return None  # the first attempt, and nobody died in one: nothing is there yet
         if invoice.corrects_rs_id is not None:
             original = await client.invoice(creds, user_id, invoice.corrects_rs_id)
             return original.correction_id
@@ -384,7 +390,7 @@ class RsgeService:
     async def poll_sent(self, limit: int = 200) -> int:
         """Ask rs.ge about sent invoices whose poll is due: the buyer's decision."""
         claimed = await self._claim("sent", limit)
-        for company_id, document_id in claimed:
+        for company_id, document_id, _ in claimed:
             try:
                 await self._poll(company_id, document_id)
             except (RsCallFailed, d.NoCredentials) as exc:
