@@ -7,6 +7,7 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.banking.context import CONTEXT as BANKING
 from saldo.billing.context import CONTEXT as BILLING
 from saldo.fx.context import CONTEXT as FX
 from saldo.gateway.context import CONTEXT as GATEWAY
@@ -18,6 +19,7 @@ from saldo.relay.context import CONTEXT as RELAY
 from saldo.reporting.context import CONTEXT as REPORTING
 from saldo.rsge.context import CONTEXT as RSGE
 from saldo.tax.context import CONTEXT as TAX
+from saldo.web.context import CONTEXT as WEB
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
@@ -27,9 +29,11 @@ CONTEXTS: tuple[Context, ...] = (
     TAX,
     PAYROLL,
     REPORTING,
+    BANKING,
     RSGE,
     RELAY,
     GATEWAY,
+    WEB,
 )
 
 
