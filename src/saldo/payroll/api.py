@@ -42,6 +42,8 @@ Payroll = Annotated[PayrollService, Depends(payroll_service)]
 Reader = Annotated[CompanyContext, Depends(require(Permission.PAYROLL_READ))]
 Writer = Annotated[CompanyContext, Depends(require(Permission.PAYROLL_WRITE))]
 DocumentsReader = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_READ))]
+#: Tax returns are tax reports (reports:tax), as the VAT return is.
+TaxReader = Annotated[CompanyContext, Depends(require(Permission.REPORTS_TAX))]
 DocumentsWriter = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_WRITE))]
 
 
@@ -579,7 +581,7 @@ def router() -> APIRouter:
     @api.get("/tax/profit-tax-returns/{period}",
              summary="The monthly profit tax return (distributed profit, Estonian model)",
              response_model=ProfitTaxReturn, responses=problem_responses(*_ERRORS))
-    async def profit_tax_return(period: PeriodText, ctx: DocumentsReader,
+    async def profit_tax_return(period: PeriodText, ctx: TaxReader,
                                 payroll: Payroll) -> ProfitTaxReturn:
         return ProfitTaxReturn(**await payroll.profit_tax_return(ctx.company_id, period))
 
