@@ -3,6 +3,7 @@ legacy system. ``saldo gateway diff-report`` sums up shadow mode's differences."
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def gateway(
     import uvicorn
 
     settings = _settings()
+    # httpx logs every request at info: one line per proxied request is the access log's
+    # job (and costs the hot path), not the client's.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     loaded = load(_config_path(config))
     try:
         sock = listen(host, port)
