@@ -92,7 +92,7 @@ async def test_kafka_killed_relay_broker_outage_and_poison(
     good = expected - {poison_id}
 
     # 1. A relay process, killed (SIGKILL) once it has published part of the log.
-    env = relay_env(db.url, SALDO_KAFKA_BOOTSTRAP_SERVERS=servers, SALDO_RELAY_BATCH_SIZE="50")
+    env = relay_env(db.url, SALDO_KAFKA_BOOTSTRAP_SERVERS=servers, SALDO_RELAY_BATCH_SIZE="20")
     process = spawn(env, "--sink", "kafka")
     deadline = time.monotonic() + 60
     while await _published(db) < 200:

@@ -69,7 +69,7 @@ async def test_killed_relay_loses_nothing_and_consumer_sees_each_once(
     assert total > 4000
 
     env = relay_env(db.url, SALDO_NATS_URL=nats_url, SALDO_NATS_STREAM=STREAM,
-                    SALDO_RELAY_BATCH_SIZE="25")
+                    SALDO_RELAY_BATCH_SIZE="10")
     first = spawn(env, "--sink", "nats")
     deadline = time.monotonic() + 60
     while (await relay_row(db))["published"] < 300:  # mid-stream: some batches passed
@@ -81,7 +81,7 @@ async def test_killed_relay_loses_nothing_and_consumer_sees_each_once(
     at_kill = (await relay_row(db))["published"]
     assert 300 <= at_kill < total, "killed mid-stream"
 
-    second = spawn(env, "--sink", "nats")
+    second = spawn({**env, "SALDO_RELAY_BATCH_SIZE": "500"}, "--sink", "nats")
     deadline = time.monotonic() + 120
     while (await relay_row(db))["position"] < max_position(await positions(db)):
         assert second.poll() is None, second.stderr.read() if second.stderr else ""
