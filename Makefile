@@ -37,8 +37,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
+# The suite runs in parallel, one embedded PostgreSQL per worker (TEST_WORKERS=1 for one).
+TEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Deployment checks' tools in a venv of their own (checkov pins what Saldo's lock pins too).
 TOOLS := .venv-tools
@@ -53,6 +56,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
 	$(BIN)/python bench/posting.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/payroll.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new

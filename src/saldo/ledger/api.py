@@ -18,7 +18,14 @@ from saldo.kernel.errors import RuleViolation
 from saldo.kernel.money import amount_text
 from saldo.ledger import domain as d
 from saldo.ledger import queries
-from saldo.ledger.domain import AccountType, ContentInput, EntryInput, JournalTransaction
+from saldo.ledger.domain import (
+    AccountType,
+    CashFlow,
+    Classification,
+    ContentInput,
+    EntryInput,
+    JournalTransaction,
+)
 from saldo.ledger.service import LedgerService
 from saldo.platform.http import (
     Bool,
@@ -159,6 +166,17 @@ class AccountOut(BaseModel):
     postable: bool
     active: bool
     custom: bool = False
+    cash_flow: CashFlow = Field(description="Activity in the statement of cash flows (IAS 7)")
+
+
+_CLASSIFICATION = Field(default=None, description=(
+    "The statement line: current_asset, non_current_asset, current_liability, "
+    "non_current_liability, equity (an asset so classified is deducted from equity), "
+    "revenue, cost_of_sales, operating_expense, other_income, other_expense, "
+    "fx_gain_loss, profit_tax; it must fit the type"))
+_CASH_FLOW = Field(default=None, description=(
+    "IAS 7 activity: cash (cash and cash equivalents), operating, interest, profit_tax, "
+    "investing, financing, fx_effect (unrealised exchange differences)"))
 
 
 class AccountIn(BaseModel):
@@ -167,6 +185,8 @@ class AccountIn(BaseModel):
     name_ka: Text | None = Field(default=None, max_length=200)
     type: AccountType | None = None
     parent_code: AccountCode | None = None
+    classification: Classification | None = _CLASSIFICATION
+    cash_flow: CashFlow | None = _CASH_FLOW
 
 
 class AccountPatch(BaseModel):
@@ -175,6 +195,8 @@ class AccountPatch(BaseModel):
     active: Bool | None = None
     type: AccountType | None = Field(default=None,
                                      description="Only while the account has no postings")
+    classification: Classification | None = _CLASSIFICATION
+    cash_flow: CashFlow | None = _CASH_FLOW
 
 
 class BalanceOut(BaseModel):
@@ -302,7 +324,8 @@ def router() -> APIRouter:
               responses=problem_responses(*_ERRORS, 409))
     async def add_account(body: AccountIn, ctx: AccountsWriter, ledger: Ledger) -> AccountOut:
         account = await ledger.add_account(ctx, body.code, body.name, body.name_ka, body.type,
-                                           body.parent_code)
+                                           body.parent_code, body.classification,
+                                           body.cash_flow)
         return AccountOut(**account.as_data())
 
     @api.get("/accounts/{code}", summary="One account", response_model=AccountOut,
@@ -314,7 +337,7 @@ def router() -> APIRouter:
             raise d.AccountNotFound(f"No account {code}.", code=code)
         return AccountOut(**row)
 
-    @api.patch("/accounts/{code}", summary="Rename, deactivate or reactivate an account",
+    @api.patch("/accounts/{code}", summary="Rename, (de)activate or reclassify an account",
                response_model=AccountOut, responses=problem_responses(*_ERRORS, 409))
     async def change_account(code: Code, body: AccountPatch, ctx: AccountsWriter,
                              ledger: Ledger) -> AccountOut:

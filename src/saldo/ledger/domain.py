@@ -40,8 +40,9 @@ BASE_PLACES = 2
 #: The largest amount a line may carry, in its currency and in GEL: journal lines are
 #: numeric(20, 2) (18 integer digits); sums (turnover, totals) are unbounded numeric.
 MAX_AMOUNT = Decimal("1e15")
-#: Rates are GEL per one unit; NBG publishes four decimals, six leave room for crosses.
-RATE_PLACES = 6
+#: Rates are GEL per one unit; NBG publishes four decimals per quantity of up to 10 000
+#: units (IRR, UZS), so a rate per unit has up to ten (saldo.fx.domain.RATE_PLACES).
+RATE_PLACES = 10
 MAX_ENTRIES = 1000
 
 
@@ -195,6 +196,85 @@ class Classification(StrEnum):
     PROFIT_TAX = "profit_tax"
 
 
+class CashFlow(StrEnum):
+    """An account's activity in the statement of cash flows (IAS 7.6, 7.10): the chart's
+    ``cash_flow`` column, settable per account. ``cash`` marks cash and cash equivalents
+    (IAS 7.7); ``interest`` and ``profit_tax`` are operating activities shown on lines of
+    their own (IAS 7.31, 7.35); ``fx_effect`` is an unrealised exchange difference, whose
+    part on cash is the effect of exchange rates on cash (IAS 7.28). docs/reporting.md."""
+
+    CASH = "cash"
+    OPERATING = "operating"
+    INTEREST = "interest"
+    PROFIT_TAX = "profit_tax"
+    INVESTING = "investing"
+    FINANCING = "financing"
+    FX_EFFECT = "fx_effect"
+
+
+#: The ge-standard chart's activities by code prefix, the longest prefix deciding; the
+#: chart CSV's ``cash_flow`` column holds the same values. Used for accounts recorded
+#: before the column existed (their events carry no activity). IAS 7 and issue 12:
+#: provisions, deferred income and deferred tax are operating; short-term investments and
+#: loans granted investing; subscribed capital receivable financing; disposal gains and
+#: losses investing (the proceeds are; the gain is a non-cash adjustment).
+_CASH_FLOW_BY_PREFIX: dict[str, CashFlow] = {
+    "11": CashFlow.CASH, "12": CashFlow.CASH, "13": CashFlow.INVESTING,
+    "1450": CashFlow.INVESTING, "1460": CashFlow.FINANCING, "1810": CashFlow.INVESTING,
+    "1820": CashFlow.INTEREST,
+    "2": CashFlow.INVESTING, "2310": CashFlow.OPERATING, "2340": CashFlow.OPERATING,
+    "32": CashFlow.FINANCING, "3310": CashFlow.PROFIT_TAX, "3410": CashFlow.INTEREST,
+    "3420": CashFlow.FINANCING,
+    "4": CashFlow.FINANCING, "4210": CashFlow.OPERATING, "43": CashFlow.OPERATING,
+    "44": CashFlow.OPERATING,
+    "5": CashFlow.FINANCING,
+    "8110": CashFlow.INTEREST, "8120": CashFlow.INVESTING, "8130": CashFlow.INVESTING,
+    "8145": CashFlow.FX_EFFECT, "8210": CashFlow.INTEREST, "8245": CashFlow.FX_EFFECT,
+    "8250": CashFlow.INVESTING, "92": CashFlow.PROFIT_TAX,
+}
+
+
+def standard_cash_flow(code: str) -> CashFlow:
+    """The ge-standard activity of ``code`` (a sub-account ``1210.01`` has its base's)."""
+    for length in (4, 3, 2, 1):
+        found = _CASH_FLOW_BY_PREFIX.get(code[:length])
+        if found is not None:
+            return found
+    return CashFlow.OPERATING
+
+
+#: The classifications an account of each type may have: where it may be presented.
+#: An asset classified ``equity`` is deducted from equity (subscribed capital
+#: receivable, IAS 32.22 / docs/reporting.md).
+CLASSIFICATIONS_OF: dict[AccountType, frozenset[Classification]] = {
+    AccountType.ASSET: frozenset({Classification.CURRENT_ASSET,
+                                  Classification.NON_CURRENT_ASSET, Classification.EQUITY}),
+    AccountType.LIABILITY: frozenset({Classification.CURRENT_LIABILITY,
+                                      Classification.NON_CURRENT_LIABILITY}),
+    AccountType.EQUITY: frozenset({Classification.EQUITY}),
+    AccountType.REVENUE: frozenset({Classification.REVENUE, Classification.OTHER_INCOME,
+                                    Classification.FX_GAIN_LOSS}),
+    AccountType.EXPENSE: frozenset({Classification.COST_OF_SALES,
+                                    Classification.OPERATING_EXPENSE,
+                                    Classification.OTHER_EXPENSE, Classification.FX_GAIN_LOSS,
+                                    Classification.PROFIT_TAX}),
+}
+
+
+def check_attributes(account_type: AccountType, classification: Classification,
+                     cash_flow: CashFlow) -> None:
+    """A classification that fits the type; ``cash`` only for an asset."""
+    if classification not in CLASSIFICATIONS_OF[account_type]:
+        allowed = ", ".join(sorted(c.value for c in CLASSIFICATIONS_OF[account_type]))
+        raise InvalidAccount(f"An account of type {account_type.value} is classified as one "
+                             f"of {allowed}, not {classification.value}.",
+                             field="classification")
+    if cash_flow is CashFlow.CASH and (account_type is not AccountType.ASSET
+                                       or classification is Classification.EQUITY):
+        raise InvalidAccount("Only an asset account holds cash or cash equivalents.",
+                             field="cash_flow")
+
+
 def normal_balance_of(account_type: AccountType) -> NormalBalance:
     if account_type in (AccountType.ASSET, AccountType.EXPENSE):
         return NormalBalance.DEBIT
@@ -227,12 +307,14 @@ class Account:
     postable: bool
     active: bool = True
     custom: bool = False
+    cash_flow: CashFlow = CashFlow.OPERATING
 
     def as_data(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "name_ka": self.name_ka,
                 "type": self.type.value, "normal_balance": self.normal_balance.value,
                 "classification": self.classification.value, "parent_code": self.parent_code,
-                "postable": self.postable, "active": self.active, "custom": self.custom}
+                "postable": self.postable, "active": self.active, "custom": self.custom,
+                "cash_flow": self.cash_flow.value}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Account:
@@ -241,16 +323,20 @@ class Account:
                    normal_balance=NormalBalance(data["normal_balance"]),
                    classification=Classification(data["classification"]),
                    parent_code=data["parent_code"], postable=data["postable"],
-                   active=data.get("active", True), custom=data.get("custom", False))
+                   active=data.get("active", True), custom=data.get("custom", False),
+                   cash_flow=CashFlow(data.get("cash_flow")
+                                      or standard_cash_flow(data["code"])))
 
 
 def new_sub_account(code: str, name: str, name_ka: str | None,
                     account_type: AccountType | None, parent: Account | None,
-                    parent_has_postings: bool) -> Account:
+                    parent_has_postings: bool, classification: Classification | None = None,
+                    cash_flow: CashFlow | None = None) -> Account:
     """A company's own account under ``parent`` (``1210.01`` for a second GEL bank
-    account). It inherits the parent's classification; under a leaf it also inherits the
-    type, and the leaf becomes a header -- allowed only while the leaf has no postings, so
-    no posted line ever sits on a header."""
+    account). It inherits the parent's classification and cash-flow activity unless
+    given; under a leaf it also inherits the type, and the leaf becomes a header --
+    allowed only while the leaf has no postings, so no posted line ever sits on a
+    header."""
     if not ACCOUNT_CODE.fullmatch(code):
         raise InvalidAccount("An account code is four digits with optional segments, "
                              "such as 1210 or 1210.01.", field="code")
@@ -267,14 +353,21 @@ def new_sub_account(code: str, name: str, name_ka: str | None,
     if parent.postable and account_type != parent.type:
         raise InvalidAccount(f"A sub-account of {parent.code} must have its type "
                              f"({parent.type.value}).", field="type")
-    classification = parent.classification
-    if account_type != parent.type:
-        classification = default_classification(account_type)
+    if classification is None:
+        classification = parent.classification
+        if account_type != parent.type:
+            classification = default_classification(account_type)
+    if cash_flow is None:
+        cash_flow = parent.cash_flow
+        if cash_flow is CashFlow.CASH and account_type is not AccountType.ASSET:
+            cash_flow = CashFlow.OPERATING
+    check_attributes(account_type, classification, cash_flow)
     normal = parent.normal_balance if account_type == parent.type else normal_balance_of(
         account_type)
     return Account(code=code, name=name.strip(), name_ka=(name_ka or name).strip(),
                    type=account_type, normal_balance=normal, classification=classification,
-                   parent_code=parent.code, postable=True, active=True, custom=True)
+                   parent_code=parent.code, postable=True, active=True, custom=True,
+                   cash_flow=cash_flow)
 
 
 def default_classification(account_type: AccountType) -> Classification:

@@ -41,12 +41,12 @@ READ_MODELS = ("accounts", "fiscal_years", "fiscal_periods", "transaction_number
 
 _INSERT_ACCOUNTS = """
 INSERT INTO accounts (company_id, code, name, name_ka, type, normal_balance, classification,
-                      parent_code, postable, active, custom)
+                      parent_code, postable, active, custom, cash_flow)
 SELECT %s, a.code, a.name, a.name_ka, a.type, a.normal_balance, a.classification,
-       a.parent_code, a.postable, a.active, a.custom
+       a.parent_code, a.postable, a.active, a.custom, a.cash_flow
   FROM jsonb_to_recordset(%s::jsonb) AS a(code text, name text, name_ka text, type text,
        normal_balance text, classification text, parent_code text, postable boolean,
-       active boolean, custom boolean)
+       active boolean, custom boolean, cash_flow text)
 """
 
 # Every array parameter is sent in binary (%b): as text (%s) psycopg would escape each
@@ -190,9 +190,11 @@ class LedgerProjection:
     async def _calendar(self, conn: Connection, event: RecordedEvent) -> None:
         data, company = event.data, event.company_id
         if event.type == d.CHART_LOADED:
-            await conn.execute(_INSERT_ACCOUNTS, (company, _json(data["accounts"])))
+            await conn.execute(_INSERT_ACCOUNTS, (company, _json(_with_cash_flow(
+                data["accounts"]))))
         elif event.type == d.ACCOUNT_ADDED:
-            await conn.execute(_INSERT_ACCOUNTS, (company, _json([data["account"]])))
+            await conn.execute(_INSERT_ACCOUNTS, (company, _json(_with_cash_flow(
+                [data["account"]]))))
             if data.get("parent_becomes_header"):
                 await conn.execute("UPDATE accounts SET postable = false"
                                    " WHERE company_id = %s AND code = %s",
@@ -200,7 +202,7 @@ class LedgerProjection:
         elif event.type == d.ACCOUNT_CHANGED:
             changes = data["changes"]
             columns = [c for c in ("name", "name_ka", "active", "type", "normal_balance",
-                                   "classification") if c in changes]
+                                   "classification", "cash_flow") if c in changes]
             if columns:
                 assignments = ", ".join(f"{c} = %s" for c in columns)
                 await conn.execute(
@@ -308,3 +310,10 @@ def _columns(rows: Any, width: int) -> list[list[Any]]:
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     return columns
+
+
+def _with_cash_flow(accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Accounts of events recorded before accounts had a cash-flow activity get the
+    standard one (``Account.from_data`` does the same)."""
+    return [a if a.get("cash_flow") else {**a, "cash_flow": d.standard_cash_flow(a["code"]).value}
+            for a in accounts]

@@ -19,7 +19,7 @@ from saldo.ledger.domain import InvalidEntry, periods_of_year
 from saldo.platform.db import Connection
 
 _ACCOUNT_COLUMNS = ("code, name, name_ka, type, normal_balance, classification, parent_code,"
-                    " postable, active, custom")
+                    " postable, active, custom, cash_flow")
 
 
 async def accounts(conn: Connection, company_id: UUID,
@@ -342,7 +342,8 @@ async def account_lines(conn: Connection, company_id: UUID, codes: Sequence[str]
 
 
 _TRANSACTIONS_TOUCHING = """
-SELECT l.transaction_id, l.account_code, l.debit, l.credit, l.kind
+SELECT l.transaction_id, l.account_code, l.debit, l.credit, l.kind, l.entry_date, l.number,
+       l.line_no, l.counterparty_id
   FROM journal_lines l
  WHERE l.company_id = %(company)s AND l.entry_date >= %(date_from)s
    AND l.entry_date <= %(date_to)s
@@ -357,7 +358,8 @@ SELECT l.transaction_id, l.account_code, l.debit, l.credit, l.kind
 async def lines_of_transactions_touching(conn: Connection, company_id: UUID,
                                          codes: Sequence[str], date_from: date,
                                          date_to: date) -> list[dict[str, Any]]:
-    """Every line (``transaction_id, account_code, debit, credit, kind``) of the posted
+    """Every line (``transaction_id, account_code, debit, credit, kind, entry_date,
+    number, line_no, counterparty_id``) of the posted
     transactions dated in the range that have a line on one of ``codes``: the cash
     transactions of the direct cash-flow method, the dividend declarations of the
     statement of changes in equity."""
@@ -389,3 +391,20 @@ async def journal_line_count(conn: Connection, company_id: UUID,
                                         "date_to": date_to, "codes": list(codes or ())})
     row = await cursor.fetchone()
     return int(row["lines"]) if row is not None else 0
+
+
+# ======================================================================================
+# For document contexts (payroll, issue 14): may a document date take postings? Checked
+# before a document is drafted, so that a payment date in a closed period is refused at
+# once rather than when the document is posted.
+# ======================================================================================
+
+
+async def period_status(conn: Connection, company_id: UUID, day: date) -> str:
+    """The status of the month of ``day``: ``open``, ``closed`` or ``locked`` (a month of a
+    year not opened yet is open)."""
+    cursor = await conn.execute(
+        "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s",
+        (company_id, f"{day.year:04d}-{day.month:02d}"))
+    row = await cursor.fetchone()
+    return str(row["status"]) if row else "open"

@@ -30,7 +30,8 @@ async def posting_targets(conn: Connection, company_id: UUID,
 async def account(conn: Connection, company_id: UUID, code: str) -> Account | None:
     cursor = await conn.execute(
         "SELECT code, name, name_ka, type, normal_balance, classification, parent_code,"
-        "       postable, active, custom FROM accounts WHERE company_id = %s AND code = %s",
+        "       postable, active, custom, cash_flow FROM accounts"
+        " WHERE company_id = %s AND code = %s",
         (company_id, code),
     )
     row = await cursor.fetchone()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -223,33 +224,45 @@ class ReportingService:
         d.check_choice(o.method, d.CASH_FLOW_METHODS, d.InvalidMethod, "method")
         chart = await self._chart(conn, company.id)
         sums = await self._sums(conn, company.id, start, end)
-        if o.method == "indirect":
-            return d.cash_flows_indirect(chart, sums, start, end)
-        cash = [c for c in chart.accounts if chart.is_cash(c)]
-        # The lines on cash accounts: the transactions read have at least as many.
-        await self._check_lines(conn, company.id, cash, start, end,
+        # The indirect method reads the transactions of investing, financing, interest,
+        # profit-tax and exchange-difference accounts; the direct one also every cash
+        # transaction. The lines on those accounts: the transactions have at least as many.
+        codes = d.non_operating_codes(chart)
+        if o.method == "direct":
+            codes = sorted({*codes, *(c for c in chart.accounts if chart.is_cash(c))})
+        await self._check_lines(conn, company.id, codes, start, end,
                                 d.MAX_STATEMENT_LINES["cash-flow"],
-                                "direct cash-flow statement",
-                                "Narrow the date range (a quarter or a month at a time) or "
-                                "use the indirect method, which reads no lines.")
-        lines = await ledger_queries.lines_of_transactions_touching(conn, company.id, cash,
+                                f"{o.method} cash-flow statement",
+                                "Narrow the date range (a quarter or a month at a time)"
+                                + (" or use the indirect method, which reads fewer lines."
+                                   if o.method == "direct" else "."))
+        lines = await ledger_queries.lines_of_transactions_touching(conn, company.id, codes,
                                                                      start, end)
-        return await asyncio.to_thread(d.cash_flows_direct, chart, sums, lines, start, end)
+        if o.method == "indirect" and (pooled := d.pool_accounts(chart, lines)):
+            # Payables of assets bought on credit: their payments are investing.
+            await self._check_lines(conn, company.id, pooled, start, end,
+                                    d.MAX_STATEMENT_LINES["cash-flow"],
+                                    "indirect cash-flow statement", "Narrow the date range.")
+            lines += await ledger_queries.lines_of_transactions_touching(
+                conn, company.id, pooled, start, end)
+        build = d.cash_flows_direct if o.method == "direct" else d.cash_flows_indirect
+        cf = await asyncio.to_thread(build, chart, sums, lines, start, end)
+        return await _described(conn, company.id, cf)
 
     async def _changes_in_equity(self, conn: Connection, company: CompanySettings,
                                  o: Options) -> d.ChangesInEquity:
         start, end = self._range(company, o.date_from, o.date_to)
         chart = await self._chart(conn, company.id)
         sums = await self._sums(conn, company.id, start, end)
-        retained = chart.leaves(d.DIVIDENDS_FROM) if d.DIVIDENDS_FROM in chart else []
-        if retained:
-            await self._check_lines(conn, company.id, retained, start, end,
+        equity = d.equity_codes(chart)
+        if equity:
+            await self._check_lines(conn, company.id, equity, start, end,
                                     d.MAX_STATEMENT_LINES["changes-in-equity"],
                                     "statement of changes in equity",
                                     "Narrow the date range.")
         lines = await ledger_queries.lines_of_transactions_touching(
-            conn, company.id, retained, start, end)
-        return d.changes_in_equity(chart, sums, d.dividends(chart, lines), start, end)
+            conn, company.id, equity, start, end)
+        return d.changes_in_equity(chart, sums, lines, start, end)
 
     # ------------------------------------------------------------------ documents
 
@@ -298,6 +311,20 @@ def _general_ledger(chart: d.Chart, sums: Mapping[str, d.Sums],
     cards = tuple(d.account_card(chart[c], sums[c].opening if c in sums else d.ZERO,
                                  by_account.get(c, ())) for c in codes)
     return d.GeneralLedger(start, end, account, cards)
+
+
+async def _described(conn: Connection, company_id: UUID, cf: d.CashFlows) -> d.CashFlows:
+    """The disclosed non-cash transactions with their descriptions (a few at most)."""
+    described = []
+    for t in cf.non_cash_transactions[:_MAX_DISCLOSED]:
+        row = await ledger_queries.transaction(conn, company_id, t.transaction_id)
+        described.append(dataclasses.replace(t, description=row["description"] if row
+                                             else ""))
+    return dataclasses.replace(cf, non_cash_transactions=tuple(described))
+
+
+#: The non-cash transactions a statement of cash flows lists one by one.
+_MAX_DISCLOSED = 200
 
 
 def _results(chart: d.Chart, sums: Mapping[str, d.Sums]) -> tuple[Decimal, Decimal]:

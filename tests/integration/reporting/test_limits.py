@@ -89,19 +89,25 @@ async def test_json_and_csv_have_their_own_limit(books: Books,
     assert sum(len(card["lines"]) for card in r.json()["accounts"]) == LINES
 
 
-async def test_the_direct_cash_flow_counts_the_cash_lines(books: Books,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
-    monkeypatch.setitem(d.MAX_STATEMENT_LINES, "cash-flow", BANK_LINES - 1)
+async def test_the_cash_flow_counts_the_lines_it_reads(books: Books,
+                                                      monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    # The direct method reads the transactions of the cash accounts (7 bank lines) and of
+    # the non-operating accounts (2150, 2250, 3210, 5150: 4 lines); the indirect one only
+    # the latter.
+    lines = BANK_LINES + 4
+    monkeypatch.setitem(d.MAX_STATEMENT_LINES, "cash-flow", lines - 1)
     r = await get(books, "cash-flow", **H1, method="direct")
     body = expect_problem(r, 422, "report_too_large")
-    assert (body["lines"], body["limit"]) == (BANK_LINES, BANK_LINES - 1)
+    assert (body["lines"], body["limit"]) == (lines, lines - 1)
     assert "format" not in body
     assert "indirect method" in body["detail"]
-    # The indirect method reads no lines.
     r = await get(books, "cash-flow", **H1, method="indirect")
     assert r.status_code == 200, r.text
-    monkeypatch.setitem(d.MAX_STATEMENT_LINES, "cash-flow", BANK_LINES)
+    monkeypatch.setitem(d.MAX_STATEMENT_LINES, "cash-flow", 3)
+    r = await get(books, "cash-flow", **H1, method="indirect")
+    assert expect_problem(r, 422, "report_too_large")["lines"] == 4
+    monkeypatch.setitem(d.MAX_STATEMENT_LINES, "cash-flow", lines)
     r = await get(books, "cash-flow", **H1, method="direct")
     assert r.status_code == 200, r.text
     assert r.json()["net_change"] == "9080.00"

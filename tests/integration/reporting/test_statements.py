@@ -239,12 +239,16 @@ async def test_cash_flows_reconcile_to_the_bank(books: Books, method: str) -> No
     sections = by_key(cf["sections"])
     operating = {x["key"]: x["amount"] for x in sections["operating"]["lines"]}
     if method == "indirect":
-        assert operating == {"profit": "40.00", "2200": "50.00", "1600": "-100.00",
+        # Depreciation (7455, non-cash) added back; working capital by group.
+        assert operating == {"profit": "40.00", "7455": "50.00", "1600": "-100.00",
                              "3300": "90.00"}
     else:
         assert operating == {"1400": "1180.00", "3100": "-1090.00", "7400": "-10.00"}
     financing = {x["key"]: x["amount"] for x in sections["financing"]["lines"]}
-    assert financing == {"3200": "2000.00", "5100": "10000.00"}
+    assert financing == {"3200.receipts": "2000.00", "5100.receipts": "10000.00"}
+    investing = {x["key"]: x["amount"] for x in sections["investing"]["lines"]}
+    assert investing == {"2100.payments": "-3000.00"}
+    assert (cf["fx_effect"], cf["non_cash_transactions"]) == ("0.00", [])
 
 
 async def test_statement_of_changes_in_equity(books: Books) -> None:
@@ -252,15 +256,20 @@ async def test_statement_of_changes_in_equity(books: Books) -> None:
     await post_all(books, [("2025-06-30", "Dividend declared",
                             [("5310", "30.00", ""), ("3420", "", "30.00")])])
     ce = await report(books, "changes-in-equity", **H1)
-    assert [c["key"] for c in ce["columns"]] == ["share_capital", "partners_equity",
-                                                "retained_earnings", "reserves", "total"]
+    assert [c["key"] for c in ce["columns"]] == [
+        "share_capital", "partners_equity", "retained_earnings", "revaluation_reserve",
+        "translation_reserve", "other_reserves", "total"]
     rows = by_key(ce["rows"])
+    assert list(rows) == ["opening", "profit", "other_comprehensive_income",
+                          "total_comprehensive_income", "issue_of_capital", "dividends",
+                          "closing"]  # no plug row, nothing unexplained
     pick = ("share_capital", "retained_earnings", "total")
     assert [rows["opening"][k] for k in pick] == ["0.00", "0.00", "0.00"]
     assert [rows["profit"][k] for k in pick] == ["0.00", "40.00", "40.00"]
     assert [rows["dividends"][k] for k in pick] == ["0.00", "-30.00", "-30.00"]
-    assert [rows["other"][k] for k in pick] == ["10000.00", "0.00", "10000.00"]
+    assert [rows["issue_of_capital"][k] for k in pick] == ["10000.00", "0.00", "10000.00"]
     assert [rows["closing"][k] for k in pick] == ["10000.00", "10.00", "10010.00"]
+    assert (ce["reconciled"], ce["exceptions"]) == (True, [])
     bs = await report(books, "balance-sheet", as_of="2025-06-30")
     assert bs["total_equity"] == rows["closing"]["total"]
 

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 
 from saldo.identity.service import CHARTS
-from saldo.ledger.domain import Account, AccountType, Classification, NormalBalance
+from saldo.ledger.domain import Account, AccountType, CashFlow, Classification, NormalBalance
 
 
 @cache
@@ -36,6 +36,8 @@ def chart(name: str) -> tuple[Account, ...]:
                 classification=Classification(row["classification"]),
                 parent_code=row["parent_code"] or None, postable=row["code"] not in parents,
                 # Accounts kept for history only (3370, social tax, abolished in 2008).
-                active=(row.get("active") or "true") == "true")
+                active=(row.get("active") or "true") == "true",
+                # IAS 7: the account's cash-flow activity (docs/reporting.md).
+                cash_flow=CashFlow(row["cash_flow"]))
         for row in rows
     )

@@ -12,8 +12,14 @@ from saldo.kernel.money import amount_text
 
 ZERO = Decimal("0.00")
 
-#: Cash and cash equivalents: everything under these group headers (docs/reporting.md).
+#: Cash and cash equivalents of an account that is not in the chart (never for posted
+#: lines): the ge-standard groups. Every charted account says so itself (``cash_flow``).
 CASH_GROUPS = ("1100", "1200")
+#: IAS 7 activities an account may carry (the ledger's ``CashFlow``), and the section of
+#: the statement of cash flows each lands in (``fx_effect``: the line after the sections).
+CASH_FLOW_SECTION = {"operating": "operating", "interest": "operating",
+                     "profit_tax": "operating", "investing": "investing",
+                     "financing": "financing", "fx_effect": "fx_effect"}
 
 
 def money(amount: Decimal) -> str:
@@ -49,6 +55,9 @@ class Account:
     parent_code: str | None = None
     postable: bool = True
     active: bool = True
+    #: IAS 7 activity: cash, operating, interest, profit_tax, investing, financing,
+    #: fx_effect (the ledger's ``CashFlow``, the chart CSV's ``cash_flow`` column).
+    cash_flow: str = "operating"
 
     @property
     def label(self) -> Name:
@@ -73,7 +82,8 @@ class Chart:
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> Chart:
         return cls(Account(r["code"], r["name"], r["name_ka"], r["type"], r["classification"],
-                           r["parent_code"], r["postable"], r["active"]) for r in rows)
+                           r["parent_code"], r["postable"], r["active"],
+                           r.get("cash_flow") or "operating") for r in rows)
 
     def __contains__(self, code: object) -> bool:
         return code in self.accounts
@@ -81,7 +91,9 @@ class Chart:
     def __getitem__(self, code: str) -> Account:
         account = self.accounts.get(code)
         if account is None:  # never for posted lines: accounts with postings stay
-            account = Account(code, code, code, _type_of_class(code), "", None)
+            cash = code[:2] in ("11", "12")
+            account = Account(code, code, code, _type_of_class(code), "", None,
+                              cash_flow="cash" if cash else "operating")
             self.accounts[code] = account
         return account
 
@@ -125,7 +137,12 @@ class Chart:
         return sorted(found)
 
     def is_cash(self, code: str) -> bool:
-        return any(self.is_under(code, group) for group in CASH_GROUPS)
+        """Cash and cash equivalents (IAS 7.7): the account's activity is ``cash``."""
+        return self[code].cash_flow == "cash"
+
+    def activity(self, code: str) -> str:
+        """The account's IAS 7 activity (``cash`` for cash and cash equivalents)."""
+        return self[code].cash_flow
 
 
 def _type_of_class(code: str) -> str:

@@ -32,8 +32,8 @@ MAX_LEDGER_LINES: dict[str, int] = {"json": 100_000, "csv": 100_000, "xlsx": 50_
 
 #: The most journal lines the statements that read lines may read, whatever the format
 #: (their documents are short): the direct cash-flow method counts the lines on the cash
-#: accounts (it reads every line of those transactions), the statement of changes in
-#: equity the lines on 5310 retained earnings (where dividends are declared).
+#: accounts and the non-operating ones (it reads every line of those transactions), the
+#: statement of changes in equity the lines on the equity accounts.
 MAX_STATEMENT_LINES: dict[str, int] = {"cash-flow": 100_000, "changes-in-equity": 100_000}
 
 
