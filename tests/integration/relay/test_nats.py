@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from relay_harness import STREAM, append_synthetic, relay_env
+from relay_harness import STREAM, append_synthetic, publish_everything, relay_env
 
 from saldo.platform.db import Database
 from saldo.platform.eventstore import EventStore, Metadata, NewEvent
@@ -133,10 +133,10 @@ async def test_replay_is_deduplicated_by_the_broker(db: Database, js: Any,
     await publisher.start()
     try:
         relay = Relay(db, EventStore(), publisher, batch_size=64)
-        assert await relay.catch_up() == 200
+        assert await publish_everything(relay, db) == 200
         async with db.transaction() as conn:  # lose the checkpoint: everything again
             await conn.execute("DELETE FROM relay_checkpoints")
-        assert await relay.catch_up() == 200
+        assert await publish_everything(relay, db) == 200
     finally:
         await publisher.close()
     info = await js.stream_info(STREAM)
@@ -165,7 +165,7 @@ async def test_poison_event_goes_to_dead_letter_and_relay_goes_on(
     await publisher.start()
     try:
         relay = Relay(db, EventStore(), publisher, batch_size=500)
-        assert await relay.catch_up() == 22
+        assert await publish_everything(relay, db) == 22
     finally:
         await publisher.close()
 
