@@ -33,6 +33,8 @@ def test_breaker_opens_after_threshold_half_opens_once_and_closes() -> None:
         breaker.failure()
     assert breaker.state is State.OPEN
     assert not breaker.allow()
+    breaker.success()  # a late answer to a request sent before it opened: still open
+    assert breaker.state is State.OPEN
     assert breaker.retry_after() == 10.0
     clock.now += 9.9
     assert not breaker.allow()
