@@ -3,6 +3,7 @@ legacy system. ``saldo gateway diff-report`` sums up shadow mode's differences."
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def gateway(
     import uvicorn
 
     settings = _settings()
+    # httpx logs every request at info: one line per proxied request is the access log's
+    # job (and costs the hot path), not the client's.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     loaded = load(_config_path(config))
     try:
         sock = listen(host, port)
@@ -62,7 +66,11 @@ def gateway(
     out.print(f"Gateway on http://{host}:{port}", highlight=False)
     application = GatewayApp(Gateway(loaded, settings.signing_key))
     uv = uvicorn.Config(application, host=host, port=port, log_config=None, access_log=False,
-                        proxy_headers=False, server_header=False, lifespan="on")
+                        proxy_headers=False, server_header=False, lifespan="on",
+                        # longer than a load balancer's idle timeout in front (GCLB: 600 s
+                        # backend keep-alive needs > 60 s here), so it never reuses a
+                        # connection the gateway is closing
+                        timeout_keep_alive=75)
     freeze_startup_objects()
     uvicorn.Server(uv).run(sockets=[sock])
 

@@ -59,12 +59,18 @@ class CircuitBreaker:
         return False
 
     def success(self) -> None:
+        """A request answered well. While open it changes nothing: it was sent before the
+        circuit opened, and only the half-open trial may close it."""
+        if self._state is State.OPEN:
+            return
         self._failures = 0
         self._trial_running = False
-        if self._state is not State.CLOSED:
+        if self._state is State.HALF_OPEN:
             self._move(State.CLOSED)
 
     def failure(self) -> None:
+        if self._state is State.OPEN:  # a late answer to a request sent before it opened
+            return
         self._trial_running = False
         self._failures += 1
         if self._state is State.HALF_OPEN or (

@@ -284,9 +284,12 @@ class Gateway:
 
 def _client(upstream: Upstream) -> httpx.AsyncClient:
     timeout = httpx.Timeout(upstream.timeout, connect=upstream.connect_timeout)
+    # Idle connections are dropped after 2 s, before the upstream's own keep-alive timeout
+    # (uvicorn's is 5 s): reusing a connection the upstream is closing fails the request.
     return httpx.AsyncClient(base_url=upstream.url, timeout=timeout, follow_redirects=False,
                              limits=httpx.Limits(max_connections=200,
-                                                 max_keepalive_connections=50))
+                                                 max_keepalive_connections=50,
+                                                 keepalive_expiry=2.0))
 
 
 def _upstream_headers(request: Incoming, request_id: str) -> Headers:

@@ -169,11 +169,12 @@ def problems(body: dict[str, Any]) -> list[str]:
     found: list[str] = []
     envelope_validator = _validator("envelope.v1.json")
     assert envelope_validator is not None, "the envelope schema ships with the package"
-    found.extend(f"envelope {_where(e)}: {e.message}"
-                 for e in envelope_validator.iter_errors(body))
+    if not envelope_validator.is_valid(body):  # the common case asks only yes or no
+        found.extend(f"envelope {_where(e)}: {e.message}"
+                     for e in envelope_validator.iter_errors(body))
     data_validator = _validator(data_schema_name(str(body.get("type")),
                                                  int(body.get("dataversion") or 0)))
-    if data_validator is not None:
+    if data_validator is not None and not data_validator.is_valid(body.get("data")):
         found.extend(f"data {_where(e)}: {e.message}"
                      for e in data_validator.iter_errors(body.get("data")))
     return found

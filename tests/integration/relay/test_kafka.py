@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from relay_harness import append_synthetic, relay_env
+from relay_harness import append_synthetic, publish_everything, relay_env
 
 from saldo.platform.db import Database
 from saldo.platform.eventstore import EventStore, Metadata, NewEvent
@@ -92,7 +92,7 @@ async def test_kafka_killed_relay_broker_outage_and_poison(
     good = expected - {poison_id}
 
     # 1. A relay process, killed (SIGKILL) once it has published part of the log.
-    env = relay_env(db.url, SALDO_KAFKA_BOOTSTRAP_SERVERS=servers, SALDO_RELAY_BATCH_SIZE="50")
+    env = relay_env(db.url, SALDO_KAFKA_BOOTSTRAP_SERVERS=servers, SALDO_RELAY_BATCH_SIZE="20")
     process = spawn(env, "--sink", "kafka")
     deadline = time.monotonic() + 60
     while await _published(db) < 200:
@@ -120,7 +120,7 @@ async def test_kafka_killed_relay_broker_outage_and_poison(
         with pytest.raises(RelayStopped):
             await relay.catch_up()
         os.kill(brokers.pid, signal.SIGCONT)  # 3. the brokers are back: catch up
-        await relay.catch_up()
+        await publish_everything(relay, db)
     finally:
         await publisher.close()
 

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from relay_harness import STREAM, append_synthetic, relay_env
+from relay_harness import STREAM, append_synthetic, publish_everything, relay_env
 
 from saldo.platform.db import Database
 from saldo.platform.eventstore import EventStore, Metadata, NewEvent
@@ -69,7 +69,7 @@ async def test_killed_relay_loses_nothing_and_consumer_sees_each_once(
     assert total > 4000
 
     env = relay_env(db.url, SALDO_NATS_URL=nats_url, SALDO_NATS_STREAM=STREAM,
-                    SALDO_RELAY_BATCH_SIZE="25")
+                    SALDO_RELAY_BATCH_SIZE="10")
     first = spawn(env, "--sink", "nats")
     deadline = time.monotonic() + 60
     while (await relay_row(db))["published"] < 300:  # mid-stream: some batches passed
@@ -81,7 +81,7 @@ async def test_killed_relay_loses_nothing_and_consumer_sees_each_once(
     at_kill = (await relay_row(db))["published"]
     assert 300 <= at_kill < total, "killed mid-stream"
 
-    second = spawn(env, "--sink", "nats")
+    second = spawn({**env, "SALDO_RELAY_BATCH_SIZE": "500"}, "--sink", "nats")
     deadline = time.monotonic() + 120
     while (await relay_row(db))["position"] < max_position(await positions(db)):
         assert second.poll() is None, second.stderr.read() if second.stderr else ""
@@ -133,10 +133,10 @@ async def test_replay_is_deduplicated_by_the_broker(db: Database, js: Any,
     await publisher.start()
     try:
         relay = Relay(db, EventStore(), publisher, batch_size=64)
-        assert await relay.catch_up() == 200
+        assert await publish_everything(relay, db) == 200
         async with db.transaction() as conn:  # lose the checkpoint: everything again
             await conn.execute("DELETE FROM relay_checkpoints")
-        assert await relay.catch_up() == 200
+        assert await publish_everything(relay, db) == 200
     finally:
         await publisher.close()
     info = await js.stream_info(STREAM)
@@ -165,7 +165,7 @@ async def test_poison_event_goes_to_dead_letter_and_relay_goes_on(
     await publisher.start()
     try:
         relay = Relay(db, EventStore(), publisher, batch_size=500)
-        assert await relay.catch_up() == 22
+        assert await publish_everything(relay, db) == 22
     finally:
         await publisher.close()
 
