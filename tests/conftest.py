@@ -26,6 +26,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Settings read without SALDO_SECRET_KEY make a development key in the data directory:
 # the tests' goes to a temporary one, never to the user's (each xdist worker its own).
 os.environ.setdefault("SALDO_DATA_DIR", tempfile.mkdtemp(prefix="saldo-test-data-"))
+# No test process fetches NBG's rates on its own (the machine has no internet; the fx
+# tests drive the client against a stand-in server).
+os.environ.setdefault("SALDO_RATES_SCHEDULE", "false")
 EXTERNAL_URL = os.environ.get("SALDO_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("SALDO_TEST_REDIS_URL")
 

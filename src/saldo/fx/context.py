@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import time
+
 from fastapi import APIRouter
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +26,12 @@ class FxSettings(BaseSettings):
     #: The NBG server (or a stand-in speaking its protocol).
     nbg_url: str = DEFAULT_URL
     nbg_timeout: float = Field(default=10.0, gt=0, le=120)
+    #: The worker (``saldo worker``, or ``saldo serve`` on the embedded database) fetches
+    #: NBG's rates every day at this Tbilisi time, catching up missed days; off with
+    #: ``SALDO_RATES_SCHEDULE=false`` (then ``saldo rates fetch`` or ``schedule`` by hand).
+    rates_schedule: bool = True
+    rates_fetch_at: time = time(0, 30)
+    rates_retry_minutes: float = Field(default=60.0, gt=0)
 
     @field_validator("nbg_url")
     @classmethod
@@ -50,11 +60,26 @@ def routers() -> list[APIRouter]:
     return [api.router()]
 
 
+def workers(w: Wiring) -> list[Callable[[asyncio.Event], Awaitable[None]]]:
+    """The daily NBG fetch, beside the projections (issue 12: "the worker fetches daily")."""
+    settings = fx_settings()
+    if not settings.rates_schedule:
+        return []
+    service = w.service("fx", FxService)
+
+    async def daily(stop: asyncio.Event) -> None:
+        await service.run_schedule(stop, at=settings.rates_fetch_at,
+                                   retry_seconds=settings.rates_retry_minutes * 60)
+
+    return [daily]
+
+
 CONTEXT = Context(
     name="fx",
     package="saldo.fx",
     build=build,
     routers=routers,
+    workers=workers,
     errors={NbgUnavailable: 502},
     cli="saldo.cli.fx",
     tables=("fx_rates", "fx_rate_changes"),

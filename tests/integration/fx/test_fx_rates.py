@@ -212,3 +212,18 @@ async def test_the_daily_schedule_catches_up_and_keeps_going(h: Harness) -> None
         found = await rate_in_effect(conn, "USD", date(2026, 3, 16))
     assert found is not None
     assert found.rate == Decimal("2.7201")
+
+
+
+async def test_the_worker_runs_the_daily_fetch_unless_turned_off(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``saldo worker`` (and ``saldo serve`` on the embedded database) run the contexts'
+    workers: the fx context's is the daily NBG fetch, on by default."""
+    from saldo.fx.context import CONTEXT, fx_settings
+
+    monkeypatch.setenv("SALDO_RATES_SCHEDULE", "true")
+    monkeypatch.setenv("SALDO_RATES_FETCH_AT", "06:15")
+    assert fx_settings().rates_fetch_at.isoformat() == "06:15:00"
+    assert len(CONTEXT.workers(h.container.wiring)) == 1
+    monkeypatch.setenv("SALDO_RATES_SCHEDULE", "false")
+    assert CONTEXT.workers(h.container.wiring) == []
