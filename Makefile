@@ -71,6 +71,12 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/payroll.py
 	$(BIN)/python bench/billing.py
+	$(BIN)/python bench/fx.py
+	$(BIN)/python bench/banking.py
+	$(BIN)/python bench/rsge.py
+	$(BIN)/python bench/relay.py
+	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/web.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new
