@@ -38,8 +38,8 @@ from saldo.reporting.domain import journal
 
 REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss",
            "comprehensive-income", "cash-flow", "changes-in-equity", "financial-statements")
-#: The statements a director and a chief accountant sign (Law on Accounting, Reporting
-#: and Auditing, art. 10; docs/reporting.md): a signature line each in a PDF.
+#: The statements a director and a chief accountant sign (management approves them, IAS
+#: 10.17; Georgian practice, docs/reporting.md §8a): a signature line each in a PDF.
 SIGNED = ("balance-sheet", "profit-and-loss", "comprehensive-income", "cash-flow",
           "changes-in-equity", "financial-statements")
 SIGNATURES = (Label("Director", "დირექტორი"), Label("Chief accountant", "მთავარი ბუღალტერი"))
@@ -459,8 +459,11 @@ NOTES: dict[str, tuple[Label, ...]] = {
                           "entries are excluded.",
                           "შემოსავალი დადებითია, ხარჯი უარყოფითი; წლის დახურვის "
                           "გატარებები არ არის გათვალისწინებული."),),
-    "cash-flow": (L("Cash and cash equivalents: accounts 1100 and 1200.",
-                    "ფულადი სახსრები: ანგარიშები 1100 და 1200."),),
+    "cash-flow": (L("Cash and cash equivalents: the accounts whose cash-flow activity is "
+                    "cash (1100 and 1200 in the standard chart). Each account's activity "
+                    "decides where its cash flows are shown (IAS 7).",
+                    "ფულადი სახსრები: ანგარიშები, რომელთა ფულადი ნაკადის საქმიანობაა "
+                    "„ფული“ (სტანდარტულ გეგმაში 1100 და 1200)."),),
 }
 
 

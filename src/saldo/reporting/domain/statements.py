@@ -101,9 +101,9 @@ POSITION_LINES: dict[str, str] = {
     "3440": "provisions",
 }
 #: VAT accounts (output, input, on advances, import, reverse charge, awaiting
-#: confirmation): one tax, presented net -- as an asset when the net is a debit (an
-#: exporter's input VAT to be refunded), else as a liability (georgia.md §3, Tax Code
-#: art. 166, IAS 1.32 offsetting of one tax with one authority).
+#: confirmation): one tax with one authority, presented net (IAS 1.32) -- as an asset when
+#: the net is a debit (export is exempt with credit, so an exporter's input VAT is
+#: refundable: georgia.md §1), else as a liability.
 VAT_ACCOUNTS = ("3330", "3331", "3332", "3340", "3341", "3342", "3343", "3344")
 VAT_RECEIVABLE = Name("VAT recoverable", "ჩასათვლელი დღგ")
 VAT_PAYABLE = Name("VAT payable", "გადასახდელი დღგ")
