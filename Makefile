@@ -37,13 +37,17 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
+# The suite runs in parallel, one embedded PostgreSQL per worker (TEST_WORKERS=1 for one).
+TEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/eventstore.py
 	$(BIN)/python bench/posting.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/payroll.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new

@@ -10,7 +10,9 @@ application role, under row-level security, and serves every request (docs/decis
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +105,8 @@ class Container:
     units: UnitsOfWork = field(init=False)
     runner: ProjectionRunner = field(init=False)
     wiring: Wiring = field(init=False)
+    #: The contexts' background loops (``Context.workers``), run beside the projections.
+    workers: list[Callable[[asyncio.Event], Awaitable[None]]] = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -120,6 +124,7 @@ class Container:
             if context.connect is not None:
                 context.connect(self.wiring)
         self.runner = ProjectionRunner(self.db, self.store, async_projections(self.wiring))
+        self.workers = [w for c in registry.CONTEXTS for w in c.workers(self.wiring)]
         self._known_migrations = {m.version for m in migrations()}
 
     @property
@@ -225,9 +230,12 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
         await container.open()
         try:
             if settings.runs_projections_in_process:  # `saldo serve` on the embedded server
-                async with in_background(
+                async with contextlib.AsyncExitStack() as stack:
+                    await stack.enter_async_context(in_background(
                         lambda stop: container.runner.run_forever(
-                            settings.worker_poll_interval, stop), name="projections"):
+                            settings.worker_poll_interval, stop), name="projections"))
+                    for n, work in enumerate(container.workers):
+                        await stack.enter_async_context(in_background(work, name=f"worker{n}"))
                     yield
             else:
                 yield

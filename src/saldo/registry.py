@@ -7,15 +7,25 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.billing.context import CONTEXT as BILLING
+from saldo.fx.context import CONTEXT as FX
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
+from saldo.payroll.context import CONTEXT as PAYROLL
 from saldo.platform.registry import Context
 from saldo.reporting.context import CONTEXT as REPORTING
+from saldo.rsge.context import CONTEXT as RSGE
+from saldo.tax.context import CONTEXT as TAX
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
+    FX,
     LEDGER,
+    BILLING,
+    TAX,
+    PAYROLL,
     REPORTING,
+    RSGE,
 )
 
 

@@ -75,6 +75,7 @@ def test_make_run_from_a_fresh_copy_serves_a_ready_server(tmp_path: Path) -> Non
         assert f"http://127.0.0.1:{port}" in output  # the address is printed
         assert (repo / ".venv" / "bin" / "saldo").exists()
         assert (tmp_path / "data" / "postgres" / "PG_VERSION").exists()
+        _projections_follow_without_a_worker(repo, env)
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -82,3 +83,30 @@ def test_make_run_from_a_fresh_copy_serves_a_ready_server(tmp_path: Path) -> Non
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+def _behind(status_output: str, projection: str) -> int | None:
+    for line in status_output.splitlines():
+        cells = [c.strip() for c in line.replace("│", "|").split("|")]
+        if projection in cells:
+            return int(cells[cells.index(projection) + 3])
+    return None
+
+
+def _projections_follow_without_a_worker(repo: Path, env: dict[str, str]) -> None:
+    """`make run` is the whole installation: the asynchronous read models follow the
+    events without a `saldo worker` (issue 11: they were "not started, behind 328")."""
+    saldo = str(repo / ".venv" / "bin" / "saldo")
+    cli_env = {**env, "SALDO_PASSWORD": "a-long-enough-password", "COLUMNS": "200"}
+    subprocess.run([saldo, "users", "create", "probe"], env=cli_env, check=True,
+                   capture_output=True, timeout=120)
+    deadline = time.monotonic() + 60
+    behind: int | None = None
+    while time.monotonic() < deadline:
+        status = subprocess.run([saldo, "projections", "status"], env=cli_env, check=True,
+                                capture_output=True, text=True, timeout=120)
+        behind = _behind(status.stdout, "event_type_counts")
+        if behind == 0:
+            return
+        time.sleep(1)
+    raise AssertionError(f"event_type_counts is {behind} events behind:\n{status.stdout}")

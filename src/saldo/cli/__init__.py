@@ -132,7 +132,8 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         out.print(f"worker polling every {settings.worker_poll_interval}s; Ctrl+C stops")
         freeze_startup_objects()
-        await container.runner.run_forever(settings.worker_poll_interval, stop)
+        await asyncio.gather(container.runner.run_forever(settings.worker_poll_interval, stop),
+                             *(work(stop) for work in container.workers))
 
     _run(_with_container(settings, work))
 

@@ -14,7 +14,7 @@ walks the routes to hold every context to that.
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import parse_qsl
 from uuid import UUID
 
@@ -251,6 +251,8 @@ class MemberOut(BaseModel):
     username: str
     full_name: str = ""
     role: Role
+    #: ``invited``: no user of that name yet; the membership starts when one is created.
+    status: Literal["active", "invited"] = "active"
 
 
 class AuditEntry(BaseModel):
@@ -390,8 +392,10 @@ def router() -> APIRouter:
               responses=problem_responses(*_AUTH_ERRORS, 409))
     async def add_member(body: MemberCreate, ctx: UserAdministrator, identity: Identity,
                          where: RequestOrigin) -> MemberOut:
-        user = await identity.add_member(ctx, body.username, body.role, where)
-        return MemberOut(username=user.username, full_name=user.full_name, role=body.role)
+        # The same answer whether or not the user exists (an unknown name is invited):
+        # adding members must not tell an administrator which usernames exist.
+        await identity.add_member(ctx, body.username, body.role, where)
+        return MemberOut(username=body.username, role=body.role)
 
     @api.put("/companies/{company_id}/members/{username}", summary="Change a member's role",
              response_model=MemberOut, responses=problem_responses(*_AUTH_ERRORS, 409))

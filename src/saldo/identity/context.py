@@ -46,5 +46,6 @@ CONTEXT = Context(
     errors={domain.NotAuthenticated: 401, domain.TooManyAttempts: 429},
     cli="saldo.cli.identity",
     permissions=tuple(p.value for p in domain.Permission),
-    tables=("refresh_tokens", "token_families", "memberships", "companies", "users"),
+    tables=("refresh_tokens", "token_families", "member_invitations", "memberships",
+            "companies", "users"),
 )

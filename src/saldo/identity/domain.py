@@ -234,6 +234,7 @@ LOGIN_FAILED = "LoginFailed"
 TOKEN_FAMILY_REVOKED = "TokenFamilyRevoked"  # noqa: S105 - an event name
 COMPANY_CREATED = "CompanyCreated"
 MEMBER_ADDED = "MemberAdded"
+MEMBER_INVITED = "MemberInvited"
 MEMBER_ROLE_CHANGED = "MemberRoleChanged"
 MEMBER_REMOVED = "MemberRemoved"
 
@@ -243,9 +244,6 @@ MEMBER_REMOVED = "MemberRemoved"
 class CompanyNotFound(NotFound):
     code = "company_not_found"
 
-
-class UserNotFound(NotFound):
-    code = "user_not_found"
 
 
 class MemberNotFound(NotFound):

@@ -35,10 +35,14 @@ async def companies(conn: Connection, user_id: UUID) -> list[dict[str, Any]]:
 
 async def members(conn: Connection, company_id: UUID) -> list[dict[str, Any]]:
     cursor = await conn.execute(
-        "SELECT u.username, u.full_name, m.role"
-        "  FROM memberships m JOIN users u ON u.id = m.user_id"
-        " WHERE m.company_id = %s ORDER BY lower(u.username)",
-        (company_id,),
+        "SELECT username, full_name, role, status FROM ("
+        " SELECT u.username, u.full_name, m.role, 'active' AS status"
+        "   FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.company_id = %(c)s"
+        " UNION ALL"
+        " SELECT i.username, '' AS full_name, i.role, 'invited' AS status"
+        "   FROM member_invitations i WHERE i.company_id = %(c)s"
+        ") AS m ORDER BY lower(username)",
+        {"c": company_id},
     )
     return list(await cursor.fetchall())
 

@@ -20,6 +20,7 @@ from saldo.identity.domain import (
     LOGIN_FAILED,
     LOGIN_SUCCEEDED,
     MEMBER_ADDED,
+    MEMBER_INVITED,
     MEMBER_REMOVED,
     MEMBER_ROLE_CHANGED,
     TOKEN_FAMILY_REVOKED,
@@ -37,7 +38,6 @@ from saldo.identity.domain import (
     Role,
     TooManyAttempts,
     User,
-    UserNotFound,
     check_grantable,
     check_password,
     check_username,
@@ -142,7 +142,20 @@ class IdentityService:
                                {"user_id": str(user.id), "username": user.username,
                                 "is_superuser": is_superuser}, origin,
                                actor.id if actor else None)
+            await self._accept_invitations(conn, user, origin)
         return user
+
+    async def _accept_invitations(self, conn: Connection, user: User, origin: Origin) -> None:
+        """The invitations waiting for this username become memberships, each recorded in
+        its company's stream as the inviting administrator's ``MemberAdded``."""
+        for company_id, role, invited_by in await store.invitations_of(conn, user.username):
+            await store.act_for_company(conn, company_id)
+            await store.insert_membership(conn, company_id, user.id, role)
+            await store.delete_invitation(conn, company_id, user.username)
+            await self._record(conn, company_stream(company_id), COMPANY_STREAM, MEMBER_ADDED,
+                               {"user_id": str(user.id), "username": user.username,
+                                "role": role.value, "invited": True},
+                               origin, invited_by, company_id)
 
     # ------------------------------------------------------------------ tokens
 
@@ -306,10 +319,20 @@ class IdentityService:
         return ctx
 
     async def add_member(self, ctx: CompanyContext, username: str, role: Role,
-                         origin: Origin = Origin()) -> User:
+                         origin: Origin = Origin()) -> User | None:
+        """Add ``username`` with ``role``; ``None`` when no such user exists yet: then the
+        name is invited and becomes a member when that user is created. The caller answers
+        both alike, so adding members cannot be used to probe which usernames exist."""
         check_grantable(ctx, role)
         async with self.db.transaction(company_id=ctx.company_id) as conn:
-            target = await self._member_target(conn, ctx, username)
+            target = await self._lookup_target(conn, ctx, username)
+            if target is None:
+                check_username(username)
+                await store.insert_invitation(conn, ctx.company_id, username, role, ctx.user.id)
+                await self._record(conn, company_stream(ctx.company_id), COMPANY_STREAM,
+                                   MEMBER_INVITED, {"username": username, "role": role.value},
+                                   origin, ctx.user.id, ctx.company_id)
+                return None
             if await store.membership_role(conn, ctx.company_id, target.id) is not None:
                 raise AlreadyMember(f"{target.username} is a member already.",
                                     username=target.username)
@@ -343,6 +366,12 @@ class IdentityService:
     async def remove_member(self, ctx: CompanyContext, username: str,
                             origin: Origin = Origin()) -> None:
         async with self.db.transaction(company_id=ctx.company_id) as conn:
+            if (await self._lookup_target(conn, ctx, username) is None
+                    and await store.delete_invitation(conn, ctx.company_id, username)):
+                await self._record(conn, company_stream(ctx.company_id), COMPANY_STREAM,
+                                   MEMBER_REMOVED, {"username": username, "invited": True},
+                                   origin, ctx.user.id, ctx.company_id)
+                return
             target = await self._member_target(conn, ctx, username)
             current = await self._current_role(conn, ctx, target)
             await self._keep_an_administrator(conn, ctx, current, None)
@@ -353,14 +382,20 @@ class IdentityService:
                                                 "role": current.value},
                                origin, ctx.user.id, ctx.company_id)
 
-    async def _member_target(self, conn: Connection, ctx: CompanyContext, username: str) -> User:
+    async def _lookup_target(self, conn: Connection, ctx: CompanyContext,
+                             username: str) -> User | None:
         # Membership changes of one company are serialised on the company row, so the
         # "keep an administrator" check cannot be raced by two concurrent demotions.
         if not await store.lock_company(conn, ctx.company_id):
             raise CompanyNotFound("No such company.", company_id=str(ctx.company_id))
-        target = await store.user_by_username(conn, username)
+        return await store.user_by_username(conn, username)
+
+    async def _member_target(self, conn: Connection, ctx: CompanyContext, username: str) -> User:
+        target = await self._lookup_target(conn, ctx, username)
         if target is None:
-            raise UserNotFound(f"No user named {username!r}.", username=username)
+            # The same answer as for a user who is not a member: no probing for names.
+            raise MemberNotFound(f"{username} is not a member of this company.",
+                                 username=username)
         return target
 
     async def _current_role(self, conn: Connection, ctx: CompanyContext, target: User) -> Role:

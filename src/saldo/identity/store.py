@@ -228,3 +228,47 @@ async def record(
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (stream_id,))
     await events.append(conn, stream_id, stream_type, None, [NewEvent(event_type, data)],
                         metadata)
+
+
+# ------------------------------------------------------------ member invitations
+
+async def insert_invitation(conn: Connection, company_id: UUID, username: str, role: Role,
+                            invited_by: UUID) -> None:
+    """Invite ``username`` (no user of that name yet); inviting again updates the role."""
+    await conn.execute(
+        "INSERT INTO member_invitations (company_id, username, role, invited_by)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (company_id, username)"
+        " DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by",
+        (company_id, username, role.value, invited_by))
+
+
+async def invitation_role(conn: Connection, company_id: UUID, username: str) -> Role | None:
+    cursor = await conn.execute(
+        "SELECT role FROM member_invitations WHERE company_id = %s AND lower(username) = lower(%s)",
+        (company_id, username))
+    row = await cursor.fetchone()
+    return Role(row["role"]) if row else None
+
+
+async def delete_invitation(conn: Connection, company_id: UUID, username: str) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM member_invitations WHERE company_id = %s AND lower(username) = lower(%s)",
+        (company_id, username))
+    return cursor.rowcount > 0
+
+
+async def invitations_of(conn: Connection, username: str) -> list[tuple[UUID, Role, UUID]]:
+    """(company, role, invited by) of every invitation of ``username``, across companies:
+    readable only while that user is being created (``saldo.invitee``)."""
+    await conn.execute("SELECT set_config('saldo.invitee', %s, true)", (username,))
+    cursor = await conn.execute(
+        "SELECT company_id, role, invited_by FROM member_invitations"
+        " WHERE lower(username) = lower(%s) ORDER BY created_at", (username,))
+    rows = await cursor.fetchall()
+    await conn.execute("SELECT set_config('saldo.invitee', '', true)")
+    return [(r["company_id"], Role(r["role"]), r["invited_by"]) for r in rows]
+
+
+async def act_for_company(conn: Connection, company_id: UUID) -> None:
+    """Row-level security: the rest of this transaction acts for ``company_id``."""
+    await conn.execute("SELECT set_config('saldo.company_id', %s, true)", (str(company_id),))

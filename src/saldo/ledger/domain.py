@@ -40,8 +40,9 @@ BASE_PLACES = 2
 #: The largest amount a line may carry, in its currency and in GEL: journal lines are
 #: numeric(20, 2) (18 integer digits); sums (turnover, totals) are unbounded numeric.
 MAX_AMOUNT = Decimal("1e15")
-#: Rates are GEL per one unit; NBG publishes four decimals, six leave room for crosses.
-RATE_PLACES = 6
+#: Rates are GEL per one unit; NBG publishes four decimals per quantity of up to 10 000
+#: units (IRR, UZS), so a rate per unit has up to ten (saldo.fx.domain.RATE_PLACES).
+RATE_PLACES = 10
 MAX_ENTRIES = 1000
 
 

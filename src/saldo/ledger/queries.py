@@ -391,3 +391,20 @@ async def journal_line_count(conn: Connection, company_id: UUID,
                                         "date_to": date_to, "codes": list(codes or ())})
     row = await cursor.fetchone()
     return int(row["lines"]) if row is not None else 0
+
+
+# ======================================================================================
+# For document contexts (payroll, issue 14): may a document date take postings? Checked
+# before a document is drafted, so that a payment date in a closed period is refused at
+# once rather than when the document is posted.
+# ======================================================================================
+
+
+async def period_status(conn: Connection, company_id: UUID, day: date) -> str:
+    """The status of the month of ``day``: ``open``, ``closed`` or ``locked`` (a month of a
+    year not opened yet is open)."""
+    cursor = await conn.execute(
+        "SELECT status FROM fiscal_periods WHERE company_id = %s AND period = %s",
+        (company_id, f"{day.year:04d}-{day.month:02d}"))
+    row = await cursor.fetchone()
+    return str(row["status"]) if row else "open"

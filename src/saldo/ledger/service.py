@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -20,11 +20,13 @@ from uuid import UUID
 import orjson
 import structlog
 
+from saldo.fx import queries as fx_queries
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import Company, CompanyContext, CompanyNotFound, User
-from saldo.kernel.errors import ConcurrencyError, SaldoError
+from saldo.kernel.errors import ConcurrencyError, RuleViolation, SaldoError
 from saldo.kernel.events import SYSTEM
 from saldo.kernel.ids import new_id
+from saldo.kernel.money import ISO_CURRENCIES
 from saldo.ledger import domain as d
 from saldo.ledger import queries, store
 from saldo.ledger.charts import chart
@@ -134,6 +136,42 @@ def _actor(ctx: CompanyContext) -> Actor:
 def fingerprint(content: Content) -> str:
     """The same request, however written ("100" or "100.00"): hash of the checked content."""
     return hashlib.sha256(orjson.dumps(content.as_data(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+class RateNotFound(RuleViolation):
+    """A foreign-currency transaction with no ``exchange_rate`` and no official rate in
+    effect on its date (docs/currencies.md)."""
+
+    code = "rate_not_found"
+    title = "No exchange rate in effect"
+
+
+def _needs_rate(raw: ContentInput, base_currency: str) -> str | None:
+    """The currency whose official rate ``raw`` must take, or ``None``: a foreign-currency
+    transaction without ``exchange_rate`` takes the NBG rate in effect on its date."""
+    if raw.currency is None or raw.exchange_rate not in (None, ""):
+        return None
+    currency = raw.currency.strip().upper()
+    if currency == base_currency or currency not in ISO_CURRENCIES:
+        return None  # the base currency's rate is 1; a bad code is check_content's to report
+    return currency
+
+
+async def with_official_rate(conn: Connection, raw: ContentInput,
+                             base_currency: str) -> ContentInput:
+    """``raw`` with the official rate in effect on its date, if it needs one (IAS 21.21:
+    the spot rate at the date of the transaction; georgia.md §7: the NBG rate in effect,
+    the last one on weekends and holidays). None at all: 422 ``rate_not_found``."""
+    currency = _needs_rate(raw, base_currency)
+    if currency is None:
+        return raw
+    found = await fx_queries.rate_in_effect(conn, currency, raw.date)
+    if found is None:
+        raise RateNotFound(f"No exchange rate for {currency} on {raw.date}: no official NBG "
+                           f"rate is in effect on that date; give exchange_rate (GEL per one "
+                           f"{currency}) or load the rates (saldo rates fetch).",
+                           currency=currency, date=str(raw.date))
+    return replace(raw, exchange_rate=found.rate)
 
 
 class LedgerService:
@@ -479,7 +517,8 @@ class LedgerService:
         carry the counterparty and the document, and exchange-difference lines.
         """
         settings = await self.company(uow.company_id, uow.conn)
-        content = d.check_content(draft.content(), settings.base_currency, document_flow=True)
+        raw = await with_official_rate(uow.conn, draft.content(), settings.base_currency)
+        content = d.check_content(raw, settings.base_currency, document_flow=True)
         d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
                          self.today(), settings.fiscal_year_start_month, self.history_years)
         await _check_accounts(uow, content)
@@ -503,6 +542,9 @@ class LedgerService:
 
     async def check(self, company_id: UUID, raw: ContentInput) -> Content:
         settings = await self.company(company_id)
+        if _needs_rate(raw, settings.base_currency) is not None:
+            async with self.db.transaction(company_id=company_id) as conn:
+                raw = await with_official_rate(conn, raw, settings.base_currency)
         content = d.check_content(raw, settings.base_currency)
         d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
                          self.today(), settings.fiscal_year_start_month, self.history_years)
@@ -733,7 +775,9 @@ class LedgerService:
         settings = await self.company(ctx.company_id)
         checked = CheckedBatch()
         seen: dict[str, int] = {}
-        for index, (row, raw) in enumerate(rows):
+        rated, missing = await self._with_official_rates(ctx.company_id, rows,
+                                                         settings.base_currency)
+        for index, (row, raw) in enumerate(rated):
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # a pipelined write may be waiting to go on
             try:
@@ -746,6 +790,8 @@ class LedgerService:
                                              f"{seen[key]}.", key=key)
                     seen[key] = row
                     checked.keys[row] = BATCH_KEY_PREFIX + key
+                if row in missing:
+                    raise missing[row]
                 content = d.check_content(raw, settings.base_currency)
                 year = d.fiscal_year_of(content.date, settings.fiscal_year_start_month)
                 d.check_openable(year, self.today(), settings.fiscal_year_start_month,
@@ -755,6 +801,38 @@ class LedgerService:
                 continue
             checked.rows.append((row, content, year))
         return checked
+
+    async def _with_official_rates(
+            self, company_id: UUID, rows: Sequence[tuple[int, ContentInput]],
+            base_currency: str) -> tuple[list[tuple[int, ContentInput]], dict[int, RateNotFound]]:
+        """The batch's foreign-currency items without a rate, given the official rate of
+        their date (one lookup per currency and day), and the rows for which there is none
+        (their check reports ``rate_not_found`` with the row)."""
+        wanted = {(c, raw.date) for _, raw in rows
+                  if (c := _needs_rate(raw, base_currency)) is not None}
+        if not wanted:
+            return list(rows), {}
+        found: dict[tuple[str, date], fx_queries.RateInEffect] = {}
+        async with self.db.transaction(company_id=company_id) as conn:
+            for currency, day in sorted(wanted):
+                rate = await fx_queries.rate_in_effect(conn, currency, day)
+                if rate is not None:
+                    found[currency, day] = rate
+        out: list[tuple[int, ContentInput]] = []
+        missing: dict[int, RateNotFound] = {}
+        for row, raw in rows:
+            code = _needs_rate(raw, base_currency)
+            if code is not None:
+                rate = found.get((code, raw.date))
+                if rate is None:
+                    missing[row] = RateNotFound(
+                        f"No exchange rate for {code} on {raw.date}: no official NBG "
+                        "rate is in effect on that date; give exchange_rate.",
+                        currency=code, date=str(raw.date))
+                else:
+                    raw = replace(raw, exchange_rate=rate.rate)
+            out.append((row, raw))
+        return out, missing
 
     async def write_batch(self, ctx: CompanyContext, checked: CheckedBatch,
                           correlation_id: str | None = None) -> BatchResult:

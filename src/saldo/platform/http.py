@@ -193,6 +193,17 @@ def allowed_methods(app: Any, path: str, exclude: str | None = None) -> list[str
     return sorted(methods | {"OPTIONS"}) if methods else []
 
 
+def _literals(template: str) -> int:
+    return sum(1 for part in template.split("/") if part and "{" not in part)
+
+
+def _more_specific_route(app: Any, path: str, template: str) -> bool:
+    """Whether a route with more literal segments than ``template`` serves ``path``: the
+    request was meant for that one (``…/transactions/batch``, not ``…/{id}``)."""
+    return any(regex.match(path) and _literals(other) > _literals(template)
+               for regex, other, _ in _method_table(app))
+
+
 def _method_not_allowed(allow: list[str], method: str) -> Response:
     if method == "OPTIONS":  # RFC 9110 §9.3.7: what the path supports
         return Response(status_code=204, headers={"Allow": ", ".join(allow)})
@@ -217,7 +228,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     template = getattr(request.scope.get("route"), "path", None)
-    if template is not None and "{" in template:
+    if template is not None and _more_specific_route(request.app, request.url.path, template):
         # ``PATCH .../transactions/batch`` reached ``PATCH .../transactions/{id}`` with
         # "batch" for an id; the path names another route, which has no PATCH: 405.
         allow = allowed_methods(request.app, request.url.path, exclude=template)

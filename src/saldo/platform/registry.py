@@ -12,7 +12,8 @@ Adding a context is writing its package and one line in ``saldo.registry``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -75,3 +76,6 @@ class Context:
     tables: tuple[str, ...] = ()
     #: Wire this context to the ones before it once every service is built (hooks).
     connect: Callable[[Wiring], None] | None = None
+    #: Background loops ``work(stop)`` that ``saldo worker`` runs beside the projections
+    #: (and ``saldo serve`` with them in process): deliveries to outside services.
+    workers: Callable[[Wiring], Sequence[Callable[[asyncio.Event], Awaitable[None]]]] = _none

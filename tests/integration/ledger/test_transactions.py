@@ -306,13 +306,14 @@ async def test_fx_rounding_difference_needs_an_explicit_rounding_line(h: Harness
 
 
 async def test_foreign_currency_without_a_rate_is_refused(h: Harness) -> None:
+    # No exchange_rate and no official rate in effect (docs/currencies.md).
     books = await h.books()
     before = await books.state()
     r = await h.client.post(books.url("/transactions"), headers=books.clerk,
                             json=body([{"account_code": "1220", "debit": "100.00"},
                                        {"account_code": "6110", "credit": "100.00"}],
                                       currency="EUR"))
-    expect_problem(r, 422, "exchange_rate_missing")
+    expect_problem(r, 422, "rate_not_found")
     assert await books.state() == before
 
 

@@ -1,0 +1,1 @@
+"""Billing: counterparties, sales invoices, purchase bills, payments and the sub-ledgers."""

@@ -1,0 +1,171 @@
+"""Billing's read models, updated inline in the appending transaction (exact at once):
+counterparties, documents with their amount due and status, settlements, payments and the
+VAT lines of posted documents. ``saldo projections rebuild billing`` replays the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from saldo.billing import domain as d
+from saldo.kernel.money import round_half_up
+from saldo.platform.db import Connection
+from saldo.platform.eventstore import RecordedEvent
+
+READ_MODELS = ("counterparties", "billing_documents", "billing_numbers", "billing_settlements",
+               "billing_payments", "vat_lines")
+
+EVENTS = frozenset({d.CounterpartyRegistered.type, *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
+
+
+def _status(row: dict[str, Any]) -> str:
+    return d.status_of(row["transaction_id"] is not None, Decimal(row["total"]),
+                       Decimal(row["settled"]), Decimal(row["credited"])).value
+
+
+def vat_rows(kind: d.DocumentKind, lines: Sequence[d.Line], rate: Decimal,
+             vat_payer: bool) -> list[tuple[int, str, str, Decimal, Decimal, bool]]:
+    """(line_no, direction, vat code, base GEL, VAT GEL, deductible) per line, signed: what
+    the document's journal books on the VAT accounts (line by line, at its rate)."""
+    sign = -1 if kind.credit else 1
+    direction = "sales" if kind.sales else "purchases"
+    rows = []
+    for i, line in enumerate(lines):
+        base = round_half_up(line.net * rate, 2) * sign
+        vat = round_half_up(line.vat * rate, 2) * sign
+        rows.append((i, direction, line.vat_code.value, base, vat, vat_payer))
+    return rows
+
+
+class BillingProjection:
+    name = "billing"
+
+    async def reset(self, conn: Connection) -> None:
+        for table in READ_MODELS:
+            await conn.execute(f"DELETE FROM {table}")
+
+    async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        for e in events:
+            if e.type not in EVENTS:
+                continue
+            company = e.company_id
+            if e.type == d.CounterpartyRegistered.type:
+                await self._counterparty(conn, e)
+            elif e.type == d.DocumentDrafted.type:
+                drafted = d.DocumentDrafted.from_data(e.data)
+                await conn.execute(
+                    "INSERT INTO billing_documents (company_id, id, kind, number,"
+                    " counterparty_id, date, due_date, currency, exchange_rate, reference,"
+                    " supplier_reference, corrects, lines, net_total, vat_total, total,"
+                    " status, created_by, version)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb,"
+                    " %s, %s, %s, 'draft', %s, %s)",
+                    (company, drafted.document_id, drafted.kind, drafted.number,
+                     drafted.counterparty_id, drafted.date, drafted.due_date,
+                     drafted.currency, drafted.exchange_rate, drafted.reference,
+                     drafted.supplier_reference, drafted.corrects,
+                     orjson.dumps(list(drafted.lines)).decode(), drafted.net_total,
+                     drafted.vat_total, drafted.total, drafted.by, e.version))
+            elif e.type == d.DocumentPosted.type:
+                posted = d.DocumentPosted.from_data(e.data)
+                cursor = await conn.execute(
+                    "UPDATE billing_documents SET number = %s, transaction_id = %s,"
+                    " total_base = %s, version = %s, status = 'posted', posted_at = %s"
+                    " WHERE company_id = %s AND id = %s"
+                    " RETURNING kind, counterparty_id, date, lines, exchange_rate",
+                    (posted.number, posted.transaction_id, posted.total_base, e.version,
+                     e.recorded_at, company, posted.document_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                kind = d.DocumentKind(row["kind"])
+                lines = [d.line_from_data(x) for x in row["lines"]]
+                deductible = posted.vat_deductible
+                for no, direction, code, base, vat, ded in vat_rows(
+                        kind, lines, Decimal(row["exchange_rate"]), deductible):
+                    await conn.execute(
+                        "INSERT INTO vat_lines (company_id, day, document_id, line_no,"
+                        " direction, document_kind, vat_code, counterparty_id, base, vat,"
+                        " deductible) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (company, row["date"], posted.document_id, no, direction, kind.value,
+                         code, row["counterparty_id"], base, vat, ded))
+            elif e.type == d.DocumentSettled.type:
+                settled = d.DocumentSettled.from_data(e.data)
+                credit = settled.amount if settled.by_kind in (
+                    d.DocumentKind.CREDIT_NOTE.value,
+                    d.DocumentKind.SUPPLIER_CREDIT_NOTE.value) else Decimal(0)
+                cursor = await conn.execute(
+                    "UPDATE billing_documents SET settled = settled + %s,"
+                    " settled_base = settled_base + %s, credited = credited + %s,"
+                    " version = %s WHERE company_id = %s AND id = %s"
+                    " RETURNING transaction_id, total, settled, credited",
+                    (settled.amount, settled.amount_base, credit, e.version, company,
+                     settled.document_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                await conn.execute(
+                    "UPDATE billing_documents SET status = %s WHERE company_id = %s AND id = %s",
+                    (_status(row), company, settled.document_id))
+                await conn.execute(
+                    "INSERT INTO billing_settlements (company_id, document_id, by_document,"
+                    " by_kind, day, amount, amount_base) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (company, settled.document_id, settled.by_document, settled.by_kind,
+                     settled.date, settled.amount, settled.amount_base))
+            elif e.type == d.PaymentRecorded.type:
+                p = d.PaymentRecorded.from_data(e.data)
+                await conn.execute(
+                    "INSERT INTO billing_payments (company_id, id, counterparty_id, date,"
+                    " direction, amount, currency, exchange_rate, account_code, reference,"
+                    " allocations, unallocated, advance_vat, transaction_id, created_by,"
+                    " version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb,"
+                    " %s, %s, %s, %s, %s)",
+                    (company, p.payment_id, p.counterparty_id, p.date, p.direction, p.amount,
+                     p.currency, p.exchange_rate, p.account_code, p.reference,
+                     orjson.dumps(list(p.allocations)).decode(), p.unallocated,
+                     p.advance_vat, p.transaction_id, p.by, e.version))
+                if p.advance_vat:
+                    await self._advance_vat(conn, e, p.payment_id, p.counterparty_id, p.date,
+                                            p.unallocated, p.advance_vat, p.exchange_rate, 1)
+            elif e.type == d.AdvanceApplied.type:
+                a = d.AdvanceApplied.from_data(e.data)
+                cursor = await conn.execute(
+                    "UPDATE billing_payments SET unallocated = unallocated - %s,"
+                    " advance_vat = advance_vat - %s, version = %s,"
+                    " allocations = allocations || %s::jsonb"
+                    " WHERE company_id = %s AND id = %s"
+                    " RETURNING counterparty_id, exchange_rate",
+                    (a.amount, a.advance_vat, e.version,
+                     orjson.dumps(list(a.allocations)).decode(), company, a.payment_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                if a.advance_vat:
+                    await self._advance_vat(conn, e, a.transaction_id, row["counterparty_id"],
+                                            a.date, a.amount, a.advance_vat,
+                                            Decimal(row["exchange_rate"]), -1)
+
+    async def _advance_vat(self, conn: Connection, e: RecordedEvent, document_id: Any,
+                           counterparty_id: Any, day: Any, gross: Decimal, vat: Decimal,
+                           rate: Decimal, sign: int) -> None:
+        """VAT on an advance received (+), and its offset when the advance is applied to
+        the supply (−): Tax Code, georgia.md §1.5."""
+        base = round_half_up((gross - vat) * rate, 2) * sign
+        await conn.execute(
+            "INSERT INTO vat_lines (company_id, day, document_id, line_no, direction,"
+            " document_kind, vat_code, counterparty_id, base, vat, deductible)"
+            " VALUES (%s, %s, %s, %s, 'sales', 'advance', 'advance18', %s, %s, %s, true)"
+            " ON CONFLICT DO NOTHING",
+            (e.company_id, day, document_id, e.version, counterparty_id, base,
+             round_half_up(vat * rate, 2) * sign))
+
+    async def _counterparty(self, conn: Connection, e: RecordedEvent) -> None:
+        c = d.CounterpartyRegistered.from_data(e.data)
+        bank = d.bank_of(c.iban)
+        await conn.execute(
+            "INSERT INTO counterparties (company_id, id, name, tax_id, country, resident,"
+            " vat_payer, iban, bank_bic, bank_name, email, phone, address, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (e.company_id, c.counterparty_id, c.name, c.tax_id, c.country, c.resident,
+             c.vat_payer, c.iban, bank[0] if bank else None, bank[1] if bank else None,
+             c.email, c.phone, c.address, e.recorded_at))

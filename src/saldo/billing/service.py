@@ -1,0 +1,684 @@
+"""Billing's use cases: each runs in one unit of work, and a document's journal transaction
+(through the ledger's posting port) commits with the document's own events or not at all.
+
+Journal patterns (ge-standard chart; georgia.md §5.4, docs/billing.md):
+
+* sales invoice: Dr 1410 total / Cr revenue net per line / Cr 3330 VAT per line;
+* purchase bill: Dr account net per line / Dr 3340 VAT (a non-payer: into the cost) /
+  Cr 3110 total; reverse charge: also Dr 3343 / Cr 3332 18% of the net (§1.4); import
+  VAT from a customs declaration: Dr 3342 / Cr 3110 (customs) the VAT only;
+* credit notes: the mirror image of their lines;
+* payment in: Dr bank / Cr 1410 per allocation (+ a realised exchange difference on
+  8140/8240 when the document was booked at another rate) / Cr 3120 the remainder, an
+  advance, with its VAT (18/118) moved to 3331 (§1.5); payment out: the mirror, the
+  remainder to 1480.
+
+Receivable and payable lines carry the counterparty and the document, so the sub-ledgers
+equal their control accounts.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from saldo.billing import domain as d
+from saldo.billing import queries
+from saldo.billing.domain import (
+    AllocationInput,
+    Direction,
+    Document,
+    DocumentKind,
+    LineInput,
+    PaymentDraft,
+)
+from saldo.identity import queries as identity_queries
+from saldo.identity.service import CompanyContext
+from saldo.kernel.errors import RuleViolation
+from saldo.kernel.events import Actor
+from saldo.kernel.ids import new_id
+from saldo.kernel.money import ISO_CURRENCIES, InvalidAmount, parse_amount, round_half_up
+from saldo.ledger import queries as ledger_queries
+from saldo.ledger.service import (
+    FX_DIFFERENCE,
+    JournalDraft,
+    LedgerService,
+    LineDraft,
+    PostedJournal,
+    SourceRef,
+)
+from saldo.platform.db import Connection
+from saldo.platform.eventstore import NO_STREAM
+from saldo.platform.uow import UnitOfWork, UnitsOfWork
+
+__all__ = ["AllocationInput", "BillingService", "CounterpartyInput", "Direction",
+           "DocumentInput", "DocumentKind", "LineInput", "PaymentDraft", "PaymentResult"]
+
+COUNTERPARTY_STREAM, DOCUMENT_STREAM, PAYMENT_STREAM = (
+    "billing.counterparty", "billing.document", "billing.payment")
+#: The series a kind numbers in by default (INV-2026-00001).
+SERIES = {DocumentKind.SALES_INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN",
+          DocumentKind.PURCHASE_BILL: "BILL", DocumentKind.SUPPLIER_CREDIT_NOTE: "SCN",
+          DocumentKind.SUPPLIER_DEBIT_NOTE: "SDN"}
+DEFAULT_TERMS_DAYS = 30
+Day = date
+
+
+def document_stream(document_id: UUID) -> str:
+    return f"billing.document-{document_id}"
+
+
+def payment_stream(payment_id: UUID) -> str:
+    return f"billing.payment-{payment_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CounterpartyInput:
+    name: str
+    tax_id: str | None = None
+    country: str = "GE"
+    vat_payer: bool = False
+    iban: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    resident: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInput:
+    counterparty_id: UUID
+    date: date
+    lines: Sequence[LineInput]
+    due_date: Day | None = None
+    currency: str | None = None
+    exchange_rate: object = None
+    reference: str | None = None
+    supplier_reference: str | None = None
+    series: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    id: UUID
+    transaction_id: UUID
+    event: d.PaymentRecorded
+
+
+#: Called when a document posts, in its unit of work (tax's registration monitor).
+DocumentHook = Callable[[UnitOfWork, Document], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Journal:
+    """A journal being written in one currency at one rate, with the base amounts it will
+    book, so the document can know them and a rounding line can balance them."""
+
+    rate: Decimal
+    lines: list[LineDraft] = field(default_factory=list)
+    debit_base: Decimal = Decimal("0.00")
+    credit_base: Decimal = Decimal("0.00")
+
+    def add(self, account: str, side: str, amount: Decimal, description: str = "", *,
+            counterparty_id: UUID | None = None, document_id: UUID | None = None) -> Decimal:
+        if amount == 0:
+            return Decimal("0.00")
+        if amount < 0:
+            side, amount = ("credit" if side == "debit" else "debit"), -amount
+        base = round_half_up(amount * self.rate, 2)
+        if side == "debit":
+            self.debit_base += base
+            self.lines.append(LineDraft(account, debit=amount, description=description,
+                                        counterparty_id=counterparty_id,
+                                        document_id=document_id))
+        else:
+            self.credit_base += base
+            self.lines.append(LineDraft(account, credit=amount, description=description,
+                                        counterparty_id=counterparty_id,
+                                        document_id=document_id))
+        return base
+
+    def fx(self, account: str, side: str, base: Decimal, description: str, *,
+           counterparty_id: UUID | None = None, document_id: UUID | None = None) -> None:
+        """An exchange-difference line: GEL only (IAS 21.28)."""
+        if side == "debit":
+            self.lines.append(LineDraft(account, debit_base=base, description=description,
+                                        kind=FX_DIFFERENCE, counterparty_id=counterparty_id,
+                                        document_id=document_id))
+        else:
+            self.lines.append(LineDraft(account, credit_base=base, description=description,
+                                        kind=FX_DIFFERENCE, counterparty_id=counterparty_id,
+                                        document_id=document_id))
+
+    def balance_with(self, account: str) -> None:
+        """A rounding line (GEL only) for the conversion difference of the lines."""
+        difference = self.debit_base - self.credit_base
+        if difference > 0:
+            self.lines.append(LineDraft(account, credit_base=difference,
+                                        description="Rounding"))
+        elif difference < 0:
+            self.lines.append(LineDraft(account, debit_base=-difference,
+                                        description="Rounding"))
+
+
+def _actor(ctx: CompanyContext) -> Actor:
+    return Actor(ctx.user.id, ctx.user.username)
+
+
+class BillingService:
+    def __init__(self, units: UnitsOfWork, ledger: LedgerService, *,
+                 today: Callable[[], date] = date.today) -> None:
+        self.units, self.ledger = units, ledger
+        self.db = units.db
+        self.today = today
+        self.document_posted: list[DocumentHook] = []
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def vat_payer(self, conn: Connection, company_id: UUID) -> bool:
+        row = await identity_queries.company_settings(conn, company_id)
+        return bool(row and row["vat_payer"])
+
+    async def _counterparty(self, conn: Connection, company_id: UUID,
+                            counterparty_id: UUID) -> dict[str, Any]:
+        row = await queries.counterparty(conn, company_id, counterparty_id)
+        if row is None:
+            raise d.CounterpartyNotFound("No such counterparty.",
+                                         counterparty_id=str(counterparty_id))
+        return row
+
+    async def _check_open(self, conn: Connection, company_id: UUID, day: date) -> None:
+        """A document dated in a closed or locked month is refused (422 period_closed)."""
+        settings = await self.ledger.company(company_id, conn)
+        start = settings.fiscal_year_start_month
+        year = day.year if day.month >= start else day.year - 1
+        period = f"{day.year:04d}-{day.month:02d}"
+        for p in await ledger_queries.fiscal_periods(conn, company_id, year, start):
+            if p["period"] == period and p["status"] != "open":
+                raise PeriodNotOpen(f"Period {period} is {p['status']}; it takes no "
+                                    "documents.", period=period, status=p["status"])
+
+    async def rate(self, conn: Connection, currency: str, day: date,
+                   given: object = None) -> Decimal:
+        """GEL per one unit for a document or payment: the one given, else the official
+        rate in effect on the day (fx context, once it is on main)."""
+        base = "GEL"
+        if currency == base:
+            return Decimal(1)
+        if given is not None and given != "":
+            try:
+                rate = parse_amount(given)
+            except InvalidAmount as exc:
+                raise d.InvalidDocument(f"exchange_rate: {exc}", field="exchange_rate") from None
+            if rate <= 0 or rate != round_half_up(rate, 6):
+                raise d.InvalidDocument("exchange_rate is positive, at most 6 decimals.",
+                                        field="exchange_rate")
+            return rate
+        return await official_rate(conn, currency, day)
+
+    async def _load(self, uow: UnitOfWork, document_id: UUID) -> Document:
+        events = await uow.read(document_stream(document_id))
+        doc = Document.replay((e.type, e.data) for e in events)
+        if doc is None:
+            raise d.DocumentNotFound("No such document.", document_id=str(document_id))
+        return doc
+
+    async def _save(self, uow: UnitOfWork, doc: Document) -> None:
+        pending, doc.pending = doc.pending, []
+        if pending:
+            await uow.append(document_stream(doc.id), DOCUMENT_STREAM, doc.version, pending)
+            doc.version += len(pending)
+
+    # ------------------------------------------------------------------ counterparties
+
+    async def register_counterparty(self, ctx: CompanyContext,
+                                    data: CounterpartyInput) -> UUID:
+        name = data.name.strip()
+        if not name or len(name) > 200:
+            raise d.InvalidDocument("A counterparty has a name of 1 to 200 characters.",
+                                    field="name")
+        country = data.country.strip().upper()
+        if len(country) != 2 or not country.isalpha() or not country.isascii():
+            raise d.InvalidDocument("country is an ISO 3166 two-letter code.",
+                                    field="country")
+        tax_id = d.check_tax_id(data.tax_id, country) if data.tax_id else None
+        iban = d.check_iban(data.iban) if data.iban else None
+        resident = data.resident if data.resident is not None else country == "GE"
+        counterparty_id = new_id()
+
+        async def decide(uow: UnitOfWork) -> UUID:
+            if tax_id and await queries.counterparty_by_tax_id(uow.conn, uow.company_id,
+                                                               tax_id):
+                raise d.DuplicateTaxId(f"A counterparty with tax id {tax_id} exists.",
+                                       tax_id=tax_id)
+            if tax_id:  # claims the tax id: a concurrent twin loses the race and retries
+                await uow.append(f"billing.tax-id-{uow.company_id}-{tax_id}",
+                                 "billing.tax-id", NO_STREAM, [])
+            await uow.append(f"billing.counterparty-{counterparty_id}", COUNTERPARTY_STREAM,
+                             NO_STREAM, [d.CounterpartyRegistered(
+                                 counterparty_id, name, tax_id, country, resident,
+                                 data.vat_payer, iban, data.email, data.phone, data.address,
+                                 ctx.user.username)])
+            return counterparty_id
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    # ------------------------------------------------------------------ documents
+
+    async def draft(self, ctx: CompanyContext, kind: DocumentKind, data: DocumentInput,
+                    *, corrects: UUID | None = None) -> Document:
+        async def decide(uow: UnitOfWork) -> Document:
+            return await self._draft(uow, kind, data, corrects)
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def _draft(self, uow: UnitOfWork, kind: DocumentKind, data: DocumentInput,
+                     corrects: UUID | None) -> Document:
+        conn, company_id = uow.conn, uow.company_id
+        await self._counterparty(conn, company_id, data.counterparty_id)
+        await self._check_open(conn, company_id, data.date)
+        vat_payer = await self.vat_payer(conn, company_id)
+        lines = d.check_lines(data.lines, kind, vat_payer)
+        currency = (data.currency or "GEL").strip().upper()
+        if currency not in ISO_CURRENCIES:
+            raise d.InvalidDocument(f"{currency!r} is not an ISO 4217 currency code.",
+                                    field="currency")
+        rate = await self.rate(conn, currency, data.date, data.exchange_rate)
+        due = data.due_date or data.date + timedelta(days=DEFAULT_TERMS_DAYS)
+        if due < data.date:
+            raise d.InvalidDocument("The due date is not before the document's date.",
+                                    field="due_date")
+        supplier_reference = (data.supplier_reference or "").strip() or None
+        if supplier_reference and kind is DocumentKind.PURCHASE_BILL and \
+                await queries.supplier_reference_taken(conn, company_id, data.counterparty_id,
+                                                       supplier_reference):
+            raise d.DuplicateSupplierReference(
+                f"The supplier's bill {supplier_reference} is entered already.",
+                supplier_reference=supplier_reference)
+        if supplier_reference and kind is DocumentKind.PURCHASE_BILL:
+            await uow.append(f"billing.supplier-ref-{company_id}-{data.counterparty_id}-"
+                             f"{supplier_reference}", "billing.supplier-ref", NO_STREAM, [])
+        series = (data.series or SERIES[kind]).strip().upper()
+        if not series or len(series) > 10 or not series.replace("-", "").isalnum():
+            raise d.InvalidDocument("series is 1 to 10 letters or digits.", field="series")
+        number = await self._number(conn, company_id, series, data.date.year)
+        net = sum((x.net for x in lines), d.ZERO)
+        vat = sum((x.vat for x in lines), d.ZERO)
+        total = sum((x.gross for x in lines), d.ZERO)
+        document_id = new_id()
+        event = d.DocumentDrafted(
+            document_id, kind.value, number, data.counterparty_id, data.date, due, currency,
+            rate, (data.reference or None), supplier_reference, corrects,
+            tuple(d.line_data(x) for x in lines), net, vat, total, uow.actor.username)
+        doc = Document(document_id, kind, number, data.counterparty_id, data.date, due,
+                       currency, rate, event.reference, supplier_reference, corrects, lines,
+                       net, vat, total)
+        doc.pending.append(event)
+        await uow.append(document_stream(document_id), DOCUMENT_STREAM, NO_STREAM,
+                         doc.pending)
+        doc.pending, doc.version = [], 1
+        return doc
+
+    async def _number(self, conn: Connection, company_id: UUID, series: str,
+                      year: int) -> str:
+        cursor = await conn.execute(
+            "INSERT INTO billing_numbers AS n (company_id, series, year, last_number)"
+            " VALUES (%s, %s, %s, 1) ON CONFLICT (company_id, series, year)"
+            " DO UPDATE SET last_number = n.last_number + 1 RETURNING last_number",
+            (company_id, series, year))
+        row = await cursor.fetchone()
+        assert row is not None
+        return f"{series}-{year}-{row['last_number']:05d}"
+
+    async def post(self, ctx: CompanyContext, document_id: UUID,
+                   kinds: tuple[DocumentKind, ...]) -> Document:
+        async def decide(uow: UnitOfWork) -> Document:
+            doc = await self._load(uow, document_id)
+            if doc.kind not in kinds:
+                raise d.DocumentNotFound("No such document.", document_id=str(document_id))
+            await self._post(uow, doc)
+            return doc
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def _post(self, uow: UnitOfWork, doc: Document) -> PostedJournal:
+        if doc.posted:
+            raise d.InvalidDocumentState(f"{doc.number} is posted already.",
+                                         document_id=str(doc.id), status=doc.status.value)
+        vat_payer = await self.vat_payer(uow.conn, uow.company_id)
+        journal = _Journal(doc.exchange_rate)
+        party = doc.counterparty_id
+        sales = doc.kind.sales
+        sign = -1 if doc.kind.credit else 1
+        control = d.RECEIVABLES if sales else d.PAYABLES
+        # The control line first: its GEL is the document's booked total.
+        total_base = journal.add(control, "debit" if sales else "credit", doc.total * sign,
+                                 f"{doc.number}", counterparty_id=party, document_id=doc.id)
+        for line in doc.lines:
+            text = line.description[:200]
+            if sales:
+                journal.add(line.account_code, "credit", line.net * sign, text,
+                            document_id=doc.id)
+                journal.add(d.OUTPUT_VAT, "credit", line.vat * sign, f"VAT {text}",
+                            document_id=doc.id)
+                continue
+            code = line.vat_code
+            if code is d.VatCode.IMPORT18:
+                journal.add(d.IMPORT_VAT if vat_payer else line.account_code, "debit",
+                            line.vat * sign, f"Import VAT {text}", document_id=doc.id)
+                continue
+            journal.add(line.account_code, "debit", line.net * sign, text, document_id=doc.id)
+            if code is d.VatCode.REVERSE_CHARGE18:
+                journal.add(d.REVERSE_CHARGE_INPUT if vat_payer else line.account_code,
+                            "debit", line.vat * sign, f"Reverse charge {text}",
+                            document_id=doc.id)
+                journal.add(d.REVERSE_CHARGE_PAYABLE, "credit", line.vat * sign,
+                            f"Reverse charge {text}", document_id=doc.id)
+            else:
+                journal.add(d.INPUT_VAT if vat_payer else line.account_code, "debit",
+                            line.vat * sign, f"VAT {text}", document_id=doc.id)
+        journal.balance_with(doc.lines[0].account_code)
+        label = {DocumentKind.SALES_INVOICE: "Sales invoice", DocumentKind.CREDIT_NOTE:
+                 "Credit note", DocumentKind.PURCHASE_BILL: "Purchase bill"}.get(
+                     doc.kind, "Supplier note")
+        posted = await self.ledger.post_journal(uow, JournalDraft(
+            date=doc.date, description=f"{label} {doc.number}", lines=journal.lines,
+            source=SourceRef(doc.kind.value, doc.id), reference=doc.number,
+            currency=doc.currency, exchange_rate=doc.exchange_rate))
+        doc.record(d.DocumentPosted(doc.id, doc.number, posted.id, abs(total_base),
+                                    vat_payer, uow.actor.username))
+        await self._save(uow, doc)
+        for hook in self.document_posted:
+            await hook(uow, doc)
+        return posted
+
+    async def credit_note(self, ctx: CompanyContext, document_id: UUID, on: date,
+                          lines: Sequence[LineInput], reference: str | None = None) -> Document:
+        """A posted credit note against a posted invoice (or a supplier's credit note
+        against a bill), never more than what remains of it after earlier notes; it
+        settles the invoice's amount due first, any excess is owed back."""
+        async def decide(uow: UnitOfWork) -> Document:
+            original = await self._load(uow, document_id)
+            if original.kind not in (DocumentKind.SALES_INVOICE, DocumentKind.PURCHASE_BILL):
+                raise d.DocumentNotFound("No such invoice or bill.",
+                                         document_id=str(document_id))
+            if not original.posted:
+                raise d.InvalidDocumentState("Only a posted document can be credited.",
+                                             document_id=str(document_id))
+            kind = (DocumentKind.CREDIT_NOTE if original.kind is DocumentKind.SALES_INVOICE
+                    else DocumentKind.SUPPLIER_CREDIT_NOTE)
+            if on < original.date:
+                raise d.InvalidDocument("A credit note is not dated before its invoice.",
+                                        field="date")
+            note = await self._draft(uow, kind, DocumentInput(
+                original.counterparty_id, on, lines, due_date=on, currency=original.currency,
+                exchange_rate=original.exchange_rate, reference=reference or original.number),
+                original.id)
+            remaining = original.total - original.credited
+            if note.total > remaining:
+                raise d.CreditExceedsInvoice(
+                    f"The credit note's {note.total} is more than the {remaining} "
+                    f"{original.currency} that remains of {original.number}.",
+                    total=str(note.total), remaining=str(remaining))
+            await self._post(uow, note)
+            applied = min(note.total, original.amount_due)
+            if applied > 0:
+                base = original.settle(note.id, kind.value, on, applied)
+                await self._save(uow, original)
+                note.record(d.DocumentSettled(note.id, original.id, "applied", on, applied,
+                                              base))
+                await self._save(uow, note)
+            return note
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def debit_note(self, ctx: CompanyContext, bill_id: UUID, on: date,
+                         lines: Sequence[LineInput], reference: str | None) -> Document:
+        """A supplier's debit note: more to pay on a bill, posted like a bill."""
+        async def decide(uow: UnitOfWork) -> Document:
+            bill = await self._load(uow, bill_id)
+            if bill.kind is not DocumentKind.PURCHASE_BILL or not bill.posted:
+                raise d.InvalidDocumentState("A debit note corrects a posted bill.",
+                                             document_id=str(bill_id))
+            note = await self._draft(uow, DocumentKind.SUPPLIER_DEBIT_NOTE, DocumentInput(
+                bill.counterparty_id, on, lines, currency=bill.currency,
+                exchange_rate=bill.exchange_rate, reference=reference, due_date=bill.due_date
+                if bill.due_date >= on else on), bill.id)
+            await self._post(uow, note)
+            return note
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def document(self, company_id: UUID, document_id: UUID) -> Document:
+        async with self.db.transaction(company_id=company_id) as conn:
+            uow = UnitOfWork(conn, self.db, self.units.events, company_id,
+                             Actor(UUID(int=0), "reader"))
+            return await self._load(uow, document_id)
+
+    async def print_data(self, company_id: UUID, doc: Document) -> dict[str, Any]:
+        """What the printable invoice shows: seller, buyer (with tax ids), lines, totals."""
+        async with self.db.transaction(company_id=company_id) as conn:
+            company = await identity_queries.company_settings(conn, company_id)
+            buyer = await queries.counterparty(conn, company_id, doc.counterparty_id)
+            corrects = (await queries.document(conn, company_id, doc.corrects)
+                        if doc.corrects else None)
+        assert company is not None
+        assert buyer is not None
+        return {"kind": doc.kind.value, "number": doc.number, "date": doc.date.isoformat(),
+                "due_date": doc.due_date.isoformat(), "currency": doc.currency,
+                "corrects_number": corrects["number"] if corrects else None,
+                "seller": {"name": company["name"], "tax_id": company["tax_id"]},
+                "buyer": {"name": buyer["name"], "tax_id": buyer["tax_id"],
+                          "iban": buyer["iban"]},
+                "lines": [d.line_data(x) for x in doc.lines], "net_total": str(doc.net_total),
+                "vat_total": str(doc.vat_total), "total": str(doc.total)}
+
+    # ------------------------------------------------------------------ payments
+
+    async def record_payment(self, ctx: CompanyContext, draft: PaymentDraft) -> PaymentResult:
+        async def decide(uow: UnitOfWork) -> PaymentResult:
+            return await self.pay(uow, draft)
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def pay(self, uow: UnitOfWork, draft: PaymentDraft) -> PaymentResult:
+        """Record a payment in the caller's unit of work (banking reconciles a statement
+        line through this): allocations to documents of the same counterparty and
+        currency, never more than each one's amount due; the remainder is an advance."""
+        conn, company_id = uow.conn, uow.company_id
+        await self._counterparty(conn, company_id, draft.counterparty_id)
+        await self._check_open(conn, company_id, draft.date)
+        amount = d.positive_amount(draft.amount, "amount")
+        currency = (draft.currency or "GEL").strip().upper()
+        if currency not in ISO_CURRENCIES:
+            raise d.InvalidDocument(f"{currency!r} is not an ISO 4217 currency code.",
+                                    field="currency")
+        rate = await self.rate(conn, currency, draft.date, draft.exchange_rate)
+        direction = Direction(draft.direction)
+        journal = _Journal(rate)
+        payment_id = new_id()
+        allocations, allocated = await self._allocate(
+            uow, journal, payment_id, draft.counterparty_id, direction, currency, draft.date,
+            draft.allocations)
+        if allocated > amount:
+            raise d.OverAllocation(f"The allocations ({allocated}) exceed the payment "
+                                   f"({amount}).", amount=str(amount),
+                                   allocated=str(allocated))
+        unallocated = amount - allocated
+        vat_payer = await self.vat_payer(conn, company_id)
+        charge_vat = draft.advance_vat if draft.advance_vat is not None else vat_payer
+        advance_vat = d.ZERO
+        party = draft.counterparty_id
+        if direction is Direction.IN:
+            journal.add(draft.account_code, "debit", amount, "Payment received")
+            if unallocated:
+                if charge_vat:
+                    advance_vat = d.advance_vat(unallocated)
+                journal.add(d.ADVANCES_RECEIVED, "credit", unallocated - advance_vat,
+                            "Advance received", counterparty_id=party, document_id=payment_id)
+                journal.add(d.OUTPUT_VAT_ADVANCES, "credit", advance_vat,
+                            "VAT on advance received", document_id=payment_id)
+        else:
+            journal.add(draft.account_code, "credit", amount, "Payment made")
+            journal.add(d.ADVANCES_PAID, "debit", unallocated, "Advance paid",
+                        counterparty_id=party, document_id=payment_id)
+        journal.balance_with(draft.account_code)
+        posted = await self.ledger.post_journal(uow, JournalDraft(
+            date=draft.date, description=f"Payment {direction.value}"
+            + (f" {draft.reference}" if draft.reference else ""), lines=journal.lines,
+            source=SourceRef("payment", payment_id), reference=draft.reference,
+            currency=currency, exchange_rate=rate))
+        event = d.PaymentRecorded(
+            payment_id, party, draft.date, direction.value, amount, currency, rate,
+            draft.account_code, draft.reference, tuple(allocations), unallocated,
+            advance_vat, posted.id, uow.actor.username)
+        await uow.append(payment_stream(payment_id), PAYMENT_STREAM, NO_STREAM, [event])
+        return PaymentResult(payment_id, posted.id, event)
+
+    async def _allocate(self, uow: UnitOfWork, journal: _Journal, payment_id: UUID,
+                        counterparty_id: UUID, direction: Direction, currency: str,
+                        on: date, raw: Sequence[AllocationInput]
+                        ) -> tuple[list[dict[str, Any]], Decimal]:
+        allocations: list[dict[str, Any]] = []
+        total = d.ZERO
+        seen: set[UUID] = set()
+        for i, allocation in enumerate(raw):
+            where = f"allocations[{i}]"
+            amount = d.positive_amount(allocation.amount, f"{where}.amount")
+            if allocation.document_id in seen:
+                raise d.AllocationMismatch(f"{where}: the document is allocated twice.",
+                                           field=where)
+            seen.add(allocation.document_id)
+            doc = await self._load(uow, allocation.document_id)
+            if doc.counterparty_id != counterparty_id:
+                raise d.AllocationMismatch(
+                    f"{where}: {doc.number} is another counterparty's document.",
+                    field=where, document_id=str(doc.id))
+            if doc.currency != currency:
+                raise d.AllocationMismatch(
+                    f"{where}: {doc.number} is in {doc.currency}, the payment in {currency}.",
+                    field=where, document_id=str(doc.id))
+            receives = doc.kind in (DocumentKind.SALES_INVOICE,
+                                    DocumentKind.SUPPLIER_CREDIT_NOTE)
+            if receives != (direction is Direction.IN):
+                raise d.AllocationMismatch(
+                    f"{where}: a payment {direction.value} does not settle a {doc.kind.value}.",
+                    field=where, document_id=str(doc.id))
+            relieved = doc.settle(payment_id, "payment", on, amount)
+            await self._save(uow, doc)
+            control = d.RECEIVABLES if doc.kind.sales else d.PAYABLES
+            side = "credit" if direction is Direction.IN else "debit"
+            paid_base = journal.add(control, side, amount, f"{doc.number}",
+                                    counterparty_id=counterparty_id, document_id=doc.id)
+            _exchange_difference(journal, control, side, relieved - paid_base, doc,
+                                 counterparty_id)
+            allocations.append({"document_id": str(doc.id), "number": doc.number,
+                                "amount": str(amount), "amount_base": str(relieved)})
+            total += amount
+        return allocations, total
+
+    async def apply_advance(self, ctx: CompanyContext, payment_id: UUID, on: date,
+                            raw: Sequence[AllocationInput]) -> d.AdvanceApplied:
+        """Allocate a payment's unallocated remainder (an advance) to documents; for an
+        advance received with VAT, the VAT on the advance is offset at supply (§1.5)."""
+        async def decide(uow: UnitOfWork) -> d.AdvanceApplied:
+            events = await uow.read(payment_stream(payment_id))
+            if not events:
+                raise d.PaymentNotFound("No such payment.", payment_id=str(payment_id))
+            first = d.PaymentRecorded.from_data(events[0].data)
+            unallocated, vat_left = first.unallocated, first.advance_vat
+            for e in events[1:]:
+                applied = d.AdvanceApplied.from_data(e.data)
+                unallocated -= applied.amount
+                vat_left -= applied.advance_vat
+            await self._check_open(uow.conn, uow.company_id, on)
+            if on < first.date:
+                raise d.InvalidDocument("An advance is applied on or after its payment.",
+                                        field="date")
+            direction = Direction(first.direction)
+            journal = _Journal(first.exchange_rate)
+            allocations, amount = await self._allocate(
+                uow, journal, payment_id, first.counterparty_id, direction, first.currency,
+                on, raw)
+            if amount > unallocated:
+                raise d.OverAllocation(f"{amount} is more than the {unallocated} left of the "
+                                       "advance.", unallocated=str(unallocated))
+            party = first.counterparty_id
+            vat = vat_left if amount == unallocated else min(vat_left, d.advance_vat(amount))
+            if direction is Direction.IN:
+                journal.add(d.ADVANCES_RECEIVED, "debit", amount - vat, "Advance applied",
+                            counterparty_id=party, document_id=payment_id)
+                journal.add(d.OUTPUT_VAT_ADVANCES, "debit", vat, "VAT on advance offset",
+                            document_id=payment_id)
+            else:
+                journal.add(d.ADVANCES_PAID, "credit", amount, "Advance applied",
+                            counterparty_id=party, document_id=payment_id)
+            journal.balance_with(d.ADVANCES_RECEIVED if direction is Direction.IN
+                                 else d.ADVANCES_PAID)
+            posted = await self.ledger.post_journal(uow, JournalDraft(
+                date=on, description="Advance applied", lines=journal.lines,
+                source=SourceRef("payment", payment_id), currency=first.currency,
+                exchange_rate=first.exchange_rate))
+            event = d.AdvanceApplied(payment_id, on, tuple(allocations), amount, vat,
+                                     posted.id, uow.actor.username)
+            await uow.append(payment_stream(payment_id), PAYMENT_STREAM, len(events), [event])
+            return event
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+
+def _exchange_difference(journal: _Journal, control: str, side: str, difference: Decimal,
+                         doc: Document, counterparty_id: UUID) -> None:
+    """The realised exchange difference of a settlement (IAS 21.28): the control account
+    is relieved of the GEL the document was booked at; the difference to the GEL the
+    payment brings is a gain (8140) or a loss (8240)."""
+    if difference == 0:
+        return
+    other = "debit" if side == "credit" else "credit"
+    control_side, pl_side = (side, other) if difference > 0 else (other, side)
+    amount = abs(difference)
+    journal.fx(control, control_side, amount, f"Exchange difference {doc.number}",
+               counterparty_id=counterparty_id, document_id=doc.id)
+    journal.fx(d.FX_LOSS if pl_side == "debit" else d.FX_GAIN, pl_side, amount,
+               f"Exchange difference {doc.number}")
+
+
+class PeriodNotOpen(RuleViolation):
+    code = "period_closed"
+    title = "Period closed"
+
+
+async def official_rate(conn: Connection, currency: str, day: date) -> Decimal:
+    """The NBG rate in effect on ``day`` (the fx context's ``rate_in_effect``)."""
+    raise RateNotFound(f"No exchange rate for {currency} on {day}: give exchange_rate (GEL "
+                       f"per one {currency}).", currency=currency, date=day.isoformat())
+
+
+class RateNotFound(RuleViolation):
+    code = "rate_not_found"
+    title = "No exchange rate"
+
+
+def month_bounds(period: str) -> tuple[date, date]:
+    year, month = int(period[:4]), int(period[5:7])
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+#: The VAT codes as ``GET …/vat-codes`` lists them: accounts from the ge-standard chart,
+#: boxes after Odoo's Annex A tags (UNCONFIRMED box numbers, georgia.md §1.3).
+VAT_CODE_TABLE: list[dict[str, Any]] = [
+    {"code": c.code.value, "meaning": c.label, "meaning_ka": c.label_ka, "rate": str(c.rate),
+     "sales": c.sales, "purchases": c.purchases,
+     "output_account": {"vat18": d.OUTPUT_VAT, "reverse_charge18": d.REVERSE_CHARGE_PAYABLE
+                        }.get(c.code.value),
+     "input_account": {"vat18": d.INPUT_VAT, "import18": d.IMPORT_VAT,
+                       "reverse_charge18": d.REVERSE_CHARGE_INPUT}.get(c.code.value),
+     "box": {"vat18": "1 / 24", "export0": "17", "exempt_credit": "16", "exempt": "20",
+             "reverse_charge18": "21 / 27", "import18": "25"}.get(c.code.value)}
+    for c in d.VAT_CODES.values()]
+

@@ -1,0 +1,1 @@
+"""The fx context: official exchange rates (NBG) and what the books need of them."""

@@ -1,0 +1,1 @@
+"""Payroll, withholding and the profit tax on distributed profit (issue 14)."""

@@ -1,0 +1,47 @@
+"""The payroll context as the composition root sees it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from saldo.ledger.service import LedgerService
+from saldo.payroll import api
+from saldo.payroll.projections import READ_MODELS, PayrollProjection
+from saldo.payroll.service import PayrollService
+from saldo.platform.eventstore import InlineProjection
+from saldo.platform.registry import Context, Wiring
+
+
+def build(w: Wiring) -> PayrollService:
+    return PayrollService(w.units, w.service("ledger", LedgerService))
+
+
+def connect(w: Wiring) -> None:
+    # The income tax and profit tax returns join the tax calendar (issue 14 item 8). The
+    # tax context (issue 13) offers ``return_sources``; looked up by name so that payroll
+    # works with or without it (payroll sits above tax in the layers, BRIEF-CONTEXTS).
+    tax = w.services.get("tax")
+    sources = getattr(tax, "return_sources", None)
+    if isinstance(sources, list):
+        sources.append(w.service("payroll", PayrollService).returns_filed)
+
+
+def inline_projections() -> list[InlineProjection]:
+    return [PayrollProjection()]
+
+
+def routers() -> list[APIRouter]:
+    return [api.router(), api.rates_router()]
+
+
+CONTEXT = Context(
+    name="payroll",
+    package="saldo.payroll",
+    build=build,
+    connect=connect,
+    routers=routers,
+    inline_projections=inline_projections,
+    cli="saldo.cli.payroll",
+    permissions=("payroll:read", "payroll:write", "documents:read", "documents:write"),
+    tables=READ_MODELS,
+)

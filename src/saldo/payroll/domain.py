@@ -1,0 +1,757 @@
+"""Payroll, withholding and profit tax: the rules, with no I/O.
+
+Every rule from law cites its source: ``georgia.md`` is ``/work/shared/reference/
+georgia.md`` (the project's compiled facts), the article is the Tax Code of Georgia's or
+the Law on Funded Pensions'. Rates are never constants here: they are dated settings
+(:class:`Rates`, the ``payroll_rates`` table), so a change in law is a new row.
+
+Worked example (georgia.md §2, vabaco.ge): gross 900.00, enrolled employee ->
+pension 2% = 18.00, income tax 20% × (900.00 − 18.00) = 176.40, net 705.60, employer
+pension 2% on top = 18.00.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+from saldo.kernel.errors import Conflict, NotFound, RuleViolation
+from saldo.kernel.events import DomainEvent
+from saldo.kernel.money import round_half_up
+
+ZERO = Decimal("0.00")
+ONE = Decimal(1)
+#: Largest amount a line takes (numeric(18, 2) in the read models).
+MAX_AMOUNT = Decimal("9999999999999999.99")
+
+# ---------------------------------------------------------------------- errors
+
+
+class InvalidPersonalNumber(RuleViolation):
+    code = "invalid_personal_number"
+    title = "Malformed personal number"
+
+
+class EmployeeExists(Conflict):
+    code = "employee_exists"
+    title = "The employee exists already"
+
+
+class EmployeeNotFound(NotFound):
+    code = "employee_not_found"
+    title = "No such employee"
+
+
+class InvalidEmployee(RuleViolation):
+    code = "invalid_employee"
+    title = "Invalid employee data"
+
+
+class RunExists(Conflict):
+    code = "payroll_run_exists"
+    title = "The period has a payroll run already"
+
+
+class RunNotFound(NotFound):
+    code = "payroll_run_not_found"
+    title = "No such payroll run"
+
+
+class InvalidRun(RuleViolation):
+    code = "invalid_payroll_run"
+    title = "Invalid payroll run"
+
+
+class NegativeGross(RuleViolation):
+    code = "negative_gross"
+    title = "A gross amount is negative"
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+    title = "Not allowed in the document's state"
+
+
+class AlreadyPaid(Conflict):
+    code = "already_paid"
+    title = "The payroll run is paid already"
+
+
+class SharesNotOne(RuleViolation):
+    code = "shares_not_one"
+    title = "The shareholders' shares do not sum to 1"
+
+
+class DividendNotFound(NotFound):
+    code = "dividend_not_found"
+    title = "No such dividend"
+
+
+class InvalidDividend(RuleViolation):
+    code = "invalid_dividend"
+    title = "Invalid dividend"
+
+
+class ProfitNotSufficient(RuleViolation):
+    code = "insufficient_profit"
+    title = "Retained and current profit do not cover the dividend"
+
+
+class InvalidPeriod(RuleViolation):
+    code = "invalid_period"
+    title = "Not a period such as 2026-03"
+
+
+class PaymentPeriodClosed(RuleViolation):
+    """Same code as the ledger's: a date in a closed or locked period takes no postings."""
+
+    code = "period_closed"
+    title = "The period is closed"
+
+
+class RateMissing(RuleViolation):
+    code = "rate_not_found"
+    title = "No rate in effect"
+
+
+class InvalidWithholding(RuleViolation):
+    code = "invalid_withholding"
+    title = "Invalid withholding"
+
+
+class InvalidProfitTaxObject(RuleViolation):
+    code = "invalid_profit_tax_object"
+    title = "Invalid profit-tax object"
+
+
+# ---------------------------------------------------------------------- identifiers
+
+_PERSONAL_NUMBER = re.compile(r"[0-9]{11}", re.ASCII)
+_FOREIGN_TIN = re.compile(r"[0-9]{9}", re.ASCII)
+_IBAN = re.compile(r"GE[0-9]{2}[A-Z]{2}[0-9]{16}", re.ASCII)
+_PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
+
+
+def check_personal_number(text: str, *, foreign: bool) -> str:
+    """A Georgian citizen's 11-digit personal number (პირადი ნომერი), or a foreign
+    individual's 9-digit tax id (georgia.md §6, OECD TIN sheet). Only the format is
+    checked: no public check-digit algorithm exists (georgia.md §6, UNCONFIRMED)."""
+    if _PERSONAL_NUMBER.fullmatch(text) or (foreign and _FOREIGN_TIN.fullmatch(text)):
+        return text
+    expected = "11 digits (or a foreigner's 9-digit tax id)" if foreign else "11 digits"
+    raise InvalidPersonalNumber(f"Personal number {text!r} is not {expected}.",
+                                personal_number=text)
+
+
+def check_iban(text: str) -> str:
+    """A Georgian IBAN: ``GE`` + 2 check digits + 2-letter bank code + 16 digits, ISO 7064
+    mod-97 (georgia.md §6)."""
+    iban = text.replace(" ", "").upper()
+    if not _IBAN.fullmatch(iban):
+        raise InvalidEmployee(f"IBAN {text!r} is not a Georgian IBAN (GE + 20 characters).",
+                              field="iban")
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise InvalidEmployee(f"IBAN {text!r} has a wrong check number.", field="iban")
+    return iban
+
+
+def parse_period(text: str) -> date:
+    match = _PERIOD.fullmatch(text)
+    if not match:
+        raise InvalidPeriod(f"{text!r} is not a period such as 2026-03.", period=text)
+    return date(int(match[1]), int(match[2]), 1)
+
+
+def period_end(first: date) -> date:
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def period_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+# ---------------------------------------------------------------------- rates
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """The statutory rates in effect on one date (dated settings, ``payroll_rates``)."""
+
+    income_tax: Decimal
+    pension_employee: Decimal
+    pension_employer: Decimal
+
+    @classmethod
+    def of(cls, found: Mapping[str, Decimal], on: date) -> Rates:
+        missing = [n for n in ("income_tax", "pension_employee", "pension_employer")
+                   if n not in found]
+        if missing:
+            raise RateMissing(f"No {', '.join(missing)} rate in effect on {on}.",
+                              rates=missing, date=str(on))
+        return cls(found["income_tax"], found["pension_employee"], found["pension_employer"])
+
+    def as_data(self) -> dict[str, str]:
+        return {"income_tax": str(self.income_tax),
+                "pension_employee": str(self.pension_employee),
+                "pension_employer": str(self.pension_employer)}
+
+
+# ---------------------------------------------------------------------- pay lines
+
+
+@dataclass(frozen=True, slots=True)
+class PayLine:
+    """One employee's month: gross = salary + bonus + other earnings; each deduction
+    rounded half-up to the tetri on this line (the issue's rule; kernel.money)."""
+
+    employee_id: UUID
+    salary: Decimal
+    bonus: Decimal
+    other_earnings: Decimal
+    gross: Decimal
+    pension_employee: Decimal
+    income_tax: Decimal
+    net: Decimal
+    pension_employer: Decimal
+
+    AMOUNTS: ClassVar[tuple[str, ...]] = ("gross", "pension_employee", "income_tax", "net",
+                                          "pension_employer")
+
+    def as_data(self) -> dict[str, str]:
+        return {"employee_id": str(self.employee_id), "salary": str(self.salary),
+                "bonus": str(self.bonus), "other_earnings": str(self.other_earnings),
+                "gross": str(self.gross), "pension_employee": str(self.pension_employee),
+                "income_tax": str(self.income_tax), "net": str(self.net),
+                "pension_employer": str(self.pension_employer)}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> PayLine:
+        return cls(UUID(data["employee_id"]), *(Decimal(data[k]) for k in (
+            "salary", "bonus", "other_earnings", "gross", "pension_employee", "income_tax",
+            "net", "pension_employer")))
+
+
+def pay_line(employee_id: UUID, salary: Decimal, bonus: Decimal, other: Decimal,
+             enrolled: bool, rates: Rates) -> PayLine:
+    """The month's deductions for one employee.
+
+    - Employee pension: 2% of gross, enrolled employees only (Law on Funded Pensions
+      Art. 3; georgia.md §2; enrolment is stored, not derived from age: georgia.md §2).
+    - Income tax: 20% of gross less the employee's pension contribution (Tax Code
+      Art. 81-82; georgia.md §2, worked example (900 − 18) × 0.2 = 176.40).
+    - Employer pension: 2% of gross on top (Law on Funded Pensions Art. 3).
+    Each rounded half-up to the tetri; net = gross − pension − tax exactly, so
+    net + income tax + employee pension = gross always holds.
+    """
+    gross = salary + bonus + other
+    for name, amount in (("salary", salary), ("bonus", bonus), ("other_earnings", other),
+                         ("gross", gross)):
+        if amount < 0:
+            raise NegativeGross(f"The {name.replace('_', ' ')} of employee {employee_id} is "
+                                f"negative ({amount}).", employee_id=str(employee_id),
+                                field=name)
+        if amount > MAX_AMOUNT or amount != round_half_up(amount):
+            raise InvalidRun(f"The {name.replace('_', ' ')} {amount} must have at most two "
+                             "decimals and 16 digits.", employee_id=str(employee_id),
+                             field=name)
+    pension = round_half_up(gross * rates.pension_employee) if enrolled else ZERO
+    tax = round_half_up((gross - pension) * rates.income_tax)
+    employer = round_half_up(gross * rates.pension_employer) if enrolled else ZERO
+    return PayLine(employee_id, salary, bonus, other, gross, pension, tax,
+                   gross - pension - tax, employer)
+
+
+def totals(lines: Sequence[PayLine]) -> dict[str, Decimal]:
+    return {k: sum((getattr(line, k) for line in lines), ZERO) for k in PayLine.AMOUNTS}
+
+
+@dataclass(frozen=True, slots=True)
+class SalaryPeriod:
+    """What an employee's salary history says about one month."""
+
+    start_date: date
+    end_date: date | None
+    #: (effective_from, monthly gross), ascending.
+    history: tuple[tuple[date, Decimal], ...]
+
+
+def prorated_salary(employment: SalaryPeriod, first: date) -> Decimal:
+    """The month's salary, pro rata by calendar days for a start, an end or a salary
+    change within the month: each salary counts for the days it was in effect while the
+    person was employed, salary × days / days in month, rounded half-up to the tetri per
+    segment (docs/payroll-and-profit-tax.md; the basis is Saldo's choice, decision 0040).
+
+    Example: 3100.00 a month from 16 March: 3100 × 16 / 31 = 1600.00.
+    """
+    last = period_end(first)
+    days_in_month = Decimal(last.day)
+    begin = max(first, employment.start_date)
+    end = min(last, employment.end_date) if employment.end_date else last
+    if end < begin:
+        return ZERO
+    total = ZERO
+    for i, (effective, amount) in enumerate(employment.history):
+        until = (employment.history[i + 1][0] - timedelta(days=1)
+                 if i + 1 < len(employment.history) else date.max)
+        seg_begin, seg_end = max(begin, effective), min(end, until)
+        if seg_end < seg_begin:
+            continue
+        days = (seg_end - seg_begin).days + 1
+        if days == last.day:
+            total += amount
+        else:
+            total += round_half_up(amount * days / days_in_month)
+    return total
+
+
+def employed_in(employment: SalaryPeriod, first: date) -> bool:
+    last = period_end(first)
+    return employment.start_date <= last and (employment.end_date is None
+                                               or employment.end_date >= first)
+
+
+# ---------------------------------------------------------------------- profit tax
+
+
+def gross_up(amount: Decimal, profit_tax_rate: Decimal) -> Decimal:
+    """The taxable base of a distribution, grossed up: amount / (1 − 15%) = amount / 0.85
+    (Tax Code Art. 98¹; georgia.md §3). Not rounded: see :func:`profit_tax`."""
+    return amount / (ONE - profit_tax_rate)
+
+
+def profit_tax(amount: Decimal, profit_tax_rate: Decimal) -> Decimal:
+    """Profit tax on a distribution: amount / 0.85 × 15%, rounded half-up to the tetri
+    once, at the end (api/v1.md "Profit tax"; georgia.md §3: 100 -> 17.65)."""
+    return round_half_up(gross_up(amount, profit_tax_rate) * profit_tax_rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Shareholder:
+    name: str
+    tax_id: str | None
+    kind: str  # "person" | "company"
+    resident: bool
+    share: Decimal
+    #: This shareholder's part of the dividend declared, and the tax withheld from it.
+    amount: Decimal = ZERO
+    withholding: Decimal = ZERO
+
+    def as_data(self) -> dict[str, Any]:
+        return {"name": self.name, "tax_id": self.tax_id, "kind": self.kind,
+                "resident": self.resident, "share": str(self.share),
+                "amount": str(self.amount), "withholding": str(self.withholding)}
+
+
+def withheld_on_dividend(shareholder: Shareholder) -> bool:
+    """5% withholding on dividends paid to persons and to non-residents; none to resident
+    companies (Tax Code Art. 130(3)(a) and 134; georgia.md §2, §3)."""
+    return shareholder.kind == "person" or not shareholder.resident
+
+
+@dataclass(frozen=True, slots=True)
+class DividendFigures:
+    amount: Decimal
+    profit_tax: Decimal
+    withholding_tax: Decimal
+    shareholders: tuple[Shareholder, ...]
+
+
+def dividend(amount: Decimal, shareholders: Sequence[Shareholder], profit_tax_rate: Decimal,
+             withholding_rate: Decimal) -> DividendFigures:
+    """Split a declared dividend by shares, withhold 5% where due (rounded half-up per
+    shareholder), and compute the profit tax on the whole amount.
+
+    The parts are allocated by largest remainder so that they sum exactly to ``amount``.
+    """
+    if amount <= 0 or amount != round_half_up(amount) or amount > MAX_AMOUNT:
+        raise InvalidDividend(f"A dividend of {amount} must be positive with at most two "
+                              "decimals.", field="amount")
+    if not shareholders:
+        raise SharesNotOne("A dividend needs at least one shareholder.", total="0")
+    for s in shareholders:
+        if s.share <= 0 or s.share > 1:
+            raise SharesNotOne(f"Share {s.share} of {s.name} is not in (0, 1].",
+                               total=str(sum(x.share for x in shareholders)))
+        if s.kind not in ("person", "company"):
+            raise InvalidDividend(f"Shareholder kind {s.kind!r} is not person or company.",
+                                  field="kind")
+    total_share = sum((s.share for s in shareholders), Decimal(0))
+    if total_share != ONE:
+        raise SharesNotOne(f"The shares sum to {total_share}, not 1.", total=str(total_share))
+    exact = [amount * s.share for s in shareholders]
+    parts = [round_half_up(x) for x in exact]
+    # Largest remainder: put the rounding difference on the parts that lost most.
+    diff = amount - sum(parts, ZERO)
+    step = Decimal("0.01") if diff > 0 else Decimal("-0.01")
+    order = sorted(range(len(parts)), key=lambda i: (exact[i] - parts[i]) * (1 if diff > 0
+                                                                                 else -1),
+                   reverse=True)
+    i = 0
+    while diff != 0:
+        parts[order[i % len(order)]] += step
+        diff -= step
+        i += 1
+    split = tuple(
+        Shareholder(s.name, s.tax_id, s.kind, s.resident, s.share, part,
+                    round_half_up(part * withholding_rate) if withheld_on_dividend(s) else ZERO)
+        for s, part in zip(shareholders, parts, strict=True))
+    return DividendFigures(amount, profit_tax(amount, profit_tax_rate),
+                           sum((s.withholding for s in split), ZERO), split)
+
+
+#: Categories of expenses that are profit-tax objects (Tax Code Art. 98²; georgia.md §3).
+PROFIT_TAX_CATEGORIES = ("non_business", "free_supply", "representation")
+
+
+def representation_cap(previous_income: Decimal, previous_expenses: Decimal,
+                       cap_rate: Decimal) -> Decimal:
+    """Representation expenses are deductible up to 1% of the previous year's income or
+    of its expenses, whichever is higher (georgia.md §3, Orbitax 5.1)."""
+    return round_half_up(max(previous_income, previous_expenses) * cap_rate)
+
+
+def representation_excess(before: Decimal, amount: Decimal, cap: Decimal) -> Decimal:
+    """The part of a new representation expense above the cap, given the year's earlier
+    representation expenses ``before``."""
+    return max(ZERO, before + amount - cap) - max(ZERO, before - cap)
+
+
+#: Withholding codes on payments to persons and non-residents (georgia.md §2, PwC WWTS):
+#: the rate's name in ``payroll_rates``.
+WITHHOLDING_CODES = ("services_individual", "nonresident_services", "rent_individual",
+                     "interest", "royalties")
+
+
+# ---------------------------------------------------------------------- due dates
+
+
+def orthodox_easter(year: int) -> date:
+    """Orthodox Easter Sunday (Gregorian date): Meeus' Julian computus + 13 days
+    (valid 1900-2099)."""
+    a, b, c = year % 4, year % 7, year % 19
+    d = (19 * c + 15) % 30
+    e = (2 * a + 4 * b - d + 34) % 7
+    month, day = divmod(d + e + 114, 31)
+    return date(year, month, day + 1) + timedelta(days=13)
+
+
+def georgian_holidays(year: int) -> frozenset[date]:
+    """Public holidays (Labour Code of Georgia Art. 20): 1-2 Jan, 7 Jan, 19 Jan, 3 Mar,
+    8 Mar, 9 Apr, Orthodox Good Friday to Easter Monday, 9 May, 12 May, 26 May, 28 Aug,
+    14 Oct, 23 Nov."""
+    easter = orthodox_easter(year)
+    fixed = [(1, 1), (1, 2), (1, 7), (1, 19), (3, 3), (3, 8), (4, 9), (5, 9), (5, 12),
+             (5, 26), (8, 28), (10, 14), (11, 23)]
+    return frozenset([date(year, m, d) for m, d in fixed]
+                     + [easter + timedelta(days=k) for k in (-2, -1, 0, 1)])
+
+
+def next_working_day(day: date) -> date:
+    while day.weekday() >= 5 or day in georgian_holidays(day.year):
+        day += timedelta(days=1)
+    return day
+
+
+def return_due_date(period_first: date) -> date:
+    """Monthly income tax (withholding) and profit tax returns: the 15th of the following
+    month (georgia.md §2 gic.bz/legal.ge [C]; §3 [P]), moved to the next working day.
+
+    Payroll keeps this one function until the tax context's calendar lands on main
+    (BRIEF-CONTEXTS: tax provides ``due_date(tax, period)``)."""
+    following = (period_first.replace(day=28) + timedelta(days=4)).replace(day=15)
+    return next_working_day(following)
+
+
+# ---------------------------------------------------------------------- events
+
+@dataclass(frozen=True, slots=True)
+class EmployeeHired(DomainEvent):
+    employee_id: UUID
+    personal_number: str
+    full_name: str
+    pension_enrolled: bool
+    resident: bool
+    iban: str | None
+    start_date: date
+    gross_salary: Decimal | None
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SalaryChanged(DomainEvent):
+    employee_id: UUID
+    effective_from: date
+    gross_salary: Decimal
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeDetailsChanged(DomainEvent):
+    employee_id: UUID
+    full_name: str
+    pension_enrolled: bool
+    resident: bool
+    iban: str | None
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeeLeft(DomainEvent):
+    employee_id: UUID
+    end_date: date | None
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayrollRunDrafted(DomainEvent):
+    run_id: UUID
+    period: str
+    payment_date: date
+    rates: dict[str, str]
+    lines: list[dict[str, str]]
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayrollRunPosted(DomainEvent):
+    run_id: UUID
+    transaction_id: UUID
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayrollRunPaid(DomainEvent):
+    run_id: UUID
+    paid_on: date
+    bank_account_code: str
+    transaction_id: UUID
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayrollRunReversed(DomainEvent):
+    run_id: UUID
+    reversal_transaction_id: UUID
+    reason: str
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayrollRunDiscarded(DomainEvent):
+    run_id: UUID
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DividendDeclared(DomainEvent):
+    dividend_id: UUID
+    date: date
+    amount: Decimal
+    profit_tax: Decimal
+    withholding_tax: Decimal
+    shareholders: list[dict[str, Any]]
+    transaction_id: UUID
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProfitTaxObjectRecorded(DomainEvent):
+    object_id: UUID
+    date: date
+    category: str
+    amount: Decimal
+    taxable: Decimal
+    profit_tax: Decimal
+    description: str
+    transaction_id: UUID | None
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WithholdingRecorded(DomainEvent):
+    withholding_id: UUID
+    date: date
+    code: str
+    payee_tax_id: str
+    payee_name: str
+    resident: bool
+    gross: Decimal
+    withheld: Decimal
+    transaction_id: UUID
+    by: str = ""
+
+
+EMPLOYEE_EVENTS = (EmployeeHired, SalaryChanged, EmployeeDetailsChanged, EmployeeLeft)
+RUN_EVENTS = (PayrollRunDrafted, PayrollRunPosted, PayrollRunPaid, PayrollRunReversed,
+              PayrollRunDiscarded)
+OTHER_EVENTS = (DividendDeclared, ProfitTaxObjectRecorded, WithholdingRecorded)
+
+
+# ---------------------------------------------------------------------- the run aggregate
+
+DRAFT, POSTED, PAID, REVERSED, DISCARDED = "draft", "posted", "paid", "reversed", "discarded"
+
+
+@dataclass
+class PayrollRun:
+    """A month's payroll: drafted -> posted -> paid, or reversed while posted and unpaid,
+    or discarded while a draft. Never edited after posting (issue 14 item 3)."""
+
+    id: UUID
+    period: str = ""
+    payment_date: date = date.min
+    lines: list[PayLine] = field(default_factory=list)
+    rates: dict[str, str] = field(default_factory=dict)
+    status: str = DRAFT
+    transaction_id: UUID | None = None
+    paid_on: date | None = None
+    payment_transaction_id: UUID | None = None
+    reversal_transaction_id: UUID | None = None
+    version: int = 0
+    pending: list[DomainEvent] = field(default_factory=list)
+
+    @classmethod
+    def replay(cls, run_id: UUID, events: Sequence[DomainEvent]) -> PayrollRun | None:
+        if not events:
+            return None
+        run = cls(run_id)
+        for event in events:
+            run._apply(event)
+            run.version += 1
+        return run
+
+    @classmethod
+    def draft(cls, run_id: UUID, period: str, payment_date: date, lines: Sequence[PayLine],
+              rates: Rates, by: str) -> PayrollRun:
+        if not lines:
+            raise InvalidRun(f"The payroll run for {period} has no lines (no active "
+                             "employees and none given).", period=period)
+        seen: set[UUID] = set()
+        for line in lines:
+            if line.employee_id in seen:
+                raise InvalidRun(f"Employee {line.employee_id} appears twice in the run.",
+                                 employee_id=str(line.employee_id))
+            seen.add(line.employee_id)
+        run = cls(run_id)
+        run._record(PayrollRunDrafted(run_id, period, payment_date, rates.as_data(),
+                                      [line.as_data() for line in lines], by))
+        return run
+
+    def post(self, transaction_id: UUID, by: str) -> None:
+        if self.status != DRAFT:
+            raise InvalidState(f"The payroll run is {self.status}; only a draft is posted.",
+                               status=self.status)
+        self._record(PayrollRunPosted(self.id, transaction_id, by))
+
+    def check_payable(self) -> None:
+        if self.status == PAID:
+            raise AlreadyPaid(f"The payroll run for {self.period} was paid on "
+                              f"{self.paid_on}.", status=self.status)
+        if self.status != POSTED:
+            raise InvalidState(f"The payroll run is {self.status}; only a posted run is "
+                               "paid.", status=self.status)
+
+    def pay(self, paid_on: date, bank_account_code: str, transaction_id: UUID,
+            by: str) -> None:
+        self.check_payable()
+        self._record(PayrollRunPaid(self.id, paid_on, bank_account_code, transaction_id, by))
+
+    def check_reversible(self) -> None:
+        if self.status == PAID:
+            raise InvalidState("The payroll run is paid; it cannot be reversed.",
+                               status=self.status)
+        if self.status != POSTED:
+            raise InvalidState(f"The payroll run is {self.status}; only a posted, unpaid run "
+                               "is reversed.", status=self.status)
+
+    def reverse(self, reversal_transaction_id: UUID, reason: str, by: str) -> None:
+        self.check_reversible()
+        self._record(PayrollRunReversed(self.id, reversal_transaction_id, reason, by))
+
+    def discard(self, by: str) -> None:
+        if self.status != DRAFT:
+            raise InvalidState(f"The payroll run is {self.status}; only a draft is "
+                               "discarded.", status=self.status)
+        self._record(PayrollRunDiscarded(self.id, by))
+
+    def _record(self, event: DomainEvent) -> None:
+        self._apply(event)
+        self.version += 1
+        self.pending.append(event)
+
+    def _apply(self, event: DomainEvent) -> None:
+        match event:
+            case PayrollRunDrafted():
+                self.period, self.payment_date = event.period, event.payment_date
+                self.rates = dict(event.rates)
+                self.lines = [PayLine.from_data(x) for x in event.lines]
+                self.status = DRAFT
+            case PayrollRunPosted():
+                self.status, self.transaction_id = POSTED, event.transaction_id
+            case PayrollRunPaid():
+                self.status, self.paid_on = PAID, event.paid_on
+                self.payment_transaction_id = event.transaction_id
+            case PayrollRunReversed():
+                self.status = REVERSED
+                self.reversal_transaction_id = event.reversal_transaction_id
+            case PayrollRunDiscarded():
+                self.status = DISCARDED
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        return totals(self.lines)
+
+
+# ---------------------------------------------------------------------- journals
+
+
+#: Accounts of the ge-standard chart (georgia.md §5.4; ledger/charts/ge-standard.csv).
+SALARY_EXPENSE = "7410"
+EMPLOYER_PENSION_EXPENSE = "7415"
+SALARIES_PAYABLE = "3130"
+INCOME_TAX_PAYABLE = "3320"
+PENSION_PAYABLE = "3321"
+WITHHOLDING_PAYABLE = "3322"
+PROFIT_TAX_PAYABLE = "3310"
+PROFIT_TAX_EXPENSE = "9210"
+RETAINED_EARNINGS = "5310"
+DIVIDENDS_PAYABLE = "3420"
+DEFAULT_BANK = "1210"
+
+
+def accrual_lines(t: Mapping[str, Decimal]) -> list[tuple[str, Decimal, Decimal, str]]:
+    """The run's journal (georgia.md §5.4, gross 1,000: Dr 7410 1,000 / Cr 3130 784,
+    Cr 3320 196, Cr 3321 20; Dr 7415 20 / Cr 3321 20): (account, debit, credit, text),
+    zero lines left out."""
+    lines = [
+        (SALARY_EXPENSE, t["gross"], ZERO, "Gross salaries"),
+        (EMPLOYER_PENSION_EXPENSE, t["pension_employer"], ZERO, "Employer pension 2%"),
+        (SALARIES_PAYABLE, ZERO, t["net"], "Net pay payable"),
+        (INCOME_TAX_PAYABLE, ZERO, t["income_tax"], "Income tax withheld"),
+        (PENSION_PAYABLE, ZERO, t["pension_employee"] + t["pension_employer"],
+         "Pension contributions payable (employee and employer)"),
+    ]
+    return [x for x in lines if x[1] or x[2]]
+
+
+def payment_lines(t: Mapping[str, Decimal], bank: str
+                  ) -> list[tuple[str, Decimal, Decimal, str]]:
+    """Paying a run on its payment date: net pay to the employees, the withheld income
+    tax and the pension contributions to the budget, all from ``bank`` (income tax is
+    due the day salaries are paid, georgia.md §2 [C]; pension timing UNCONFIRMED)."""
+    pension = t["pension_employee"] + t["pension_employer"]
+    total = t["net"] + t["income_tax"] + pension
+    lines = [
+        (SALARIES_PAYABLE, t["net"], ZERO, "Net pay transferred"),
+        (INCOME_TAX_PAYABLE, t["income_tax"], ZERO, "Income tax paid to the budget"),
+        (PENSION_PAYABLE, pension, ZERO, "Pension contributions paid"),
+        (bank, ZERO, total, "Payroll payment"),
+    ]
+    return [x for x in lines if x[1] or x[2]]

@@ -1,0 +1,1 @@
+"""The Revenue Service (rs.ge) exchange: e-invoices, waybills, look-ups (issue 15)."""
