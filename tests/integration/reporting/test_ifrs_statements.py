@@ -305,3 +305,23 @@ async def test_the_annual_set_as_a_georgian_pdf(books: Books) -> None:
                                  params={"year": "2025", "format": "xlsx"},
                                  headers=books.clerk)
     expect_problem(r, 422, "unsupported_format")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "pdf"])
+async def test_the_new_statements_in_every_format(books: Books, fmt: str) -> None:
+    for name, params in (("comprehensive-income", Y2025),
+                         ("cash-flow", {**Y2025, "method": "direct"}),
+                         ("profit-and-loss", {**Y2025, "layout": "function"}),
+                         ("changes-in-equity", Y2025)):
+        for lang in ("en", "ka"):
+            r = await books.h.client.get(books.url(f"/reports/{name}"), headers=books.clerk,
+                                         params={**params, "format": fmt, "lang": lang})
+            assert r.status_code == 200, (name, lang, r.text)
+            assert r.headers["content-disposition"].startswith("attachment")
+    r = await books.h.client.get(books.url("/reports/cash-flow"), headers=books.clerk,
+                                 params={**Y2025, "format": "csv"})
+    text = r.content.decode("utf-8-sig")
+    # The non-cash disclosure follows the statement (IAS 7.43).
+    assert "Non-cash investing and financing transactions" in text
+    assert "2025-03-01 No. 2 Vehicle on credit" in text  # numbered per fiscal year
+    assert "Effect of exchange rate changes" not in text  # none this year
