@@ -268,13 +268,15 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(http.operations_router(container.readiness, container.refresh_metrics,
                                               settings.metrics_token))
-    http.install_docs(app)
     routers = [router for context in contexts for router in context.routers()]
     for router in routers:
         app.include_router(router)
+    # After the contexts: the web application, when served, answers ``GET /`` itself.
+    http.install_docs(app)
     # Every context's routes, for the permission checks that walk them.
+    # (The web application's pages are not API routes: they are left out of the schema.)
     app.state.api_routes = [r for router in routers for r in router.routes
-                            if isinstance(r, APIRoute)]
+                            if isinstance(r, APIRoute) and r.include_in_schema]
     identity_api.document_permissions(app.state.api_routes)
     return app
 

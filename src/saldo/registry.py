@@ -7,15 +7,19 @@ mounts their commands. A new context adds its package and one line here.
 
 from __future__ import annotations
 
+from saldo.banking.context import CONTEXT as BANKING
 from saldo.billing.context import CONTEXT as BILLING
 from saldo.fx.context import CONTEXT as FX
+from saldo.gateway.context import CONTEXT as GATEWAY
 from saldo.identity.context import CONTEXT as IDENTITY
 from saldo.ledger.context import CONTEXT as LEDGER
 from saldo.payroll.context import CONTEXT as PAYROLL
 from saldo.platform.registry import Context
+from saldo.relay.context import CONTEXT as RELAY
 from saldo.reporting.context import CONTEXT as REPORTING
 from saldo.rsge.context import CONTEXT as RSGE
 from saldo.tax.context import CONTEXT as TAX
+from saldo.web.context import CONTEXT as WEB
 
 CONTEXTS: tuple[Context, ...] = (
     IDENTITY,
@@ -25,7 +29,11 @@ CONTEXTS: tuple[Context, ...] = (
     TAX,
     PAYROLL,
     REPORTING,
+    BANKING,
     RSGE,
+    RELAY,
+    GATEWAY,
+    WEB,
 )
 
 

@@ -205,7 +205,8 @@ async def test_docs_load_nothing_from_another_host(h: Harness) -> None:
     assert (await h.client.get("/docs/assets/index.html")).status_code == 404
 
 
-async def test_the_root_sends_a_visitor_to_the_docs(h: Harness) -> None:
+async def test_the_root_is_the_web_application(h: Harness) -> None:
+    # The web application (saldo.web, issue 17) answers ``/``: a visitor signs in first.
     r = await h.client.get("/")
-    assert r.status_code == 307
-    assert r.headers["location"] == "/docs"
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")

@@ -239,6 +239,15 @@ class IdentityService:
             if row is not None and row["revoked_at"] is None:
                 await self._revoke(conn, row["family_id"], row["user_id"], "logout", origin)
 
+    async def logout_everywhere(self, user: User, origin: Origin = Origin()) -> int:
+        """Revoke every session (token family) of ``user``: each browser and client is
+        signed out at its next request. Returns how many sessions ended."""
+        async with self.db.transaction(user_id=user.id) as conn:
+            families = await store.live_families(conn, user.id)
+            for family_id in families:
+                await self._revoke(conn, family_id, user.id, "logout_everywhere", origin)
+        return len(families)
+
     async def _revoke(self, conn: Connection, family_id: UUID, user_id: UUID, because: str,
                       origin: Origin) -> None:
         if await store.revoke_family(conn, family_id, because):

@@ -207,6 +207,14 @@ async def revoke_family(conn: Connection, family_id: UUID, because: str) -> bool
     return await cursor.fetchone() is not None
 
 
+async def live_families(conn: Connection, user_id: UUID) -> list[UUID]:
+    """The user's families not revoked yet, locked (logging out everywhere)."""
+    cursor = await conn.execute(
+        "SELECT id FROM token_families WHERE user_id = %s AND revoked_at IS NULL"
+        " ORDER BY id FOR UPDATE", (user_id,))
+    return [row["id"] for row in await cursor.fetchall()]
+
+
 # ---------------------------------------------------------------------- audit
 
 

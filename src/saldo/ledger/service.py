@@ -37,6 +37,7 @@ from saldo.ledger.domain import (
     Actor,
     Content,
     ContentInput,
+    EntryInput,
     Finding,
     JournalDraft,
     JournalTransaction,
@@ -978,3 +979,7 @@ def _account_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any
     if cash_flow is not None and d.CashFlow(cash_flow) != account.cash_flow:
         data["cash_flow"] = d.CashFlow(cash_flow).value
     return data
+
+
+#: The journal entry screen (saldo.web) drafts transactions as a client would.
+__all__ += ["ContentInput", "EntryInput"]

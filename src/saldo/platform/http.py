@@ -488,8 +488,10 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 extra = [(b"x-request-id", request_id.encode())]
+                own = {k.lower() for k, _ in message.get("headers", [])}
+                # A response that sets a header itself keeps it (the web pages' policy).
                 extra += [_DOCS_CSP if docs and k == b"content-security-policy" else (k, v)
-                          for k, v in SECURITY_HEADERS]
+                          for k, v in SECURITY_HEADERS if k not in own]
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 

@@ -237,8 +237,12 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         Call("GET", companies + "/reports/profit-and-loss"),
         Call("GET", companies + "/reports/cash-flow"),
         Call("GET", companies + "/reports/changes-in-equity"),
+<<<<<<< HEAD
         Call("GET", companies + "/reports/comprehensive-income"),
         Call("GET", companies + "/reports/financial-statements"),
+=======
+        *_bank_calls(target),
+>>>>>>> main
         # Identity: the company and its members (last: they change and remove ``target``)
         Call("GET", companies),
         Call("GET", companies + "/members"),
@@ -250,3 +254,9 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
              setup=_fixed(username=target)),
         Call("DELETE", companies + "/members/{username}", setup=_fixed(username=target)),
     ]
+
+
+def _bank_calls(target: str) -> list[Call]:
+    from bank_calls import bank_calls  # banking's calls (its harness imports this module)
+
+    return bank_calls(target)

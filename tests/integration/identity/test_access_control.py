@@ -75,6 +75,23 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", C + "/reports/changes-in-equity"): READERS,
     ("GET", C + "/reports/comprehensive-income"): READERS,
     ("GET", C + "/reports/financial-statements"): READERS,
+    # Banking: bank:read (readers of the books) / bank:write (accountants)
+    ("GET", C + "/bank-accounts"): READERS,
+    ("POST", C + "/bank-accounts"): WRITERS,
+    ("GET", C + "/bank-accounts/{bank_account_id}/reconciliation"): READERS,
+    ("POST", C + "/bank-statements"): WRITERS,
+    ("GET", C + "/bank-statements"): READERS,
+    ("GET", C + "/bank-statements/lines"): READERS,
+    ("GET", C + "/bank-statements/lines/{line_id}"): READERS,
+    ("POST", C + "/bank-statements/lines/{line_id}/reconcile"): WRITERS,
+    ("POST", C + "/bank-statements/lines/{line_id}/unreconcile"): WRITERS,
+    ("POST", C + "/bank-statements/suggestions/refresh"): WRITERS,
+    ("GET", C + "/bank-statements/imports/{statement_id}"): READERS,
+    ("DELETE", C + "/bank-statements/imports/{statement_id}"): WRITERS,
+    ("POST", C + "/bank-rules"): WRITERS,
+    ("GET", C + "/bank-rules"): READERS,
+    ("DELETE", C + "/bank-rules/{rule_id}"): WRITERS,
+    ("POST", C + "/bank-rule-runs"): WRITERS,
 }
 
 

@@ -1,0 +1,1 @@
+"""Bank accounts, statement import and reconciliation (issue 16)."""

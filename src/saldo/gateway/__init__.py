@@ -1,0 +1,1 @@
+"""The edge of a Saldo installation split into services: ``saldo gateway``."""

@@ -1,0 +1,1 @@
+"""The outbox relay: committed events, in commit order, to NATS JetStream and Kafka."""

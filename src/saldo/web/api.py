@@ -1,0 +1,800 @@
+"""The web application's routes: HTML pages rendered on the server (Jinja2), a little
+JavaScript of Saldo's own for the journal-entry grid, and no inline script anywhere
+(the pages' content security policy forbids it).
+
+Every page goes through :class:`WebRoute`: it turns a missing or ended session into a
+redirect to the sign-in page, any Saldo error into a page in the reader's language,
+sets the rotated session cookies, and adds the security headers. Pages use the other
+contexts through their services and queries only (docs/web.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import replace
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, cast
+from urllib.parse import parse_qsl, quote, urlencode
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.responses import Response
+
+from saldo.identity.service import CompanyContext, Origin, Permission, Role
+from saldo.kernel.errors import Forbidden, NotFound, RuleViolation, SaldoError
+from saldo.ledger import queries as ledger_queries
+from saldo.ledger.service import ContentInput, EntryInput
+from saldo.platform.http import STATUS_BY_ERROR, status_for
+from saldo.reporting.service import Options
+from saldo.web import i18n
+from saldo.web.domain import (
+    ACCESS_COOKIE,
+    COMPANY_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANGUAGE_COOKIE,
+    PRE_SESSION_COOKIE,
+    SESSION_COOKIE,
+    csrf_ok,
+    field_ref,
+    language,
+    new_secret,
+    safe_next,
+)
+from saldo.web.service import Session, SignInRequired, WebService
+
+#: No inline script, no inline style, nothing from elsewhere (issue 17, item 1).
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+_STATIC = ("app.css", "app.js", "entry.js")
+REPORT_NAMES = ("trial-balance", "balance-sheet", "profit-and-loss", "cash-flow",
+                "changes-in-equity")
+_DOWNLOADS = ("pdf", "xlsx", "csv")
+#: The documents screen's two sides (billing's document kinds) and statuses.
+DOCUMENT_KINDS = {"sales": ("sales_invoice", "credit_note"),
+                  "purchases": ("purchase_bill", "supplier_credit_note", "supplier_debit_note")}
+DOCUMENT_STATUSES = ("draft", "posted", "partly_paid", "paid", "credited")
+ROLES = [r.value for r in Role]
+
+_env = Environment(loader=PackageLoader("saldo.web", "templates"),
+                   autoescape=select_autoescape(default=True, default_for_string=True),
+                   trim_blocks=True, lstrip_blocks=True)
+_env.filters["money"] = i18n.money
+_env.filters["day"] = i18n.day
+_env.filters["moment"] = i18n.moment
+
+
+def _static_dir() -> Path:
+    return Path(str(resources.files("saldo.web").joinpath("static")))
+
+
+# ---------------------------------------------------------------------- plumbing
+
+
+def _web(request: Request) -> WebService:
+    return cast(WebService, request.app.state.web)
+
+
+def _origin(request: Request) -> Origin:
+    return Origin(request.client.host if request.client else None,
+                  request.scope.get("state", {}).get("request_id"))
+
+
+def _lang(request: Request) -> str:
+    return language(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def _cookie_jar(request: Request) -> list[tuple[str, str | None, int | None, bool]]:
+    jar: list[tuple[str, str | None, int | None, bool]] = request.state.__dict__.setdefault(
+        "web_cookies", [])
+    return jar
+
+
+def set_cookie(request: Request, name: str, value: str | None, *, max_age: int | None = None,
+               http_only: bool = True) -> None:
+    """Queue a cookie for the response (``None`` deletes it); :class:`WebRoute` sets it."""
+    _cookie_jar(request).append((name, value, max_age, http_only))
+
+
+def _session_cookies(request: Request, access: str | None, refresh: str | None,
+                     max_age: int | None) -> None:
+    set_cookie(request, SESSION_COOKIE, refresh, max_age=max_age)
+    set_cookie(request, ACCESS_COOKIE, access, max_age=max_age)
+
+
+class WebRoute(APIRoute):
+    """Pages: errors as pages, the session's cookies, the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                response = await handle(request)
+            except SignInRequired:
+                response = _to_sign_in(request)
+            except SaldoError as exc:
+                response = error_page(request, exc)
+            except RequestValidationError:
+                response = error_page(request, None, status=422)
+            _finish(request, response)
+            return response
+
+        return page
+
+
+def _to_sign_in(request: Request) -> Response:
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = "/login?" + urlencode({"next": target})
+    else:
+        location = "/login"
+    _session_cookies(request, None, None, None)
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"code": "session_expired",
+                             "message": i18n.t("session_expired", _lang(request))},
+                            status_code=401)
+    return RedirectResponse(location, status_code=303)
+
+
+def _finish(request: Request, response: Response) -> None:
+    secure = _web(request).secure_cookies
+    for name, value, max_age, http_only in _cookie_jar(request):
+        if value is None:
+            response.delete_cookie(name, path="/", secure=secure, httponly=http_only,
+                                   samesite="lax")
+        else:
+            response.set_cookie(name, value, max_age=max_age, path="/", secure=secure,
+                                httponly=http_only, samesite="lax")
+    response.headers["content-security-policy"] = CSP
+    response.headers.setdefault("cache-control", "no-store")
+    response.headers["x-content-type-options"] = "nosniff"
+
+
+def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    lang = values.pop("lang", None) or _lang(request)
+
+    def t(key: str, **kw: Any) -> str:
+        return i18n.t(key, lang, **kw)
+
+    html = _env.get_template(template).render(
+        lang=lang, t=t, request_path=request.url.path,
+        current_url=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        **values)
+    return HTMLResponse(html, status_code=status)
+
+
+def error_page(request: Request, exc: SaldoError | None, status: int | None = None) -> Response:
+    lang = _lang(request)
+    if exc is not None:
+        status = status_for(exc, STATUS_BY_ERROR)
+        if exc.code == "not_authenticated":
+            status = 401
+        message = i18n.problem_text(exc.code, exc.detail, lang, exc.data)
+    else:
+        message = i18n.t("validation_failed", lang)
+    status = status or 400
+    if request.headers.get("accept", "").startswith("application/json"):
+        data = exc.data if exc is not None else {}
+        ref = field_ref(data.get("field"))
+        return JSONResponse({"code": exc.code if exc else "validation_failed",
+                             "message": message, "detail": exc.detail if exc else "",
+                             "field": ref.name if ref else None,
+                             "line": ref.line if ref else None,
+                             "account": data.get("code")}, status_code=status)
+    session = getattr(request.state, "web_session", None)
+    return render(request, "error.html", status=status, message=message, session=session,
+                  company=None, nav=None)
+
+
+async def session_of(request: Request) -> Session:
+    """The signed-in user (a dependency); rotated tokens go back as cookies."""
+    web = _web(request)
+    session = await web.session(request.cookies.get(ACCESS_COOKIE),
+                                request.cookies.get(SESSION_COOKIE), _origin(request))
+    if session.renewed is not None:
+        _session_cookies(request, session.renewed.access, session.renewed.refresh,
+                         session.renewed.max_age)
+    request.state.web_session = session
+    return session
+
+
+SignedIn = Annotated[Session, Depends(session_of)]
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A form body (``application/x-www-form-urlencoded``)."""
+    raw = await request.body()
+    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+Form = Annotated[dict[str, str], Depends(form_of)]
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "The form has expired"
+
+
+def check_csrf(session: Session, given: str | None) -> None:
+    if not csrf_ok(session.csrf, given):
+        raise CsrfFailed("The form's CSRF token is missing or wrong.")
+
+
+
+
+class company:  # noqa: N801 - used like a function: Depends(company(Permission.X))
+    """The signed-in user's context in the path's company, if their role grants
+    ``permission`` (404 for non-members, 403 for the rest, as the API)."""
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(self, company_id: UUID, request: Request,
+                       session: SignedIn) -> CompanyContext:
+        ctx = await _web(request).authorize(session, company_id, self.permission)
+        request.state.web_ctx = ctx
+        return ctx
+
+
+async def _company_page(request: Request, session: Session, ctx: CompanyContext,
+                        template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """A company's page: the layout needs the company list (switcher) and the menu."""
+    companies = await _web(request).companies(session.user)
+    current = next((c for c in companies if c["id"] == ctx.company_id), None)
+    if request.cookies.get(COMPANY_COOKIE) != str(ctx.company_id):
+        set_cookie(request, COMPANY_COOKIE, str(ctx.company_id), max_age=365 * 86400)
+    nav = _nav(ctx)
+    return render(request, template, status=status, session=session, ctx=ctx,
+                  companies=companies, company=current, nav=nav, **values)
+
+
+_MENU: tuple[tuple[str, str, Permission], ...] = (
+    ("dashboard", "", Permission.COMPANY_READ),
+    ("chart", "accounts", Permission.ACCOUNTS_READ),
+    ("journal", "journal", Permission.TRANSACTIONS_READ),
+    ("new_entry", "journal/new", Permission.TRANSACTIONS_WRITE),
+    ("approvals", "approvals", Permission.TRANSACTIONS_READ),
+    ("periods", "periods", Permission.ACCOUNTS_READ),
+    ("reports", "reports", Permission.REPORTS_FINANCIAL),
+    ("documents", "documents", Permission.DOCUMENTS_READ),
+    ("vat_return", "vat", Permission.REPORTS_TAX),
+    ("payroll", "payroll", Permission.PAYROLL_READ),
+    ("users", "users", Permission.COMPANY_READ),
+)
+
+
+def _nav(ctx: CompanyContext) -> list[tuple[str, str]]:
+    base = f"/c/{ctx.company_id}/"
+    return [(key, base + path) for key, path, permission in _MENU if ctx.may(permission)]
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDateText(f"{value!r} is not a date.", field="date") from None
+
+
+class InvalidDateText(RuleViolation):
+    code = "invalid_date"
+    title = "Not a date"
+
+
+
+
+Reader = Annotated[CompanyContext, Depends(company(Permission.COMPANY_READ))]
+Accounts = Annotated[CompanyContext, Depends(company(Permission.ACCOUNTS_READ))]
+Journal = Annotated[CompanyContext, Depends(company(Permission.TRANSACTIONS_READ))]
+Writer = Annotated[CompanyContext, Depends(company(Permission.TRANSACTIONS_WRITE))]
+Reports = Annotated[CompanyContext, Depends(company(Permission.REPORTS_FINANCIAL))]
+Admin = Annotated[CompanyContext, Depends(company(Permission.ADMIN_USERS))]
+Closer = Annotated[CompanyContext, Depends(company(Permission.PERIODS_CLOSE))]
+Documents = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_READ))]
+TaxReader = Annotated[CompanyContext, Depends(company(Permission.REPORTS_TAX))]
+PayrollReader = Annotated[CompanyContext, Depends(company(Permission.PAYROLL_READ))]
+
+# ---------------------------------------------------------------------- routes
+
+
+def router() -> APIRouter:
+    web = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+    # ----------------------------------------------------------------- assets
+
+    @web.get("/static/{name}")
+    async def static(name: str) -> Response:
+        if name not in _STATIC:
+            return Response("Not found", status_code=404, media_type="text/plain")
+        return FileResponse(_static_dir() / name,
+                            headers={"Cache-Control": "public, max-age=300"})
+
+    # ----------------------------------------------------------------- sign-in
+
+    @web.get("/login")
+    async def login_form(request: Request, next: str | None = None) -> Response:
+        pre = request.cookies.get(PRE_SESSION_COOKIE) or new_secret()
+        set_cookie(request, PRE_SESSION_COOKIE, pre)
+        return render(request, "login.html", csrf=pre, next=safe_next(next), username="",
+                      error=None, session=None, company=None, nav=None)
+
+    @web.post("/login")
+    async def login(request: Request, form: Form) -> Response:
+        lang = _lang(request)
+        pre = request.cookies.get(PRE_SESSION_COOKIE)
+        target = safe_next(form.get("next"))
+        username = form.get("username", "")[:256]
+        fresh = new_secret()
+        set_cookie(request, PRE_SESSION_COOKIE, fresh)
+
+        def again(key: str, status: int) -> Response:
+            return render(request, "login.html", status=status, csrf=fresh, next=target,
+                          username=username, error=i18n.t(key, lang), session=None,
+                          company=None, nav=None)
+
+        if pre is None or not csrf_ok(pre, form.get(CSRF_FIELD)):
+            return again("csrf_failed", 403)
+        try:
+            tokens = await _web(request).sign_in(username, form.get("password", "")[:1024],
+                                                 _origin(request))
+        except SaldoError as exc:
+            if exc.code == "too_many_attempts":
+                response = again("too_many_attempts", 429)
+                response.headers["retry-after"] = str(max(1, round(
+                    float(exc.data.get("retry_after", 1)))))
+                return response
+            return again("not_authenticated", 401)
+        # A new session id (a new family) at every sign-in: a session fixed before
+        # sign-in is never the one the user gets (OWASP session fixation).
+        set_cookie(request, PRE_SESSION_COOKIE, None)
+        _session_cookies(request, tokens.access, tokens.refresh, tokens.max_age)
+        return RedirectResponse(target, status_code=303)
+
+    @web.post("/logout")
+    async def logout(request: Request, session: SignedIn, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        await _web(request).sign_out(request.cookies.get(SESSION_COOKIE)
+                                     or (session.renewed.refresh if session.renewed else None),
+                                     _origin(request))
+        _session_cookies(request, None, None, None)
+        return RedirectResponse("/login", status_code=303)
+
+    @web.post("/logout-everywhere")
+    async def logout_everywhere(request: Request, session: SignedIn, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        await _web(request).sign_out_everywhere(session, _origin(request))
+        _session_cookies(request, None, None, None)
+        return RedirectResponse("/login", status_code=303)
+
+    @web.post("/language")
+    async def set_language(request: Request, form: Form) -> Response:
+        # Signed in: the session's token; before sign-in: the sign-in form's secret.
+        pre = request.cookies.get(PRE_SESSION_COOKIE)
+        given = form.get(CSRF_FIELD)
+        if not (pre and csrf_ok(pre, given)):
+            check_csrf(await session_of(request), given)
+        set_cookie(request, LANGUAGE_COOKIE, language(form.get("lang")),
+                   max_age=365 * 86400, http_only=False)
+        return RedirectResponse(safe_next(form.get("next")), status_code=303)
+
+    # ----------------------------------------------------------------- companies
+
+    @web.get("/")
+    async def home(request: Request, session: SignedIn) -> Response:
+        companies = await _web(request).companies(session.user)
+        remembered = request.cookies.get(COMPANY_COOKIE)
+        chosen = next((c for c in companies if str(c["id"]) == remembered), None)
+        chosen = chosen or (companies[0] if companies else None)
+        if chosen is None:
+            return render(request, "companies.html", session=session, companies=companies,
+                          company=None, nav=None)
+        return RedirectResponse(f"/c/{chosen['id']}/", status_code=303)
+
+    @web.get("/companies")
+    async def companies_page(request: Request, session: SignedIn) -> Response:
+        companies = await _web(request).companies(session.user)
+        return render(request, "companies.html", session=session, companies=companies,
+                      company=None, nav=None)
+
+    @web.get("/c/{company_id}/")
+    async def dashboard(request: Request, session: SignedIn, ctx: Reader) -> Response:
+        data = (await _web(request).dashboard(ctx)
+                if ctx.may(Permission.ACCOUNTS_READ) else None)
+        return await _company_page(request, session, ctx, "dashboard.html", data=data)
+
+    @web.get("/c/{company_id}/accounts")
+    async def chart(request: Request, session: SignedIn, ctx: Accounts) -> Response:
+        rows = await _web(request).accounts(ctx)
+        return await _company_page(request, session, ctx, "chart.html", accounts=rows)
+
+    # ----------------------------------------------------------------- journal
+
+    @web.get("/c/{company_id}/journal")
+    async def journal(request: Request, session: SignedIn, ctx: Journal,
+                      status: str | None = None, date_from: str | None = None,
+                      date_to: str | None = None, account: str | None = None,
+                      cursor: str | None = None) -> Response:
+        status = status if status in ("draft", "approved", "posted", "discarded") else None
+        f = ledger_queries.TransactionFilter(status, _date(date_from), _date(date_to),
+                                             (account or "").strip()[:40] or None, 50,
+                                             cursor or None)
+        rows, next_cursor = await _web(request).transactions(ctx, f)
+        query = {k: v for k, v in (("status", status), ("date_from", date_from),
+                                   ("date_to", date_to), ("account", account)) if v}
+        more = (f"?{urlencode({**query, 'cursor': next_cursor})}" if next_cursor else None)
+        return await _company_page(request, session, ctx, "journal.html", rows=rows,
+                                   filters=query, more=more)
+
+    @web.get("/c/{company_id}/journal/new")
+    async def entry(request: Request, session: SignedIn, ctx: Writer) -> Response:
+        return await _entry_page(request, session, ctx, None)
+
+    @web.get("/c/{company_id}/journal/{transaction_id}/edit")
+    async def edit(request: Request, session: SignedIn, ctx: Writer,
+                   transaction_id: UUID) -> Response:
+        row = await _web(request).transaction(ctx, transaction_id)
+        if row is None:
+            raise _not_found(transaction_id)
+        return await _entry_page(request, session, ctx, row)
+
+    @web.post("/c/{company_id}/journal/drafts")
+    async def save_draft(request: Request, session: SignedIn, ctx: Writer) -> Response:
+        check_csrf(session, request.headers.get(CSRF_HEADER))
+        body = _draft_body(await request.body())
+        content = _content(body)
+        ledger = _web(request).ledger
+        rid = request.scope.get("state", {}).get("request_id")
+        existing = body.get("id")
+        if existing:
+            tx = await ledger.amend(ctx, UUID(str(existing)), content, rid)
+        else:
+            tx, _ = await ledger.create(ctx, content, None, rid)
+        return JSONResponse({"id": str(tx.id),
+                             "url": f"/c/{ctx.company_id}/journal/{tx.id}",
+                             "message": i18n.t("saved", _lang(request))}, status_code=201)
+
+    @web.get("/c/{company_id}/journal/{transaction_id}")
+    async def detail(request: Request, session: SignedIn, ctx: Journal,
+                     transaction_id: UUID) -> Response:
+        return await _detail(request, session, ctx, transaction_id)
+
+    @web.post("/c/{company_id}/journal/{transaction_id}/{action}")
+    async def act(request: Request, session: SignedIn, ctx: Journal, transaction_id: UUID,
+                  action: str, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        web_service = _web(request)
+        ledger = web_service.ledger
+        rid = request.scope.get("state", {}).get("request_id")
+        needs = {"approve": Permission.TRANSACTIONS_APPROVE, "post": Permission.TRANSACTIONS_WRITE,
+                 "discard": Permission.TRANSACTIONS_WRITE,
+                 "reverse": Permission.TRANSACTIONS_APPROVE}
+        if action not in needs:
+            return error_page(request, None, status=404)
+        try:
+            acting = await web_service.authorize(session, ctx.company_id, needs[action])
+            if action == "approve":
+                await ledger.approve(acting, transaction_id, rid)
+            elif action == "post":
+                await ledger.post(acting, transaction_id, rid)
+            elif action == "discard":
+                await ledger.discard(acting, transaction_id, rid)
+            else:
+                await ledger.reverse(acting, transaction_id, form.get("reason", "")[:500].strip()
+                                     or "-", None, rid)
+        except SaldoError as exc:
+            if exc.code in ("transaction_not_found",):
+                raise
+            message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+            return await _detail(request, session, ctx, transaction_id, error=message,
+                                 status=status_for(exc, STATUS_BY_ERROR))
+        target = safe_next(form.get("next")) if form.get("next") else \
+            f"/c/{ctx.company_id}/journal/{transaction_id}"
+        return RedirectResponse(target, status_code=303)
+
+    @web.get("/c/{company_id}/approvals")
+    async def approvals(request: Request, session: SignedIn, ctx: Journal) -> Response:
+        service = _web(request)
+        drafts, _ = await service.transactions(
+            ctx, ledger_queries.TransactionFilter(status="draft", limit=200))
+        approved, _ = await service.transactions(
+            ctx, ledger_queries.TransactionFilter(status="approved", limit=200))
+        return await _company_page(request, session, ctx, "approvals.html", drafts=drafts,
+                                   approved=approved)
+
+    # ----------------------------------------------------------------- periods
+
+    @web.get("/c/{company_id}/periods")
+    async def periods(request: Request, session: SignedIn, ctx: Accounts,
+                      year: int | None = None) -> Response:
+        if year is not None and not 1900 <= year <= 2999:
+            year = None
+        year, rows = await _web(request).periods(ctx, year)
+        return await _company_page(request, session, ctx, "periods.html", year=year,
+                                   periods=rows)
+
+    @web.post("/c/{company_id}/periods/{period}/{action}")
+    async def period_action(request: Request, session: SignedIn, ctx: Closer, period: str,
+                            action: str, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        if action not in ("close", "reopen", "lock"):
+            return error_page(request, None, status=404)
+        rid = request.scope.get("state", {}).get("request_id")
+        await _web(request).ledger.change_period(ctx, period[:7], action, rid)
+        return RedirectResponse(f"/c/{ctx.company_id}/periods?year={period[:4]}",
+                                status_code=303)
+
+    # ----------------------------------------------------------------- reports
+
+    @web.get("/c/{company_id}/reports")
+    async def reports(request: Request, session: SignedIn, ctx: Reports) -> Response:
+        return await _company_page(request, session, ctx, "reports.html",
+                                   reports=REPORT_NAMES)
+
+    @web.get("/c/{company_id}/reports/{name}")
+    async def report(request: Request, session: SignedIn, ctx: Reports, name: str,
+                     date_from: str | None = None, date_to: str | None = None,
+                     level: str | None = None) -> Response:
+        if name not in REPORT_NAMES:
+            return error_page(request, None, status=404)
+        service = _web(request)
+        options = _options(name, date_from, date_to, "json")
+        if name == "trial-balance" and level == "all":  # the whole chart, headers rolled up
+            options = replace(options, level="all", include_zero=True)
+        built, settings = await service.reporting.build(ctx, name, options)
+        doc = service.reporting.document(built, settings)
+        query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
+        downloads = [(fmt, f"/c/{ctx.company_id}/reports/{name}/download?"
+                      + urlencode({**query, "format": fmt})) for fmt in _DOWNLOADS]
+        return await _company_page(request, session, ctx, "report.html", name=name, doc=doc,
+                                   filters=query, downloads=downloads,
+                                   cell=_cell, drill=name == "trial-balance")
+
+    @web.get("/c/{company_id}/reports/{name}/download")
+    async def download(request: Request, session: SignedIn, ctx: Reports, name: str,
+                       format: str = "pdf", date_from: str | None = None,
+                       date_to: str | None = None) -> Response:
+        if name not in REPORT_NAMES or format not in _DOWNLOADS:
+            return error_page(request, None, status=404)
+        service = _web(request)
+        built, settings = await service.reporting.build(
+            ctx, name, _options(name, date_from, date_to, format))
+        body, media_type, file_name = await service.reporting.render(
+            built, settings, format, _lang(request))
+        return Response(body, media_type=media_type, headers={
+            "content-disposition": f"attachment; filename=\"{quote(file_name)}\""})
+
+    @web.get("/c/{company_id}/accounts/{code}")
+    async def account_card(request: Request, session: SignedIn, ctx: Reports, code: str,
+                           date_from: str | None = None,
+                           date_to: str | None = None) -> Response:
+        service = _web(request)
+        options = Options(date_from=_date(date_from), date_to=_date(date_to),
+                          account=code[:40], format="json")
+        built, _ = await service.reporting.build(ctx, "general-ledger", options)
+        data = built.as_json(_lang(request))
+        query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
+        return await _company_page(request, session, ctx, "account.html", code=code,
+                                   data=data, filters=query)
+
+    # ----------------------------------------------------------------- other contexts
+
+    @web.get("/c/{company_id}/documents")
+    async def documents(request: Request, session: SignedIn, ctx: Documents,
+                        side: str = "sales", status: str | None = None) -> Response:
+        side = side if side in DOCUMENT_KINDS else "sales"
+        status = status if status in DOCUMENT_STATUSES else None
+        rows = await _web(request).documents(ctx, DOCUMENT_KINDS[side], status)
+        return await _company_page(request, session, ctx, "documents.html", rows=rows,
+                                   side=side, doc_status=status, statuses=DOCUMENT_STATUSES)
+
+    @web.get("/c/{company_id}/vat")
+    async def vat(request: Request, session: SignedIn, ctx: TaxReader,
+                  period: str | None = None) -> Response:
+        service = _web(request)
+        if not (period and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period)):
+            today = service.ledger.today()
+            last = today.replace(day=1) - dt.timedelta(days=1)  # the month before this one
+            period = f"{last.year:04d}-{last.month:02d}"
+        data = await service.vat_return(ctx, period)
+        return await _company_page(request, session, ctx, "vat.html", period=period, **data)
+
+    @web.get("/c/{company_id}/payroll")
+    async def payroll(request: Request, session: SignedIn, ctx: PayrollReader) -> Response:
+        runs = await _web(request).payroll_runs(ctx)
+        return await _company_page(request, session, ctx, "payroll.html", runs=runs)
+
+    # ----------------------------------------------------------------- users
+
+    @web.get("/c/{company_id}/users")
+    async def users(request: Request, session: SignedIn, ctx: Reader) -> Response:
+        return await _users_page(request, session, ctx)
+
+    @web.post("/c/{company_id}/users")
+    async def add_member(request: Request, session: SignedIn, ctx: Admin,
+                         form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        return await _member_change(request, session, ctx, "add", form.get("username", ""),
+                                    form.get("role", ""))
+
+    @web.post("/c/{company_id}/users/{username}/{action}")
+    async def change_member(request: Request, session: SignedIn, ctx: Admin, username: str,
+                            action: str, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        if action not in ("role", "remove"):
+            return error_page(request, None, status=404)
+        return await _member_change(request, session, ctx, action, username,
+                                    form.get("role", ""))
+
+    return web
+
+
+# ---------------------------------------------------------------------- page helpers
+
+
+class TransactionMissing(NotFound):
+    code = "transaction_not_found"
+    title = "No such transaction"
+
+
+def _not_found(transaction_id: UUID) -> SaldoError:
+    return TransactionMissing("No such transaction.", transaction_id=str(transaction_id))
+
+
+async def _detail(request: Request, session: Session, ctx: CompanyContext,
+                  transaction_id: UUID, error: str | None = None,
+                  status: int = 200) -> Response:
+    service = _web(request)
+    row = await service.transaction(ctx, transaction_id)
+    if row is None:
+        raise _not_found(transaction_id)
+    history = await service.ledger.history(ctx.company_id, transaction_id)
+    return await _company_page(request, session, ctx, "transaction.html", status=status,
+                               tx=row, history=history, error=error,
+                               may_approve=ctx.may(Permission.TRANSACTIONS_APPROVE),
+                               may_write=ctx.may(Permission.TRANSACTIONS_WRITE))
+
+
+async def _entry_page(request: Request, session: Session, ctx: CompanyContext,
+                      row: Mapping[str, Any] | None) -> Response:
+    lang = _lang(request)
+    accounts = [[a["code"], a["name"], a["name_ka"]]
+                for a in await _web(request).accounts(ctx) if a["postable"] and a["active"]]
+    draft = None
+    if row is not None:
+        draft = {"id": str(row["id"]), "date": row["date"].isoformat(),
+                 "description": row["description"], "reference": row["reference"] or "",
+                 "entries": [{"account_code": e["account_code"],
+                              "debit": _plain(e["debit"]), "credit": _plain(e["credit"]),
+                              "description": e.get("description") or ""}
+                             for e in row["entries"]]}
+    data = {"accounts": accounts, "messages": i18n.client_messages(lang),
+            "today": _web(request).ledger.today().isoformat(), "draft": draft,
+            "save_url": f"/c/{ctx.company_id}/journal/drafts", "lang": lang}
+    return await _company_page(request, session, ctx, "entry.html",
+                               entry_data=_json_block(data), draft=draft)
+
+
+def _json_block(data: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&``
+    escaped, so no text typed into a draft can close the block (XSS)."""
+    return (orjson.dumps(data).decode().replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026"))
+
+
+def _plain(value: Any) -> str:
+    amount = Decimal(str(value))
+    return "" if amount == 0 else f"{amount:.2f}"
+
+
+class InvalidDraft(RuleViolation):
+    code = "invalid_entry"
+    title = "Invalid journal entry"
+
+
+
+
+def _draft_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidDraft("The entry is not JSON.") from None
+    if not isinstance(body, dict) or not isinstance(body.get("entries"), list):
+        raise InvalidDraft("The entry has no lines.", field="entries")
+    return body
+
+
+def _text(value: Any, limit: int = 500) -> str:
+    text = value if isinstance(value, str) else ""
+    return text.replace("\x00", "")[:limit]
+
+
+def _content(body: dict[str, Any]) -> ContentInput:
+    day = body.get("date")
+    try:
+        when = dt.date.fromisoformat(day) if isinstance(day, str) else None
+    except ValueError:
+        when = None
+    if when is None:
+        raise InvalidDateText("Not a date.", field="date")
+    entries = []
+    for line in body["entries"][:10000]:
+        if not isinstance(line, dict):
+            continue
+        entries.append(EntryInput(_text(line.get("account_code"), 40).strip(),
+                                  _amount(line.get("debit")), _amount(line.get("credit")),
+                                  description=_text(line.get("description"))))
+    return ContentInput(when, _text(body.get("description")), entries,
+                        _text(body.get("reference"), 100).strip() or None)
+
+
+def _amount(value: Any) -> str | None:
+    """What the grid sends, as the ledger parses it: ``1 180,50`` → ``1180.50``."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.replace("\u00a0", "").replace(" ", "")
+    return text.replace(",", ".") if "," in text and "." not in text else text.replace(",", "")
+
+
+def _options(name: str, date_from: str | None, date_to: str | None, fmt: str) -> Options:
+    start, end = _date(date_from), _date(date_to)
+    if name == "balance-sheet":
+        return Options(as_of=end, format=fmt)
+    return Options(date_from=start, date_to=end, format=fmt)
+
+
+def _cell(value: Any, kind: str, lang: str) -> str:
+    """A report cell as text in the reader's language."""
+    if value is None:
+        return ""
+    if callable(value) and hasattr(value, "en"):
+        return str(value(lang))
+    if kind == "money" or isinstance(value, Decimal):
+        return i18n.money(value, lang)
+    if isinstance(value, dt.date):
+        return i18n.day(value, lang)
+    return str(value)
+
+
+async def _users_page(request: Request, session: Session, ctx: CompanyContext,
+                      error: str | None = None, status: int = 200,
+                      typed: Mapping[str, str] | None = None) -> Response:
+    members = await _web(request).members(ctx)
+    return await _company_page(request, session, ctx, "users.html", status=status,
+                               members=members, roles=ROLES, error=error,
+                               may_admin=ctx.may(Permission.ADMIN_USERS), typed=typed or {})
+
+
+async def _member_change(request: Request, session: Session, ctx: CompanyContext, action: str,
+                         username: str, role: str) -> Response:
+    identity = _web(request).identity
+    origin = _origin(request)
+    try:
+        if action == "remove":
+            await identity.remove_member(ctx, username, origin)
+        else:
+            if role not in ROLES:
+                raise InvalidDraft("Choose a role.", field="role")
+            if action == "add":
+                await identity.add_member(ctx, username.strip(), Role(role), origin)
+            else:
+                await identity.change_role(ctx, username, Role(role), origin)
+    except SaldoError as exc:
+        message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+        # What was typed stays in the form (issue 17, item 5).
+        return await _users_page(request, session, ctx, error=message,
+                                 status=status_for(exc, STATUS_BY_ERROR),
+                                 typed={"username": username, "role": role}
+                                 if action == "add" else None)
+    return RedirectResponse(f"/c/{ctx.company_id}/users", status_code=303)

@@ -1,0 +1,32 @@
+"""The web application as the composition root sees it: pages at ``/``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from saldo.identity.service import IdentityService
+from saldo.ledger.service import LedgerService
+from saldo.platform.registry import Context, Wiring
+from saldo.reporting.service import ReportingService
+from saldo.tax.service import TaxService
+from saldo.web import api
+from saldo.web.service import WebService
+
+
+def build(w: Wiring) -> WebService:
+    return WebService(w.service("identity", IdentityService), w.service("ledger", LedgerService),
+                      w.service("reporting", ReportingService), w.service("tax", TaxService),
+                      key=w.settings.signing_key, secure_cookies=w.settings.is_production,
+                      refresh_seconds=w.settings.refresh_token_seconds)
+
+
+def routers() -> list[APIRouter]:
+    return [api.router()]
+
+
+CONTEXT = Context(
+    name="web",
+    package="saldo.web",
+    build=build,
+    routers=routers,
+)

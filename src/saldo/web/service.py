@@ -1,0 +1,276 @@
+"""The web's use cases: a browser session on top of identity's refresh-token family, and
+the figures the pages show, read through the other contexts' services and queries.
+
+A browser session is a refresh-token family (docs/decisions/0050-web-session.md): the
+HttpOnly cookie ``saldo_session`` holds the family's current refresh token and
+``saldo_access`` its short-lived access token. When the access token has expired the
+refresh token is rotated (identity's rule: a rotated token used again revokes the
+family); concurrent requests of one browser that all find the access token expired
+share one rotation (a lock per token, and the new pair remembered for a minute), so a
+page with several requests in flight does not look like a replay. Signing out revokes the
+family; signing out everywhere revokes every family of the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from saldo.billing import queries as billing_queries
+from saldo.identity import queries as identity_queries
+from saldo.identity.service import (
+    CompanyContext,
+    IdentityService,
+    Origin,
+    Permission,
+    User,
+)
+from saldo.kernel.errors import SaldoError
+from saldo.ledger import queries as ledger_queries
+from saldo.ledger.service import LedgerService
+from saldo.payroll import queries as payroll_queries
+from saldo.reporting.service import ReportingService
+from saldo.tax.service import TaxService, next_working_day
+from saldo.web.domain import csrf_token
+
+#: How long a rotated pair is handed to requests that still carry the old refresh token.
+_GRACE_SECONDS = 60.0
+_GRACE_ENTRIES = 4096
+
+
+class SignInRequired(SaldoError):
+    """No session, or one that has ended: the browser goes to the sign-in page."""
+
+    code = "session_expired"
+    title = "Sign in required"
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    access: str
+    refresh: str
+    max_age: int
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user: User
+    family_id: UUID
+    access: str
+    csrf: str
+    #: Set when this request rotated the tokens: the response carries the new cookies.
+    renewed: Tokens | None = None
+
+
+#: The dashboard's figures: header accounts of the standard chart and what they hold.
+DASHBOARD_ACCOUNTS = {
+    "cash": ("1100", "1200"),  # cash on hand, bank accounts
+    "receivables": ("1400",),  # short-term receivables
+    "payables": ("3100",),  # trade and other payables
+}
+#: VAT due: output VAT (3330-3332) less input VAT (3340-3344); a liability is positive.
+VAT_ACCOUNTS = ("3330", "3331", "3332", "3340", "3341", "3342", "3343", "3344")
+
+
+class WebService:
+    def __init__(self, identity: IdentityService, ledger: LedgerService,
+                 reporting: ReportingService, tax: TaxService, *, key: str,
+                 secure_cookies: bool, refresh_seconds: int) -> None:
+        self.identity, self.ledger, self.reporting = identity, ledger, reporting
+        self.tax = tax
+        self.key, self.secure_cookies = key, secure_cookies
+        self.refresh_seconds = refresh_seconds
+        self._rotated: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # ------------------------------------------------------------------ sessions
+
+    def _tokens(self, access: str, refresh: str) -> Tokens:
+        return Tokens(access, refresh, self.refresh_seconds)
+
+    async def sign_in(self, username: str, password: str, origin: Origin) -> Tokens:
+        """A new session: a new refresh-token family (the login throttle applies)."""
+        pair = await self.identity.login(username, password, origin)
+        return self._tokens(pair.access_token, pair.refresh_token)
+
+    async def session(self, access: str | None, refresh: str | None,
+                      origin: Origin) -> Session:
+        """The signed-in user behind the cookies, rotating the tokens when the access
+        token has expired. :class:`SignInRequired` when there is no live session."""
+        renewed: Tokens | None = None
+        claims = None
+        if access:
+            try:
+                claims = self.identity.signer.verify_access(access)
+            except SaldoError:
+                claims = None
+        if claims is None:
+            if not refresh:
+                raise SignInRequired("Sign in to continue.")
+            renewed = await self._rotate(refresh, origin)
+            access = renewed.access
+            claims = self.identity.signer.verify_access(access)
+        assert access is not None
+        try:
+            user = await self.identity.authenticate(access)
+        except SaldoError:  # revoked: signed out, or signed out everywhere
+            raise SignInRequired("The session has ended.") from None
+        if claims.family_id is None:
+            raise SignInRequired("The session has ended.")
+        return Session(user, claims.family_id, access, csrf_token(self.key, claims.family_id),
+                       renewed)
+
+    async def _rotate(self, refresh: str, origin: Origin) -> Tokens:
+        lock = self._locks.setdefault(refresh, asyncio.Lock())
+        try:
+            async with lock:
+                now = time.monotonic()
+                self._forget(now)
+                if (kept := self._rotated.get(refresh)) is not None:
+                    return kept[1]
+                try:
+                    pair = await self.identity.refresh(refresh, origin)
+                except SaldoError:
+                    raise SignInRequired("The session has ended.") from None
+                tokens = self._tokens(pair.access_token, pair.refresh_token)
+                self._rotated[refresh] = (now, tokens)
+                return tokens
+        finally:
+            if not lock.locked():
+                self._locks.pop(refresh, None)
+
+    def _forget(self, now: float) -> None:
+        while self._rotated and (
+                len(self._rotated) > _GRACE_ENTRIES
+                or now - next(iter(self._rotated.values()))[0] > _GRACE_SECONDS):
+            self._rotated.popitem(last=False)
+
+    async def sign_out(self, refresh: str | None, origin: Origin) -> None:
+        if refresh:
+            await self.identity.logout(refresh, origin)
+
+    async def sign_out_everywhere(self, session: Session, origin: Origin) -> int:
+        return await self.identity.logout_everywhere(session.user, origin)
+
+    async def authorize(self, session: Session, company_id: UUID,
+                        permission: Permission) -> CompanyContext:
+        return await self.identity.authorize(session.access, company_id, permission)
+
+    # ------------------------------------------------------------------ reads
+
+    async def companies(self, user: User) -> list[dict[str, Any]]:
+        async with self.identity.db.transaction(user_id=user.id) as conn:
+            return await identity_queries.companies(conn, user.id)
+
+    async def members(self, ctx: CompanyContext) -> list[dict[str, Any]]:
+        async with self.identity.db.transaction(company_id=ctx.company_id) as conn:
+            return await identity_queries.members(conn, ctx.company_id)
+
+    async def dashboard(self, ctx: CompanyContext) -> dict[str, Any]:
+        """Balances as of today (debit − credit, shown with the account's normal sign),
+        the drafts waiting for approval and the approved ones waiting to be posted."""
+        today = self.ledger.today()
+        figures: dict[str, Decimal] = {}
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            for name, codes in DASHBOARD_ACCOUNTS.items():
+                total = Decimal(0)
+                for code in codes:
+                    debit, credit = await ledger_queries.balance(
+                        conn, ctx.company_id, code, today, postable=False)
+                    total += debit - credit
+                figures[name] = total if name != "payables" else -total
+            vat = Decimal(0)
+            for code in VAT_ACCOUNTS:
+                debit, credit = await ledger_queries.balance(conn, ctx.company_id, code, today,
+                                                             postable=True)
+                vat += credit - debit
+            figures["vat_due"] = vat
+            drafts, _ = await ledger_queries.transactions(
+                conn, ctx.company_id, ledger_queries.TransactionFilter(status="draft", limit=10))
+            approved, _ = await ledger_queries.transactions(
+                conn, ctx.company_id,
+                ledger_queries.TransactionFilter(status="approved", limit=10))
+        return {"figures": figures, "drafts": drafts, "approved": approved,
+                "deadlines": await self.deadlines(ctx, today)}
+
+    async def deadlines(self, ctx: CompanyContext, today: date) -> list[dict[str, Any]]:
+        """The company's next returns from the tax calendar (VAT, income tax, profit tax,
+        property tax: each context's return sources), due dates moved to working days;
+        the monthly 15th when the calendar has nothing ahead yet."""
+        found = [due for year in (today.year, today.year + 1)
+                 for due in await self.tax.calendar(ctx.company_id, year)
+                 if due.due_date >= today]
+        if found:
+            return [{"date": d.due_date, "tax": d.tax, "period": d.period} for d in found[:4]]
+        return [{"date": d, "tax": None, "period": None} for d in tax_deadlines(today)]
+
+    # ------------------------------------------------------------------ other contexts
+
+    async def documents(self, ctx: CompanyContext, kinds: tuple[str, ...],
+                        status: str | None) -> list[dict[str, Any]]:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = await billing_queries.documents(conn, ctx.company_id, kinds, status=status,
+                                                   limit=200)
+            names: dict[Any, str] = {}
+            for row in rows:
+                cp = row["counterparty_id"]
+                if cp not in names:
+                    found = await billing_queries.counterparty(conn, ctx.company_id, cp)
+                    names[cp] = found["name"] if found else ""
+        return [{**r, "counterparty": names.get(r["counterparty_id"], "")} for r in rows]
+
+    async def vat_return(self, ctx: CompanyContext, period: str) -> Any:
+        vat, filings, findings = await self.tax.vat_return(ctx.company_id, period)
+        return {"vat": vat, "filings": filings, "findings": findings}
+
+    async def payroll_runs(self, ctx: CompanyContext) -> list[dict[str, Any]]:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await payroll_queries.runs(conn, ctx.company_id)
+
+    async def accounts(self, ctx: CompanyContext) -> list[dict[str, Any]]:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await ledger_queries.accounts(conn, ctx.company_id)
+
+    async def transactions(self, ctx: CompanyContext, f: ledger_queries.TransactionFilter
+                           ) -> tuple[list[dict[str, Any]], str | None]:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await ledger_queries.transactions(conn, ctx.company_id, f)
+
+    async def transaction(self, ctx: CompanyContext,
+                          transaction_id: UUID) -> dict[str, Any] | None:
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await ledger_queries.transaction(conn, ctx.company_id, transaction_id)
+
+    async def periods(self, ctx: CompanyContext,
+                      year: int | None) -> tuple[int, list[dict[str, Any]]]:
+        settings = await self.ledger.company(ctx.company_id)
+        if year is None:  # the fiscal year holding today, named by the year it starts in
+            today, start = self.ledger.today(), settings.fiscal_year_start_month
+            year = today.year if today.month >= start else today.year - 1
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = await ledger_queries.fiscal_periods(conn, ctx.company_id, year,
+                                                       settings.fiscal_year_start_month)
+        return year, rows
+
+
+def tax_deadlines(today: date, count: int = 3) -> list[date]:
+    """The next monthly filing and payment days: the 15th of each month (Tax Code of
+    Georgia, art. 154 income tax withheld, art. 180/181 VAT return by the 15th of the
+    following month; georgia.md §3), moved to the next working day by the tax context's
+    calendar of Georgian holidays."""
+    days: list[date] = []
+    year, month = today.year, today.month
+    while len(days) < count:
+        if month > 12:
+            year, month = year + 1, 1
+        day = next_working_day(date(year, month, 15))
+        if day >= today:
+            days.append(day)
+        month += 1
+    return days

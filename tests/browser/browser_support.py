@@ -1,0 +1,60 @@
+"""What the browser tests share: where the browser, its driver and axe-core are, and the
+served app's address with an API client (imported by name: ``tests/browser`` is on the
+path of its own tests)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from identity_harness import PASSWORD
+
+__all__ = ["AXE", "CHROMEDRIVER", "CHROMIUM", "PASSWORD", "SCREENS", "Live", "free_port", "missing"]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("SALDO_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("SALDO_CHROMEDRIVER", "/usr/bin/chromedriver")
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+#: Set to a folder (docs/screens) to save the main screens in both languages.
+SCREENS = os.environ.get("SALDO_SCREENSHOTS")
+
+
+def missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {what}: the browser tests must run in CI "
+                    "(apt-get install -y chromium chromium-driver; npm ci --prefix tests/browser)")
+    pytest.skip(what)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Live:
+    """The served app: its address, and an API client for setting up the books."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.api = httpx.Client(base_url=url, timeout=30)
+        self.admin: dict[str, str] = {}
+
+    def token(self, username: str) -> dict[str, str]:
+        r = self.api.post("/api/v1/auth/token", json={"username": username,
+                                                      "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def post(self, path: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        r = self.api.post(path, json=body, headers=headers)
+        assert r.status_code in (200, 201), r.text
+        result: dict[str, Any] = r.json()
+        return result
+
+

@@ -1,0 +1,313 @@
+"""The web application in a real browser (headless Chromium): sign in, switch company and
+language, enter a transaction with the keyboard only, have another user approve it, post
+it, see it in the trial balance, drill down to it, download the PDF; the accessibility
+check (axe-core) on every screen; every screen readable at 1280×800 and at 390×844; the
+time per keystroke with 500 lines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import AXE, PASSWORD, SCREENS, Live
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+WAIT = 15.0
+
+
+def wait(driver: Any, condition: Any, timeout: float = WAIT) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, ignored_exceptions=(
+        NoSuchElementException, StaleElementReferenceException)).until(condition)
+
+
+def css(driver: Any, selector: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector))
+
+
+def books(live: Live) -> dict[str, Any]:
+    """Two companies; the clerk (accountant) belongs to both, the chief approves."""
+    for name, full in (("chief", "Nino Beridze"), ("clerk", "Giorgi Kapanadze")):
+        r = live.api.post("/api/v1/users", json={"username": name, "password": PASSWORD,
+                                                 "full_name": full},
+                          headers=live.admin)
+        assert r.status_code == 201, r.text
+    chief = live.token("chief")
+    first = live.post("/api/v1/companies", chief, name="Tbilisi Trade LLC",
+                      tax_id="204567891", vat_payer=True)
+    second = live.post("/api/v1/companies", chief, name="Batumi Port LLC",
+                       tax_id="405123987", vat_payer=False)
+    for company in (first, second):
+        live.post(f"/api/v1/companies/{company['id']}/members", chief, username="clerk",
+                  role="accountant")
+    return {"first": first["id"], "second": second["id"], "chief": chief}
+
+
+def sign_in(driver: Any, live: Live, username: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(live.url + "/login")
+    field = css(driver, "#username")
+    field.send_keys(username)
+    css(driver, "#password").send_keys(PASSWORD + Keys.ENTER)
+    wait(driver, lambda d: "/c/" in d.current_url)
+
+
+def keys(driver: Any, *sequence: str) -> None:
+    """Type into whatever has the focus, as a person at the keyboard does."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    chain = ActionChains(driver)
+    for item in sequence:
+        chain.send_keys(item)
+    chain.perform()
+
+
+def control(driver: Any, key: str) -> None:
+    """Ctrl+key."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL).perform()
+
+
+def focused(driver: Any) -> Any:
+    return driver.switch_to.active_element
+
+
+def axe(driver: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the current page."""
+    driver.execute_script(AXE.read_text())
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(function (r) {"
+        " done(JSON.stringify(r.violations)); });")
+    violations: list[dict[str, Any]] = json.loads(result)
+    return [v for v in violations if v.get("impact") in ("serious", "critical")]
+
+
+def readable(driver: Any) -> bool:
+    """Nothing wider than the window but the tables' own scroll boxes."""
+    width = driver.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth]")
+    return bool(width[0] <= width[1] + 1)
+
+
+def screenshot(driver: Any, name: str) -> None:
+    if SCREENS:
+        Path(SCREENS).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(SCREENS) / f"{name}.png"))
+
+
+def test_keyboard_entry_approval_trial_balance_drill_down_and_pdf(
+        live: Live, browser: Any, second_browser: Any, superuser: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    live.admin = superuser
+    ids = books(live)
+    first, _second = ids["first"], ids["second"]
+
+    # Sign in, switch company and language.
+    sign_in(browser, live, "clerk")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ka"
+    browser.find_element(By.CSS_SELECTOR, "button[value=en]").click()
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    css(browser, ".switcher summary").click()
+    other = "Batumi Port LLC" if f"/c/{first}/" in browser.current_url else "Tbilisi Trade LLC"
+    browser.find_element(By.LINK_TEXT, other).click()
+    wait(browser, lambda d: other in d.find_element(By.CSS_SELECTOR, ".switcher summary").text)
+    browser.get(f"{live.url}/c/{first}/")
+    assert "Dashboard" in css(browser, "h1").text
+
+    # The journal entry, keyboard only: n opens it; the date has the focus.
+    keys(browser, "n")
+    wait(browser, lambda d: d.current_url.endswith("/journal/new"))
+    css(browser, "#lines tr")
+    assert focused(browser).get_attribute("id") == "e-date"
+    control(browser, "a")
+    keys(browser, "15.03.2026", Keys.ENTER)  # 15 March 2026
+    assert css(browser, "#e-date").get_attribute("value") == "2026-03-15"
+    keys(browser, "Office rent, March", Keys.ENTER, "INV-7", Keys.ENTER)
+    # Line 1: the account found by its name ("rent"), the amount, Enter: the next line.
+    assert focused(browser).get_attribute("data-field") == "account"
+    keys(browser, "rent")
+    wait(browser, lambda d: not d.find_element(By.ID, "account-options").get_attribute("hidden")
+         is not None or d.find_element(By.ID, "account-options").is_displayed())
+    keys(browser, Keys.ENTER, Keys.ENTER, "1 180,50", Keys.ENTER)
+    line1 = browser.find_elements(By.CSS_SELECTOR, "#lines tr")[0]
+    assert line1.find_element(By.CSS_SELECTOR, "[data-field=account]").get_attribute(
+        "value") == "7420"
+    # Line 2: the account by its code; "=" fills the running difference.
+    assert focused(browser).get_attribute("data-field") == "account"
+    keys(browser, "1210", Keys.ENTER, "Bank of Georgia", Keys.ENTER, Keys.ENTER)
+    assert focused(browser).get_attribute("data-field") == "credit"
+    assert css(browser, "#difference").text == "1,180.50"
+    keys(browser, "=")
+    assert css(browser, "#difference").text == "0.00"
+    assert focused(browser).get_attribute("value") == "1180.50"
+    # Enter on the last line adds a line; ? lists the shortcuts; Ctrl+S saves.
+    keys(browser, Keys.ENTER)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#lines tr")) == 3
+    keys(browser, "?")
+    assert css(browser, "#help").get_attribute("open") is not None
+    keys(browser, Keys.ESCAPE)
+    screenshot(browser, "entry-en")
+    control(browser, "s")
+    try:
+        wait(browser, lambda d: "/journal/" in d.current_url and "new" not in d.current_url)
+    except Exception:
+        raise AssertionError(css(browser, "#entry-status").text) from None
+    assert css(browser, "#tx-status").text == "draft"
+    transaction = browser.current_url.rsplit("/", 1)[1]
+
+    # Another user approves it.
+    sign_in(second_browser, live, "chief")
+    second_browser.get(f"{live.url}/c/{first}/approvals")
+    assert "Office rent, March" in css(second_browser, "main").text
+    second_browser.find_element(
+        By.CSS_SELECTOR, f"form[action$='/journal/{transaction}/approve'] button").click()
+    wait(second_browser, lambda d: d.current_url.endswith("/approvals"))
+
+    # The clerk posts it, sees it in the trial balance and drills down to it.
+    browser.get(f"{live.url}/c/{first}/journal/{transaction}")
+    css(browser, "#post").click()
+    wait(browser, lambda d: d.find_element(By.ID, "tx-status").text == "posted")
+    browser.get(f"{live.url}/c/{first}/reports/trial-balance?date_from=2026-01-01"
+                "&date_to=2026-12-31")
+    table = css(browser, "table.report").text
+    assert "1,180.50" in table
+    browser.find_element(By.LINK_TEXT, "7420").click()
+    wait(browser, lambda d: "/accounts/7420" in d.current_url)
+    browser.find_element(By.CSS_SELECTOR, f"a[href$='/journal/{transaction}']").click()
+    wait(browser, lambda d: d.current_url.endswith(transaction))
+    assert "Office rent, March" in css(browser, "#tx-description").text
+
+    # The trial balance of the whole chart (every account, headers rolled up) is
+    # interactive in under a second (issue 17's benchmark).
+    browser.get(f"{live.url}/c/{first}/reports/trial-balance?level=all")
+    css(browser, "table.report")
+    rows = len(browser.find_elements(By.CSS_SELECTOR, "table.report tbody tr"))
+    interactive = browser.execute_script(
+        "return performance.getEntriesByType('navigation')[0].domInteractive")
+    print(f"trial balance of the whole chart ({rows} rows): interactive in {interactive:.0f} ms")
+    assert rows > 200  # the standard chart: every account, headers included, and a total
+    # Speed is measured by bench/web.py, not asserted here (a loaded CI machine is no
+    # stopwatch); this bound only catches a page that hangs.
+    assert interactive < 15000
+
+    # The PDF downloads (fetched by the page itself, with its session cookie).
+    browser.get(f"{live.url}/c/{first}/reports/trial-balance")
+    href = css(browser, "#download-pdf").get_attribute("href")
+    answer = browser.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(function (r) { return r.arrayBuffer().then(function (b) {"
+        " done([r.status, r.headers.get('content-type'),"
+        " String.fromCharCode.apply(null, new Uint8Array(b.slice(0, 4)))]); }); });", href)
+    assert answer == [200, "application/pdf", "%PDF"]
+
+
+def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
+        live: Live, browser: Any, superuser: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+
+    live.admin = superuser
+    ids = books(live)
+    first = ids["first"]
+    clerk = live.token("clerk")
+    company = f"/api/v1/companies/{first}/transactions"
+    tx = live.post(company, clerk, date="2026-03-15", description="Capital paid in", entries=[
+        {"account_code": "1210", "debit": "71640.00"},
+        {"account_code": "5150", "credit": "71640.00"}])
+    live.post(f"{company}/{tx['id']}/approve", ids["chief"])
+    live.post(f"{company}/{tx['id']}/post", clerk)
+    live.post(company, clerk, date="2026-03-20", description="Office rent, March", entries=[
+        {"account_code": "7420", "debit": "1180.50"},
+        {"account_code": "1210", "credit": "1180.50"}])
+    sign_in(browser, live, "chief")
+    screens = {"dashboard": "/", "chart": "/accounts", "journal": "/journal",
+               "transaction": f"/journal/{tx['id']}", "entry": "/journal/new",
+               "approvals": "/approvals", "periods": "/periods", "reports": "/reports",
+               "trial-balance": "/reports/trial-balance", "balance-sheet":
+               "/reports/balance-sheet", "profit-and-loss": "/reports/profit-and-loss",
+               "cash-flow": "/reports/cash-flow", "changes-in-equity":
+               "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users"}
+    problems: dict[str, Any] = {}
+    for lang in ("ka", "en"):
+        browser.get(f"{live.url}/c/{first}/")
+        browser.find_element(By.CSS_SELECTOR, f"button[value={lang}]").click()
+        wait(browser, lambda d, lang=lang: d.find_element(By.TAG_NAME, "html")
+             .get_attribute("lang") == lang)
+        for name, path in screens.items():
+            browser.set_window_size(1280, 800)
+            browser.get(f"{live.url}/c/{first}{path}")
+            css(browser, "main h1")
+            if lang == "ka" or name in ("dashboard", "entry", "trial-balance"):
+                serious = axe(browser)
+                if serious:
+                    problems[f"{lang} {name} axe"] = [(v["id"], v["help"],
+                                                       [n["target"] for n in v["nodes"][:3]])
+                                                      for v in serious]
+            if not readable(browser):
+                problems[f"{lang} {name} 1280"] = "wider than the window"
+            screenshot(browser, f"{name}-{lang}")
+            browser.set_window_size(390, 844)
+            browser.get(f"{live.url}/c/{first}{path}")
+            css(browser, "main h1")
+            if not readable(browser):
+                problems[f"{lang} {name} 390"] = "wider than the window"
+    browser.set_window_size(1280, 800)
+    browser.get(f"{live.url}/login")
+    assert problems == {}
+
+
+def test_a_500_line_entry_stays_instant(live: Live, browser: Any,
+                                        superuser: dict[str, str]) -> None:
+    """Time per keystroke with 500 lines (issue 17: < 16 ms): no server round trip, the
+    totals updated by the line's change only."""
+    live.admin = superuser
+    ids = books(live)
+    sign_in(browser, live, "clerk")
+    browser.get(f"{live.url}/c/{ids['first']}/journal/new")
+    css(browser, "#lines tr")
+    per_key = browser.execute_script("""
+        var grid = window.saldoEntry;
+        for (var i = 0; i < 498; i++) { grid.addLine({account_code: '7420', debit: '1.00'}); }
+        var inputs = document.querySelectorAll('#lines tr:last-child [data-field=debit]');
+        var input = inputs[0];
+        input.focus();
+        var times = [], handler = [];
+        for (var k = 0; k < 200; k++) {
+          var start = performance.now();
+          input.value = String(k + 1);
+          input.dispatchEvent(new Event('input', {bubbles: true}));
+          handler.push(performance.now() - start);
+          document.getElementById('difference').getBoundingClientRect();  // style and layout
+          times.push(performance.now() - start);
+        }
+        times.sort(function (a, b) { return a - b; });
+        handler.sort(function (a, b) { return a - b; });
+        return [times[Math.floor(times.length * 0.95)],
+                document.querySelectorAll('#lines tr').length,
+                document.getElementById('total-debit').textContent,
+                handler[Math.floor(handler.length * 0.95)], times[Math.floor(times.length / 2)],
+                handler[Math.floor(handler.length / 2)]];
+    """)
+    p95, lines, total, handler_p95, median, handler_median = per_key
+    assert lines == 500
+    # Two empty lines, 497 lines of 1.00 and the last line typed up to 200: 697.00,
+    # shown in Georgian (the default language): 697,00.
+    assert total == "697,00"
+    print(f"500-line entry: time per keystroke p95 {p95:.2f} ms, median {median:.2f} ms"
+          f" (the script alone p95 {handler_p95:.2f} ms, median {handler_median:.2f} ms)")
+    # The budget is 16 ms (one frame at 60 Hz); the figures are measured and reported
+    # (docs/web.md), not asserted: a loaded 2-core CI machine is no stopwatch. This bound
+    # only catches work that grows with the lines typed per keystroke (quadratic).
+    assert median < 500
