@@ -237,12 +237,9 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         Call("GET", companies + "/reports/profit-and-loss"),
         Call("GET", companies + "/reports/cash-flow"),
         Call("GET", companies + "/reports/changes-in-equity"),
-<<<<<<< HEAD
         Call("GET", companies + "/reports/comprehensive-income"),
         Call("GET", companies + "/reports/financial-statements"),
-=======
         *_bank_calls(target),
->>>>>>> main
         # Identity: the company and its members (last: they change and remove ``target``)
         Call("GET", companies),
         Call("GET", companies + "/members"),
