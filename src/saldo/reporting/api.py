@@ -335,10 +335,12 @@ def router() -> APIRouter:
         method: Annotated[Text, Query(
             max_length=10, json_schema_extra={"enum": list(d.CASH_FLOW_METHODS)})
         ] = "indirect",
+        compare_from: Date | None = None, compare_to: Date | None = None,
         fmt: Format = "json", lang: Lang = "en",
     ) -> Response:
-        return await _answer(service, ctx, "cash-flow",
-                             Options(date_from, date_to, method=method), fmt, lang)
+        return await _answer(service, ctx, "cash-flow", Options(
+            date_from, date_to, method=method, compare_from=compare_from,
+            compare_to=compare_to), fmt, lang)
 
     @api.get("/reports/changes-in-equity", summary="Statement of changes in equity",
              response_model=None, responses=_responses(ChangesInEquityOut))

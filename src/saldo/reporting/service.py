@@ -259,10 +259,14 @@ class ReportingService:
 
     async def _cash_flow(self, conn: Connection, company: CompanySettings,
                          o: Options) -> d.CashFlows:
-        start, end = self._range(company, o.date_from, o.date_to)
+        start, end, compare = self._ranges(company, o)
         d.check_choice(o.method, d.CASH_FLOW_METHODS, d.InvalidMethod, "method")
         chart = await self._chart(conn, company.id)
-        return await self._cash_flows(conn, company, chart, start, end, o)
+        cf = await self._cash_flows(conn, company, chart, start, end, o)
+        if compare is None:
+            return cf
+        prior = await self._cash_flows(conn, company, chart, *compare, o)
+        return dataclasses.replace(cf, prior=prior)
 
     async def _cash_flows(self, conn: Connection, company: CompanySettings, chart: d.Chart,
                           start: date, end: date, o: Options) -> d.CashFlows:
@@ -360,7 +364,7 @@ class ReportingService:
             (d.FinancialPosition, _position_document),
             (d.ProfitOrLoss, _profit_or_loss_document),
             (d.ComprehensiveIncome, _comprehensive_document),
-            (d.CashFlows, _cash_flow_document),
+            (d.CashFlows, lambda cf: _cash_flow_document(cf, cf.prior)),
             (d.ChangesInEquity, _equity_document),
         ]
         for kind, build in builders:

@@ -325,3 +325,18 @@ async def test_the_new_statements_in_every_format(books: Books, fmt: str) -> Non
     assert "Non-cash investing and financing transactions" in text
     assert "2025-03-01 No. 2 Vehicle on credit" in text  # numbered per fiscal year
     assert "Effect of exchange rate changes" not in text  # none this year
+
+
+async def test_cash_flows_with_a_comparative_year(books: Books) -> None:
+    cf = await report(books, "cash-flow", compare_from="2024-01-01", compare_to="2024-12-31",
+                      **Y2025)
+    assert cf["net_change"] == "3060.00"
+    assert (cf["comparative"]["net_change"], cf["comparative"]["financing"]) == (
+        "10460.00", "15000.00")
+    r = await books.h.client.get(books.url("/reports/cash-flow"), headers=books.clerk,
+                                 params={**Y2025, "compare_from": "2024-01-01",
+                                         "compare_to": "2024-12-31", "format": "csv"})
+    rows = r.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "Line,Account,2025-01-01 – 2025-12-31,2024-01-01 – 2024-12-31"
+    assert "Net increase (decrease) in cash and cash equivalents,,3060.00,10460.00" in rows
+    assert (await report(books, "cash-flow", **Y2025))["comparative"] is None

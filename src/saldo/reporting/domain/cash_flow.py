@@ -310,6 +310,8 @@ class CashFlows:
     cash_accounts: tuple[str, ...]
     fx_effect: Decimal = ZERO
     non_cash_transactions: tuple[NonCashTransaction, ...] = ()
+    #: The comparative period's statement (IAS 1.38), when asked for.
+    prior: CashFlows | None = None
 
     @property
     def net_change(self) -> Decimal:
@@ -344,7 +346,8 @@ class CashFlows:
                 "check": {"cash_change": money(self.closing_cash - self.opening_cash),
                           "difference": money(self.difference),
                           "reconciled": self.difference == 0},
-                "cash_accounts": list(self.cash_accounts)}
+                "cash_accounts": list(self.cash_accounts),
+                "comparative": self.prior.as_json(lang) if self.prior else None}
 
 
 def _cash_position(chart: Chart, sums: Mapping[str, Sums]) -> tuple[Decimal, Decimal,
