@@ -70,6 +70,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/posting.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/payroll.py
+	$(BIN)/python bench/billing.py
 
 lock: $(VENV)/.installed-dev
 	{ head -n 2 $(LOCK); $(BIN)/pip freeze --exclude-editable | grep -v '^saldo=='; } > $(LOCK).new

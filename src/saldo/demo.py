@@ -16,7 +16,8 @@ The activity (GEL unless noted; m = month 1..12, "last" = the month's last day):
                                               3340 2,160
     5     office rent (December: cycle)       7420 2,000              1210 2,000             12
     5     net salaries of m-1 paid, m >= 2    3130 3,920              1210 3,920             11
-    15    income tax, pension of m-1, m >= 2  3320 980, 3190 200      1210 1,180             11
+    5     income tax and pension of m-1 paid  3320 980, 3321 200      1210 1,180             11
+          on salary day, m >= 2
     15    VAT return of m-1 paid, m >= 2      3330 3,600              3340 2,160, 1210 1,440 11
     15    goods sold, output VAT 18%          1410 23,600             6110 20,000            12
                                                                       3330 3,600
@@ -24,23 +25,34 @@ The activity (GEL unless noted; m = month 1..12, "last" = the month's last day):
     25    customer paid, m <= 11              1210 23,600             1410 23,600            11
     last  cost of goods sold                  7210 11,000             1610 11,000            12
     last  salaries, gross 5,000, and the      7410 5,000 (gross)      3130 3,920 (net)       12
-          employer's pension 2%               7410 100 (employer)     3320 980 (income tax)
-                                                                      3190 100 (employee)
-                                                                      3190 100 (employer)
+          employer's pension 2%               7415 100 (employer)     3320 980 (income tax)
+                                                                      3321 100 (employee)
+                                                                      3321 100 (employer)
     last  bank charges                        7492 25                 1210 25                12
-    Jun18 export, paid in USD (cycle)         1220 USD 5,000 @ 2.70   6110 USD 5,000          1
-                                              = GEL 13,500            = GEL 13,500
+    Jun18 export, paid in USD (cycle), at     1220 USD 5,000          6115 USD 5,000          1
+          the NBG rate of its date (2.7180)   = GEL 13,590            = GEL 13,590
+    Jun18 cost of the goods exported          7210 3,500              1610 3,500              1
+    Dec31 IAS 21 revaluation at 2.6950        8245 115                1220 115                1
+          (USD 5,000 x 2.6950 = 13,475)
 
-That is 129 posted transactions, numbered 1..129. Salaries follow georgia.md §5.4:
-pension 2% of gross (100), income tax 20% of gross less pension (20% of 4,900 = 980),
-net 3,920; pension payable is 3190 (the reference marks the pension account
-UNCONFIRMED). Left as drafts, by the accountant: a sale of 1,180 (Dec 29) and a purchase
-of 2,360 (Dec 30); they change no balance.
+That is 131 posted transactions in the year, numbered 1..131, and the revaluation's
+reversal on 1 January of the next year (number 1 of that year; docs/currencies.md).
+Salaries follow georgia.md §2: pension 2% of gross from the employee (100) and 2% on top
+from the employer (100), both payable on 3321; income tax 20% of gross less the
+employee's pension (20% of 4,900 = 980). Withheld income tax is due the day salaries are
+paid, so income tax and pension leave the bank with the net salaries, on the 5th. The
+export is zero-rated (0% VAT, export revenue 6115) and carries its cost of sales; with no
+rate given it takes the official rate in effect on its date, and USD 5,000 on the bank
+account is revalued at the closing rate on 31 December (IAS 21.23). The demo enters the two
+rates it needs (18 June 2.7180, 31 December 2.6950 GEL per USD) as manual rates, unless
+rates for those days are loaded already (``saldo rates fetch``). Left as drafts, by the
+accountant: a sale of 1,180 (Dec 29) and a purchase of 2,360 (Dec 30); they change no
+balance.
 
-Balances on 31 December (debit − credit): 1210 57,600; 1220 13,500; 1410 23,600;
-1610 12,000; 3110 −14,160; 3130 −3,920; 3190 −200; 3320 −980; 3330 −3,600; 3340 2,160;
-5150 −50,000; 6110 −253,500; 7210 132,000; 7410 61,200; 7420 24,000; 7492 300. Profit
-for the year 36,000.
+Balances on 31 December (debit − credit): 1210 57,600; 1220 13,475; 1410 23,600;
+1610 8,500; 3110 −14,160; 3130 −3,920; 3320 −980; 3321 −200; 3330 −3,600; 3340 2,160;
+5150 −50,000; 6110 −240,000; 6115 −13,590; 7210 135,500; 7410 60,000; 7415 1,200;
+7420 24,000; 7492 300; 8245 115. Profit for the year 32,475 (253,590 − 221,115).
 """
 
 from __future__ import annotations
@@ -50,10 +62,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from saldo.bootstrap import Container
+from saldo.fx import queries as fx_queries
+from saldo.fx.domain import SOURCE_MANUAL, OfficialRate
+from saldo.fx.service import FxService
 from saldo.identity import store as identity_store
 from saldo.identity.domain import NewCompany, Permission, Role, check_password
 from saldo.kernel.errors import Conflict
@@ -136,9 +152,10 @@ def scenario(year: int) -> list[Step]:
             steps.append(Step(_tx(on(5), f"Net salaries for {previous} paid", [
                 ("3130", "3920.00", "", "ხელფასის გაცემა"),
                 ("1210", "", "3920.00", "")], f"PAY-{year}-{m - 1:02d}")))
-            steps.append(Step(_tx(on(15), f"Income tax and pension for {previous} paid", [
+            # Withheld income tax is due the day salaries are paid (georgia.md §2).
+            steps.append(Step(_tx(on(5), f"Income tax and pension for {previous} paid", [
                 ("3320", "980.00", "", "საშემოსავლო გადასახადი"),
-                ("3190", "200.00", "", "საპენსიო შენატანი"),
+                ("3321", "200.00", "", "საპენსიო შენატანი"),
                 ("1210", "", "1180.00", "")], f"TAX-{year}-{m - 1:02d}")))
             steps.append(Step(_tx(on(15), f"VAT return for {previous} paid", [
                 ("3330", "3600.00", "", "Output VAT"),
@@ -149,10 +166,14 @@ def scenario(year: int) -> list[Step]:
             ("6110", "", "20000.00", "რეალიზაცია"),
             ("3330", "", "3600.00", "Output VAT 18% (დღგ)")], f"INV-{year}-{m:02d}")))
         if m == 6:
+            # No rate given: the official rate in effect on the day (EXPORT_RATE).
             steps.append(Step(_tx(on(18), "Export to Anatolia Imports Ltd, paid in USD", [
                 ("1220", "5000.00", "", "USD account"),
-                ("6110", "", "5000.00", "Export, zero-rated")], f"EXP-{year}-1", "USD", "2.70"),
+                ("6115", "", "5000.00", "Export, 0% VAT")], f"EXP-{year}-1", "USD"),
                 "cycle"))
+            steps.append(Step(_tx(on(18), "Cost of the goods exported to Anatolia Imports", [
+                ("7210", "3500.00", "", "რეალიზებული საქონლის თვითღირებულება"),
+                ("1610", "", "3500.00", "")], f"EXP-{year}-1")))
         if m <= 11:
             steps.append(Step(_tx(on(20), f"Kutaisi Wholesale LLC paid, {month} delivery", [
                 ("3110", "14160.00", "", "Kutaisi Wholesale LLC"),
@@ -165,11 +186,11 @@ def scenario(year: int) -> list[Step]:
             ("1610", "", "11000.00", "")])))
         steps.append(Step(_tx(on(last), f"Salaries for {month}", [
             ("7410", "5000.00", "", "Gross salaries (ხელფასი)"),
-            ("7410", "100.00", "", "Employer pension 2%"),
+            ("7415", "100.00", "", "Employer pension 2%"),
             ("3130", "", "3920.00", "Net salaries"),
             ("3320", "", "980.00", "Income tax 20% (საშემოსავლო)"),
-            ("3190", "", "100.00", "Employee pension 2%"),
-            ("3190", "", "100.00", "Employer pension 2%")], f"PAY-{year}-{m:02d}")))
+            ("3321", "", "100.00", "Employee pension 2%"),
+            ("3321", "", "100.00", "Employer pension 2%")], f"PAY-{year}-{m:02d}")))
         steps.append(Step(_tx(on(last), f"Bank charges, {month}", [
             ("7492", "25.00", "", "საბანკო მომსახურება"),
             ("1210", "", "25.00", "")])))
@@ -182,6 +203,24 @@ def scenario(year: int) -> list[Step]:
         ("3340", "360.00", "", "Input VAT 18%"),
         ("3110", "", "2360.00", "Kutaisi Wholesale LLC")], f"PUR-{year}-13"), "draft"))
     return sorted(steps, key=lambda s: s.content.date)
+
+
+#: The official USD rates the demo needs: the export's day and the year end (entered as
+#: manual rates unless rates for those days are loaded already).
+EXPORT_RATE, CLOSING_RATE = Decimal("2.7180"), Decimal("2.6950")
+
+
+async def _rates(container: Container, year: int) -> None:
+    fx = container.services["fx"]
+    assert isinstance(fx, FxService)
+    wanted = {date(year, 6, 18): EXPORT_RATE, date(year, 12, 31): CLOSING_RATE}
+    async with container.app_db.transaction() as conn:
+        for day in list(wanted):
+            found = await fx_queries.rate_in_effect(conn, "USD", day)
+            if found is not None and found.valid_from == day:
+                del wanted[day]
+    await fx.store_rates([OfficialRate("USD", day, rate, SOURCE_MANUAL)
+                          for day, rate in wanted.items()], "saldo demo")
 
 
 def default_year(today: date) -> int:
@@ -242,8 +281,9 @@ async def load(container: Container, year: int, password: str | None = None,
 
     chief = await identity.member_context(company.id, CHIEF, Permission.TRANSACTIONS_APPROVE)
     clerk = await identity.member_context(company.id, ACCOUNTANT, Permission.TRANSACTIONS_WRITE)
+    await _rates(container, year)
     steps = scenario(year)
-    total = sum(s.how != "draft" for s in steps)
+    total = sum(s.how != "draft" for s in steps) + 1  # and the year-end revaluation
     for m in range(1, 13):
         month = [s for s in steps if s.content.date.month == m]
         for step in (s for s in month if s.how == "cycle"):
@@ -260,6 +300,9 @@ async def load(container: Container, year: int, password: str | None = None,
         for step in (s for s in month if s.how == "draft"):
             await ledger.create(clerk, step.content)
             result.drafts += 1
+        if m == 12:  # IAS 21.23: the USD account at the closing rate (reversed 1 Jan)
+            await ledger.revalue(chief, date(year, 12, 31))
+            result.posted += 1
         if progress is not None:
             progress(result.posted, total)
     return result

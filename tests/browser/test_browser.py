@@ -231,6 +231,14 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
     live.post(company, clerk, date="2026-03-20", description="Office rent, March", entries=[
         {"account_code": "7420", "debit": "1180.50"},
         {"account_code": "1210", "credit": "1180.50"}])
+    # A sales invoice: 10 × 1000.00 + 18% VAT = 11,800.00 (the documents and VAT screens).
+    customer = live.post(f"/api/v1/companies/{first}/counterparties", clerk,
+                         name="შპს ალფა ტრეიდი", tax_id="204999999")
+    invoice = live.post(f"/api/v1/companies/{first}/sales-invoices", clerk,
+                        customer_id=customer["id"], date="2026-03-10", lines=[
+                            {"description": "Consulting", "quantity": "10",
+                             "unit_price": "1000.00", "vat_code": "vat18"}])
+    live.post(f"/api/v1/companies/{first}/sales-invoices/{invoice['id']}/post", clerk)
     sign_in(browser, live, "chief")
     screens = {"dashboard": "/", "chart": "/accounts", "journal": "/journal",
                "transaction": f"/journal/{tx['id']}", "entry": "/journal/new",
@@ -238,7 +246,9 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
                "trial-balance": "/reports/trial-balance", "balance-sheet":
                "/reports/balance-sheet", "profit-and-loss": "/reports/profit-and-loss",
                "cash-flow": "/reports/cash-flow", "changes-in-equity":
-               "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users"}
+               "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users",
+               "documents": "/documents", "vat": "/vat?period=2026-03", "payroll": "/payroll",
+               "bank": "/bank"}
     problems: dict[str, Any] = {}
     for lang in ("ka", "en"):
         browser.get(f"{live.url}/c/{first}/")
@@ -277,37 +287,70 @@ def test_a_500_line_entry_stays_instant(live: Live, browser: Any,
     sign_in(browser, live, "clerk")
     browser.get(f"{live.url}/c/{ids['first']}/journal/new")
     css(browser, "#lines tr")
-    per_key = browser.execute_script("""
-        var grid = window.saldoEntry;
-        for (var i = 0; i < 498; i++) { grid.addLine({account_code: '7420', debit: '1.00'}); }
-        var inputs = document.querySelectorAll('#lines tr:last-child [data-field=debit]');
-        var input = inputs[0];
+    measure = """
+        var rows = document.querySelectorAll('#lines tr');
+        var input = rows[rows.length - 1].querySelector('[data-field=debit]');
         input.focus();
-        var times = [], handler = [];
+        var times = [], script = [];
         for (var k = 0; k < 200; k++) {
           var start = performance.now();
           input.value = String(k + 1);
           input.dispatchEvent(new Event('input', {bubbles: true}));
-          handler.push(performance.now() - start);
-          document.getElementById('difference').getBoundingClientRect();  // style and layout
+          script.push(performance.now() - start);
+          document.getElementById('difference').getBoundingClientRect();  // style, layout
           times.push(performance.now() - start);
         }
-        times.sort(function (a, b) { return a - b; });
-        handler.sort(function (a, b) { return a - b; });
-        return [times[Math.floor(times.length * 0.95)],
-                document.querySelectorAll('#lines tr').length,
-                document.getElementById('total-debit').textContent,
-                handler[Math.floor(handler.length * 0.95)], times[Math.floor(times.length / 2)],
-                handler[Math.floor(handler.length / 2)]];
-    """)
-    p95, lines, total, handler_p95, median, handler_median = per_key
-    assert lines == 500
-    # Two empty lines, 497 lines of 1.00 and the last line typed up to 200: 697.00,
-    # shown in Georgian (the default language): 697,00.
-    assert total == "697,00"
-    print(f"500-line entry: time per keystroke p95 {p95:.2f} ms, median {median:.2f} ms"
-          f" (the script alone p95 {handler_p95:.2f} ms, median {handler_median:.2f} ms)")
+        function at(list, q) {
+          list.sort(function (a, b) { return a - b; });
+          return list[Math.floor(list.length * q)];
+        }
+        return {median: at(times, 0.5), p95: at(times, 0.95), script: at(script, 0.5),
+                lines: rows.length,
+                total: document.getElementById('total-debit').textContent};
+    """
+    two = browser.execute_script(measure)
+    browser.execute_script(
+        "for (var i = 0; i < 498; i++) {"
+        " window.saldoEntry.addLine({account_code: '7420', debit: '1.00'}); }")
+    many = browser.execute_script(measure)
+    assert (two["lines"], many["lines"]) == (2, 500)
+    # One empty line, 497 lines of 1.00, the second line left at 200 by the first
+    # measurement and the last line typed up to 200: 497 + 200 + 200 = 897.00, shown in
+    # Georgian (the default language).
+    assert many["total"] == "897,00"
+    print(f"500-line entry: time per keystroke median {many['median']:.2f} ms, p95 "
+          f"{many['p95']:.2f} ms (the script alone {many['script']:.2f} ms); with 2 lines "
+          f"median {two['median']:.2f} ms")
     # The budget is 16 ms (one frame at 60 Hz); the figures are measured and reported
-    # (docs/web.md), not asserted: a loaded 2-core CI machine is no stopwatch. This bound
-    # only catches work that grows with the lines typed per keystroke (quadratic).
-    assert median < 500
+    # (docs/web.md: 0.1 ms median with 500 lines, as with 2), not asserted: a loaded
+    # 2-core CI machine is no stopwatch. This bound only catches work that grows with the
+    # lines per keystroke.
+    assert many["median"] < 500
+
+
+def test_an_error_is_shown_at_its_field_and_nothing_typed_is_lost(
+        live: Live, browser: Any, superuser: dict[str, str]) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    live.admin = superuser
+    ids = books(live)
+    sign_in(browser, live, "clerk")
+    browser.get(f"{live.url}/c/{ids['first']}/journal/new")
+    css(browser, "#lines tr")
+    keys(browser, Keys.ENTER, "Unbalanced", Keys.ENTER, Keys.ENTER,
+         "7420", Keys.ENTER, Keys.ENTER, "100", Keys.ENTER,
+         "1210", Keys.ENTER, Keys.ENTER, Keys.ENTER, "90")
+    control(browser, "s")
+    # Georgian (the default language): "Debits do not equal credits."
+    wait(browser, lambda d: d.find_element(By.ID, "entry-status").text
+         == "დებეტი არ უდრის კრედიტს.")
+    assert "/journal/new" in browser.current_url
+    values = [i.get_attribute("value") for i in
+              browser.find_elements(By.CSS_SELECTOR, "#lines input")]
+    assert values[:8] == ["7420", "", "100", "", "1210", "", "", "90"]
+    assert css(browser, "#e-description").get_attribute("value") == "Unbalanced"
+    invalid = browser.find_elements(By.CSS_SELECTOR, "#lines [aria-invalid=true]")
+    assert invalid
+    described = invalid[0].get_attribute("aria-describedby")
+    assert css(browser, f"#{described}").text == "დებეტი არ უდრის კრედიტს."

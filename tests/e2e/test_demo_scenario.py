@@ -10,32 +10,39 @@ The year 2025, GEL, balance = debit − credit (so credit balances are negative)
     − 12 x 2,000 = 24,000 rent
     − 11 x 14,160 = 155,760 supplier payments (January to November)
     − 11 x 3,920 = 43,120 net salaries (January to November's, paid the next month)
-    − 11 x 1,180 = 12,980 income tax 980 + pension 200 (same months)
+    − 11 x 1,180 = 12,980 income tax 980 + pension 200 (same months, on salary day)
     − 11 x 1,440 = 15,840 VAT returns: output 3,600 − input 2,160
     − 12 x 25 = 300 bank charges
     = 50,000 + 259,600 − 24,000 − 155,760 − 43,120 − 12,980 − 15,840 − 300 = 57,600
-1220 bank, USD: 5,000 USD x 2.70 = 13,500
+1220 bank, USD: 5,000 USD x 2.7180 (the rate in effect on 18 June) = 13,590, revalued on
+     31 December at 2.6950: 5,000 x 2.6950 = 13,475 (−115)
 1410 receivables: 12 x 23,600 − 11 x 23,600 = 23,600 (December's sale is unpaid)
-1610 goods: 12 x 12,000 bought − 12 x 11,000 sold = 12,000
+1610 goods: 12 x 12,000 bought − 12 x 11,000 sold − 3,500 exported = 8,500
 3110 payables: −12 x 14,160 + 11 x 14,160 = −14,160
 3130 salaries payable: −12 x 3,920 + 11 x 3,920 = −3,920
-3190 pension payable: −12 x (100 + 100) + 11 x 200 = −200
+3321 pension payable: −12 x (100 + 100) + 11 x 200 = −200
 3320 income tax: gross 5,000 − pension 100 = 4,900 taxable x 20% = 980 a month;
      −12 x 980 + 11 x 980 = −980
 3330 output VAT: 20,000 x 18% = 3,600 a month; −12 x 3,600 + 11 x 3,600 = −3,600
 3340 input VAT: 12,000 x 18% = 2,160 a month; 12 x 2,160 − 11 x 2,160 = 2,160
 5150 charter capital: −50,000
-6110 revenue: −(12 x 20,000 + 13,500 export) = −253,500
-7210 cost of goods sold: 12 x 11,000 = 132,000
-7410 salaries: 12 x (5,000 gross + 100 employer pension) = 61,200
+6110 revenue: −12 x 20,000 = −240,000
+6115 export revenue (0% VAT): −13,590
+7210 cost of goods sold: 12 x 11,000 + 3,500 exported = 135,500
+7410 salaries: 12 x 5,000 gross = 60,000
+7415 employer pension: 12 x 100 = 1,200
 7420 rent: 12 x 2,000 = 24,000
 7492 bank charges: 12 x 25 = 300
-Check: debits 57,600 + 13,500 + 23,600 + 12,000 + 2,160 + 132,000 + 61,200 + 24,000 + 300
-= 326,360; credits 14,160 + 3,920 + 200 + 980 + 3,600 + 50,000 + 253,500 = 326,360.
+8245 unrealised exchange loss: 13,590 − 13,475 = 115
+Check: debits 57,600 + 13,475 + 23,600 + 8,500 + 2,160 + 135,500 + 60,000 + 1,200 + 24,000
++ 300 + 115 = 326,450; credits 14,160 + 3,920 + 200 + 980 + 3,600 + 50,000 + 240,000
++ 13,590 = 326,450.
 
-Posted: 1 capital + 12 purchases + 12 rents + 11 salary payments + 11 tax payments
-+ 11 VAT payments + 12 sales + 1 export + 11 supplier payments + 11 receipts + 12 cost of
-sales + 12 salary accruals + 12 bank charges = 129, numbered 1..129; 2 drafts.
+Posted in 2025: 1 capital + 12 purchases + 12 rents + 11 salary payments + 11 tax payments
++ 11 VAT payments + 12 sales + 1 export + 1 cost of the export + 11 supplier payments
++ 11 receipts + 12 cost of sales + 12 salary accruals + 12 bank charges + 1 revaluation
+= 131, numbered 1..131; the revaluation's reversal on 1 January 2026 (number 1 of 2026);
+2 drafts.
 """
 
 from __future__ import annotations
@@ -62,23 +69,26 @@ YEAR_END = "2025-12-31"
 
 EXPECTED = {
     "1210": "57600.00",
-    "1220": "13500.00",
+    "1220": "13475.00",
     "1410": "23600.00",
-    "1610": "12000.00",
+    "1610": "8500.00",
     "3110": "-14160.00",
     "3130": "-3920.00",
-    "3190": "-200.00",
     "3320": "-980.00",
+    "3321": "-200.00",
     "3330": "-3600.00",
     "3340": "2160.00",
     "5150": "-50000.00",
-    "6110": "-253500.00",
-    "7210": "132000.00",
-    "7410": "61200.00",
+    "6110": "-240000.00",
+    "6115": "-13590.00",
+    "7210": "135500.00",
+    "7410": "60000.00",
+    "7415": "1200.00",
     "7420": "24000.00",
     "7492": "300.00",
+    "8245": "115.00",
 }
-POSTED = 129
+POSTED = 131
 
 
 def _url(scratch_database_url: str) -> str:
@@ -203,10 +213,14 @@ def test_the_demo_year_over_http(server: tuple[str, Server]) -> None:
             balances[code] = r.json()["balance"]
         assert balances == EXPECTED
 
-        # Headers add up their leaves: 1200 banks = 57,600 + 13,500.
+        # Headers add up their leaves: 1200 banks = 57,600 + 13,475.
         r = client.get(f"{books}/accounts/1200/balance", params={"as_of": YEAR_END},
                        headers=auditor)
-        assert r.json()["balance"] == "71100.00"
+        assert r.json()["balance"] == "71075.00"
+        # The USD account in USD and its carrying amount at the closing rate.
+        r = client.get(f"{books}/accounts/1220/balance",
+                       params={"as_of": YEAR_END, "currency": "USD"}, headers=auditor)
+        assert (r.json()["balance"], r.json()["balance_base"]) == ("5000.00", "13475.00")
         # Mid-year: each month's sale (the 15th) is paid on the 25th, so on 30 June
         # nothing is owed: 6 x 23,600 − 6 x 23,600 = 0.
         r = client.get(f"{books}/accounts/1410/balance", params={"as_of": "2025-06-30"},
@@ -222,7 +236,10 @@ def test_the_demo_year_over_http(server: tuple[str, Server]) -> None:
             total += Decimal(r.json()["balance"])
         assert total == 0
 
-        posted = _all(client, f"{books}/transactions", auditor, status="posted")
+        everything = _all(client, f"{books}/transactions", auditor, status="posted")
+        [reversal] = [t for t in everything if t["fiscal_year"] == 2026]
+        assert (reversal["date"], reversal["number"]) == ("2026-01-01", 1)
+        posted = [t for t in everything if t["fiscal_year"] == 2025]
         assert len(posted) == POSTED
         assert sorted(t["number"] for t in posted) == list(range(1, POSTED + 1))
         assert {t["fiscal_year"] for t in posted} == {2025}
@@ -236,19 +253,27 @@ def test_the_demo_year_over_http(server: tuple[str, Server]) -> None:
         assert (capital["created_by"], capital["approved_by"], capital["posted_by"]) == (
             "demo-accountant", "demo-chief", "demo-accountant")
         [export] = [t for t in posted if t["currency"] == "USD"]
-        assert export["exchange_rate"] == "2.70"
+        assert Decimal(export["exchange_rate"]) == Decimal("2.718")  # the NBG rate in effect
         assert export["approved_by"] == "demo-chief"
-        assert [(e["account_code"], e["debit"], e["debit_base"]) for e in export["entries"]
-                if e["account_code"] == "1220"] == [("1220", "5000.00", "13500.00")]
+        assert [(e["account_code"], e["credit"], e["credit_base"]) for e in export["entries"]
+                if e["account_code"] == "6115"] == [("6115", "5000.00", "13590.00")]
+        revaluation = next(t for t in posted if t["id"] == reversal["reverses"])
+        assert revaluation["date"] == YEAR_END
+        assert sorted((e["account_code"], e["debit_base"], e["credit_base"])
+                      for e in revaluation["entries"]) == [
+            ("1220", "0.00", "115.00"), ("8245", "115.00", "0.00")]
         batched = [t for t in posted if t["approved_by"] is None]
         assert len(batched) == POSTED - 3  # capital, June export, December rent cycled
         assert {t["posted_by"] for t in batched} == {"demo-chief"}
         salaries = next(t for t in posted if t["description"] == "Salaries for March")
         assert sorted((e["account_code"], e["debit"], e["credit"])
                       for e in salaries["entries"]) == [
-            ("3130", "0.00", "3920.00"), ("3190", "0.00", "100.00"),
-            ("3190", "0.00", "100.00"), ("3320", "0.00", "980.00"),
-            ("7410", "100.00", "0.00"), ("7410", "5000.00", "0.00")]
+            ("3130", "0.00", "3920.00"), ("3320", "0.00", "980.00"),
+            ("3321", "0.00", "100.00"), ("3321", "0.00", "100.00"),
+            ("7410", "5000.00", "0.00"), ("7415", "100.00", "0.00")]
+        paid = [t["date"][8:] for t in posted if t["description"].startswith(
+            ("Net salaries for", "Income tax and pension for"))]
+        assert set(paid) == {"05"}  # income tax and pension leave with the net salaries
 
         drafts = _all(client, f"{books}/transactions", auditor, status="draft")
         assert sorted(t["description"] for t in drafts) == [

@@ -199,6 +199,8 @@ class ReconcileIn(BaseModel):
     allocations: list[AllocationIn] | None = Field(default=None, max_length=200)
     account_code: AccountCode | None = None
     exchange_rate: AmountIn = None
+    learn: Bool = Field(default=False, description=(
+        "With account_code: also make the rule learnt from this line (rule_suggestion)"))
 
 
 class ReconcileOut(BaseModel):
@@ -209,12 +211,14 @@ class ReconcileOut(BaseModel):
     account_code: str | None = None
     rule_suggestion: dict[str, str] | None = Field(default=None, description=(
         "A rule learnt from this reconciliation, to confirm with POST …/bank-rules"))
+    rule_id: UUID | None = Field(default=None, description="The rule made (learn=true)")
 
     @classmethod
     def of(cls, done: Reconciled) -> ReconcileOut:
         return cls(line_id=done.line_id, status="reconciled",
                    transaction_id=done.transaction_id, payment_id=done.payment_id,
-                   account_code=done.account_code, rule_suggestion=done.rule_suggestion)
+                   account_code=done.account_code, rule_suggestion=done.rule_suggestion,
+                   rule_id=done.rule_id)
 
 
 class UnreconcileOut(BaseModel):
@@ -428,7 +432,8 @@ def router() -> APIRouter:
         rate = None if body.exchange_rate is None else _amount(body.exchange_rate,
                                                                "exchange_rate")
         done = await banking.reconcile(ctx, line_id, allocations=allocations,
-                                       account_code=body.account_code, exchange_rate=rate)
+                                       account_code=body.account_code, exchange_rate=rate,
+                                       learn=body.learn)
         return ReconcileOut.of(done)
 
     @api.post("/bank-statements/lines/{line_id}/unreconcile",

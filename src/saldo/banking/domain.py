@@ -358,6 +358,7 @@ class Matcher:
         self.by_tax_id: dict[str, list[int]] = {}
         self.by_iban: dict[str, list[int]] = {}
         self.by_amount: dict[Decimal, list[int]] = {}
+        self._data: dict[UUID, dict[str, Any]] = {}
         for n, item in enumerate(self.items):
             key = squash(item.number)
             if len(key) >= 3:
@@ -382,6 +383,20 @@ class Matcher:
         if not by_tax:
             return by_iban
         return sorted(set(by_tax) | set(by_iban), key=lambda n: self.items[n].number)
+
+    def as_data(self, found: Suggestion) -> dict[str, Any]:
+        """``found.as_data()``, with each document's own fields (id, number, amount due as
+        text) made once: a document suggested on many lines is written many times."""
+        base = self._data.get(found.document_id)
+        if base is None:
+            base = self._data[found.document_id] = {
+                "document_id": str(found.document_id), "kind": found.kind,
+                "number": found.number, "amount_due": amount_text(found.amount_due),
+                "counterparty_id": str(found.counterparty_id) if found.counterparty_id
+                else None}
+        return {**base, "allocate": base["amount_due"] if found.allocate == found.amount_due
+                else amount_text(found.allocate), "score": found.score,
+                "reasons": list(found.reasons)}
 
     @staticmethod
     def _in_time(item: OpenItem, day: date) -> bool:
@@ -412,9 +427,10 @@ class Matcher:
         # perhaps the date, nothing else: those are taken in number order, at most
         # ``limit`` of each score, so a customer with 500 open invoices costs no more.
         scored: list[tuple[int, str, int]] = []
+        currency = line.currency
         for n in strong:
             item = items[n]
-            if item.direction != direction:
+            if item.direction != direction or (currency and item.currency != currency):
                 continue
             score = ((SCORE_NUMBER if n in named else 0) + (SCORE_PARTY if n in party else 0)
                      + (SCORE_AMOUNT if item.amount_due == amount else 0)
@@ -425,7 +441,8 @@ class Matcher:
         timely = late = 0
         for n in self._party_in_number_order(line):
             item = items[n]
-            if n in strong or item.direction != direction:
+            if n in strong or item.direction != direction or (
+                    currency and item.currency != currency):
                 continue
             if self._in_time(item, day):
                 if timely < limit:

@@ -20,6 +20,7 @@ from saldo.platform.eventstore import RecordedEvent
 
 READ_MODELS = ("bank_accounts", "bank_statements", "bank_lines", "bank_line_suggestions",
                "bank_allocations", "bank_rules")
+PROJECTED = tuple(t for t in READ_MODELS if t != "bank_line_suggestions")
 
 _INSERT_LINES = """
 INSERT INTO bank_lines (company_id, id, statement_id, bank_account_id, row_no, booking_date,
@@ -59,7 +60,9 @@ class BankingProjection:
                 await self._apply(conn, event)
 
     async def reset(self, conn: Connection) -> None:
-        await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
+        # The suggestions are not rebuilt from events: they are kept (a line replayed has
+        # its id, so they still belong to it).
+        await conn.execute(f"TRUNCATE {', '.join(PROJECTED)}")
 
     async def _apply(self, conn: Connection, event: RecordedEvent) -> None:
         data, company = event.data, event.company_id

@@ -9,6 +9,7 @@ in the same transaction as the line's ``LineReconciled`` event: both or neither.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -24,12 +25,15 @@ import structlog
 from saldo.banking import domain as d
 from saldo.banking import formats, queries
 from saldo.banking.domain import Finding, OpenItem
+from saldo.billing import queries as billing_queries
+from saldo.billing.service import AllocationInput, BillingService, Direction, PaymentDraft
 from saldo.identity.service import CompanyContext
 from saldo.kernel.events import Actor
 from saldo.kernel.ids import new_id
 from saldo.kernel.money import amount_text
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceRef
+from saldo.payroll import queries as payroll_queries
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import NO_STREAM
 from saldo.platform.uow import UnitOfWork, UnitsOfWork
@@ -91,6 +95,78 @@ class PaymentPort(Protocol):
         ...
 
 
+#: The bank movement that settles each kind of billing document: a customer pays an
+#: invoice and a supplier refunds a credit note (money in); the company pays a bill or a
+#: debit note and refunds a customer's credit note (money out).
+_DIRECTION_OF_KIND = {"sales_invoice": "in", "supplier_credit_note": "in",
+                      "purchase_bill": "out", "supplier_debit_note": "out",
+                      "credit_note": "out"}
+
+
+def billing_open_items(billing: BillingService) -> OpenItemsSource:
+    """Billing's open documents with their counterparty's tax id and IBAN."""
+    async def source(conn: Connection, company_id: UUID) -> list[OpenItem]:
+        items = await billing_queries.open_items(conn, company_id)
+        if not items:
+            return []
+        parties = {p["id"]: p for p in await billing_queries.counterparties(
+            conn, company_id, None, 1_000_000, None)}
+        found = []
+        for item in items:
+            party = parties.get(item.counterparty_id) or {}
+            found.append(OpenItem(
+                item.document_id, item.kind, item.number, item.counterparty_id, item.date,
+                item.due_date, item.currency, item.amount_due,
+                _DIRECTION_OF_KIND.get(item.kind, "in"), party.get("tax_id") or "",
+                party.get("iban") or ""))
+        return found
+
+    return source
+
+
+async def payroll_open_items(conn: Connection, company_id: UUID) -> list[OpenItem]:
+    """Posted payroll runs not yet paid: their net pay goes out in one transfer (the
+    salaries payable, 3130, is what such a line is reconciled to)."""
+    found = []
+    for run in await payroll_queries.runs(conn, company_id):
+        if run["status"] != "posted" or run["paid_on"] is not None:
+            continue
+        net = Decimal(str((run["totals"] or {}).get("net", "0")))
+        if net > 0:
+            found.append(OpenItem(run["id"], "payroll_run", f"PAYROLL-{run['period']}",
+                                  None, run["payment_date"], run["payment_date"], "GEL", net,
+                                  "out"))
+    return found
+
+
+class BillingPayments:
+    """The payment port over billing's payment flow (``BillingService.pay``)."""
+
+    def __init__(self, billing: BillingService) -> None:
+        self.billing = billing
+
+    async def pay(self, uow: UnitOfWork, *, counterparty_id: UUID, day: date, direction: str,
+                  amount: Decimal, currency: str, account_code: str,
+                  allocations: Sequence[tuple[UUID, Decimal]], reference: str
+                  ) -> tuple[UUID, UUID]:
+        result = await self.billing.pay(uow, PaymentDraft(
+            counterparty_id, day, Direction(direction), amount,
+            [AllocationInput(doc, value) for doc, value in allocations], currency,
+            account_code=account_code, reference=reference or None))
+        return result.id, result.transaction_id
+
+    async def cancel(self, uow: UnitOfWork, payment_id: UUID, reason: str) -> UUID | None:
+        raise PaymentNotReversible(
+            "Billing has no way to reverse a payment yet: a line reconciled to documents "
+            "stays reconciled (reverse the payment in billing first).",
+            payment_id=str(payment_id))
+
+
+class PaymentNotReversible(d.NotReconciled):
+    code = "payment_not_reversible"
+    title = "Payment cannot be reversed"
+
+
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     id: UUID
@@ -110,6 +186,8 @@ class Reconciled:
     payment_id: UUID | None = None
     account_code: str | None = None
     rule_suggestion: dict[str, str] | None = None
+    #: The rule made from ``rule_suggestion`` when the reconciliation asked to learn.
+    rule_id: UUID | None = None
 
 
 @dataclass(slots=True)
@@ -121,6 +199,12 @@ class RulePreview:
 class UnknownLedgerAccount(d.InvalidReconciliation):
     code = "unknown_account"
     title = "Unknown account"
+
+
+async def _lock_account_code(conn: Connection, company_id: UUID, account_code: str) -> None:
+    """Serialise registering a bank account for one ledger account (transaction lock)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 16))",
+                       (f"banking.account:{company_id}:{account_code}",))
 
 
 def _actor(ctx: CompanyContext) -> Actor:
@@ -170,6 +254,7 @@ class BankingService:
         checked = d.check_iban(iban)
 
         async def use_case(uow: UnitOfWork) -> dict[str, Any]:
+            await _lock_account_code(uow.conn, uow.company_id, account_code)
             return await self._open_account(uow, checked, currency, account_code, name)
 
         return await self.units.run(ctx.company_id, _actor(ctx), use_case)
@@ -238,6 +323,10 @@ class BankingService:
         conn, company = uow.conn, uow.company_id
         if bank_account_id is None and account_code is None:
             raise d.InvalidReconciliation("Name the bank account: account_code or account.")
+        if account_code is not None:
+            # Two first imports into one ledger account at once: one registers the bank
+            # account, the other waits here and then finds it (no unique violation).
+            await _lock_account_code(conn, company, account_code)
         account = await queries.bank_account(conn, company, bank_account_id=bank_account_id,
                                              account_code=account_code, lock=True)
         if account is None:
@@ -308,18 +397,25 @@ class BankingService:
 
     async def _store_suggestions(self, uow: UnitOfWork,
                                  lines: Sequence[tuple[UUID, d.StatementLine]]) -> int:
+        started = time.perf_counter()
         items = await self.open_items(uow.conn, uow.company_id)
         if not items:
             return 0
+        loaded = time.perf_counter()
         matcher = d.Matcher(items)
         rows = []
         for line_id, line in lines:
             found = matcher.suggest(line)
             if found:
-                rows.append({"id": str(line_id), "s": [s.as_data() for s in found]})
+                rows.append({"id": str(line_id), "s": [matcher.as_data(s) for s in found]})
+        ranked = time.perf_counter()
         if rows:
             await uow.conn.execute(_UPSERT_SUGGESTIONS,
                                    (uow.company_id, orjson.dumps(rows).decode()))
+        log.info("suggestions_stored", documents=len(items), lines=len(rows),
+                 ms={"documents": round((loaded - started) * 1000),
+                     "rank": round((ranked - loaded) * 1000),
+                     "write": round((time.perf_counter() - ranked) * 1000)})
         return len(rows)
 
     async def refresh_suggestions(self, ctx: CompanyContext) -> int:
@@ -377,13 +473,24 @@ class BankingService:
     async def reconcile(self, ctx: CompanyContext, line_id: UUID, *,
                         allocations: Sequence[tuple[UUID, Decimal]] | None = None,
                         account_code: str | None = None,
-                        exchange_rate: Decimal | None = None) -> Reconciled:
+                        exchange_rate: Decimal | None = None,
+                        learn: bool = False) -> Reconciled:
+        """``learn``: also make the rule learnt from the line (``rule_suggestion``), so
+        that the next such lines go the same way with one confirmation."""
         if (allocations is None) == (account_code is None):
             raise d.InvalidReconciliation("Give either allocations or account_code.")
+        if learn and account_code is None:
+            raise d.InvalidReconciliation("Rules are learnt from reconciling to an account.")
 
         async def use_case(uow: UnitOfWork) -> Reconciled:
             if account_code is not None:
-                return await self._to_account(uow, line_id, account_code, exchange_rate)
+                done = await self._to_account(uow, line_id, account_code, exchange_rate)
+                if learn and done.rule_suggestion:
+                    rule = done.rule_suggestion
+                    rule_id = await self._add_rule(uow, rule["contains"], account_code,
+                                                   rule["direction"])
+                    return dataclasses.replace(done, rule_id=rule_id)
+                return done
             assert allocations is not None
             return await self._to_documents(uow, line_id, allocations)
 
@@ -513,14 +620,19 @@ class BankingService:
             if found is None or not found["postable"] or not found["active"]:
                 raise UnknownLedgerAccount(f"{account_code} is not an active postable account.",
                                            account_code=account_code)
-            rule_id = new_id()
-            stream = rules_stream(uow.company_id)
-            await uow.append(stream, RULES_STREAM, await uow.version(stream) or NO_STREAM,
-                             [d.RuleCreated(rule_id, contains, account_code, direction)])
+            rule_id = await self._add_rule(uow, contains, account_code, direction)
             return {"id": rule_id, "contains": contains, "account_code": account_code,
                     "direction": direction}
 
         return await self.units.run(ctx.company_id, _actor(ctx), use_case)
+
+    async def _add_rule(self, uow: UnitOfWork, contains: str, account_code: str,
+                        direction: str) -> UUID:
+        rule_id = new_id()
+        stream = rules_stream(uow.company_id)
+        await uow.append(stream, RULES_STREAM, await uow.version(stream),
+                         [d.RuleCreated(rule_id, contains, account_code, direction)])
+        return rule_id
 
     async def delete_rule(self, ctx: CompanyContext, rule_id: UUID) -> None:
         async def use_case(uow: UnitOfWork) -> None:

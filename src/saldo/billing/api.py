@@ -35,6 +35,7 @@ async def billing_service(request: Request) -> BillingService:
 Billing = Annotated[BillingService, Depends(billing_service)]
 Reader = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_READ))]
 Writer = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_WRITE))]
+Approver = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_APPROVE))]
 AmountIn = Annotated[Any, WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}],
                                           "examples": ["1180.00"]})]
 _ERRORS = (400, 401, 403, 404, 422)
@@ -152,6 +153,16 @@ class DocumentOut(BaseModel):
     amount_due: str
     total_base: str
     transaction_id: UUID | None
+    created_by: str = ""
+    approved_by: str | None = None
+
+
+class SettingsIn(BaseModel):
+    require_approval: Bool
+
+
+class SettingsOut(BaseModel):
+    require_approval: bool
 
 
 class DocumentPage(BaseModel):
@@ -282,7 +293,31 @@ def document_out(doc: Document) -> DocumentOut:
                for x in doc.lines],
         net_total=_money(doc.net_total), vat_total=_money(doc.vat_total),
         total=_money(doc.total), amount_due=_money(doc.amount_due),
-        total_base=_money(doc.total_base), transaction_id=doc.transaction_id)
+        total_base=_money(doc.total_base), transaction_id=doc.transaction_id,
+        created_by=doc.created_by, approved_by=doc.approved_by)
+
+
+def document_from_row(row: dict[str, Any]) -> DocumentOut:
+    """A listed document, from the read model (no stream replay per row)."""
+    sales = row["kind"] in ("sales_invoice", "credit_note")
+    posted = row["transaction_id"] is not None
+    return DocumentOut(
+        id=row["id"], kind=row["kind"], number=row["number"], status=row["status"],
+        counterparty_id=row["counterparty_id"],
+        customer_id=row["counterparty_id"] if sales else None,
+        supplier_id=None if sales else row["counterparty_id"],
+        date=row["date"], due_date=row["due_date"], currency=row["currency"].strip(),
+        exchange_rate=str(row["exchange_rate"]), reference=row["reference"],
+        supplier_reference=row["supplier_reference"], corrects=row["corrects"],
+        lines=[LineOut(description=x["description"], quantity=x["quantity"],
+                       unit_price=x["unit_price"], vat_code=x["vat_code"],
+                       account_code=x["account_code"], net=_money(Decimal(x["net"])),
+                       vat=_money(Decimal(x["vat"]))) for x in row["lines"]],
+        net_total=_money(row["net_total"]), vat_total=_money(row["vat_total"]),
+        total=_money(row["total"]),
+        amount_due=_money(row["total"] - row["settled"] if posted else row["total"]),
+        total_base=_money(row["total_base"]), transaction_id=row["transaction_id"],
+        created_by=row["created_by"], approved_by=row["approved_by"])
 
 
 def counterparty_out(row: dict[str, Any]) -> CounterpartyOut:
@@ -319,24 +354,12 @@ def bucket_of(as_of: dt.date, due: dt.date) -> str:
 def aging(rows: list[dict[str, Any]], as_of: dt.date) -> AgingOut:
     """In GEL (the documents' booked GEL less what settled them), so the total equals the
     control account's balance (1410 receivables, 3110 payables) at ``as_of``."""
-    per: dict[UUID, dict[str, Any]] = {}
-    zero = Decimal("0.00")
-    totals = dict.fromkeys((*BUCKETS, "total"), zero)
-    for r in rows:
-        entry = per.setdefault(r["counterparty_id"], {"name": r["name"],
-                                                      **dict.fromkeys((*BUCKETS, "total"),
-                                                                      zero)})
-        bucket = bucket_of(as_of, r["due_date"])
-        entry[bucket] += r["base_due"]
-        entry["total"] += r["base_due"]
-        totals[bucket] += r["base_due"]
-        totals["total"] += r["base_due"]
-    out = [AgingRow(counterparty_id=cp, name=v["name"],
-                    **{k: _money(v[k]) for k in (*BUCKETS, "total")})
-           for cp, v in sorted(per.items(), key=lambda kv: (kv[1]["name"].lower(), kv[0]))
-           if v["total"] != 0 or any(v[b] for b in BUCKETS)]
-    return AgingOut(as_of=as_of, rows=out,
-                    totals=AgingTotals(**{k: _money(v) for k, v in totals.items()}))
+    keys = (*BUCKETS, "total")
+    totals = {k: sum((r[k] for r in rows), Decimal("0.00")) for k in keys}
+    return AgingOut(as_of=as_of, rows=[
+        AgingRow(counterparty_id=r["counterparty_id"], name=r["name"],
+                 **{k: _money(r[k]) for k in keys}) for r in rows],
+        totals=AgingTotals(**{k: _money(v) for k, v in totals.items()}))
 
 
 _counterparty_body = ExactJsonBody(CounterpartyIn)
@@ -345,6 +368,7 @@ _bill_body = ExactJsonBody(BillIn)
 _note_body = ExactJsonBody(NoteIn)
 _payment_body = ExactJsonBody(PaymentIn)
 _apply_body = ExactJsonBody(ApplyIn)
+_settings_body = ExactJsonBody(SettingsIn)
 Id = Annotated[UUID, Path()]
 SALES = (DocumentKind.SALES_INVOICE, DocumentKind.CREDIT_NOTE)
 PURCHASES = (DocumentKind.PURCHASE_BILL, DocumentKind.SUPPLIER_CREDIT_NOTE,
@@ -369,6 +393,24 @@ def _after(cursor: str | None) -> tuple[str, UUID] | None:
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/v1/companies/{company_id}", tags=["billing"],
                     route_class=StrictRoute)
+
+    # ----------------------------------------------------------------- settings
+
+    @api.get("/billing-settings", summary="Whether documents need a second person's "
+             "approval before they post", response_model=SettingsOut,
+             responses=problem_responses(*_ERRORS))
+    async def get_settings(ctx: Reader, billing: Billing) -> SettingsOut:
+        async with billing.db.transaction(company_id=ctx.company_id) as conn:
+            required = await billing.requires_approval(conn, ctx.company_id)
+        return SettingsOut(require_approval=required)
+
+    @api.put("/billing-settings", summary="Require (or not) a second person's approval",
+             response_model=SettingsOut, responses=problem_responses(*_ERRORS),
+             openapi_extra=_settings_body.openapi())
+    async def put_settings(ctx: Approver, billing: Billing,
+                           body: Annotated[SettingsIn, Depends(_settings_body)]) -> SettingsOut:
+        await billing.change_settings(ctx, body.require_approval)
+        return SettingsOut(require_approval=body.require_approval)
 
     # ----------------------------------------------------------------- counterparties
 
@@ -481,9 +523,7 @@ def router() -> APIRouter:
                                            counterparty_id=counterparty_id, status=status,
                                            date_from=date_from, date_to=date_to, limit=limit,
                                            offset=offset)
-        ids = [r["id"] for r in rows]
-        return DocumentPage(items=[document_out(await billing.document(ctx.company_id, i))
-                                   for i in ids])
+        return DocumentPage(items=[document_from_row(r) for r in rows])
 
     @api.post("/sales-invoices", summary="Draft a sales invoice", status_code=201,
               response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409),
@@ -502,7 +542,7 @@ def router() -> APIRouter:
                             status: Annotated[d.DocumentStatus | None, Query()] = None,
                             date_from: Date | None = None, date_to: Date | None = None,
                             limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                            offset: Annotated[int, Query(ge=0)] = 0) -> DocumentPage:
+                            offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> DocumentPage:
         return await _list(billing, ctx, SALES, customer_id,
                            status.value if status else None, date_from, date_to, limit, offset)
 
@@ -516,6 +556,13 @@ def router() -> APIRouter:
               response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
     async def post_invoice(document_id: Id, ctx: Writer, billing: Billing) -> DocumentOut:
         return document_out(await billing.post(ctx, document_id, (DocumentKind.SALES_INVOICE,)))
+
+    @api.post("/sales-invoices/{document_id}/approve",
+              summary="Approve a draft (maker-checker: not its author)",
+              response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
+    async def approve_invoice(document_id: Id, ctx: Approver, billing: Billing) -> DocumentOut:
+        return document_out(await billing.approve(ctx, document_id,
+                                                  (DocumentKind.SALES_INVOICE,)))
 
     @api.post("/sales-invoices/{document_id}/credit-note",
               summary="A posted credit note against a posted invoice (never more than it)",
@@ -562,7 +609,7 @@ def router() -> APIRouter:
                          status: Annotated[d.DocumentStatus | None, Query()] = None,
                          date_from: Date | None = None, date_to: Date | None = None,
                          limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> DocumentPage:
+                         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> DocumentPage:
         return await _list(billing, ctx, PURCHASES, supplier_id,
                            status.value if status else None, date_from, date_to, limit, offset)
 
@@ -575,6 +622,13 @@ def router() -> APIRouter:
               response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
     async def post_bill(document_id: Id, ctx: Writer, billing: Billing) -> DocumentOut:
         return document_out(await billing.post(ctx, document_id, (DocumentKind.PURCHASE_BILL,)))
+
+    @api.post("/purchase-bills/{document_id}/approve",
+              summary="Approve a draft bill (maker-checker: not its author)",
+              response_model=DocumentOut, responses=problem_responses(*_ERRORS, 409))
+    async def approve_bill(document_id: Id, ctx: Approver, billing: Billing) -> DocumentOut:
+        return document_out(await billing.approve(ctx, document_id,
+                                                  (DocumentKind.PURCHASE_BILL,)))
 
     @api.post("/purchase-bills/{document_id}/credit-note",
               summary="A supplier's credit note against a posted bill", status_code=201,
@@ -649,7 +703,7 @@ def router() -> APIRouter:
                      as_of: dt.date | None) -> AgingOut:
         day = as_of or billing.today()
         async with billing.db.transaction(company_id=ctx.company_id) as conn:
-            rows = await queries.open_as_of(conn, ctx.company_id, ledger, day)
+            rows = await queries.aging(conn, ctx.company_id, ledger, day)
         return aging(rows, day)
 
     @api.get("/reports/receivables-aging", summary="Receivables by days past due (GEL)",

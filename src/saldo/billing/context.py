@@ -31,7 +31,7 @@ CONTEXT = Context(
     build=build,
     routers=routers,
     inline_projections=inline_projections,
-    permissions=("documents:read", "documents:write"),
+    permissions=("documents:read", "documents:write", "documents:approve"),
     errors={d.InvalidTaxId: 422, d.InvalidIban: 422, d.DuplicateTaxId: 409,
             d.DuplicateSupplierReference: 409, d.OverAllocation: 422,
             PeriodNotOpen: 422, RateNotFound: 422},

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from saldo.kernel.errors import Conflict, NotFound, RuleViolation
+from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
 from saldo.kernel.events import DomainEvent, event_types
 from saldo.kernel.money import InvalidAmount, parse_amount, round_half_up
 
@@ -95,6 +95,11 @@ class DuplicateSupplierReference(Conflict):
 class InvalidDocumentState(Conflict):
     code = "invalid_state"
     title = "Wrong document state"
+
+
+class SegregationOfDuties(Forbidden):
+    code = "segregation_of_duties"
+    title = "Maker-checker: the author cannot approve"
 
 
 class InvalidDocument(RuleViolation):
@@ -320,6 +325,8 @@ def check_lines(raw: Sequence[LineInput], kind: DocumentKind, vat_payer: bool) -
         quantity = _decimal(r.quantity, f"{where}.quantity", 4)
         price = _decimal(r.unit_price, f"{where}.unit_price", 4)
         net = round_half_up(quantity * price, 2)
+        if net >= MAX_AMOUNT:
+            raise InvalidLine(f"{where}: the line's net amount is too large.", field=where)
         if net <= 0:
             raise InvalidLine(f"{where}: the line's net amount rounds to zero.", field=where)
         vat = line_vat(net, code)
@@ -334,6 +341,8 @@ def check_lines(raw: Sequence[LineInput], kind: DocumentKind, vat_payer: bool) -
         if len(r.description) > 500:
             raise InvalidLine(f"{where}.description: at most 500 characters.", field=where)
         lines.append(Line(r.description.strip(), quantity, price, code, account, net, vat))
+    if sum((x.net + x.vat for x in lines), ZERO) >= MAX_AMOUNT:
+        raise InvalidLine("The document's total is too large.", field="lines")
     return lines
 
 
@@ -401,6 +410,20 @@ class DocumentPosted(DomainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentApproved(DomainEvent):
+    """A second person approved the draft (when the company requires it)."""
+
+    document_id: UUID
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSettingsChanged(DomainEvent):
+    require_approval: bool
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentSettled(DomainEvent):
     """Part of the document's amount due was settled by a payment or a note."""
 
@@ -413,7 +436,8 @@ class DocumentSettled(DomainEvent):
     amount_base: Decimal
 
 
-DOCUMENT_EVENTS = event_types(DocumentDrafted, DocumentPosted, DocumentSettled)
+DOCUMENT_EVENTS = event_types(DocumentDrafted, DocumentApproved, DocumentPosted,
+                              DocumentSettled)
 
 
 @dataclass
@@ -438,6 +462,8 @@ class Document:
     settled: Decimal = ZERO
     settled_base: Decimal = ZERO
     credited: Decimal = ZERO
+    created_by: str = ""
+    approved_by: str | None = None
     version: int = 0
     pending: list[DomainEvent] = field(default_factory=list)
 
@@ -452,7 +478,7 @@ class Document:
                           event.date, event.due_date, event.currency, event.exchange_rate,
                           event.reference, event.supplier_reference, event.corrects,
                           [line_from_data(x) for x in event.lines], event.net_total,
-                          event.vat_total, event.total)
+                          event.vat_total, event.total, created_by=event.by)
             elif doc is not None:
                 doc.apply(event)
             if doc is not None:
@@ -460,7 +486,9 @@ class Document:
         return doc
 
     def apply(self, event: DomainEvent) -> None:
-        if isinstance(event, DocumentPosted):
+        if isinstance(event, DocumentApproved):
+            self.approved_by = event.by
+        elif isinstance(event, DocumentPosted):
             self.transaction_id = event.transaction_id
             self.total_base = event.total_base
         elif isinstance(event, DocumentSettled):
@@ -488,7 +516,17 @@ class Document:
 
     @property
     def status(self) -> DocumentStatus:
-        return status_of(self.posted, self.total, self.settled, self.credited)
+        return status_of(self.posted, self.total, self.settled, self.credited,
+                         self.kind.credit)
+
+    def approve(self, by: str) -> None:
+        if self.posted or self.approved_by:
+            raise InvalidDocumentState(f"{self.number} is not an unapproved draft.",
+                                       document_id=str(self.id), status=self.status.value)
+        if by == self.created_by:
+            raise SegregationOfDuties("The author of a document cannot approve it.",
+                                      document_id=str(self.id))
+        self.record(DocumentApproved(self.id, by))
 
     def settle(self, by_document: UUID, by_kind: str, on: Day, amount: Decimal) -> Decimal:
         """Settle ``amount`` of what is due; returns the GEL share relieved (the whole
@@ -510,10 +548,12 @@ class Document:
 
 
 def status_of(posted: bool, total: Decimal, settled: Decimal,
-              credited: Decimal) -> DocumentStatus:
+              credited: Decimal, note: bool = False) -> DocumentStatus:
+    """A credit note is ``posted`` once posted, whatever it was applied to; an invoice or
+    bill is partly paid, paid, or credited (settled wholly by credit notes)."""
     if not posted:
         return DocumentStatus.DRAFT
-    if settled <= 0:
+    if note or settled <= 0:
         return DocumentStatus.POSTED
     if settled < total:
         return DocumentStatus.PARTLY_PAID

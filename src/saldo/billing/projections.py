@@ -16,14 +16,16 @@ from saldo.platform.db import Connection
 from saldo.platform.eventstore import RecordedEvent
 
 READ_MODELS = ("counterparties", "billing_documents", "billing_numbers", "billing_settlements",
-               "billing_payments", "vat_lines")
+               "billing_payments", "vat_lines", "billing_settings", "vat_daily")
 
-EVENTS = frozenset({d.CounterpartyRegistered.type, *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
+EVENTS = frozenset({d.CounterpartyRegistered.type, d.BillingSettingsChanged.type,
+                    *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
 
 
 def _status(row: dict[str, Any]) -> str:
     return d.status_of(row["transaction_id"] is not None, Decimal(row["total"]),
-                       Decimal(row["settled"]), Decimal(row["credited"])).value
+                       Decimal(row["settled"]), Decimal(row["credited"]),
+                       d.DocumentKind(row["kind"]).credit).value
 
 
 def vat_rows(kind: d.DocumentKind, lines: Sequence[d.Line], rate: Decimal,
@@ -40,6 +42,23 @@ def vat_rows(kind: d.DocumentKind, lines: Sequence[d.Line], rate: Decimal,
     return rows
 
 
+async def _daily(conn: Connection, company: Any, day: Any,
+                 rows: Sequence[tuple[str, str, bool, Decimal, Decimal]]) -> None:
+    """Add (direction, code, deductible, base, VAT) rows to the day's VAT sums, in key
+    order (concurrent postings of a day lock the same rows in the same order)."""
+    sums: dict[tuple[str, str, bool], tuple[Decimal, Decimal]] = {}
+    for direction, code, deductible, base, vat in rows:
+        b, v = sums.get((direction, code, deductible), (Decimal(0), Decimal(0)))
+        sums[(direction, code, deductible)] = (b + base, v + vat)
+    for (direction, code, deductible), (base, vat) in sorted(sums.items()):
+        await conn.execute(
+            "INSERT INTO vat_daily AS t (company_id, day, direction, vat_code, deductible,"
+            " base, vat) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (company_id, day, direction, vat_code, deductible)"
+            " DO UPDATE SET base = t.base + excluded.base, vat = t.vat + excluded.vat",
+            (company, day, direction, code, deductible, base, vat))
+
+
 class BillingProjection:
     name = "billing"
 
@@ -54,6 +73,17 @@ class BillingProjection:
             company = e.company_id
             if e.type == d.CounterpartyRegistered.type:
                 await self._counterparty(conn, e)
+            elif e.type == d.BillingSettingsChanged.type:
+                await conn.execute(
+                    "INSERT INTO billing_settings (company_id, require_approval)"
+                    " VALUES (%s, %s) ON CONFLICT (company_id)"
+                    " DO UPDATE SET require_approval = excluded.require_approval",
+                    (company, e.data["require_approval"]))
+            elif e.type == d.DocumentApproved.type:
+                await conn.execute(
+                    "UPDATE billing_documents SET approved_by = %s, version = %s"
+                    " WHERE company_id = %s AND id = %s",
+                    (e.data["by"], e.version, company, e.data["document_id"]))
             elif e.type == d.DocumentDrafted.type:
                 drafted = d.DocumentDrafted.from_data(e.data)
                 await conn.execute(
@@ -69,6 +99,14 @@ class BillingProjection:
                      drafted.supplier_reference, drafted.corrects,
                      orjson.dumps(list(drafted.lines)).decode(), drafted.net_total,
                      drafted.vat_total, drafted.total, drafted.by, e.version))
+                # The counter follows the numbers drafted (a no-op live, where drafting
+                # advanced it; its source on a rebuild).
+                series, year, number = drafted.number.rsplit("-", 2)
+                await conn.execute(
+                    "INSERT INTO billing_numbers AS n (company_id, series, year, last_number)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (company_id, series, year)"
+                    " DO UPDATE SET last_number = greatest(n.last_number, excluded.last_number)",
+                    (company, series, int(year), int(number)))
             elif e.type == d.DocumentPosted.type:
                 posted = d.DocumentPosted.from_data(e.data)
                 cursor = await conn.execute(
@@ -83,14 +121,19 @@ class BillingProjection:
                 kind = d.DocumentKind(row["kind"])
                 lines = [d.line_from_data(x) for x in row["lines"]]
                 deductible = posted.vat_deductible
-                for no, direction, code, base, vat, ded in vat_rows(
-                        kind, lines, Decimal(row["exchange_rate"]), deductible):
-                    await conn.execute(
-                        "INSERT INTO vat_lines (company_id, day, document_id, line_no,"
-                        " direction, document_kind, vat_code, counterparty_id, base, vat,"
-                        " deductible) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        (company, row["date"], posted.document_id, no, direction, kind.value,
-                         code, row["counterparty_id"], base, vat, ded))
+                rows = vat_rows(kind, lines, Decimal(row["exchange_rate"]), deductible)
+                await conn.execute(
+                    "INSERT INTO vat_lines (company_id, day, document_id, line_no, direction,"
+                    " document_kind, vat_code, counterparty_id, base, vat, deductible)"
+                    " SELECT %s, %s, %s, v.no, v.direction, %s, v.code, %s, v.base, v.vat,"
+                    "        v.ded"
+                    "   FROM unnest(%s::int[], %s::text[], %s::text[], %s::numeric[],"
+                    "               %s::numeric[], %s::bool[])"
+                    "        AS v(no, direction, code, base, vat, ded)",
+                    (company, row["date"], posted.document_id, kind.value,
+                     row["counterparty_id"], *(list(c) for c in zip(*rows, strict=True))))
+                await _daily(conn, company, row["date"],
+                             [(r[1], r[2], r[5], r[3], r[4]) for r in rows])
             elif e.type == d.DocumentSettled.type:
                 settled = d.DocumentSettled.from_data(e.data)
                 credit = settled.amount if settled.by_kind in (
@@ -100,7 +143,7 @@ class BillingProjection:
                     "UPDATE billing_documents SET settled = settled + %s,"
                     " settled_base = settled_base + %s, credited = credited + %s,"
                     " version = %s WHERE company_id = %s AND id = %s"
-                    " RETURNING transaction_id, total, settled, credited",
+                    " RETURNING kind, transaction_id, total, settled, credited",
                     (settled.amount, settled.amount_base, credit, e.version, company,
                      settled.document_id))
                 row = await cursor.fetchone()
@@ -158,6 +201,8 @@ class BillingProjection:
             " ON CONFLICT DO NOTHING",
             (e.company_id, day, document_id, e.version, counterparty_id, base,
              round_half_up(vat * rate, 2) * sign))
+        await _daily(conn, e.company_id, day, [("sales", "advance18", True, base,
+                                                round_half_up(vat * rate, 2) * sign)])
 
     async def _counterparty(self, conn: Connection, e: RecordedEvent) -> None:
         c = d.CounterpartyRegistered.from_data(e.data)

@@ -133,39 +133,72 @@ async def open_items(conn: Connection, company_id: UUID, *,
             for r in await cursor.fetchall()]
 
 
+# What settled documents after ``as_of`` is added back to their current amounts: the few
+# late settlements instead of every settlement of every document (ageing stays fast with
+# tens of thousands of open documents).
 _OPEN_AS_OF = """
+WITH late AS (
+    SELECT document_id, sum(amount) AS amount, sum(amount_base) AS amount_base
+      FROM billing_settlements
+     WHERE company_id = %(c)s AND day > %(as_of)s
+     GROUP BY 1
+)
 SELECT d.id, d.kind, d.number, d.counterparty_id, c.name, d.date, d.due_date, d.currency,
-       d.total - coalesce(s.amount, 0) AS amount_due,
-       d.total_base - coalesce(s.amount_base, 0) AS base_due
+       (d.total - d.settled + coalesce(l.amount, 0))
+           * CASE WHEN d.kind = ANY(%(negative)s) THEN -1 ELSE 1 END AS amount_due,
+       (d.total_base - d.settled_base + coalesce(l.amount_base, 0))
+           * CASE WHEN d.kind = ANY(%(negative)s) THEN -1 ELSE 1 END AS base_due
   FROM billing_documents d
   JOIN counterparties c ON c.company_id = d.company_id AND c.id = d.counterparty_id
-  LEFT JOIN LATERAL (
-        SELECT sum(amount) AS amount, sum(amount_base) AS amount_base
-          FROM billing_settlements s
-         WHERE s.company_id = d.company_id AND s.document_id = d.id AND s.day <= %(as_of)s
-  ) s ON true
+  LEFT JOIN late l ON l.document_id = d.id
  WHERE d.company_id = %(c)s AND d.kind = ANY(%(kinds)s) AND d.transaction_id IS NOT NULL
    AND d.date <= %(as_of)s
    AND (%(cp)s::uuid IS NULL OR d.counterparty_id = %(cp)s)
 """
 
 
+def _ledger_params(company_id: UUID, ledger: str, as_of: date,
+                   counterparty_id: UUID | None) -> dict[str, Any]:
+    signs = RECEIVABLE_KINDS if ledger == "receivables" else PAYABLE_KINDS
+    return {"c": company_id, "kinds": list(signs), "as_of": as_of, "cp": counterparty_id,
+            "negative": [k for k, s in signs.items() if s < 0]}
+
+
 async def open_as_of(conn: Connection, company_id: UUID, ledger: str, as_of: date,
                      counterparty_id: UUID | None = None) -> list[dict[str, Any]]:
     """The ``receivables`` or ``payables`` documents open at the end of ``as_of``: the
     amount due and its GEL (``base_due``), signed as on the control account."""
-    signs = RECEIVABLE_KINDS if ledger == "receivables" else PAYABLE_KINDS
     cursor = await conn.execute(
         f"SELECT * FROM ({_OPEN_AS_OF}) o"
         " WHERE o.amount_due <> 0 OR o.base_due <> 0 ORDER BY o.due_date, o.number",
-        {"c": company_id, "kinds": list(signs), "as_of": as_of, "cp": counterparty_id})
+        _ledger_params(company_id, ledger, as_of, counterparty_id))
     rows = await cursor.fetchall()
     for r in rows:
-        sign = signs[r["kind"]]
-        r["amount_due"] *= sign
-        r["base_due"] *= sign
         r["currency"] = r["currency"].strip()
     return rows
+
+
+_AGING = f"""
+SELECT o.counterparty_id, o.name,
+       coalesce(sum(o.base_due) FILTER (WHERE o.late <= 0), 0) AS not_due,
+       coalesce(sum(o.base_due) FILTER (WHERE o.late BETWEEN 1 AND 30), 0) AS days_1_30,
+       coalesce(sum(o.base_due) FILTER (WHERE o.late BETWEEN 31 AND 60), 0) AS days_31_60,
+       coalesce(sum(o.base_due) FILTER (WHERE o.late BETWEEN 61 AND 90), 0) AS days_61_90,
+       coalesce(sum(o.base_due) FILTER (WHERE o.late > 90), 0) AS days_over_90,
+       sum(o.base_due) AS total
+  FROM (SELECT *, %(as_of)s - due_date AS late FROM ({_OPEN_AS_OF}) x
+         WHERE x.base_due <> 0) o
+ GROUP BY o.counterparty_id, o.name
+ ORDER BY lower(o.name), o.counterparty_id
+"""
+
+
+async def aging(conn: Connection, company_id: UUID, ledger: str,
+                as_of: date) -> list[dict[str, Any]]:
+    """Receivables or payables per counterparty by days past the due date at ``as_of``
+    (not due, 1–30, 31–60, 61–90, over 90), in GEL, signed as on the control account."""
+    cursor = await conn.execute(_AGING, _ledger_params(company_id, ledger, as_of, None))
+    return await cursor.fetchall()
 
 
 async def payments(conn: Connection, company_id: UUID, *,
@@ -194,7 +227,7 @@ async def vat_totals(conn: Connection, company_id: UUID, date_from: date,
     ``{direction, vat_code, deductible, base, vat}`` in GEL (credit notes negative)."""
     cursor = await conn.execute(
         "SELECT direction, vat_code, deductible, sum(base) AS base, sum(vat) AS vat"
-        "  FROM vat_lines WHERE company_id = %s AND day BETWEEN %s AND %s"
+        "  FROM vat_daily WHERE company_id = %s AND day BETWEEN %s AND %s"
         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3", (company_id, date_from, date_to))
     return await cursor.fetchall()
 
@@ -220,7 +253,7 @@ async def taxable_turnover_by_day(conn: Connection, company_id: UUID, date_from:
     """GEL of the company's ``vat18`` supplies per day (credit notes subtract): what
     counts towards the VAT registration threshold (api/v1.md "VAT codes"; Art. 157)."""
     cursor = await conn.execute(
-        "SELECT day, sum(base) AS base FROM vat_lines"
+        "SELECT day, sum(base) AS base FROM vat_daily"
         " WHERE company_id = %s AND direction = 'sales' AND vat_code = 'vat18'"
         "   AND day BETWEEN %s AND %s GROUP BY day ORDER BY day",
         (company_id, date_from, date_to))

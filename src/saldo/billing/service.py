@@ -37,6 +37,7 @@ from saldo.billing.domain import (
     LineInput,
     PaymentDraft,
 )
+from saldo.fx import queries as fx_queries
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import CompanyContext
 from saldo.kernel.errors import RuleViolation
@@ -180,28 +181,49 @@ class BillingService:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def vat_payer(self, conn: Connection, company_id: UUID) -> bool:
+    async def vat_payer(self, conn: Connection, company_id: UUID,
+                        memo: dict[str, Any] | None = None) -> bool:
+        """Whether the company is a VAT payer (remembered for the unit of work)."""
+        if memo is not None and "billing.vat_payer" in memo:
+            return bool(memo["billing.vat_payer"])
         row = await identity_queries.company_settings(conn, company_id)
-        return bool(row and row["vat_payer"])
+        payer = bool(row and row["vat_payer"])
+        if memo is not None:
+            memo["billing.vat_payer"] = payer
+        return payer
 
     async def _counterparty(self, conn: Connection, company_id: UUID,
-                            counterparty_id: UUID) -> dict[str, Any]:
-        row = await queries.counterparty(conn, company_id, counterparty_id)
+                            counterparty_id: UUID,
+                            memo: dict[str, Any] | None = None) -> dict[str, Any]:
+        known: dict[UUID, dict[str, Any]] = (memo.setdefault("billing.counterparties", {})
+                                             if memo is not None else {})
+        row = known.get(counterparty_id) or await queries.counterparty(conn, company_id,
+                                                                      counterparty_id)
         if row is None:
             raise d.CounterpartyNotFound("No such counterparty.",
                                          counterparty_id=str(counterparty_id))
+        known[counterparty_id] = row
         return row
 
-    async def _check_open(self, conn: Connection, company_id: UUID, day: date) -> None:
+    async def _check_open(self, conn: Connection, company_id: UUID, day: date,
+                          memo: dict[str, Any] | None = None) -> None:
         """A document dated in a closed or locked month is refused (422 period_closed)."""
+        if not 1901 <= day.year <= 2998:
+            raise d.InvalidDocument(f"{day} is not a date Saldo keeps books for.",
+                                    field="date")
+        period = f"{day.year:04d}-{day.month:02d}"
+        checked: set[str] = (memo.setdefault("billing.open_periods", set())
+                             if memo is not None else set())
+        if period in checked:
+            return
         settings = await self.ledger.company(company_id, conn)
         start = settings.fiscal_year_start_month
         year = day.year if day.month >= start else day.year - 1
-        period = f"{day.year:04d}-{day.month:02d}"
         for p in await ledger_queries.fiscal_periods(conn, company_id, year, start):
             if p["period"] == period and p["status"] != "open":
                 raise PeriodNotOpen(f"Period {period} is {p['status']}; it takes no "
                                     "documents.", period=period, status=p["status"])
+        checked.add(period)
 
     async def rate(self, conn: Connection, currency: str, day: date,
                    given: object = None) -> Decimal:
@@ -278,11 +300,13 @@ class BillingService:
         return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def _draft(self, uow: UnitOfWork, kind: DocumentKind, data: DocumentInput,
-                     corrects: UUID | None) -> Document:
+                     corrects: UUID | None, *, append: bool = True) -> Document:
+        """A new draft; ``append=False`` keeps its event pending, to be appended with the
+        posting's in one round trip (``post_many``)."""
         conn, company_id = uow.conn, uow.company_id
-        await self._counterparty(conn, company_id, data.counterparty_id)
-        await self._check_open(conn, company_id, data.date)
-        vat_payer = await self.vat_payer(conn, company_id)
+        await self._counterparty(conn, company_id, data.counterparty_id, uow.memo)
+        await self._check_open(conn, company_id, data.date, uow.memo)
+        vat_payer = await self.vat_payer(conn, company_id, uow.memo)
         lines = d.check_lines(data.lines, kind, vat_payer)
         currency = (data.currency or "GEL").strip().upper()
         if currency not in ISO_CURRENCIES:
@@ -319,9 +343,10 @@ class BillingService:
                        currency, rate, event.reference, supplier_reference, corrects, lines,
                        net, vat, total)
         doc.pending.append(event)
-        await uow.append(document_stream(document_id), DOCUMENT_STREAM, NO_STREAM,
-                         doc.pending)
-        doc.pending, doc.version = [], 1
+        if append:
+            await uow.append(document_stream(document_id), DOCUMENT_STREAM, NO_STREAM,
+                             doc.pending)
+            doc.pending, doc.version = [], 1
         return doc
 
     async def _number(self, conn: Connection, company_id: UUID, series: str,
@@ -337,20 +362,53 @@ class BillingService:
 
     async def post(self, ctx: CompanyContext, document_id: UUID,
                    kinds: tuple[DocumentKind, ...]) -> Document:
+        """Post a draft: its author may, unless the company requires a second person's
+        approval first (then an unapproved draft is 409 ``not_approved``)."""
         async def decide(uow: UnitOfWork) -> Document:
             doc = await self._load(uow, document_id)
             if doc.kind not in kinds:
                 raise d.DocumentNotFound("No such document.", document_id=str(document_id))
+            if (not doc.posted and doc.approved_by is None
+                    and await self.requires_approval(uow.conn, uow.company_id)):
+                raise NotApproved(f"{doc.number} needs a second person's approval first.",
+                                  document_id=str(doc.id))
             await self._post(uow, doc)
             return doc
 
         return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
+    async def approve(self, ctx: CompanyContext, document_id: UUID,
+                      kinds: tuple[DocumentKind, ...]) -> Document:
+        async def decide(uow: UnitOfWork) -> Document:
+            doc = await self._load(uow, document_id)
+            if doc.kind not in kinds:
+                raise d.DocumentNotFound("No such document.", document_id=str(document_id))
+            doc.approve(uow.actor.username)
+            await self._save(uow, doc)
+            return doc
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def requires_approval(self, conn: Connection, company_id: UUID) -> bool:
+        cursor = await conn.execute(
+            "SELECT require_approval FROM billing_settings WHERE company_id = %s",
+            (company_id,))
+        row = await cursor.fetchone()
+        return bool(row and row["require_approval"])
+
+    async def change_settings(self, ctx: CompanyContext, require_approval: bool) -> None:
+        async def decide(uow: UnitOfWork) -> None:
+            stream = f"billing.settings-{uow.company_id}"
+            await uow.append(stream, "billing.settings", await uow.version(stream), [
+                d.BillingSettingsChanged(require_approval, uow.actor.username)])
+
+        await self.units.run(ctx.company_id, _actor(ctx), decide)
+
     async def _post(self, uow: UnitOfWork, doc: Document) -> PostedJournal:
         if doc.posted:
             raise d.InvalidDocumentState(f"{doc.number} is posted already.",
                                          document_id=str(doc.id), status=doc.status.value)
-        vat_payer = await self.vat_payer(uow.conn, uow.company_id)
+        vat_payer = await self.vat_payer(uow.conn, uow.company_id, uow.memo)
         journal = _Journal(doc.exchange_rate)
         party = doc.counterparty_id
         sales = doc.kind.sales
@@ -396,6 +454,20 @@ class BillingService:
         for hook in self.document_posted:
             await hook(uow, doc)
         return posted
+
+    async def post_many(self, ctx: CompanyContext, kind: DocumentKind,
+                        documents: Sequence[DocumentInput]) -> list[Document]:
+        """Draft and post many documents in one unit of work, all or none (an import of a
+        month's invoices, the benchmark)."""
+        async def decide(uow: UnitOfWork) -> list[Document]:
+            posted = []
+            for data in documents:
+                doc = await self._draft(uow, kind, data, None, append=False)
+                await self._post(uow, doc)
+                posted.append(doc)
+            return posted
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def credit_note(self, ctx: CompanyContext, document_id: UUID, on: date,
                           lines: Sequence[LineInput], reference: str | None = None) -> Document:
@@ -491,8 +563,8 @@ class BillingService:
         line through this): allocations to documents of the same counterparty and
         currency, never more than each one's amount due; the remainder is an advance."""
         conn, company_id = uow.conn, uow.company_id
-        await self._counterparty(conn, company_id, draft.counterparty_id)
-        await self._check_open(conn, company_id, draft.date)
+        await self._counterparty(conn, company_id, draft.counterparty_id, uow.memo)
+        await self._check_open(conn, company_id, draft.date, uow.memo)
         amount = d.positive_amount(draft.amount, "amount")
         currency = (draft.currency or "GEL").strip().upper()
         if currency not in ISO_CURRENCIES:
@@ -510,7 +582,7 @@ class BillingService:
                                    f"({amount}).", amount=str(amount),
                                    allocated=str(allocated))
         unallocated = amount - allocated
-        vat_payer = await self.vat_payer(conn, company_id)
+        vat_payer = await self.vat_payer(conn, company_id, uow.memo)
         charge_vat = draft.advance_vat if draft.advance_vat is not None else vat_payer
         advance_vat = d.ZERO
         party = draft.counterparty_id
@@ -562,6 +634,11 @@ class BillingService:
             if doc.currency != currency:
                 raise d.AllocationMismatch(
                     f"{where}: {doc.number} is in {doc.currency}, the payment in {currency}.",
+                    field=where, document_id=str(doc.id))
+            if doc.date > on:
+                raise d.AllocationMismatch(
+                    f"{where}: {doc.number} is dated {doc.date}, after the payment: take the "
+                    "payment as an advance and apply it on or after that date.",
                     field=where, document_id=str(doc.id))
             receives = doc.kind in (DocumentKind.SALES_INVOICE,
                                     DocumentKind.SUPPLIER_CREDIT_NOTE)
@@ -648,15 +725,25 @@ def _exchange_difference(journal: _Journal, control: str, side: str, difference:
                f"Exchange difference {doc.number}")
 
 
+class NotApproved(d.InvalidDocumentState):
+    code = "not_approved"
+    title = "Approval required"
+
+
 class PeriodNotOpen(RuleViolation):
     code = "period_closed"
     title = "Period closed"
 
 
 async def official_rate(conn: Connection, currency: str, day: date) -> Decimal:
-    """The NBG rate in effect on ``day`` (the fx context's ``rate_in_effect``)."""
-    raise RateNotFound(f"No exchange rate for {currency} on {day}: give exchange_rate (GEL "
-                       f"per one {currency}).", currency=currency, date=day.isoformat())
+    """The NBG rate in effect on ``day`` (the fx context's ``rate_in_effect``): the latest
+    published for a day on or before it (georgia.md §7)."""
+    found = await fx_queries.rate_in_effect(conn, currency, day)
+    if found is None:
+        raise RateNotFound(f"No exchange rate for {currency} on {day}: load the NBG rates or "
+                           f"give exchange_rate (GEL per one {currency}).", currency=currency,
+                           date=day.isoformat())
+    return found.rate
 
 
 class RateNotFound(RuleViolation):

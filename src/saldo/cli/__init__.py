@@ -132,8 +132,11 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         out.print(f"worker polling every {settings.worker_poll_interval}s; Ctrl+C stops")
         freeze_startup_objects()
-        await asyncio.gather(container.runner.run_forever(settings.worker_poll_interval, stop),
-                             *(work(stop) for work in container.workers))
+        # The contexts' loops (rs.ge delivery) act for companies: the application pool.
+        async with _app_pool(container):
+            await asyncio.gather(
+                container.runner.run_forever(settings.worker_poll_interval, stop),
+                *(work(stop) for work in container.workers))
 
     _run(_with_container(settings, work))
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import signal
+from datetime import datetime, time
+from uuid import UUID
 
 import typer
 
@@ -18,6 +21,8 @@ from saldo.cli.common import (
     out,
 )
 from saldo.fx.service import FetchOutcome, FxService
+from saldo.identity.service import Permission
+from saldo.ledger.service import Revaluation
 
 rates_app = typer.Typer(no_args_is_help=True, help="Official NBG exchange rates.")
 fx_app = typer.Typer(no_args_is_help=True, help="Foreign-currency books (IAS 21).")
@@ -71,3 +76,67 @@ def fetch(
     if outcome.failures:
         raise typer.Exit(EXIT_FAILURE)
 
+
+
+@fx_app.command("revalue")
+@_expected_failures
+def revalue(
+    as_of: datetime = typer.Option(..., "--as-of", formats=_DAY,
+                                   help="The day whose closing rates to revalue at."),
+    company: UUID = typer.Option(..., "--company", help="The company's id."),
+    user: str = typer.Option(..., "--user", help="A member whose role holds "
+                                                 "transactions:approve."),
+) -> None:
+    """IAS 21 revaluation of the monetary accounts' foreign-currency balances at the
+    official rate in effect on --as-of, posted (and reversed the next day), as
+    POST .../fx-revaluations does. Running it again for the same day posts nothing."""
+    settings = _settings()
+
+    async def work(container: bootstrap.Container) -> Revaluation:
+        async with _app_pool(container):
+            ctx = await container.identity.member_context(company, user,
+                                                          Permission.TRANSACTIONS_APPROVE)
+            return await container.ledger.revalue(ctx, as_of.date())
+
+    done = _run(_with_container(settings, work))
+    for r in done.lines:
+        out.print(f"{r.account_code:<10} {r.currency} {r.foreign_balance:>16} × {r.rate}: "
+                  f"{r.gel_before:>14} → {r.gel_after:>14}  {r.difference:>+12}",
+                  highlight=False)
+    if done.posted:
+        out.print(f"posted transaction {done.transaction_id}", highlight=False)
+    elif done.transaction_id is not None:
+        out.print(f"revalued before by transaction {done.transaction_id}; nothing posted",
+                  highlight=False)
+    else:
+        out.print("nothing to revalue", highlight=False)
+
+
+@rates_app.command("schedule")
+@_expected_failures
+def schedule(
+    at: str = typer.Option("00:30", "--at", envvar="SALDO_RATES_FETCH_AT",
+                           help="Tbilisi time of the daily fetch (HH:MM)."),
+    retry_minutes: float = typer.Option(60.0, "--retry-minutes", min=0.1,
+                                        help="Wait before trying a failed day again."),
+) -> None:
+    """Fetch NBG's rates now and then every day (the rates worker): catches up the days
+    since the last rate stored (up to a week), retries a failed day, stops on Ctrl+C."""
+    try:
+        daily = time.fromisoformat(at)
+    except ValueError:
+        _fail(f"--at {at!r} is not a time such as 00:30.", EXIT_FAILURE)
+    settings = _settings()
+
+    async def work(container: bootstrap.Container) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with _app_pool(container):
+            out.print(f"fetching NBG rates daily at {daily:%H:%M} Tbilisi time; Ctrl+C stops",
+                      highlight=False)
+            await _fx(container).run_schedule(stop, at=daily,
+                                              retry_seconds=retry_minutes * 60)
+
+    _run(_with_container(settings, work))

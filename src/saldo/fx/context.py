@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from saldo.fx import api
@@ -11,6 +11,7 @@ from saldo.fx.domain import NbgUnavailable
 from saldo.fx.nbg import DEFAULT_URL, NbgClient
 from saldo.fx.service import FxService
 from saldo.platform.registry import Context, Wiring
+from saldo.platform.settings import SettingsError
 
 
 class FxSettings(BaseSettings):
@@ -22,9 +23,26 @@ class FxSettings(BaseSettings):
     nbg_url: str = DEFAULT_URL
     nbg_timeout: float = Field(default=10.0, gt=0, le=120)
 
+    @field_validator("nbg_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+def fx_settings() -> FxSettings:
+    """Read once, like the platform's: a bad value names its variable."""
+    try:
+        return FxSettings()
+    except ValidationError as exc:
+        problems = [f"SALDO_{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                    for e in exc.errors()]
+        raise SettingsError("Invalid configuration. " + "; ".join(problems) + ".") from None
+
 
 def build(w: Wiring) -> FxService:
-    settings = FxSettings()
+    settings = fx_settings()
     return FxService(w.app_db, NbgClient(settings.nbg_url, timeout=settings.nbg_timeout))
 
 

@@ -222,3 +222,72 @@ def parse_nbg_answer(payload: object, requested: date | None) -> list[OfficialRa
         raise NbgAnswerInvalid("NBG's answer holds no rate Saldo can use.",
                                findings=["No ISO 4217 currency in the answer."])
     return rates
+
+
+# ---------------------------------------------------------------------- IAS 21
+
+
+#: Monetary items (IAS 21.8, 21.16: units of currency held, and assets and liabilities to
+#: be received or paid in a fixed or determinable number of units of currency) in the
+#: Georgian standard chart, by the account group a code falls in: cash (11), bank (12),
+#: receivables (14), notes receivable (15), long-term receivables (23), payables (31),
+#: borrowings (32), taxes (33), accrued liabilities and provisions settled in cash (34),
+#: long-term borrowings (41), other long-term liabilities (42), long-term provisions (43).
+MONETARY_GROUPS = ("11", "12", "14", "15", "23", "31", "32", "33", "34", "41", "42", "43")
+#: Within those groups, what is not monetary (IAS 21.16: a right to receive, or an
+#: obligation to deliver, goods or services): advances paid (1480) and received (3120),
+#: contract liabilities (3125), deferred tax (2340, 4210).
+NON_MONETARY = ("1480", "2340", "3120", "3125", "4210")
+#: Unrealised exchange gains and losses (the revaluation's own accounts).
+UNREALISED_GAIN, UNREALISED_LOSS = "8145", "8245"
+#: Realised exchange gains and losses (settlement at another rate, IAS 21.28).
+REALISED_GAIN, REALISED_LOSS = "8140", "8240"
+
+
+def is_monetary(account_code: str) -> bool:
+    """Whether an account (or a company's sub-account of it, ``1220.01``) holds monetary
+    items that IAS 21.23 retranslates at the closing rate. Inventory (16), fixed assets
+    (21-26), equity and profit or loss accounts never are."""
+    head = account_code[:4]
+    return head[:2] in MONETARY_GROUPS and head not in NON_MONETARY
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A monetary account's balance in one foreign currency as of a day: the amount in
+    the currency and its carrying amount in GEL (debit positive)."""
+
+    account_code: str
+    currency: str
+    foreign_balance: Decimal
+    gel_before: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Retranslation:
+    """One position at the closing rate: ``gel_after = round(foreign × rate)``; the
+    difference goes to unrealised gain (positive on a debit position grown, or a credit
+    position shrunk) or loss."""
+
+    account_code: str
+    currency: str
+    foreign_balance: Decimal
+    rate: Decimal
+    gel_before: Decimal
+    gel_after: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        return self.gel_after - self.gel_before
+
+
+def retranslate(position: Position, rate: Decimal) -> Retranslation:
+    """IAS 21.23(a): a foreign-currency monetary item at the closing rate, rounded half-up
+    to the tetri (kernel.money.round_half_up, the one rounding rule).
+
+    Worked example: 1220 holds USD 1,000.00 booked at 2.70 (GEL 2,700.00); the closing
+    rate is 2.7500: gel_after = 2,750.00 and the difference +50.00 is an unrealised gain
+    (Dr 1220 50.00, Cr 8145 50.00)."""
+    gel_after = round_half_up(position.foreign_balance * rate, 2)
+    return Retranslation(position.account_code, position.currency, position.foreign_balance,
+                         rate, position.gel_before, gel_after)

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 
 from saldo.fx import queries, store
 from saldo.fx.domain import (
+    REALISED_GAIN,
+    REALISED_LOSS,
+    UNREALISED_GAIN,
+    UNREALISED_LOSS,
     NbgAnswerInvalid,
     NbgUnavailable,
     OfficialRate,
+    Position,
     RateNotFound,
+    Retranslation,
     check_currency,
+    is_monetary,
     manual_rate,
+    retranslate,
 )
 from saldo.fx.nbg import NbgClient
 from saldo.fx.queries import RateInEffect
@@ -23,7 +34,19 @@ from saldo.platform.db import Database
 
 log = structlog.get_logger("saldo.fx")
 
-__all__ = ["FetchOutcome", "FxService", "RateInEffect", "RateNotFound"]
+#: What other contexts use: the service, and IAS 21's pure rules (the ledger's revaluation
+#: and its exchange-difference checks).
+__all__ = ["REALISED_GAIN", "REALISED_LOSS", "UNREALISED_GAIN", "UNREALISED_LOSS",
+           "FetchOutcome", "FxService", "Position", "RateInEffect", "RateNotFound",
+           "Retranslation", "is_monetary", "retranslate"]
+
+#: NBG's clock: a day's rates are Tbilisi's day (georgia.md §7).
+TBILISI = ZoneInfo("Asia/Tbilisi")
+
+
+def tbilisi_today() -> date:
+    return datetime.now(TBILISI).date()
+
 
 #: The most days one fetch may cover (a year and a bit: loading a year's history).
 MAX_FETCH_DAYS = 400
@@ -42,7 +65,7 @@ class FetchOutcome:
 
 class FxService:
     def __init__(self, db: Database, client: NbgClient, *,
-                 today: Callable[[], date] = date.today) -> None:
+                 today: Callable[[], date] = tbilisi_today) -> None:
         self.db = db
         self.client = client
         self.today = today
@@ -99,3 +122,45 @@ class FxService:
                 outcome.unchanged += len(rates) - changed
             day += timedelta(days=1)
         return outcome
+
+
+    async def catch_up(self, days: int = 7) -> FetchOutcome:
+        """Fetch from the day after the latest NBG rate stored (at most ``days`` back) to
+        today: what the daily schedule runs, so a day missed while the worker was down or
+        NBG was unreachable is fetched the next time."""
+        today = self.today()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT max(valid_from) AS last FROM fx_rates WHERE source = 'nbg'")
+            row = await cursor.fetchone()
+        last = row["last"] if row else None
+        first = today - timedelta(days=days - 1)
+        if last is not None and last + timedelta(days=1) > first:
+            first = min(last + timedelta(days=1), today)
+        return await self.fetch(first, today)
+
+    async def run_schedule(self, stop: asyncio.Event, *, at: time = time(0, 30),
+                           retry_seconds: float = 3600.0, days: int = 7,
+                           now: Callable[[], datetime] = lambda: datetime.now(TBILISI)
+                           ) -> None:
+        """Fetch the rates once at start, then every day at ``at`` (Tbilisi time), until
+        ``stop`` is set. A run that leaves a day unfetched is tried again after
+        ``retry_seconds``. Failures are logged, never raised: the schedule keeps going."""
+        while not stop.is_set():
+            try:
+                outcome = await self.catch_up(days)
+                failed = bool(outcome.failures)
+                log.info("rates_fetched", days=len(outcome.days), stored=outcome.stored,
+                         failures=len(outcome.failures))
+            except Exception:  # a database hiccup must not end the schedule
+                log.exception("rates_schedule_failed")
+                failed = True
+            current = now()
+            if failed:
+                wait = retry_seconds
+            else:
+                following = datetime.combine(current.date() + timedelta(days=1), at,
+                                             current.tzinfo)
+                wait = (following - current).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=max(wait, 1.0))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from saldo.identity.api import CompanyContext, Permission, Text, require
 from saldo.kernel.errors import RuleViolation
-from saldo.kernel.money import amount_text
+from saldo.kernel.money import ISO_CURRENCIES, amount_text, minor_units, round_half_up
 from saldo.ledger import domain as d
 from saldo.ledger import queries
 from saldo.ledger.domain import (
@@ -199,6 +199,14 @@ class AccountPatch(BaseModel):
     cash_flow: CashFlow | None = _CASH_FLOW
 
 
+class ForeignBalanceOut(BaseModel):
+    currency: str
+    debit: str
+    credit: str
+    balance: str = Field(description="debit − credit, in the currency")
+    balance_base: str = Field(description="its carrying amount in the base currency")
+
+
 class BalanceOut(BaseModel):
     code: str
     as_of: dt.date
@@ -206,6 +214,46 @@ class BalanceOut(BaseModel):
     credit: str
     balance: str = Field(description="debit − credit, in the base currency")
     currency: str
+    #: The part of the balance in each foreign currency (issue 12 item 2); left out when
+    #: the account has none.
+    foreign: list[ForeignBalanceOut] | None = None
+
+
+class CurrencyBalanceOut(BaseModel):
+    """``?currency=USD``: the account's lines in that currency only."""
+
+    code: str
+    as_of: dt.date
+    currency: str
+    debit: str = Field(description="debits in the currency")
+    credit: str
+    balance: str = Field(description="debit − credit, in the currency")
+    base_currency: str
+    debit_base: str = Field(description="the same lines' debits in the base currency")
+    credit_base: str
+    balance_base: str = Field(description="carrying amount in the base currency")
+
+
+class RevaluationIn(BaseModel):
+    as_of: Date
+
+
+class RevaluationLineOut(BaseModel):
+    account_code: str
+    currency: str
+    foreign_balance: str
+    rate: str
+    gel_before: str
+    gel_after: str
+    difference: str
+
+
+class RevaluationOut(BaseModel):
+    transaction_id: UUID | None = Field(description=(
+        "The revaluation posted; asked again for the same date, the revaluation of that "
+        "date (nothing is posted twice); null if there was nothing to revalue"))
+    as_of: dt.date
+    lines: list[RevaluationLineOut]
 
 
 class PeriodOut(BaseModel):
@@ -253,6 +301,11 @@ class BatchOut(BaseModel):
 
 def _money(value: Any) -> str:
     return amount_text(Decimal(value))
+
+
+def _amount_in(value: Decimal, places: int) -> str:
+    """An amount in a currency, to its minor units (the lines store three decimals)."""
+    return amount_text(round_half_up(value, places), places)
 
 
 def _entries(entries: list[dict[str, Any]]) -> list[EntryOut]:
@@ -354,19 +407,49 @@ def router() -> APIRouter:
     @api.get("/accounts/{code}/balance",
              summary="Posted totals up to and including a date (სალდო); headers include "
                      "their sub-accounts",
-             response_model=BalanceOut, responses=problem_responses(*_ERRORS))
+             response_model=BalanceOut | CurrencyBalanceOut, response_model_exclude_none=True,
+             responses=problem_responses(*_ERRORS))
     async def balance(code: Code, ctx: AccountsReader, ledger: Ledger,
-                      as_of: Date | None = None) -> BalanceOut:
+                      as_of: Date | None = None,
+                      currency: Annotated[Text | None, Query(min_length=3, max_length=3)] = None,
+                      ) -> BalanceOut | CurrencyBalanceOut:
         day = as_of or ledger.today()
         settings = await ledger.company(ctx.company_id)
+        if currency is not None:
+            currency = currency.upper()
+            if currency not in ISO_CURRENCIES:
+                raise d.InvalidCurrency(f"{currency!r} is not an ISO 4217 currency code.",
+                                        field="currency")
         async with ledger.db.transaction(company_id=ctx.company_id) as conn:
             row = await queries.account(conn, ctx.company_id, code)
             if row is None:
                 raise d.AccountNotFound(f"No account {code}.", code=code)
+            if currency is not None:
+                found = await queries.currency_balance(conn, ctx.company_id, code, currency,
+                                                       day)
+                places = minor_units(currency)
+                return CurrencyBalanceOut(
+                    code=code, as_of=day, currency=currency,
+                    debit=_amount_in(found.amount_debit, places),
+                    credit=_amount_in(found.amount_credit, places),
+                    balance=_amount_in(found.amount_debit - found.amount_credit, places),
+                    base_currency=settings.base_currency, debit_base=_money(found.debit),
+                    credit_base=_money(found.credit),
+                    balance_base=_money(found.debit - found.credit))
             debit, credit = await queries.balance(conn, ctx.company_id, code, day,
                                                   postable=row["postable"])
+            foreign = await queries.currency_balances(conn, ctx.company_id, code, day,
+                                                      settings.base_currency)
         return BalanceOut(code=code, as_of=day, debit=_money(debit), credit=_money(credit),
-                          balance=_money(debit - credit), currency=settings.base_currency)
+                          balance=_money(debit - credit), currency=settings.base_currency,
+                          foreign=[ForeignBalanceOut(
+                              currency=f.currency,
+                              debit=_amount_in(f.amount_debit, minor_units(f.currency)),
+                              credit=_amount_in(f.amount_credit, minor_units(f.currency)),
+                              balance=_amount_in(f.amount_debit - f.amount_credit,
+                                                 minor_units(f.currency)),
+                              balance_base=_money(f.debit - f.credit)) for f in foreign]
+                          or None)
 
     # ----------------------------------------------------------------- transactions
 
@@ -481,6 +564,23 @@ def router() -> APIRouter:
             rows = await queries.fiscal_periods(conn, ctx.company_id, year,
                                                 settings.fiscal_year_start_month)
         return [PeriodOut(**r) for r in rows]
+
+    @api.post("/fx-revaluations",
+              summary="IAS 21 revaluation of the monetary accounts' foreign-currency balances "
+                      "at the official rate in effect on as_of, posted (reversed the next day)",
+              status_code=201, response_model=RevaluationOut,
+              responses=problem_responses(*_ERRORS, 409))
+    async def revalue(body: RevaluationIn, ctx: Approver, ledger: Ledger,
+                      rid: RequestId) -> RevaluationOut:
+        # Idempotent per date: asked again, the same answer (and nothing posted).
+        done = await ledger.revalue(ctx, body.as_of, rid)
+        return RevaluationOut(transaction_id=done.transaction_id, as_of=body.as_of, lines=[
+            RevaluationLineOut(account_code=r.account_code, currency=r.currency,
+                               foreign_balance=_amount_in(r.foreign_balance,
+                                                          minor_units(r.currency)),
+                               rate=format(r.rate, "f"), gel_before=_money(r.gel_before),
+                               gel_after=_money(r.gel_after), difference=_money(r.difference))
+            for r in done.lines])
 
     @api.post("/fiscal-years/{year}/close",
               summary="Year-end close: profit or loss into retained earnings (5310/5320), "

@@ -424,6 +424,9 @@ class EntryInput:
     counterparty_id: UUID | None = None
     document_id: UUID | None = None
     kind: str = "regular"
+    #: An exchange-difference line only: the currency of the item whose GEL value it
+    #: adjusts, when not the transaction's (a revaluation in GEL adjusts USD and EUR items).
+    currency: str | None = None
 
 
 #: Line kinds. ``fx_difference``: a realised or unrealised exchange difference, a GEL
@@ -461,6 +464,8 @@ class Entry:
     counterparty_id: UUID | None = None
     document_id: UUID | None = None
     kind: str = REGULAR_LINE
+    #: Exchange-difference lines: the item's currency, if not the transaction's.
+    currency: str | None = None
 
     def as_data(self) -> dict[str, Any]:
         data = {"account_code": self.account_code, "debit": str(self.debit),
@@ -473,6 +478,8 @@ class Entry:
             data["document_id"] = str(self.document_id)
         if self.kind != REGULAR_LINE:
             data["kind"] = self.kind
+        if self.currency is not None:
+            data["currency"] = self.currency
         return data
 
     @classmethod
@@ -483,7 +490,7 @@ class Entry:
                    data.get("description") or "",
                    UUID(counterparty) if counterparty else None,
                    UUID(document) if document else None,
-                   data.get("kind", REGULAR_LINE))
+                   data.get("kind", REGULAR_LINE), data.get("currency"))
 
     def swapped(self) -> Entry:
         return replace(self, debit=self.credit, credit=self.debit,
@@ -625,7 +632,7 @@ def check_content(raw: ContentInput, base_currency: str, *,
     elif raw.exchange_rate is None or raw.exchange_rate == "":
         raise ExchangeRateMissing(
             f"No exchange rate for {currency} on {raw.date}: give exchange_rate (GEL per one "
-            f"{currency}); official NBG rates are not loaded yet.", currency=currency)
+            f"{currency}).", currency=currency)
     else:
         rate = _rate(raw.exchange_rate)
     if len(raw.entries) < 2:
@@ -635,6 +642,18 @@ def check_content(raw: ContentInput, base_currency: str, *,
     places = minor_units(currency)
     entries = [_check_entry(i, e, places, rate, foreign, document_flow)
                for i, e in enumerate(raw.entries)]
+    for index, (line, entry) in enumerate(zip(raw.entries, entries, strict=True)):
+        if line.currency is None:
+            continue
+        item_currency = line.currency.strip().upper()
+        if entry.kind != FX_DIFFERENCE:
+            raise InvalidEntry(f"entries[{index}]: only an exchange-difference line names "
+                               "a currency of its own.", field=f"entries[{index}]")
+        if item_currency not in ISO_CURRENCIES or item_currency == base_currency:
+            raise InvalidEntry(f"entries[{index}]: an exchange difference adjusts an item "
+                               f"in a foreign currency, not {item_currency!r}.",
+                               field=f"entries[{index}]")
+        entries[index] = replace(entry, currency=item_currency)
     debit = sum((e.debit for e in entries), Decimal(0))
     credit = sum((e.credit for e in entries), Decimal(0))
     if debit != credit:

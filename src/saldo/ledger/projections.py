@@ -37,7 +37,8 @@ CALENDAR_EVENTS = frozenset({
 })
 
 READ_MODELS = ("accounts", "fiscal_years", "fiscal_periods", "transaction_numbers",
-               "journal_transactions", "journal_lines", "account_turnover")
+               "journal_transactions", "journal_lines", "account_turnover",
+               "account_currency_turnover")
 
 _INSERT_ACCOUNTS = """
 INSERT INTO accounts (company_id, code, name, name_ka, type, normal_balance, classification,
@@ -120,23 +121,38 @@ WITH p AS (
                                amount_credit, description, kind, counterparty_id,
                                document_id, line_kind)
     SELECT t.company_id, t.date, t.id, l.n, p.number, l.e->>'account_code',
-           (l.e->>'debit_base')::numeric, (l.e->>'credit_base')::numeric, t.currency,
+           (l.e->>'debit_base')::numeric, (l.e->>'credit_base')::numeric,
+           coalesce(l.e->>'currency', t.currency),
            (l.e->>'debit')::numeric, (l.e->>'credit')::numeric,
            coalesce(l.e->>'description', ''), t.kind, (l.e->>'counterparty_id')::uuid,
            (l.e->>'document_id')::uuid, coalesce(l.e->>'kind', 'regular')
       FROM p
       JOIN journal_transactions t ON t.company_id = p.company_id AND t.id = p.id
      CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
-    RETURNING company_id, account_code, entry_date, debit, credit, kind
+    RETURNING company_id, account_code, entry_date, debit, credit, kind, currency,
+              amount_debit, amount_credit
+), turnover AS (
+    INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
+                                       lines)
+    SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
+           count(*)
+      FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (company_id, account_code, day, closing)
+    DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
+                  lines = a.lines + excluded.lines
+    RETURNING 1
 )
-INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
-                                   lines)
-SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
-       count(*)
+-- Per currency too (foreign balances, IAS 21 revaluation), in the same lock order.
+INSERT INTO account_currency_turnover AS c (company_id, account_code, currency, day, debit,
+                                            credit, amount_debit, amount_credit, lines)
+SELECT company_id, account_code, currency, entry_date, sum(debit), sum(credit),
+       sum(amount_debit), sum(amount_credit), count(*)
   FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-ON CONFLICT (company_id, account_code, day, closing)
-DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
-              lines = a.lines + excluded.lines
+ON CONFLICT (company_id, account_code, currency, day)
+DO UPDATE SET debit = c.debit + excluded.debit, credit = c.credit + excluded.credit,
+              amount_debit = c.amount_debit + excluded.amount_debit,
+              amount_credit = c.amount_credit + excluded.amount_credit,
+              lines = c.lines + excluded.lines
 """
 
 _REVERSED = """

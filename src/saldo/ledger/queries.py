@@ -75,6 +75,98 @@ async def balance(conn: Connection, company_id: UUID, code: str, as_of: date,
     return Decimal(row["debit"]), Decimal(row["credit"])
 
 
+# ---------------------------------------------------------------------- currencies
+
+_CURRENCY_BALANCE = SUBTREE + """
+SELECT coalesce(sum(t.amount_debit), 0) AS amount_debit,
+       coalesce(sum(t.amount_credit), 0) AS amount_credit,
+       coalesce(sum(t.debit), 0) AS debit, coalesce(sum(t.credit), 0) AS credit
+  FROM tree JOIN account_currency_turnover t
+    ON t.company_id = %(company)s AND t.account_code = tree.code
+   AND t.currency = %(currency)s AND t.day <= %(as_of)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyBalance:
+    """An account's posted totals in one currency up to a day: in the currency
+    (``amount_*``) and their carrying amount in the base currency."""
+
+    currency: str
+    amount_debit: Decimal
+    amount_credit: Decimal
+    debit: Decimal
+    credit: Decimal
+
+
+async def currency_balance(conn: Connection, company_id: UUID, code: str, currency: str,
+                           as_of: date) -> CurrencyBalance:
+    """The lines of ``code`` (and its sub-accounts) in ``currency`` up to ``as_of``."""
+    cursor = await conn.execute(_CURRENCY_BALANCE, {"company": company_id, "code": code,
+                                                    "currency": currency, "as_of": as_of})
+    row = await cursor.fetchone()
+    assert row is not None
+    return CurrencyBalance(currency, Decimal(row["amount_debit"]),
+                           Decimal(row["amount_credit"]), Decimal(row["debit"]),
+                           Decimal(row["credit"]))
+
+
+async def currency_balances(conn: Connection, company_id: UUID, code: str, as_of: date,
+                            base_currency: str) -> list[CurrencyBalance]:
+    """``code``'s (and its sub-accounts') balances per foreign currency up to ``as_of``,
+    where either the currency or the GEL balance is not zero."""
+    cursor = await conn.execute(SUBTREE + """
+        SELECT t.currency, sum(t.amount_debit) AS amount_debit,
+               sum(t.amount_credit) AS amount_credit, sum(t.debit) AS debit,
+               sum(t.credit) AS credit
+          FROM tree JOIN account_currency_turnover t
+            ON t.company_id = %(company)s AND t.account_code = tree.code
+           AND t.currency <> %(base)s AND t.day <= %(as_of)s
+         GROUP BY t.currency
+        HAVING sum(t.amount_debit) <> sum(t.amount_credit) OR sum(t.debit) <> sum(t.credit)
+         ORDER BY t.currency""", {"company": company_id, "code": code, "as_of": as_of,
+                                  "base": base_currency})
+    return [CurrencyBalance(r["currency"].strip(), Decimal(r["amount_debit"]),
+                            Decimal(r["amount_credit"]), Decimal(r["debit"]),
+                            Decimal(r["credit"])) for r in await cursor.fetchall()]
+
+
+async def foreign_positions(conn: Connection, company_id: UUID, as_of: date,
+                            base_currency: str) -> list[tuple[str, str, Decimal, Decimal]]:
+    """Every (account, currency) with a foreign-currency or GEL balance up to ``as_of`` in
+    a currency other than the base: (account_code, currency, balance in the currency,
+    carrying amount in GEL), debit positive. One pass over the per-currency turnover."""
+    cursor = await conn.execute(
+        "SELECT account_code, currency, sum(amount_debit) - sum(amount_credit) AS amount,"
+        "       sum(debit) - sum(credit) AS gel"
+        "  FROM account_currency_turnover"
+        " WHERE company_id = %s AND currency <> %s AND day <= %s"
+        " GROUP BY account_code, currency"
+        " HAVING sum(amount_debit) <> sum(amount_credit) OR sum(debit) <> sum(credit)"
+        " ORDER BY account_code, currency", (company_id, base_currency, as_of))
+    return [(r["account_code"], r["currency"].strip(), Decimal(r["amount"]),
+             Decimal(r["gel"])) for r in await cursor.fetchall()]
+
+
+async def revaluations(conn: Connection, company_id: UUID,
+                       as_of: date) -> list[dict[str, Any]]:
+    """The revaluation transactions dated ``as_of``, oldest first."""
+    cursor = await conn.execute(
+        "SELECT id, number, entries FROM journal_transactions"
+        " WHERE company_id = %s AND source_type = 'fx_revaluation' AND date = %s"
+        "   AND status = 'posted' AND reverses IS NULL ORDER BY created_at, number",
+        (company_id, as_of))
+    return list(await cursor.fetchall())
+
+
+async def classifications(conn: Connection, company_id: UUID,
+                          codes: Iterable[str]) -> dict[str, str]:
+    cursor = await conn.execute(
+        "SELECT code, classification FROM accounts WHERE company_id = %s AND code = ANY(%s)",
+        (company_id, sorted(set(codes))))
+    return {r["code"]: r["classification"] for r in await cursor.fetchall()}
+
+
 _TRANSACTION_COLUMNS = (
     "id, number, status, date, description, reference, currency, exchange_rate, entries,"
     " total, created_by, approved_by, posted_by, reverses, reversed_by, reversal_reason,"

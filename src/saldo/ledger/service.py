@@ -13,7 +13,8 @@ import contextlib
 import hashlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ import orjson
 import structlog
 
 from saldo.fx import queries as fx_queries
+from saldo.fx import service as fx
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import Company, CompanyContext, CompanyNotFound, User
 from saldo.kernel.errors import ConcurrencyError, RuleViolation, SaldoError
@@ -57,7 +59,9 @@ CHART_STREAM = "ledger.chart"
 FISCAL_YEAR_STREAM = "ledger.fiscal-year"
 #: What other contexts use: the service, and the posting port's types.
 __all__ = ["FX_DIFFERENCE", "Busy", "CompanySettings", "Finding", "ImportOutcome",
-           "JournalDraft", "LedgerService", "LineDraft", "PostedJournal", "SourceRef"]
+           "InvalidExchangeDifference", "JournalDraft", "LedgerService", "LineDraft",
+           "PostedJournal", "RateNotFound", "Revaluation", "SourceRef",
+           "exchange_difference"]
 
 
 def transaction_stream(transaction_id: UUID) -> str:
@@ -173,6 +177,96 @@ async def with_official_rate(conn: Connection, raw: ContentInput,
                            f"{currency}) or load the rates (saldo rates fetch).",
                            currency=currency, date=str(raw.date))
     return replace(raw, exchange_rate=found.rate)
+
+
+class InvalidExchangeDifference(RuleViolation):
+    """An exchange-difference line anywhere but where it belongs (docs/currencies.md)."""
+
+    code = "invalid_exchange_difference"
+    title = "Exchange difference not allowed here"
+
+
+async def check_exchange_differences(uow: UnitOfWork, content: Content,
+                                     base_currency: str) -> None:
+    """Exchange-difference lines (a GEL amount only) are allowed for one purpose: moving a
+    foreign-currency monetary item's GEL value against exchange gain or loss (IAS 21.28
+    realised on settlement, 21.23 unrealised at the closing rate). So:
+
+    * they balance among themselves: never a plug for the regular lines' difference;
+    * each is either on an exchange gain or loss account (classification fx_gain_loss) or
+      on a monetary item (IAS 21.16) in a foreign currency, and there is at least one of
+      each."""
+    lines = [e for e in content.entries if e.kind == FX_DIFFERENCE]
+    if not lines:
+        return
+    debit = sum((e.debit_base for e in lines), Decimal(0))
+    credit = sum((e.credit_base for e in lines), Decimal(0))
+    if debit != credit:
+        raise InvalidExchangeDifference(
+            f"Exchange-difference lines must balance among themselves (debits {debit}, "
+            f"credits {credit}): an exchange difference moves an item's value against "
+            "exchange gain or loss, it does not make up the other lines' difference.",
+            debit=str(debit), credit=str(credit))
+    classes = await queries.classifications(uow.conn, uow.company_id,
+                                            (e.account_code for e in lines))
+    gain_loss = [e for e in lines if classes.get(e.account_code) == "fx_gain_loss"]
+    items = [e for e in lines if classes.get(e.account_code) != "fx_gain_loss"]
+    if not gain_loss or not items:
+        raise InvalidExchangeDifference(
+            "An exchange difference moves a monetary item's GEL value against an exchange "
+            "gain or loss account (8140/8240 realised, 8145/8245 unrealised): it needs a "
+            "line on each.")
+    for entry in items:
+        if not fx.is_monetary(entry.account_code):
+            raise InvalidExchangeDifference(
+                f"Account {entry.account_code} is not a monetary item (IAS 21.16: cash, "
+                "receivables, payables, loans); it has no exchange difference.",
+                code=entry.account_code)
+        if (entry.currency or content.currency) == base_currency:
+            raise InvalidExchangeDifference(
+                f"Account {entry.account_code}: an item in {base_currency} has no exchange "
+                "difference; name the foreign currency of the item.",
+                code=entry.account_code)
+
+
+def exchange_difference(account_code: str, residual: Decimal, *, currency: str | None = None,
+                        counterparty_id: UUID | None = None,
+                        document_id: UUID | None = None) -> list[LineDraft]:
+    """The two exchange-difference lines that clear ``residual``, the GEL left on a
+    foreign-currency item once it is settled in full in its currency (debit positive:
+    what was booked minus what the settlement took off). Realised (IAS 21.28): a debit
+    residual is a loss (Cr the item, Dr 8240), a credit residual a gain (Dr the item,
+    Cr 8140). ``currency``: the item's, when the transaction is in another (a GEL
+    transaction adjusting several currencies' items, as the revaluation is).
+
+    Worked example: a receivable of USD 100.00 booked at 2.70 (270.00) is paid at 2.75,
+    which credits it 275.00; residual 270.00 − 275.00 = −5.00: Dr 1410 5.00, Cr 8140 5.00.
+    A payable of USD 100.00 booked at 2.70 (−270.00) paid at 2.75 (debited 275.00):
+    residual +5.00: Cr 3110 5.00, Dr 8240 5.00."""
+    if not residual:
+        return []
+    gain = residual < 0
+    amount = abs(residual)
+    text = "Realised exchange difference"
+    item = LineDraft(account_code, debit_base=amount if gain else None,
+                     credit_base=None if gain else amount, description=text,
+                     counterparty_id=counterparty_id, document_id=document_id,
+                     kind=FX_DIFFERENCE, currency=currency)
+    result = (LineDraft(fx.REALISED_GAIN, credit_base=amount, kind=FX_DIFFERENCE,
+                        description="Exchange gain (realised)") if gain else
+              LineDraft(fx.REALISED_LOSS, debit_base=amount, kind=FX_DIFFERENCE,
+                        description="Exchange loss (realised)"))
+    return [item, result]
+
+
+@dataclass(frozen=True, slots=True)
+class Revaluation:
+    """What :meth:`LedgerService.revalue` did: the transaction it posted (or the one that
+    revalued this date before, when nothing was left to revalue), and each position."""
+
+    transaction_id: UUID | None
+    lines: list[fx.Retranslation]
+    posted: bool
 
 
 class LedgerService:
@@ -520,6 +614,7 @@ class LedgerService:
         settings = await self.company(uow.company_id, uow.conn)
         raw = await with_official_rate(uow.conn, draft.content(), settings.base_currency)
         content = d.check_content(raw, settings.base_currency, document_flow=True)
+        await check_exchange_differences(uow, content, settings.base_currency)
         d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
                          self.today(), settings.fiscal_year_start_month, self.history_years)
         await _check_accounts(uow, content)
@@ -538,6 +633,96 @@ class LedgerService:
         assert reversal.fiscal_year is not None
         return PostedJournal(reversal.id, reversal.number, reversal.fiscal_year,
                              reversal.content)
+
+    # ------------------------------------------------------------------ IAS 21
+
+    async def revalue(self, ctx: CompanyContext, as_of: date,
+                      correlation_id: str | None = None) -> Revaluation:
+        """IAS 21.23 at ``as_of``: every monetary account's balance in each foreign
+        currency retranslated at the official rate in effect that day; each difference
+        posted against unrealised exchange gain (8145) or loss (8245), in one transaction
+        dated ``as_of`` and reversed on the next day (docs/decisions/0022): the books keep
+        the items at their transaction rates, so a later settlement's realised difference
+        is measured from the rate the item was booked at.
+
+        Idempotent per date: the carrying amounts as of ``as_of`` include an earlier
+        revaluation of that date, so running it again finds nothing to post (and answers
+        that earlier transaction); a posting back-dated since is revalued by the delta."""
+        settings = await self.company(ctx.company_id)
+        base = settings.base_currency
+        for day in (as_of, as_of + timedelta(days=1)):
+            year = d.fiscal_year_of(day, settings.fiscal_year_start_month)
+            d.check_openable(year, self.today(), settings.fiscal_year_start_month,
+                             self.history_years)
+        actor = _actor(ctx)
+
+        async def decide(uow: UnitOfWork) -> Revaluation:
+            conn = uow.conn
+            positions = [fx.Position(code, currency, amount, gel)
+                         for code, currency, amount, gel in
+                         await queries.foreign_positions(conn, ctx.company_id, as_of, base)
+                         if fx.is_monetary(code)]
+            rates = await fx_queries.rates_in_effect(conn, {p.currency for p in positions},
+                                                     as_of)
+            missing = sorted({p.currency for p in positions} - set(rates))
+            if missing:
+                raise RateNotFound(f"No official rate in effect on {as_of} for "
+                                   f"{', '.join(missing)}; load the rates (saldo rates "
+                                   "fetch) or enter them.", currencies=missing,
+                                   date=str(as_of))
+            lines = [fx.retranslate(p, rates[p.currency].rate) for p in positions]
+            moved = [r for r in lines if r.difference]
+            if not moved:
+                earlier = await queries.revaluations(conn, ctx.company_id, as_of)
+                if not earlier:
+                    return Revaluation(None, lines, False)
+                # Revalued before: answer as that revaluation did (its differences taken
+                # out of the carrying amounts again), so a repeated request gets the same
+                # answer and posts nothing.
+                done: dict[tuple[str, str], Decimal] = {}
+                for tx in earlier:
+                    for e in tx["entries"]:
+                        if e.get("kind") == FX_DIFFERENCE and e.get("currency"):
+                            key = (e["account_code"], e["currency"])
+                            done[key] = (done.get(key, Decimal(0)) + Decimal(e["debit_base"])
+                                         - Decimal(e["credit_base"]))
+                lines = [fx.retranslate(fx.Position(
+                    r.account_code, r.currency, r.foreign_balance,
+                    r.gel_before - done.get((r.account_code, r.currency), Decimal(0))),
+                    r.rate) for r in lines]
+                return Revaluation(earlier[-1]["id"], lines, False)
+            drafts: list[LineDraft] = []
+            gains = sum((r.difference for r in moved if r.difference > 0), Decimal(0))
+            losses = -sum((r.difference for r in moved if r.difference < 0), Decimal(0))
+            for r in moved:
+                text = (f"{r.currency} {r.foreign_balance} at {r.rate}: "
+                        f"{r.gel_before} → {r.gel_after}")
+                if r.difference > 0:
+                    drafts.append(LineDraft(r.account_code, debit_base=r.difference,
+                                            kind=FX_DIFFERENCE, currency=r.currency,
+                                            description=text))
+                else:
+                    drafts.append(LineDraft(r.account_code, credit_base=-r.difference,
+                                            kind=FX_DIFFERENCE, currency=r.currency,
+                                            description=text))
+            if gains:
+                drafts.append(LineDraft(fx.UNREALISED_GAIN, credit_base=gains,
+                                        kind=FX_DIFFERENCE,
+                                        description="Unrealised exchange gains (IAS 21.23)"))
+            if losses:
+                drafts.append(LineDraft(fx.UNREALISED_LOSS, debit_base=losses,
+                                        kind=FX_DIFFERENCE,
+                                        description="Unrealised exchange losses (IAS 21.23)"))
+            posted = await self.post_journal(uow, JournalDraft(
+                as_of, f"IAS 21 revaluation of foreign-currency monetary items as of {as_of}",
+                drafts, SourceRef("fx_revaluation", new_id()), currency=base))
+            await self.reverse_journal(uow, posted.id,
+                                       f"IAS 21 revaluation of {as_of} reversed",
+                                       as_of + timedelta(days=1))
+            return Revaluation(posted.id, lines, True)
+
+        return await self.units.run(ctx.company_id, actor, decide,
+                                    correlation_id=correlation_id)
 
     # ------------------------------------------------------------------ transactions
 

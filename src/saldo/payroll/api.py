@@ -42,11 +42,25 @@ Payroll = Annotated[PayrollService, Depends(payroll_service)]
 Reader = Annotated[CompanyContext, Depends(require(Permission.PAYROLL_READ))]
 Writer = Annotated[CompanyContext, Depends(require(Permission.PAYROLL_WRITE))]
 DocumentsReader = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_READ))]
+#: Tax returns are tax reports (reports:tax), as the VAT return is.
+TaxReader = Annotated[CompanyContext, Depends(require(Permission.REPORTS_TAX))]
 DocumentsWriter = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_WRITE))]
 
 
+#: Amounts and shares the edge takes: below 10^16 with at most 12 decimals. Anything else
+#: is a validation error (422) before a rule sees it, so no rule meets a Decimal that
+#: cannot be rounded to the tetri within the decimal context's 28 digits.
+_LIMIT = Decimal(10) ** 16
+_MOST_DECIMALS = 12
+
+
 def _amount(value: object) -> Decimal:
-    return parse_amount(value)
+    amount = parse_amount(value)
+    exponent = amount.as_tuple().exponent
+    if abs(amount) >= _LIMIT or not isinstance(exponent, int) or exponent < -_MOST_DECIMALS:
+        raise ValueError(f"amount {value!r} must be below 10^16 with at most "
+                         f"{_MOST_DECIMALS} decimals")
+    return amount
 
 
 _AMOUNT_SCHEMA = WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}],
@@ -266,10 +280,14 @@ class DividendOut(BaseModel):
 
 
 class ProfitTaxObjectIn(BaseModel):
-    date: Date
     category: Literal["non_business", "free_supply", "representation"]
-    amount: AmountIn
     description: Text = Field(min_length=1, max_length=500)
+    date: Date | None = Field(default=None, description="With amount: an expense entered")
+    amount: AmountIn | None = None
+    transaction_id: UUID | None = Field(default=None, description=(
+        "Instead of date and amount: tag an expense already posted (its date and net "
+        "debit on account_code, or on all its expense accounts)"))
+    account_code: Text | None = Field(default=None, min_length=1, max_length=40)
 
 
 class ProfitTaxObjectOut(BaseModel):
@@ -281,6 +299,7 @@ class ProfitTaxObjectOut(BaseModel):
     profit_tax: Money
     description: str
     transaction_id: UUID | None
+    tagged_transaction_id: UUID | None = None
 
 
 class ProfitTaxReturn(BaseModel):
@@ -306,6 +325,12 @@ class WithholdingIn(BaseModel):
     payable_account_code: Text = Field(default="3190", min_length=1, max_length=40)
 
 
+class BillWithholdingIn(BaseModel):
+    code: Literal["services_individual", "nonresident_services", "rent_individual",
+                  "interest", "royalties"]
+    date: Date | None = Field(default=None, description="Default: the bill's date")
+
+
 class WithholdingOut(BaseModel):
     id: UUID
     date: dt.date
@@ -314,12 +339,6 @@ class WithholdingOut(BaseModel):
     withheld: Money
     net: Money
     transaction_id: UUID
-
-
-class CalendarEntry(BaseModel):
-    tax: str
-    period: str
-    due_date: dt.date
 
 
 class RateOut(BaseModel):
@@ -344,6 +363,7 @@ _dividend_body = ExactJsonBody(DividendIn)
 _object_body = ExactJsonBody(ProfitTaxObjectIn)
 _withholding_body = ExactJsonBody(WithholdingIn)
 _rate_body = ExactJsonBody(RateIn)
+_bill_withholding_body = ExactJsonBody(BillWithholdingIn)
 
 
 def _employee_out(row: dict[str, Any]) -> EmployeeOut:
@@ -527,15 +547,17 @@ def router() -> APIRouter:
         row, _ = await payroll.run(ctx.company_id, run_id)
         t = {k: Decimal(str(v)) for k, v in row["totals"].items()}
         day = row["paid_on"] or row["payment_date"]
+        pension_day = await payroll.pension_due(day)
         payments = [
             BudgetPayment(tax="income_tax", amount=t["income_tax"], due_date=day,
                           beneficiary="State Treasury (TRESGE22), income tax",
                           note="Withheld income tax is paid the day salaries are paid "
                                "(georgia.md §2 [C]); the treasury code is UNCONFIRMED"),
             BudgetPayment(tax="pension", amount=t["pension_employee"] + t["pension_employer"],
-                          due_date=day,
+                          due_date=pension_day,
                           beneficiary="Pension Agency of Georgia (via the Treasury)",
-                          note="Employee 2% + employer 2%; remitted with the salaries "
+                          note="Employee 2% + employer 2%; due the dated setting "
+                               "pension_remittance_working_days after the salaries "
                                "(timing UNCONFIRMED, georgia.md §2)"),
         ]
         return [p for p in payments if p.amount]
@@ -579,16 +601,9 @@ def router() -> APIRouter:
     @api.get("/tax/profit-tax-returns/{period}",
              summary="The monthly profit tax return (distributed profit, Estonian model)",
              response_model=ProfitTaxReturn, responses=problem_responses(*_ERRORS))
-    async def profit_tax_return(period: PeriodText, ctx: DocumentsReader,
+    async def profit_tax_return(period: PeriodText, ctx: TaxReader,
                                 payroll: Payroll) -> ProfitTaxReturn:
         return ProfitTaxReturn(**await payroll.profit_tax_return(ctx.company_id, period))
-
-    @api.get("/payroll/tax-calendar",
-             summary="The income tax and profit tax returns the company files in a year",
-             response_model=list[CalendarEntry], responses=problem_responses(*_ERRORS))
-    async def calendar(ctx: DocumentsReader, payroll: Payroll,
-                       year: Annotated[int, Query(ge=2000, le=2999)]) -> list[CalendarEntry]:
-        return [CalendarEntry(**x) for x in await payroll.calendar(ctx.company_id, year)]
 
     # ----------------------------------------------------------------- dividends
 
@@ -620,8 +635,9 @@ def router() -> APIRouter:
     async def record_object(ctx: DocumentsWriter, payroll: Payroll,
                             body: Annotated[ProfitTaxObjectIn, Depends(_object_body)]
                             ) -> ProfitTaxObjectOut:
+        tagged = (body.transaction_id, body.account_code) if body.transaction_id else None
         return ProfitTaxObjectOut(**await payroll.record_profit_tax_object(
-            ctx, body.date, body.category, body.amount, body.description))
+            ctx, body.date, body.category, body.amount, body.description, tagged))
 
     @api.post("/withholdings",
               summary="A payment to a person or non-resident with tax withheld at source",
@@ -633,6 +649,18 @@ def router() -> APIRouter:
         return WithholdingOut(**await payroll.record_withholding(
             ctx, body.date, body.code, body.payee_tax_id, body.payee_name, body.resident,
             body.gross, body.expense_account_code, body.payable_account_code))
+
+    @api.post("/purchase-bills/{bill_id}/withholding",
+              summary="Withhold tax from a posted purchase bill of a person or non-resident",
+              status_code=201, response_model=WithholdingOut,
+              responses=problem_responses(*_ERRORS, 409),
+              openapi_extra=_bill_withholding_body.openapi())
+    async def withhold_on_bill(bill_id: UUID, ctx: DocumentsWriter, payroll: Payroll,
+                               body: Annotated[BillWithholdingIn,
+                                               Depends(_bill_withholding_body)]
+                               ) -> WithholdingOut:
+        return WithholdingOut(**await payroll.withhold_on_bill(ctx, bill_id, body.code,
+                                                               body.date))
 
     return api
 
@@ -655,8 +683,10 @@ def rates_router() -> APIRouter:
     async def set_rate(name: Annotated[Text, Path(min_length=1, max_length=60)],
                        valid_from: Annotated[dt.date, Path()], payroll: Payroll,
                        _: SuperUser, body: Annotated[RateIn, Depends(_rate_body)]) -> RateOut:
-        if body.rate < 0 or body.rate > 1000:
-            raise d.InvalidRun("A rate is between 0 and 1 (a fraction).", field="rate")
+        exponent = body.rate.as_tuple().exponent
+        if body.rate < 0 or body.rate > 1000 or not isinstance(exponent, int) or exponent < -6:
+            raise d.InvalidRun("A rate is a fraction (0.20 for 20%) with at most six "
+                               "decimals.", field="rate")
         await payroll.set_rate(name, valid_from, body.rate, body.source)
         return RateOut(name=name, valid_from=valid_from, rate=str(body.rate),
                        source=body.source)

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from saldo.billing.service import BillingService
 from saldo.ledger.service import LedgerService
 from saldo.payroll import api
 from saldo.payroll.projections import READ_MODELS, PayrollProjection
 from saldo.payroll.service import PayrollService
 from saldo.platform.eventstore import InlineProjection
 from saldo.platform.registry import Context, Wiring
+from saldo.tax.service import TaxService
 
 
 def build(w: Wiring) -> PayrollService:
-    return PayrollService(w.units, w.service("ledger", LedgerService))
+    return PayrollService(w.units, w.service("ledger", LedgerService),
+                          w.service("billing", BillingService))
 
 
 def connect(w: Wiring) -> None:
-    # The income tax and profit tax returns join the tax calendar (issue 14 item 8). The
-    # tax context (issue 13) offers ``return_sources``; looked up by name so that payroll
-    # works with or without it (payroll sits above tax in the layers, BRIEF-CONTEXTS).
-    tax = w.services.get("tax")
-    sources = getattr(tax, "return_sources", None)
-    if isinstance(sources, list):
-        sources.append(w.service("payroll", PayrollService).returns_filed)
+    # The income tax and profit tax returns join the tax context's calendar (issue 14
+    # item 8): GET .../tax/calendar lists them beside VAT and property tax.
+    tax = w.service("tax", TaxService)
+    tax.return_sources.append(w.service("payroll", PayrollService).returns_filed)
 
 
 def inline_projections() -> list[InlineProjection]:

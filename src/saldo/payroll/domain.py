@@ -108,6 +108,11 @@ class InvalidPeriod(RuleViolation):
     title = "Not a period such as 2026-03"
 
 
+class InvalidDate(RuleViolation):
+    code = "invalid_date"
+    title = "A date outside the books' years"
+
+
 class PaymentPeriodClosed(RuleViolation):
     """Same code as the ledger's: a date in a closed or locked period takes no postings."""
 
@@ -120,9 +125,19 @@ class RateMissing(RuleViolation):
     title = "No rate in effect"
 
 
+class BillNotFound(NotFound):
+    code = "bill_not_found"
+    title = "No such purchase bill"
+
+
 class InvalidWithholding(RuleViolation):
     code = "invalid_withholding"
     title = "Invalid withholding"
+
+
+class TaggedTransactionNotFound(NotFound):
+    code = "transaction_not_found"
+    title = "No such transaction"
 
 
 class InvalidProfitTaxObject(RuleViolation):
@@ -162,11 +177,23 @@ def check_iban(text: str) -> str:
     return iban
 
 
+#: The years a document may be dated in (the ledger opens fiscal years within a window
+#: of these; outside them a date is bad input, never a calendar overflow).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def parse_period(text: str) -> date:
     match = _PERIOD.fullmatch(text)
-    if not match:
+    if not match or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
         raise InvalidPeriod(f"{text!r} is not a period such as 2026-03.", period=text)
     return date(int(match[1]), int(match[2]), 1)
+
+
+def check_date(day: date, field: str) -> date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidDate(f"The {field.replace('_', ' ')} {day} is outside the years "
+                          f"{FIRST_YEAR}-{LAST_YEAR}.", field=field)
+    return day
 
 
 def period_end(first: date) -> date:
@@ -370,7 +397,7 @@ def dividend(amount: Decimal, shareholders: Sequence[Shareholder], profit_tax_ra
 
     The parts are allocated by largest remainder so that they sum exactly to ``amount``.
     """
-    if amount <= 0 or amount != round_half_up(amount) or amount > MAX_AMOUNT:
+    if amount <= 0 or amount > MAX_AMOUNT or amount != round_half_up(amount):
         raise InvalidDividend(f"A dividend of {amount} must be positive with at most two "
                               "decimals.", field="amount")
     if not shareholders:
@@ -429,46 +456,6 @@ WITHHOLDING_CODES = ("services_individual", "nonresident_services", "rent_indivi
                      "interest", "royalties")
 
 
-# ---------------------------------------------------------------------- due dates
-
-
-def orthodox_easter(year: int) -> date:
-    """Orthodox Easter Sunday (Gregorian date): Meeus' Julian computus + 13 days
-    (valid 1900-2099)."""
-    a, b, c = year % 4, year % 7, year % 19
-    d = (19 * c + 15) % 30
-    e = (2 * a + 4 * b - d + 34) % 7
-    month, day = divmod(d + e + 114, 31)
-    return date(year, month, day + 1) + timedelta(days=13)
-
-
-def georgian_holidays(year: int) -> frozenset[date]:
-    """Public holidays (Labour Code of Georgia Art. 20): 1-2 Jan, 7 Jan, 19 Jan, 3 Mar,
-    8 Mar, 9 Apr, Orthodox Good Friday to Easter Monday, 9 May, 12 May, 26 May, 28 Aug,
-    14 Oct, 23 Nov."""
-    easter = orthodox_easter(year)
-    fixed = [(1, 1), (1, 2), (1, 7), (1, 19), (3, 3), (3, 8), (4, 9), (5, 9), (5, 12),
-             (5, 26), (8, 28), (10, 14), (11, 23)]
-    return frozenset([date(year, m, d) for m, d in fixed]
-                     + [easter + timedelta(days=k) for k in (-2, -1, 0, 1)])
-
-
-def next_working_day(day: date) -> date:
-    while day.weekday() >= 5 or day in georgian_holidays(day.year):
-        day += timedelta(days=1)
-    return day
-
-
-def return_due_date(period_first: date) -> date:
-    """Monthly income tax (withholding) and profit tax returns: the 15th of the following
-    month (georgia.md §2 gic.bz/legal.ge [C]; §3 [P]), moved to the next working day.
-
-    Payroll keeps this one function until the tax context's calendar lands on main
-    (BRIEF-CONTEXTS: tax provides ``due_date(tax, period)``)."""
-    following = (period_first.replace(day=28) + timedelta(days=4)).replace(day=15)
-    return next_working_day(following)
-
-
 # ---------------------------------------------------------------------- events
 
 @dataclass(frozen=True, slots=True)
@@ -517,6 +504,9 @@ class PayrollRunDrafted(DomainEvent):
     rates: dict[str, str]
     lines: list[dict[str, str]]
     by: str = ""
+    #: The lines' totals (as the read model shows them; absent: summed from the lines).
+    totals: dict[str, str] | None = None
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,6 +562,9 @@ class ProfitTaxObjectRecorded(DomainEvent):
     description: str
     transaction_id: UUID | None
     by: str = ""
+    #: The expense line in the books this object tags (None: entered as an amount).
+    tagged_transaction_id: UUID | None = None
+    tagged_account_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,6 +579,8 @@ class WithholdingRecorded(DomainEvent):
     withheld: Decimal
     transaction_id: UUID
     by: str = ""
+    #: The purchase bill the tax was withheld from (None: a payment recorded directly).
+    document_id: UUID | None = None
 
 
 EMPLOYEE_EVENTS = (EmployeeHired, SalaryChanged, EmployeeDetailsChanged, EmployeeLeft)
@@ -633,6 +628,9 @@ class PayrollRun:
         if not lines:
             raise InvalidRun(f"The payroll run for {period} has no lines (no active "
                              "employees and none given).", period=period)
+        if not any(line.gross for line in lines):
+            raise InvalidRun(f"The payroll run for {period} pays nothing (every gross is "
+                             "zero).", period=period)
         seen: set[UUID] = set()
         for line in lines:
             if line.employee_id in seen:
@@ -640,8 +638,10 @@ class PayrollRun:
                                  employee_id=str(line.employee_id))
             seen.add(line.employee_id)
         run = cls(run_id)
+        sums = {k: str(v) for k, v in totals(lines).items()}
         run._record(PayrollRunDrafted(run_id, period, payment_date, rates.as_data(),
-                                      [line.as_data() for line in lines], by))
+                                      [line.as_data() for line in lines], by, sums),
+                    lines=list(lines))
         return run
 
     def post(self, transaction_id: UUID, by: str) -> None:
@@ -681,17 +681,19 @@ class PayrollRun:
                                "discarded.", status=self.status)
         self._record(PayrollRunDiscarded(self.id, by))
 
-    def _record(self, event: DomainEvent) -> None:
-        self._apply(event)
+    def _record(self, event: DomainEvent, lines: list[PayLine] | None = None) -> None:
+        self._apply(event, lines)
         self.version += 1
         self.pending.append(event)
 
-    def _apply(self, event: DomainEvent) -> None:
+    def _apply(self, event: DomainEvent, lines: list[PayLine] | None = None) -> None:
         match event:
             case PayrollRunDrafted():
                 self.period, self.payment_date = event.period, event.payment_date
                 self.rates = dict(event.rates)
-                self.lines = [PayLine.from_data(x) for x in event.lines]
+                # ``lines``: the drafting command's own, the same as the event's.
+                self.lines = lines if lines is not None else [PayLine.from_data(x)
+                                                               for x in event.lines]
                 self.status = DRAFT
             case PayrollRunPosted():
                 self.status, self.transaction_id = POSTED, event.transaction_id

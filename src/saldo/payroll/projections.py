@@ -82,12 +82,12 @@ class PayrollProjection:
                     " WHERE company_id = %s AND id = %s",
                     (e.end_date, r.version, company, e.employee_id))
             case d.PayrollRunDrafted():
-                lines = [d.PayLine.from_data(x) for x in e.lines]
+                sums = e.totals or {k: str(v) for k, v in d.totals(
+                    [d.PayLine.from_data(x) for x in e.lines]).items()}
                 await conn.execute(
                     "INSERT INTO payroll_runs (company_id, id, period, payment_date, status,"
                     " totals, version, created_at) VALUES (%s, %s, %s, %s, 'draft', %s, %s, %s)",
-                    (company, e.run_id, e.period, e.payment_date,
-                     orjson.dumps({k: str(v) for k, v in d.totals(lines).items()}).decode(),
+                    (company, e.run_id, e.period, e.payment_date, orjson.dumps(sums).decode(),
                      r.version, r.recorded_at))
                 await conn.execute(_INSERT_LINES, (company, e.run_id,
                                                    orjson.dumps(e.lines).decode()))
@@ -112,17 +112,19 @@ class PayrollProjection:
             case d.ProfitTaxObjectRecorded():
                 await conn.execute(
                     "INSERT INTO payroll_profit_tax_objects (company_id, id, date, category,"
-                    " amount, taxable, profit_tax, description, transaction_id)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " amount, taxable, profit_tax, description, transaction_id,"
+                    " tagged_transaction_id, tagged_account_code)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (company, e.object_id, e.date, e.category, e.amount, e.taxable,
-                     e.profit_tax, e.description, e.transaction_id))
+                     e.profit_tax, e.description, e.transaction_id, e.tagged_transaction_id,
+                     e.tagged_account_code))
             case d.WithholdingRecorded():
                 await conn.execute(
                     "INSERT INTO payroll_withholdings (company_id, id, date, code,"
-                    " payee_tax_id, payee_name, resident, gross, withheld, transaction_id)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    " payee_tax_id, payee_name, resident, gross, withheld, transaction_id,"
+                    " document_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (company, e.withholding_id, e.date, e.code, e.payee_tax_id, e.payee_name,
-                     e.resident, e.gross, e.withheld, e.transaction_id))
+                     e.resident, e.gross, e.withheld, e.transaction_id, e.document_id))
 
     @staticmethod
     async def _version(conn: Connection, company: Any, employee_id: Any, version: int) -> None:

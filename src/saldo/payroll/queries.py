@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import tuple_row
+
 from saldo.platform.db import Connection
 
 _EMPLOYEE = """
@@ -35,6 +37,24 @@ async def employees(conn: Connection, company_id: UUID, on: date,
         " ORDER BY e.full_name, e.personal_number"
     cursor = await conn.execute(sql, {"company": company_id, "on": on, "id": employee_id})
     return list(await cursor.fetchall())
+
+
+async def staff(conn: Connection, company_id: UUID) -> list[dict[str, Any]]:
+    """Every employee's id, enrolment and employment dates (a run's defaults)."""
+    cursor = await conn.execute(
+        "SELECT id, pension_enrolled, start_date, end_date FROM payroll_employees"
+        " WHERE company_id = %s", (company_id,))
+    return list(await cursor.fetchall())
+
+
+async def salary_history(conn: Connection,
+                         company_id: UUID) -> list[tuple[UUID, date, Decimal]]:
+    """(employee, effective from, monthly gross) of the company, by employee and date."""
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(
+            "SELECT employee_id, effective_from, gross_salary FROM payroll_salaries"
+            " WHERE company_id = %s ORDER BY employee_id, effective_from", (company_id,))
+        return list(await cursor.fetchall())
 
 
 async def employee(conn: Connection, company_id: UUID, employee_id: UUID,

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import structlog
 
+from saldo.kernel.errors import Conflict
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import NO_STREAM, EventStore, Metadata, NewEvent, RecordedEvent
 from saldo.rsge import domain as d
@@ -127,12 +128,18 @@ class EInvoiceOutbox:
             corrects_rs_id = int(original["rs_id"])
         queued = d.EInvoice(document_id).queue(invoice, corrects_rs_id)
         metadata: dict[str, Any] = event.metadata
-        await self.store.append(
-            conn, stream, d.EINVOICE_STREAM, NO_STREAM,
-            [NewEvent(queued.type, queued.to_data(), schema_version=queued.schema_version,
-                      json_values=True)],
-            Metadata(actor=str(metadata.get("actor", "saldo")), company_id=company,
-                     correlation_id=metadata.get("correlation_id")))
+        try:
+            # A savepoint: a request that queued the invoice by hand since the check above
+            # wins the stream, and the batch goes on instead of failing on the duplicate.
+            async with conn.transaction():
+                await self.store.append(
+                    conn, stream, d.EINVOICE_STREAM, NO_STREAM,
+                    [NewEvent(queued.type, queued.to_data(),
+                              schema_version=queued.schema_version, json_values=True)],
+                    Metadata(actor=str(metadata.get("actor", "saldo")), company_id=company,
+                             correlation_id=metadata.get("correlation_id")))
+        except Conflict:
+            log.info("rs_einvoice_queued_meanwhile", document_id=str(document_id))
 
     async def reset(self, conn: Connection) -> None:
         """Nothing of its own to drop: the streams it started are the e-invoices."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -53,6 +54,8 @@ from saldo.rsge.soap import (
 log = structlog.get_logger("saldo.rsge")
 T = TypeVar("T")
 
+#: How long a service user's ``user_id`` and ``un_id`` are reused without asking again.
+ID_CACHE_SECONDS = 600.0
 #: How far back the incoming sync looks on its first run (then from the last sync).
 FIRST_SYNC_DAYS = 90
 
@@ -73,6 +76,8 @@ class RsgeService:
         self._client: RsClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._last_sync: dict[UUID, datetime] = {}
+        self._id_cache: dict[tuple[UUID, str, int], tuple[int, int, float]] = {}
+        self._un_ids: dict[str, int] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -220,7 +225,10 @@ class RsgeService:
 
         await self.units.run(company_id, SYSTEM, use_case)
 
-    async def _claim(self, status: str, limit: int) -> list[tuple[UUID, UUID]]:
+    async def _claim(self, status: str, limit: int) -> list[tuple[UUID, UUID, bool]]:
+        """Due items, leased (queued) or given their next poll time (sent): (company,
+        document, resumed). ``resumed``: the item still carried an expired lease -- its
+        last worker died mid-attempt, so rs.ge may hold a header Saldo never heard of."""
         now = self.clock()
         if status == "queued":
             due = ("status = 'queued' AND coalesce(next_attempt_at, '-infinity') <= %(now)s"
@@ -228,18 +236,24 @@ class RsgeService:
             update = "leased_until = %(now)s + make_interval(secs => %(lease)s)"
             order = "next_attempt_at NULLS FIRST, queued_at"
         else:
-            due = "status = 'sent' AND coalesce(next_poll_at, '-infinity') <= %(now)s"
+            # The first poll comes poll_seconds after the send: a buyer does not decide
+            # in the same second, and a thousand fresh invoices are not asked at once.
+            due = ("status = 'sent' AND coalesce(next_poll_at, updated_at"
+                   " + make_interval(secs => %(poll)s)) <= %(now)s")
             update = "next_poll_at = %(now)s + make_interval(secs => %(poll)s)"
-            order = "next_poll_at NULLS FIRST"
+            order = "next_poll_at NULLS FIRST, updated_at"
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
-                f"UPDATE rs_einvoices SET {update} WHERE (company_id, document_id) IN ("
-                f" SELECT company_id, document_id FROM rs_einvoices WHERE {due}"
-                f" ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-                " RETURNING company_id, document_id",
+                f"WITH due AS (SELECT company_id, document_id, leased_until FROM rs_einvoices"
+                f" WHERE {due} ORDER BY {order} LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                f" UPDATE rs_einvoices e SET {update} FROM due"
+                " WHERE e.company_id = due.company_id AND e.document_id = due.document_id"
+                " RETURNING e.company_id, e.document_id,"
+                " due.leased_until IS NOT NULL AS resumed",
                 {"now": now, "lease": self.settings.lease_seconds,
                  "poll": self.settings.poll_seconds, "limit": limit})
-            return [(r["company_id"], r["document_id"]) for r in await cursor.fetchall()]
+            return [(r["company_id"], r["document_id"], r["resumed"])
+                    for r in await cursor.fetchall()]
 
     async def _release(self, company_id: UUID, document_id: UUID) -> None:
         async with self.db.transaction() as conn:
@@ -252,22 +266,22 @@ class RsgeService:
         claimed = await self._claim("queued", limit)
         gate = asyncio.Semaphore(self.settings.concurrency)
 
-        async def one(company_id: UUID, document_id: UUID) -> None:
+        async def one(company_id: UUID, document_id: UUID, resumed: bool) -> None:
             async with gate:
                 # Released only after a finished attempt: a worker cancelled or killed
                 # mid-send leaves the lease to run out, and whoever takes the item next
                 # finds on rs.ge what the dead worker's last call did.
                 try:
-                    await self._deliver(company_id, document_id)
+                    await self._deliver(company_id, document_id, resumed)
                 except Exception:
                     await self._release(company_id, document_id)
                     raise
                 await self._release(company_id, document_id)
 
-        await asyncio.gather(*(one(c, doc) for c, doc in claimed))
+        await asyncio.gather(*(one(c, doc, resumed) for c, doc, resumed in claimed))
         return len(claimed)
 
-    async def _deliver(self, company_id: UUID, document_id: UUID) -> None:
+    async def _deliver(self, company_id: UUID, document_id: UUID, resumed: bool) -> None:
         async def load(uow: UnitOfWork) -> tuple[d.EInvoice, d.Credentials | None]:
             return await self._load(uow, document_id), await self._credentials(uow.conn,
                                                                                 company_id)
@@ -279,8 +293,10 @@ class RsgeService:
             if creds is None:
                 raise RsAuthFailed("credentials", "the company has no rs.ge service user; "
                                    "set it (PUT rs-credentials), then retry")
-            await self._send_steps(company_id, item, creds)
+            await self._send_steps(company_id, item, creds, resumed)
         except (RsCallFailed, d.UnknownStatus, d.NoCredentials) as exc:
+            if isinstance(exc, RsRefused):  # perhaps the password changed on rs.ge: ask again
+                self._id_cache = {k: v for k, v in self._id_cache.items() if k[0] != company_id}
             retryable = getattr(exc, "retryable", True) and not isinstance(exc, d.NoCredentials)
             message = str(exc) if not isinstance(exc, d.UnknownStatus) else exc.detail
             failed = item.fail(message, self.clock(), retryable=retryable,
@@ -290,33 +306,55 @@ class RsgeService:
                      attempt=failed.attempt, dead=failed.next_attempt_at is None,
                      error=failed.error)
 
+    async def _ids(self, client: RsClient, company_id: UUID,
+                   creds: d.Credentials) -> tuple[int, int]:
+        """The service user's ``user_id`` and the company's ``un_id``, asked once per
+        ten minutes per service user (``chek``, ``chek_service_user``)."""
+        key = (company_id, creds.service_user, hash(creds.service_password))
+        now = time.monotonic()
+        cached = self._id_cache.get(key)
+        if cached is not None and now - cached[2] < ID_CACHE_SECONDS:
+            return cached[0], cached[1]
+        user_id = await client.check_user(creds)
+        un_id = await client.check_service_user(creds)
+        self._id_cache[key] = (user_id, un_id, now)
+        return user_id, un_id
+
     async def _send_steps(self, company_id: UUID, item: d.EInvoice,
-                          creds: d.Credentials) -> None:
+                          creds: d.Credentials, resumed: bool = False) -> None:
         client, invoice, doc = self.client(), item.invoice, item.document_id
         assert invoice is not None
-        user_id = await client.check_user(creds)
+        user_id, seller_un_id = await self._ids(client, company_id, creds)
         note = f"saldo:{doc}"
-        rs_id = item.rs_id
+        rs_id, fresh = item.rs_id, False
         if rs_id is None:
-            rs_id = await self._existing_header(client, creds, user_id, item, note)
+            rs_id = await self._existing_header(client, creds, user_id, item, note, resumed)
             if rs_id is None:
                 if invoice.corrects_rs_id is not None:
                     rs_id = await client.correct(creds, user_id, invoice.corrects_rs_id,
                                                  invoice.correction_type or
                                                  d.CorrectionType.PRICE_CHANGED)
                 else:
-                    seller_un_id = await client.check_service_user(creds)
-                    buyer_un_id, _ = await client.un_id(creds, user_id, invoice.buyer_tax_id)
+                    buyer_un_id = self._un_ids.get(invoice.buyer_tax_id)
+                    if buyer_un_id is None:
+                        buyer_un_id, _ = await client.un_id(creds, user_id,
+                                                            invoice.buyer_tax_id)
+                        self._un_ids[invoice.buyer_tax_id] = buyer_un_id
                     rs_id = await client.save_invoice(
                         creds, user_id, operation_date=tbilisi_midnight(invoice.date),
                         seller_un_id=seller_un_id, buyer_un_id=buyer_un_id, note=note)
+                fresh = True  # made just now: saved, with no lines
             # Recorded before any line is sent: a resend never makes a second header.
             await self._record(company_id, doc, d.EInvoiceHeaderSaved(rs_id, item.attempts + 1))
-        state = await client.invoice(creds, user_id, rs_id)
-        sent_states = (d.NtosStatus.SAVED, d.NtosStatus.NEW_CORRECTION)
-        if state.status in sent_states:
-            # What rs.ge holds already (a line whose answer was lost is there, unrecorded).
-            held = len(await client.lines(creds, user_id, rs_id))
+        if fresh:
+            unsent, held = True, 0
+        else:
+            # A resend asks rs.ge what it has: sent already? which lines (a line whose
+            # answer was lost is there, unrecorded)?
+            state = await client.invoice(creds, user_id, rs_id)
+            unsent = state.status in (d.NtosStatus.SAVED, d.NtosStatus.NEW_CORRECTION)
+            held = len(await client.lines(creds, user_id, rs_id)) if unsent else 0
+        if unsent:
             for index, line in enumerate(invoice.lines):
                 if index < held:
                     continue
@@ -333,12 +371,12 @@ class RsgeService:
                            d.EInvoiceSent(rs_id, state.series, state.number, state.status))
 
     async def _existing_header(self, client: RsClient, creds: d.Credentials, user_id: int,
-                               item: d.EInvoice, note: str) -> int | None:
+                               item: d.EInvoice, note: str, resumed: bool) -> int | None:
         """The header rs.ge accepted in an earlier attempt whose answer was lost."""
         invoice = item.invoice
         assert invoice is not None
-        if item.attempts == 0:
-            return None  # the first attempt: nothing can be there yet
+        if item.attempts == 0 and not resumed:
+            return None  # the first attempt, and nobody died in one: nothing is there yet
         if invoice.corrects_rs_id is not None:
             original = await client.invoice(creds, user_id, invoice.corrects_rs_id)
             return original.correction_id
@@ -352,7 +390,7 @@ class RsgeService:
     async def poll_sent(self, limit: int = 200) -> int:
         """Ask rs.ge about sent invoices whose poll is due: the buyer's decision."""
         claimed = await self._claim("sent", limit)
-        for company_id, document_id in claimed:
+        for company_id, document_id, _ in claimed:
             try:
                 await self._poll(company_id, document_id)
             except (RsCallFailed, d.NoCredentials) as exc:

@@ -27,6 +27,9 @@ async def tax_service(request: Request) -> TaxService:
 Tax = Annotated[TaxService, Depends(tax_service)]
 TaxReader = Annotated[CompanyContext, Depends(require(Permission.REPORTS_TAX))]
 DocsReader = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_READ))]
+#: Filing a return records it as filed (a write): the chief accountant's, not a reader's
+#: (auditors and tax specialists read tax reports and change nothing).
+TaxFiler = Annotated[CompanyContext, Depends(require(Permission.DOCUMENTS_APPROVE))]
 _ERRORS = (400, 401, 403, 404, 422)
 Period = Annotated[str, Path(min_length=7, max_length=7, examples=["2026-03"])]
 
@@ -174,7 +177,7 @@ def router() -> APIRouter:
               summary="Record that the return was filed (later postings in the month become "
                       "findings)", response_model=VatReturnOut,
               responses=problem_responses(*_ERRORS))
-    async def file_return(period: Period, ctx: TaxReader, tax: Tax) -> VatReturnOut:
+    async def file_return(period: Period, ctx: TaxFiler, tax: Tax) -> VatReturnOut:
         await tax.file_vat_return(ctx, period)
         result, filings, findings = await tax.vat_return(ctx.company_id, period)
         return return_out(result, filings, findings)

@@ -138,6 +138,8 @@ class TaxService:
     async def registration(self, company_id: UUID, as_of: date) -> Registration:
         """Taxable turnover over the 12 calendar months ending with ``as_of``'s month, and
         the first day any such window exceeded GEL 100,000 (Art. 157)."""
+        if not 1901 <= as_of.year <= 2998:
+            raise d.InvalidPeriod(f"{as_of} is out of range.", as_of=as_of.isoformat())
         async with self.db.transaction(company_id=company_id) as conn:
             turnover = await self._turnover(conn, company_id, as_of)
             settings = await identity_queries.company_settings(conn, company_id)
@@ -155,10 +157,8 @@ class TaxService:
         """Billing's hook on every posted document: for a company that is not a VAT payer,
         record once when its rolling turnover reaches 90% of the threshold and when it
         crosses it (issue 13, item 8)."""
-        if not document.kind.sales:
-            return
-        settings = await identity_queries.company_settings(uow.conn, uow.company_id)
-        if settings is None or settings["vat_payer"]:
+        if not document.kind.sales or await self.billing.vat_payer(uow.conn, uow.company_id,
+                                                                   uow.memo):
             return
         turnover = await self._turnover(uow.conn, uow.company_id, document.date)
         start = d.window_start(document.date)

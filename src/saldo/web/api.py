@@ -270,6 +270,7 @@ _MENU: tuple[tuple[str, str, Permission], ...] = (
     ("documents", "documents", Permission.DOCUMENTS_READ),
     ("vat_return", "vat", Permission.REPORTS_TAX),
     ("payroll", "payroll", Permission.PAYROLL_READ),
+    ("bank", "bank", Permission.BANK_READ),
     ("users", "users", Permission.COMPANY_READ),
 )
 
@@ -305,6 +306,7 @@ Closer = Annotated[CompanyContext, Depends(company(Permission.PERIODS_CLOSE))]
 Documents = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_READ))]
 TaxReader = Annotated[CompanyContext, Depends(company(Permission.REPORTS_TAX))]
 PayrollReader = Annotated[CompanyContext, Depends(company(Permission.PAYROLL_READ))]
+BankReader = Annotated[CompanyContext, Depends(company(Permission.BANK_READ))]
 
 # ---------------------------------------------------------------------- routes
 
@@ -609,6 +611,14 @@ def router() -> APIRouter:
             period = f"{last.year:04d}-{last.month:02d}"
         data = await service.vat_return(ctx, period)
         return await _company_page(request, session, ctx, "vat.html", period=period, **data)
+
+    @web.get("/c/{company_id}/bank")
+    async def bank(request: Request, session: SignedIn, ctx: BankReader,
+                   status: str = "unreconciled") -> Response:
+        chosen = status if status in ("unreconciled", "reconciled") else None
+        accounts, lines = await _web(request).bank(ctx, chosen)
+        return await _company_page(request, session, ctx, "bank.html", accounts=accounts,
+                                   lines=lines, line_status=chosen or "all")
 
     @web.get("/c/{company_id}/payroll")
     async def payroll(request: Request, session: SignedIn, ctx: PayrollReader) -> Response:

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from saldo.banking import queries as banking_queries
 from saldo.billing import queries as billing_queries
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import (
@@ -228,6 +229,16 @@ class WebService:
     async def vat_return(self, ctx: CompanyContext, period: str) -> Any:
         vat, filings, findings = await self.tax.vat_return(ctx.company_id, period)
         return {"vat": vat, "filings": filings, "findings": findings}
+
+    async def bank(self, ctx: CompanyContext, status: str | None
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The bank accounts and their statement lines (the unreconciled first page by
+        default): the reconciliation screen."""
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            accounts = await banking_queries.bank_accounts(conn, ctx.company_id)
+            lines = await banking_queries.lines(conn, ctx.company_id, status=status,
+                                                limit=200)
+        return accounts, lines
 
     async def payroll_runs(self, ctx: CompanyContext) -> list[dict[str, Any]]:
         async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:

@@ -9,6 +9,7 @@ format: opening 1,000.00; a customer pays 1,180.00 (INV-2026-0017); the bank tak
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -27,6 +28,8 @@ from bank_files import (
     tbc_xlsx,
 )
 from ledger_harness import Books, Harness, expect_problem
+
+from saldo.banking.projections import READ_MODELS
 
 pytestmark = pytest.mark.integration
 
@@ -198,6 +201,25 @@ async def test_rules_learnt_and_applied_in_bulk(h: Harness) -> None:
     assert [ln["amount"] for ln in await lines(books, status="unreconciled")] == ["1180.00"]
 
 
+async def test_a_rule_learnt_while_reconciling(h: Harness) -> None:
+    books = await h.books()
+    fees = [Entry("-1.20", date(2026, 3, d), f"Commission SEPA {d}", f"L-{d}") for d in (2, 3)]
+    await upload(books, camt053(fees))
+    first, second = await lines(books)
+    r = await h.client.post(books.url(f"/bank-statements/lines/{first['id']}/reconcile"),
+                            json={"account_code": "7492", "learn": True}, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert r.json()["rule_id"] is not None
+    r = await h.client.get(books.url("/bank-rules"), headers=books.clerk)
+    assert [(x["contains"], x["account_code"], x["direction"]) for x in r.json()] == [
+        ("Commission", "7492", "out")]
+    # One confirmation takes the other fee: 1.20 + 1.20 = 2.40 of bank charges.
+    r = await h.client.post(books.url("/bank-rule-runs"), json={"confirm": True},
+                            headers=books.clerk)
+    assert [x["line_id"] for x in r.json()["matches"]] == [second["id"]]
+    assert await books.balance("7492") == "2.40"
+
+
 async def test_bad_lines_refuse_the_whole_file_with_every_finding(h: Harness) -> None:
     books = await h.books()
     text = tbc_csv(ENTRIES).decode()
@@ -266,3 +288,76 @@ async def test_another_company_sees_nothing(h: Harness) -> None:
     expect_problem(r, 404)
     r = await h.client.get(other.url("/bank-statements/lines"), headers=other.clerk)
     assert r.json() == []
+
+
+async def test_a_usd_account_reconciles_at_the_official_rate(h: Harness) -> None:
+    """A USD account (1220): the 12.00 USD fee on 5 March at the NBG rate of 2.7000 GEL
+    per USD is 32.40 GEL of bank charges (12.00 x 2.7000)."""
+    books = await h.books()
+    await h.user("root", superuser=True)
+    r = await h.client.put("/api/v1/rates/USD/2026-03-05", json={"rate": "2.7000"},
+                           headers=await h.headers("root"))
+    assert r.status_code in (200, 201), r.text
+    usd_iban = OTHER_IBAN
+    r = await h.client.post(books.url("/bank-accounts"), headers=books.clerk,
+                            json={"iban": usd_iban, "account_code": "1220", "currency": "USD"})
+    assert r.status_code == 201, r.text
+    fee = Entry("-12.00", date(2026, 3, 5), "Commission", "U-1")
+    r = await upload(books, camt053([fee], iban=usd_iban, currency="USD"), "1220")
+    assert r.status_code == 201, r.text
+    [line] = await lines(books)
+    assert (line["amount"], line["currency"]) == ("-12.00", "USD")
+    r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                            json={"account_code": "7492"}, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert await books.balance("7492") == "32.40"
+    # A GEL statement is not this account's.
+    r = await upload(books, camt053([fee], iban=usd_iban), "1220")
+    expect_problem(r, 422, "currency_mismatch")
+
+
+async def test_the_same_file_imported_twice_at_once(h: Harness) -> None:
+    """Two imports of one file race (the first of the account, so both would register
+    it): one imports the three lines, the other skips all three; nothing fails."""
+    books = await h.books()
+    content = camt053(ENTRIES)
+    first, second = await asyncio.gather(upload(books, content), upload(books, content))
+    assert {first.status_code, second.status_code} == {201}, (first.text, second.text)
+    counts = sorted((r.json()["lines_imported"], r.json()["duplicates_skipped"])
+                    for r in (first, second))
+    assert counts == [(0, 3), (3, 0)]
+    assert len(await lines(books)) == 3
+
+
+async def test_replay_rebuilds_identical_read_models(h: Harness) -> None:
+    """Bank accounts, statements, lines with their reconciliation, allocations and rules
+    come back the same from the event log (the suggestions, a cache, are kept)."""
+    books = await h.books()
+    await upload(books, camt053(ENTRIES))
+    undone = await upload(books, mt940([Entry("7.00", date(2026, 3, 20), "Refund", "R-1")]))
+    await h.client.delete(books.url(f"/bank-statements/imports/{undone.json()['id']}"),
+                          headers=books.clerk)
+    fee, rent = [ln for ln in await lines(books) if ln["amount"].startswith("-")]
+    for line in (fee, rent):
+        r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                                json={"account_code": "7492"}, headers=books.clerk)
+        assert r.status_code == 200, r.text
+    await h.client.post(books.url(f"/bank-statements/lines/{rent['id']}/unreconcile"),
+                        headers=books.clerk)
+    await h.client.post(books.url("/bank-rules"), headers=books.clerk,
+                        json={"contains": "Commission", "account_code": "7492"})
+    tables = list(READ_MODELS)
+
+    async def snapshot() -> dict[str, list[Any]]:
+        found = {}
+        async with h.container.db.transaction() as conn:
+            for table in tables:
+                cursor = await conn.execute(f"SELECT * FROM {table}")
+                found[table] = sorted((tuple(r.items()) for r in await cursor.fetchall()),
+                                      key=repr)
+        return found
+
+    live = await snapshot()
+    assert len(live["bank_lines"]) == 3
+    assert await h.container.runner.rebuild("banking") > 0
+    assert await snapshot() == live

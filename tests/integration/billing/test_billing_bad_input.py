@@ -65,6 +65,9 @@ async def test_refused_input_writes_nothing(h: Harness) -> None:
     await refused("POST", "/payments", 422, "allocation_mismatch", json={
         "counterparty_id": other_customer, "date": "2026-03-07", "direction": "in",
         "amount": "10", "allocations": [{"document_id": invoice["id"], "amount": "10"}]})
+    await refused("POST", "/payments", 422, "allocation_mismatch", json={
+        "counterparty_id": customer, "date": "2026-03-01", "direction": "in",
+        "amount": "10", "allocations": [{"document_id": invoice["id"], "amount": "10"}]})
     await refused("POST", "/purchase-bills", 409, "duplicate_supplier_reference", json={
         "supplier_id": supplier, "date": "2026-03-08", "supplier_reference": "S-1",
         "lines": [line("1", "5", "vat18", "7490")]})
@@ -104,3 +107,30 @@ async def test_closed_period_refuses_documents(h: Harness) -> None:
         "counterparty_id": customer, "date": "2026-02-12", "direction": "in",
         "amount": "10", "allocations": []}), 422, "period_closed")
     assert (await b.invoice_doc(draft["id"]))["status"] == "draft"
+
+
+async def test_second_person_approval_when_the_company_requires_it(h: Harness) -> None:
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    # By default the author posts their own draft.
+    await b.invoice(customer, "2026-03-02", [line("1", "10")])
+    settings = await Billing(books, "chief").call("PUT", "/billing-settings",
+                                                  json={"require_approval": True})
+    assert settings == {"require_approval": True}
+    draft = await b.invoice(customer, "2026-03-03", [line("1", "10")], post=False)
+    expect_problem(await h.client.post(books.url(f"/sales-invoices/{draft['id']}/post"),
+                                       headers=books.clerk), 409, "not_approved")
+    # The clerk may not approve (no documents:approve); the chief may, not being the author.
+    expect_problem(await h.client.post(books.url(f"/sales-invoices/{draft['id']}/approve"),
+                                       headers=books.clerk), 403)
+    chief_draft = await Billing(books, "chief").invoice(customer, "2026-03-04",
+                                                        [line("1", "5")], post=False)
+    expect_problem(await h.client.post(
+        books.url(f"/sales-invoices/{chief_draft['id']}/approve"), headers=books.chief),
+        403, "segregation_of_duties")
+    approved = await Billing(books, "chief").call("POST",
+                                                  f"/sales-invoices/{draft['id']}/approve")
+    assert approved["approved_by"] == "chief"
+    posted = await b.call("POST", f"/sales-invoices/{draft['id']}/post")
+    assert posted["status"] == "posted"

@@ -228,6 +228,8 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         # 2024 the setup closed, which no later closed year holds back.)
         Call("POST", companies + "/fiscal-years/{year}/close", setup=_fixed(year="2023")),
         Call("POST", companies + "/fiscal-years/{year}/reopen", setup=_year_closed(books, 2024)),
+        # IAS 21 revaluation (no foreign balances here: nothing to post)
+        Call("POST", companies + "/fx-revaluations", {"as_of": "2025-06-30"}),
         # Journal export (reports:financial)
         Call("GET", companies + "/export/journal"),
         # Reports (reports:financial); every parameter has a default (up to today)

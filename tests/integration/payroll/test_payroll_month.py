@@ -51,6 +51,16 @@ async def staff(b: Books) -> dict[str, str]:
     return ids
 
 
+async def payroll_events(h: Harness, b: Books) -> dict[str, int]:
+    """The company's payroll and ledger events by type (read with the privileged pool)."""
+    async with h.container.db.transaction() as conn:
+        cursor = await conn.execute(
+            "SELECT event_type, count(*) AS n FROM events WHERE company_id = %s"
+            " AND (stream_type LIKE 'payroll.%%' OR stream_type LIKE 'ledger.%%')"
+            " GROUP BY 1", (b.company_id,))
+        return {r["event_type"]: r["n"] for r in await cursor.fetchall()}
+
+
 async def run(b: Books, period: str = "2026-03", payment_date: str = "2026-04-05",
               **extra: Any) -> Any:
     return await b.h.client.post(b.url("/payroll-runs"), headers=b.clerk, json={
@@ -225,12 +235,20 @@ async def test_bad_input_is_refused_and_nothing_is_written(h: Harness) -> None:
         "iban": "GE00NB0000000101904917"})
     expect_problem(r, 422)
 
+    before = await payroll_events(h, b)
     r = await run(b, lines=[{"employee_id": ids["Nino"], "gross": "-1.00"}])
     expect_problem(r, 422, "negative_gross")
     r = await run(b, lines=[{"employee_id": ids["Nino"], "bonus": "-5"}])
     expect_problem(r, 422, "negative_gross")
     r = await run(b, period="2026-13")
     expect_problem(r, 422)
+    r = await run(b, lines=[{"employee_id": ids["Nino"], "gross": "100.001"}])
+    expect_problem(r, 422)
+    r = await run(b, lines=[{"employee_id": ids["Nino"]}, {"employee_id": ids["Nino"]}])
+    expect_problem(r, 422, "invalid_payroll_run")
+    r = await run(b, lines=[{"employee_id": str(b.company_id)}])
+    expect_problem(r, 422, "invalid_payroll_run")
+    assert await payroll_events(h, b) == before  # nothing written
     r = await run(b)
     assert r.status_code == 201, r.text
     r = await run(b)

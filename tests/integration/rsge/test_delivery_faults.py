@@ -190,3 +190,35 @@ async def test_unknown_status_is_a_finding(rs: Rs) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "sent"
     assert "unknown invoice status 42" in r.json()["last_error"]
+
+
+async def test_worker_killed_before_the_header_answer_on_the_first_attempt(rs: Rs) -> None:
+    """Killed while rs.ge was saving the header, before any failure was recorded: the
+    next worker finds the expired lease, asks rs.ge, and adopts the header it made."""
+    await rs.set_credentials()
+    doc = rs.billing.invoice(("A", "118.00", "18.00"))
+    await rs.queue(doc)
+    rs.sandbox.fault("slow", "save_invoice_n", delay=0.6, count=1)
+    task = asyncio.create_task(rs.service.deliver_due())
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if rs.sandbox.state.calls.get("save_invoice_n"):
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.8)  # rs.ge finishes the header the dead worker asked for
+    assert len(rs.sandbox.state.invoices) == 1
+    state = await rs.state(doc)
+    assert state["rs_id"] is None
+    assert state["attempts"] == 0
+
+    other = RsgeService(rs.service.units, rs.service.db, load_rs_settings(
+        url=rs.sandbox.url, timeout=2), rs.service.cipher, rs.billing)
+    other.clock = lambda: later(rs.service.settings.lease_seconds + 1)
+    assert await other.deliver_due() == 1
+    await other.aclose()
+    state = await rs.state(doc)
+    assert state["status"] == "sent", state
+    assert len(rs.sandbox.state.invoices) == 1  # adopted, not made twice
+    assert rs.sandbox.state.calls["save_invoice_n"] == 1

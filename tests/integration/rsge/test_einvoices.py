@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from ledger_harness import expect_problem
 
 from conftest import Rs
+from saldo.platform.eventstore import Metadata, NewEvent
 from saldo.rsge.domain import CorrectionType
 
 
@@ -39,14 +41,16 @@ async def test_issue_send_confirm(rs: Rs) -> None:
     assert sum(line["drg_amount"] for line in held["lines"]) == 27  # 18 + 9
     assert held["note"] == f"saldo:{doc}"
 
-    # Nothing is due; the poll finds the buyer has not decided yet.
+    # Nothing is due: the first poll comes poll_seconds (300) after the send.
     assert await rs.service.deliver_due() == 0
-    assert await rs.service.poll_sent() == 1
+    assert await rs.service.poll_sent() == 0
+    rs.service.clock = lambda: later(1)
+    assert await rs.service.poll_sent() == 1  # the buyer has not decided yet
     assert (await rs.state(doc))["status"] == "sent"
     assert await rs.service.poll_sent() == 0  # the next poll is poll_seconds away
 
     rs.sandbox.control("decide", rs_id=state["rs_id"], decision="confirm")
-    rs.service.clock = lambda: later(1)
+    rs.service.clock = lambda: later(2)
     assert await rs.service.poll_sent() == 1
     state = await rs.state(doc)
     assert state["status"] == "confirmed"
@@ -144,8 +148,6 @@ async def test_posting_event_queues_through_the_outbox(rs: Rs) -> None:
     events = rs.h.container.store
 
     async with rs.h.container.app_db.transaction(company_id=rs.company_id) as conn:
-        from saldo.platform.eventstore import Metadata, NewEvent
-
         await events.append(conn, f"test-invoice-{doc}", "test_invoice", 0,
                             [NewEvent("TestInvoicePosted", {"invoice_id": str(doc)})],
                             Metadata(actor="clerk", company_id=rs.company_id))
@@ -157,3 +159,29 @@ async def test_posting_event_queues_through_the_outbox(rs: Rs) -> None:
     await rs.h.container.runner.rebuild("rsge_outbox")
     r = await rs.h.client.get(rs.url("/rs/e-invoices"), headers=rs.books.clerk)
     assert [row["status"] for row in r.json()] == ["sent"]
+
+
+async def test_outbox_loses_the_race_to_a_hand_queued_invoice(
+        rs: Rs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request queued it between the outbox's check and its append: the outbox's
+    append fails on the duplicate stream in a savepoint, and the projection goes on."""
+    await rs.set_credentials()
+    doc = rs.billing.invoice(("Sand", "118.00", "18.00"))
+    await rs.queue(doc)
+    store = rs.h.container.store
+
+    async def never_seen(conn: object, stream_id: str) -> int:
+        return 0
+
+    monkeypatch.setattr(store, "stream_version", never_seen)
+    async with rs.h.container.app_db.transaction(company_id=rs.company_id) as conn:
+        await store.append(conn, f"test-invoice-{doc}", "test_invoice", 0,
+                           [NewEvent("TestInvoicePosted", {"invoice_id": str(doc)})],
+                           Metadata(actor="clerk", company_id=rs.company_id))
+    await rs.h.container.runner.catch_up("rsge_outbox")
+    statuses = {s.name: s.status for s in await rs.h.container.runner.status()}
+    assert statuses["rsge_outbox"] == "running"
+    async with rs.h.container.db.transaction() as conn:
+        cursor = await conn.execute("SELECT count(*) AS n FROM events"
+                                    " WHERE event_type = 'EInvoiceQueued'")
+        assert (await cursor.fetchone())["n"] == 1

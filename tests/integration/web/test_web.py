@@ -487,3 +487,43 @@ async def test_documents_vat_return_and_payroll_screens(h: Harness):
     assert payroll.status_code == 200
     dashboard = await h.client.get(f"{base}/")
     assert "დღგ" in dashboard.text
+
+
+async def test_the_login_throttle_applies_to_the_sign_in_form(h: Harness):
+    await h.books()
+    # Five failures lock the username (settings.login_max_failures = 5): the sixth try is
+    # refused with 429 even with the right password, and the form says why.
+    for _ in range(5):
+        assert (await sign_in(h.client, "clerk", "wrong password!")).status_code == 401
+    r = await sign_in(h.client, "clerk")
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins" in r.text or "ძალიან ბევრი" in r.text
+    assert "saldo_session" not in h.client.cookies
+
+
+async def test_bank_screen_lists_statement_lines_and_their_reconciliation(h: Harness):
+    from datetime import date
+
+    from bank_files import Entry, camt053
+
+    from saldo.identity.service import Permission
+
+    books = await h.books()
+    ctx = await h.container.identity.member_context(books.company_id, "clerk",
+                                                    Permission.BANK_WRITE)
+    banking = h.container.services["banking"]
+    statement = camt053([Entry("-2.50", date(2026, 3, 5), "Commission <i>fee</i>", "C-1"),
+                         Entry("1180.00", date(2026, 3, 6), "Payment", "C-2",
+                               name="შპს ალფა")])
+    await banking.import_statement(ctx, statement, account_code="1210")
+    await sign_in(h.client, "clerk")
+    plant(h.client, "saldo_lang", "en")
+    base = f"/c/{books.company_id}"
+    page = await h.client.get(f"{base}/bank")
+    assert page.status_code == 200
+    assert "-2.50 GEL" in page.text
+    assert "1,180.00 GEL" in page.text
+    assert "<i>fee</i>" not in page.text  # text from a bank's file is text
+    assert (await h.client.get(f"{base}/bank?status=reconciled")).status_code == 200
+    assert (await h.client.get(f"{base}/bank?status=all")).status_code == 200

@@ -81,3 +81,15 @@ def test_rules_and_learning() -> None:
     assert not rule.matches("Commission refund", Decimal("2.50"))
     assert d.learned_phrase("Commission for transfer 8812") == "Commission"
     assert d.learned_phrase("12 34") is None
+
+
+def test_suggestion_data_is_the_same_cached_or_not() -> None:
+    items = [item(INVOICE, "INV-1", "1180.00")]
+    matcher = d.Matcher(items)
+    line = d.StatementLine(1, date(2026, 3, 5), Decimal("500.00"), description="INV-1")
+    [found] = matcher.suggest(line)
+    assert matcher.as_data(found) == found.as_data() == {
+        "document_id": str(INVOICE), "kind": "sales_invoice", "number": "INV-1",
+        "amount_due": "1180.00", "allocate": "500.00", "score": found.score,
+        "reasons": list(found.reasons), "counterparty_id": str(CUSTOMER)}
+    assert matcher.as_data(found) == found.as_data()  # from the cache

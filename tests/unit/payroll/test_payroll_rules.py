@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from saldo.payroll import domain as d
+from saldo.tax.queries import due_date
 
 RATES = d.Rates(Decimal("0.20"), Decimal("0.02"), Decimal("0.02"))
 EMPLOYEE = UUID(int=1)
@@ -123,17 +124,13 @@ def test_identifiers() -> None:
         d.check_iban("GE28NB0000000101904917")
 
 
-def test_due_dates_move_off_weekends_and_holidays() -> None:
-    assert d.orthodox_easter(2026) == date(2026, 4, 12)
-    assert d.orthodox_easter(2025) == date(2025, 4, 20)
-    # March 2026 -> 15 April 2026, a Wednesday.
-    assert d.return_due_date(date(2026, 3, 1)) == date(2026, 4, 15)
-    # February 2026 -> 15 March 2026 is a Sunday -> Monday 16 March.
-    assert d.return_due_date(date(2026, 2, 1)) == date(2026, 3, 16)
-    # December 2026 -> 15 January 2027, a Friday.
-    assert d.return_due_date(date(2026, 12, 1)) == date(2027, 1, 15)
-    # 9 May 2026 (Victory Day) is a Saturday anyway; 12 May (St Andrew) 2025 is a Monday.
-    assert d.next_working_day(date(2025, 5, 12)) == date(2025, 5, 13)
+def test_returns_are_due_on_the_taxs_calendar() -> None:
+    # The tax context's calendar (issue 13): the 15th of the following month, moved to a
+    # working day. March 2026 -> Wednesday 15 April 2026; February 2026 -> 15 March is a
+    # Sunday -> Monday 16 March; December 2026 -> Friday 15 January 2027.
+    assert due_date("income_tax", "2026-03") == date(2026, 4, 15)
+    assert due_date("income_tax", "2026-02") == date(2026, 3, 16)
+    assert due_date("profit_tax", "2026-12") == date(2027, 1, 15)
 
 
 @given(st.lists(st.tuples(st.decimals(min_value=0, max_value=10**9, places=2,

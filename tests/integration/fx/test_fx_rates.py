@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -109,6 +110,10 @@ async def test_only_a_superuser_enters_rates_and_only_users_read_them(h: Harness
     r = await h.client.get("/api/v1/rates", params={"currency": "USD", "date": "16.03.2026"},
                            headers=clerk)
     expect_problem(r, 422)
+    r = await h.client.get("/api/v1/rates", params={"currency": "XYZ", "date": "2026-03-16"},
+                           headers=clerk)
+    expect_problem(r, 422, "invalid_currency")
+
 
 
 # ---------------------------------------------------------------------- the NBG client
@@ -180,3 +185,30 @@ async def test_an_unreachable_nbg_is_a_finding(h: Harness) -> None:
     service.today = lambda: date(2026, 3, 16)
     outcome = await service.fetch(date(2026, 3, 16))
     assert [c for _, c, _ in outcome.failures] == ["nbg_unavailable"]
+
+
+async def test_the_daily_schedule_catches_up_and_keeps_going(h: Harness) -> None:
+    with nbg_server() as nbg:
+        nbg.publish("2026-03-13", ("USD", 1, "2.7123"))
+        nbg.publish("2026-03-16", ("USD", 1, "2.7201"))
+        nbg.fail("2026-03-12", "http500")
+        service = fx(h)
+        service.client = NbgClient(nbg.url, timeout=2)
+        service.today = lambda: date(2026, 3, 16)
+        stop = asyncio.Event()
+        task = asyncio.create_task(service.run_schedule(stop, retry_seconds=0.2, days=7))
+        # First run: the week up to today, 10..16 March; the 12th fails (HTTP 500), so the
+        # schedule tries again after retry_seconds, from the day after the last rate stored.
+        for _ in range(100):
+            if len(nbg.requests) >= 8:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    days = [path.split("date=")[1][:10] for path in nbg.requests]
+    assert days[:7] == [f"2026-03-{d}" for d in range(10, 17)]
+    assert days[7] == "2026-03-16"  # catching up starts after the latest rate (the 16th)
+    async with h.container.app_db.transaction() as conn:
+        found = await rate_in_effect(conn, "USD", date(2026, 3, 16))
+    assert found is not None
+    assert found.rate == Decimal("2.7201")

@@ -130,3 +130,36 @@ async def test_representation_is_taxed_above_the_cap(h: Harness) -> None:
     # Base (200 + 85) / 0.85 = 335.294 → 335.29; tax 285 / 0.85 × 0.15 = 50.294 → 50.29.
     assert (ret["non_business_expenses"], ret["gross_up_base"], ret["profit_tax"]) == (
         "285.00", "335.29", "50.29")
+
+
+async def test_an_expense_in_the_books_is_tagged_as_a_profit_tax_object(h: Harness) -> None:
+    b = await h.books()
+    # A gift to a friend of the director, booked as an expense: 425.00 on 8290, and a
+    # mixed transaction with rent 1,000.00 (7420) and a fine 85.00 (8230).
+    gift = await b.post([("8290", "425.00", ""), ("1210", "", "425.00")], day="2026-09-03")
+    mixed = await b.post([("7420", "1000.00", ""), ("8230", "85.00", ""),
+                          ("1210", "", "1085.00")], day="2026-09-04")
+    r = await h.client.post(b.url("/profit-tax-objects"), headers=b.clerk, json={
+        "transaction_id": gift["id"], "category": "free_supply", "description": "Gift"})
+    assert r.status_code == 201, r.text
+    # 425 / 0.85 × 0.15 = 75.00
+    assert (r.json()["date"], r.json()["amount"], r.json()["profit_tax"]) == (
+        "2026-09-03", "425.00", "75.00")
+    r = await h.client.post(b.url("/profit-tax-objects"), headers=b.clerk, json={
+        "transaction_id": mixed["id"], "account_code": "8230", "category": "non_business",
+        "description": "Fine"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["amount"], r.json()["profit_tax"]) == ("85.00", "15.00")
+    # Tagged once; only expense accounts; only posted transactions of this company.
+    for body, status in (({"transaction_id": gift["id"]}, 409),
+                         ({"transaction_id": mixed["id"]}, 409),
+                         ({"transaction_id": mixed["id"], "account_code": "1210"}, 422),
+                         ({"transaction_id": str(b.company_id)}, 404),
+                         ({}, 422)):
+        r = await h.client.post(b.url("/profit-tax-objects"), headers=b.clerk, json={
+            **body, "category": "non_business", "description": "again"})
+        expect_problem(r, status)
+    r = await h.client.get(b.url("/tax/profit-tax-returns/2026-09"), headers=b.chief)
+    # (425 + 85) / 0.85 = 600.00; × 0.15 = 90.00
+    assert (r.json()["non_business_expenses"], r.json()["gross_up_base"],
+            r.json()["profit_tax"]) == ("510.00", "600.00", "90.00")

@@ -149,3 +149,78 @@ async def test_invoice_pdf_in_both_languages(h: Harness) -> None:
     assert "2,913.42" in texts["en"]  # 2,469.00 + 444.42
     assert "ანგარიშ-ფაქტურა" in texts["ka"]
     assert "2 913,42" in texts["ka"]
+
+
+async def test_official_rate_when_none_is_given(h: Harness) -> None:
+    """No exchange_rate: the NBG rate in effect on the date (valid from 1 Mar, 2.7000);
+    none loaded for EUR: 422 rate_not_found, nothing written."""
+    books = await h.books()
+    await h.user("root", superuser=True)
+    root = await h.headers("root")
+    r = await h.client.put("/api/v1/rates/USD/2026-03-01", headers=root, json={"rate": "2.7"})
+    assert r.status_code == 200, r.text
+    b = Billing(books)
+    customer = await b.counterparty("Acme Inc", "US-99", country="US")
+    inv = await b.invoice(customer, "2026-03-02", [line("1", "100")], currency="USD")
+    assert (inv["exchange_rate"], inv["total_base"]) == ("2.7", "318.60")  # 118 × 2.7
+    r = await h.client.post(books.url("/sales-invoices"), headers=books.clerk, json={
+        "customer_id": customer, "date": "2026-03-02", "currency": "EUR",
+        "lines": [line("1", "100")]})
+    assert r.status_code == 422
+    assert r.json()["code"] == "rate_not_found"
+
+
+async def test_concurrent_payments_never_over_allocate(h: Harness) -> None:
+    """Two payments of 100.00 race for an invoice of 118.00: one wins; the other, run
+    again on the invoice's new version, finds 18.00 due and is refused."""
+    import asyncio
+
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    inv = await b.invoice(customer, "2026-03-02", [line("1", "100")])
+    body = {"counterparty_id": customer, "date": "2026-03-05", "direction": "in",
+            "amount": "100", "allocations": [{"document_id": inv["id"], "amount": "100"}]}
+    responses = await asyncio.gather(*[
+        h.client.post(books.url("/payments"), headers=books.clerk, json=body)
+        for _ in range(2)])
+    assert sorted(r.status_code for r in responses) == [201, 422]
+    assert (await b.invoice_doc(inv["id"]))["amount_due"] == "18.00"
+    assert await books.balance("1410", "2026-03-31") == "18.00"
+
+
+async def test_listing_matches_the_documents(h: Harness) -> None:
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    posted = await b.invoice(customer, "2026-03-02", [line("3", "33.33"), line("1", "5")])
+    await b.pay(customer, "2026-03-05", "in", "50", [(posted["id"], "50")])
+    draft = await b.invoice(customer, "2026-03-03", [line("1", "10", "exempt")], post=False)
+    listed = (await b.call("GET", "/sales-invoices", params={"customer_id": customer}))["items"]
+    assert [x["id"] for x in listed] == [draft["id"], posted["id"]]
+    for item in listed:
+        assert item == await b.invoice_doc(item["id"])
+    partly = await b.call("GET", "/sales-invoices", params={"status": "partly_paid"})
+    assert [x["amount_due"] for x in partly["items"]] == ["73.89"]  # 99.99+18+5+0.90−50
+
+
+async def test_statuses_through_credit_and_payment(h: Harness) -> None:
+    """118.00: credit 59.00 (half), pay 59.00 → paid; another 118.00 credited in full →
+    credited; a credit note itself is posted."""
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    first = await b.invoice(customer, "2026-03-02", [line("2", "50")])
+    half = await b.call("POST", f"/sales-invoices/{first['id']}/credit-note", 201,
+                        json={"date": "2026-03-03", "lines": [line("1", "50")]})
+    assert (half["status"], half["amount_due"]) == ("posted", "0.00")
+    assert (await b.invoice_doc(first["id"]))["status"] == "partly_paid"
+    await b.pay(customer, "2026-03-04", "in", "59", [(first["id"], "59")])
+    assert (await b.invoice_doc(first["id"]))["status"] == "paid"
+    second = await b.invoice(customer, "2026-03-02", [line("1", "100")])
+    await b.call("POST", f"/sales-invoices/{second['id']}/credit-note", 201,
+                 json={"date": "2026-03-05", "lines": [line("1", "100")]})
+    credited = await b.invoice_doc(second["id"])
+    assert (credited["status"], credited["amount_due"]) == ("credited", "0.00")
+    listed = await b.call("GET", "/sales-invoices", params={"status": "credited"})
+    assert [x["id"] for x in listed["items"]] == [second["id"]]

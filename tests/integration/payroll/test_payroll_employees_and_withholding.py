@@ -4,6 +4,7 @@ the income tax return; the rates are dated settings."""
 from __future__ import annotations
 
 import pytest
+from billing_harness import Billing, line
 from ledger_harness import Books, Harness, expect_problem
 
 pytestmark = pytest.mark.integration
@@ -96,6 +97,11 @@ async def test_a_change_in_law_is_a_new_rate_row(h: Harness) -> None:
     r = await h.client.put("/api/v1/payroll-rates/income_tax/2026-12-01", headers=root,
                            json={"rate": "0.18", "source": "Hypothetical amendment"})
     assert r.status_code == 200, r.text
+    # The pension remittance timing is UNCONFIRMED (georgia.md §2): a dated setting too.
+    r = await h.client.put(
+        "/api/v1/payroll-rates/pension_remittance_working_days/2026-12-01", headers=root,
+        json={"rate": "5", "source": "Hypothetical: within 5 working days"})
+    assert r.status_code == 200, r.text
     try:
         await _paid_in_november_and_december(h, b)
     finally:  # the rates are shared by every company (and every test)
@@ -112,8 +118,13 @@ async def _paid_in_november_and_december(h: Harness, b: Books) -> None:
                             json={"period": "2026-10", "payment_date": "2026-11-05"})
     assert r.json()["totals"]["income_tax"] == "196.00"
     r = await h.client.post(b.url("/payroll-runs"), headers=b.clerk,
-                            json={"period": "2026-11", "payment_date": "2026-12-05"})
+                            json={"period": "2026-11", "payment_date": "2026-12-07"})
     assert r.json()["totals"]["income_tax"] == "176.40"
+    # Paid Monday 7 December: pension due 5 working days later, Monday 14 December.
+    r = await h.client.get(b.url(f"/payroll-runs/{r.json()['id']}/budget-payments"),
+                           headers=b.clerk)
+    assert [(p["tax"], p["due_date"]) for p in r.json()] == [
+        ("income_tax", "2026-12-07"), ("pension", "2026-12-14")]
 
 
 async def test_the_returns_join_the_tax_calendar(h: Harness) -> None:
@@ -131,10 +142,40 @@ async def test_the_returns_join_the_tax_calendar(h: Harness) -> None:
              "share": "1"}]})
     assert r.status_code == 201, r.text
     assert r.json()["withholding_tax"] == "0.00"
-    r = await h.client.get(b.url("/payroll/tax-calendar"), params={"year": 2026},
-                           headers=b.clerk)
+    r = await h.client.get(b.url("/tax/calendar"), params={"year": 2026}, headers=b.chief)
     assert r.status_code == 200, r.text
     # March's payment: due 15 April 2026 (Wednesday); June's dividend: 15 July 2026.
-    assert r.json() == [
+    # Beside them the tax context's own returns (property tax; VAT for VAT payers).
+    payroll = [x for x in r.json() if x["tax"] in ("income_tax", "profit_tax")]
+    assert payroll == [
         {"tax": "income_tax", "period": "2026-03", "due_date": "2026-04-15"},
         {"tax": "profit_tax", "period": "2026-06", "due_date": "2026-07-15"}]
+
+
+async def test_withholding_from_a_purchase_bill(h: Harness) -> None:
+    b = await h.books()
+    billing = Billing(b)
+    person = await billing.counterparty("Dato Maisuradze", "01001011299")
+    # A resident individual's services: 1,500.00 out of VAT scope; 20% = 300.00 withheld,
+    # 1,200.00 left to pay him.
+    bill = await billing.bill(person, "2026-08-10",
+                              [line("1", "1500.00", "out_of_scope", "7490", "Design")])
+    r = await h.client.post(b.url(f"/purchase-bills/{bill['id']}/withholding"),
+                            headers=b.clerk, json={"code": "services_individual"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["gross"], r.json()["withheld"], r.json()["net"]) == (
+        "1500.00", "300.00", "1200.00")
+    assert (await billing.bill_doc(bill["id"]))["amount_due"] == "1200.00"
+    assert await b.balance("3322", "2026-08-31") == "-300.00"
+    assert await b.balance("3110", "2026-08-31") == "-1200.00"
+    r = await h.client.get(b.url("/tax/income-tax-returns/2026-08"), headers=b.chief)
+    assert [(x["personal_number"], x["income_type"], x["gross"], x["income_tax"])
+            for x in r.json()["rows"]] == [
+        ("01001011299", "services_individual", "1500.00", "300.00")]
+    # Once per bill; a bill that is not a purchase bill is 404.
+    r = await h.client.post(b.url(f"/purchase-bills/{bill['id']}/withholding"),
+                            headers=b.clerk, json={"code": "services_individual"})
+    expect_problem(r, 409, "invalid_state")
+    r = await h.client.post(b.url(f"/purchase-bills/{person}/withholding"),
+                            headers=b.clerk, json={"code": "services_individual"})
+    expect_problem(r, 404, "bill_not_found")
