@@ -22,8 +22,10 @@ What one run does, on one server and one database:
 3. Latency, one request at a time after a warm-up, of ``GET .../reports/``
    ``trial-balance`` for a month (the twelve months of last year in turn) and for a year
    (the three full fiscal years in turn), ``balance-sheet`` as of a month end with the
-   comparative date a year earlier, and ``profit-and-loss`` for a year to date with the
-   comparative range a year earlier: p50/p95/p99. Beside them: ``GET /health`` (the HTTP
+   comparative date a year earlier, ``profit-and-loss`` for a year to date with the
+   comparative range a year earlier, and (issue 12) ``cash-flow`` by both methods and
+   ``changes-in-equity`` for a month, which read the lines of their transactions:
+   p50/p95/p99. Beside them: ``GET /health`` (the HTTP
    floor) and the year's trial balance computed in SQL from the journal lines themselves
    (what the turnover read model saves).
 4. Exports the whole journal through ``GET .../export/journal?format=ledger`` and times
@@ -279,6 +281,13 @@ class Bench(AppBench):
                               "/reports/balance-sheet", sheets),
             "profit_and_loss": ("profit and loss, year to date + comparative",
                                 "/reports/profit-and-loss", profits),
+            # Issue 12: the statements that read the lines of their transactions.
+            "cash_flow_indirect": ("cash flows, one month, indirect", "/reports/cash-flow",
+                                   [{**m, "method": "indirect"} for m in months]),
+            "cash_flow_direct": ("cash flows, one month, direct", "/reports/cash-flow",
+                                 [{**m, "method": "direct"} for m in months]),
+            "changes_in_equity": ("changes in equity, one month",
+                                  "/reports/changes-in-equity", months),
         }
 
     async def reports(self, client: httpx.AsyncClient, headers: dict[str, str]) -> list[Row]:

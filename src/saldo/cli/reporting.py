@@ -62,6 +62,13 @@ def report(
                                       help="trial-balance: show all-zero rows too."),
     method: str = typer.Option("indirect", "--method",
                                help="cash-flow: indirect or direct."),
+    layout: str = typer.Option("nature", "--layout",
+                               help="profit-and-loss: by nature or by function."),
+    year: int | None = typer.Option(None, "--year",
+                                    help="financial-statements: the fiscal year."),
+    comparatives: bool = typer.Option(True, "--comparatives/--no-comparatives",
+                                      help="financial-statements: the year before beside "
+                                           "each statement."),
     fmt: str = typer.Option("json", "--format", help="json, csv, xlsx or pdf."),
     lang: str = typer.Option("en", "--lang", help="Labels in English (en) or Georgian (ka)."),
     output: Path | None = typer.Option(
@@ -79,7 +86,7 @@ def report(
     reports.check_choice(lang, reports.LANGUAGES, reports.UnsupportedLanguage, "language")
     options = Options(_day(date_from), _day(date_to), _day(as_of), _day(compare_from),
                       _day(compare_to), account, level, account_class, include_zero, method,
-                      format=fmt)
+                      layout=layout, year=year, comparatives=comparatives, format=fmt)
     settings = _settings()  # configures logging, fontTools' glyph chatter included
 
     async def work(container: bootstrap.Container) -> tuple[bytes, str, str]:

@@ -46,6 +46,10 @@ Lang = Annotated[Text, Query(
 DateFrom = Annotated[Date | None, Query(
     description="First day (default: the first day of date_to's fiscal year).")]
 DateTo = Annotated[Date | None, Query(description="Last day, inclusive (default: today).")]
+PlLayout = Annotated[Text, Query(
+    max_length=10, json_schema_extra={"enum": list(d.PL_LAYOUT_CHOICES)},
+    description="nature (default, IAS 1.102) or function (IAS 1.103, with depreciation and "
+                "employee benefits disclosed by nature)")]
 
 # ---------------------------------------------------------------------- shapes (OpenAPI)
 
@@ -141,6 +145,21 @@ class ProfitAndLossOut(_Open):
     revenue: str
     expenses: str
     profit: str
+
+
+class ComprehensiveIncomeOut(_Open):
+    date_from: dt.date
+    date_to: dt.date
+    lines: list[StatementLineOut]
+    profit: str
+    other_comprehensive_income: str
+    total_comprehensive_income: str
+
+
+class FinancialStatementsOut(_Open):
+    date_from: dt.date
+    date_to: dt.date
+    comparatives: bool
 
 
 class CashFlowOut(_Open):
@@ -258,30 +277,70 @@ def router() -> APIRouter:
                              Options(as_of=as_of, compare_to=compare_to), fmt, lang)
 
     @api.get("/reports/profit-and-loss",
-             summary="Statement of profit or loss by nature, with a comparative range "
-                     "(year-end closing entries excluded)",
+             summary="Statement of profit or loss by nature (IAS 1.102) or by function "
+                     "(IAS 1.103), with a comparative range (year-end closing entries "
+                     "excluded)",
              response_model=None, responses=_responses(ProfitAndLossOut))
     async def profit_and_loss(
         ctx: Reader, service: Reporting, date_from: DateFrom = None, date_to: DateTo = None,
         compare_from: Date | None = None, compare_to: Date | None = None,
-        fmt: Format = "json", lang: Lang = "en",
+        layout: PlLayout = "nature", fmt: Format = "json", lang: Lang = "en",
     ) -> Response:
         return await _answer(service, ctx, "profit-and-loss", Options(
+            date_from, date_to, compare_from=compare_from, compare_to=compare_to,
+            layout=layout), fmt, lang)
+
+    @api.get("/reports/comprehensive-income",
+             summary="Statement of comprehensive income: profit, other comprehensive "
+                     "income per reserve (IAS 1.82A), total comprehensive income",
+             response_model=None, responses=_responses(ComprehensiveIncomeOut))
+    async def comprehensive_income(
+        ctx: Reader, service: Reporting, date_from: DateFrom = None, date_to: DateTo = None,
+        compare_from: Date | None = None, compare_to: Date | None = None,
+        fmt: Format = "json", lang: Lang = "en",
+    ) -> Response:
+        return await _answer(service, ctx, "comprehensive-income", Options(
             date_from, date_to, compare_from=compare_from, compare_to=compare_to), fmt, lang)
 
+    @api.get("/reports/financial-statements",
+             summary="The annual set: financial position, profit or loss, comprehensive "
+                     "income, cash flows and changes in equity of a fiscal year, with the "
+                     "year before as comparatives by default (IAS 1.10, 1.38); JSON or one "
+                     "PDF with signature lines",
+             response_model=None, responses=_responses(FinancialStatementsOut))
+    async def financial_statements(
+        ctx: Reader, service: Reporting,
+        year: Annotated[int | None, Query(
+            description="The fiscal year (by its first day's year); default: the one "
+                        "date_to (or today) falls in.")] = None,
+        date_to: DateTo = None,
+        comparatives: Annotated[QueryBool, Query(
+            description="Show the year before beside each statement (default).")] = True,
+        layout: PlLayout = "nature",
+        method: Annotated[Text, Query(
+            max_length=10, json_schema_extra={"enum": list(d.CASH_FLOW_METHODS)})
+        ] = "indirect",
+        fmt: Format = "json", lang: Lang = "en",
+    ) -> Response:
+        return await _answer(service, ctx, "financial-statements", Options(
+            date_to=date_to, year=year, comparatives=comparatives, layout=layout,
+            method=method), fmt, lang)
+
     @api.get("/reports/cash-flow",
-             summary="Statement of cash flows, indirect or direct method; reconciles to the "
-                     "change in cash (accounts 1100 and 1200)",
+             summary="Statement of cash flows (IAS 7), indirect or direct method, from each "
+                     "account's cash-flow activity; reconciles to the change in cash",
              response_model=None, responses=_responses(CashFlowOut))
     async def cash_flow(
         ctx: Reader, service: Reporting, date_from: DateFrom = None, date_to: DateTo = None,
         method: Annotated[Text, Query(
             max_length=10, json_schema_extra={"enum": list(d.CASH_FLOW_METHODS)})
         ] = "indirect",
+        compare_from: Date | None = None, compare_to: Date | None = None,
         fmt: Format = "json", lang: Lang = "en",
     ) -> Response:
-        return await _answer(service, ctx, "cash-flow",
-                             Options(date_from, date_to, method=method), fmt, lang)
+        return await _answer(service, ctx, "cash-flow", Options(
+            date_from, date_to, method=method, compare_from=compare_from,
+            compare_to=compare_to), fmt, lang)
 
     @api.get("/reports/changes-in-equity", summary="Statement of changes in equity",
              response_model=None, responses=_responses(ChangesInEquityOut))

@@ -59,3 +59,5 @@ class ReportDocument:
     currency: str = "GEL"
     generated_at: datetime | None = None
     notes: tuple[Label, ...] = field(default_factory=tuple)
+    #: Who signs the statement (the director, the chief accountant): a line each in a PDF.
+    signatures: tuple[Label, ...] = field(default_factory=tuple)

@@ -40,6 +40,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import CellBordersLayout, TableBordersLayout, TableCellFillMode, WrapMode
 from fpdf.fonts import FontFace
@@ -66,6 +67,7 @@ _TAX_ID = Label("Tax ID", "საიდენტიფიკაციო კო�
 _CURRENCY = Label("Currency", "ვალუტა")
 _GENERATED = Label("Generated", "შედგენილია")
 _PAGE = Label("Page {page} of {pages}", "გვერდი {page} / {pages}")
+_SIGNATURE = Label("(signature)", "(ხელმოწერა)")
 
 #: Significant digits that survive Decimal → double → the ``%.16g`` text openpyxl writes →
 #: double → shortest repr unchanged (DBL_DIG).
@@ -112,11 +114,22 @@ def plain_amount(amount: Decimal | None, places: int = 2) -> str:
     return amount_text(amount, places)
 
 
-def format_amount(amount: Decimal | None, places: int = 2) -> str:
-    """For people: ``1,180.00``, ``-1,180.00``; blank for None."""
+#: The locale whose number format a PDF in each language uses (CLDR, through Babel).
+_LOCALES: dict[str, str] = {"en": "en_US", "ka": "ka_GE"}
+
+
+def format_amount(amount: Decimal | None, places: int = 2, lang: Language = "en") -> str:
+    """For people, in the language's number format: ``1,180.00`` in English, ``1 180,00``
+    in Georgian (a no-break space groups the thousands, a comma marks the decimals: CLDR
+    ``ka``); blank for None. The amount is rounded before (``padded``), never here."""
     if amount is None:
         return ""
-    return format(padded(amount, places), ",f")
+    exact = padded(amount, places)
+    if lang == "en":
+        return format(exact, ",f")
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(exact, format=pattern, locale=_LOCALES[lang],
+                          decimal_quantization=False)
 
 
 def _text(value: Cell, column: Column, lang: Language, places: int, *, human: bool) -> str:
@@ -127,7 +140,7 @@ def _text(value: Cell, column: Column, lang: Language, places: int, *, human: bo
         return value(lang)
     if isinstance(value, Decimal):
         if column.kind == "money":
-            return format_amount(value, places) if human else plain_amount(value, places)
+            return format_amount(value, places, lang) if human else plain_amount(value, places)
         return format(value, "f")
     if isinstance(value, date):
         return value.isoformat()
@@ -359,9 +372,11 @@ class _ReportPdf(FPDF):
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(auto=True, margin=_MARGIN + 4)
         self.alias_nb_pages("{nb}")
+        #: The page where the current document's title block is (a set has several).
+        self.first_page = 1
 
     def header(self) -> None:
-        if self.page_no() == 1:
+        if self.page_no() == self.first_page:
             return  # the first page carries the full title block instead
         self.set_font(_FONT, "", 7)
         self.set_text_color(*_GREY)
@@ -386,20 +401,35 @@ class _ReportPdf(FPDF):
 
 
 def render_pdf(doc: ReportDocument, lang: Language) -> bytes:
+    return render_pdf_set(doc, (doc,), lang)
+
+
+def render_pdf_set(cover: ReportDocument, docs: Sequence[ReportDocument],
+                   lang: Language) -> bytes:
+    """One PDF of several documents (the annual set of statements), each from a new page;
+    ``cover`` gives the file's title and metadata."""
+    pdf = _ReportPdf(cover, lang)
+    pdf.set_title(cover.title(lang))
+    pdf.set_author(cover.company_name)
+    pdf.set_creator("Saldo")
+    pdf.set_lang(lang)
+    if cover.generated_at is not None:
+        pdf.set_creation_date(cover.generated_at)
+    for doc in docs:
+        pdf.report = doc
+        _pdf_document(pdf, doc, lang)
+    return bytes(pdf.output())
+
+
+def _pdf_document(pdf: _ReportPdf, doc: ReportDocument, lang: Language) -> None:
     places = minor_units(doc.currency)
     texts = [
         [_pdf_text(_text(row.cells.get(c.key), c, lang, places, human=True)) for c in doc.columns]
         for row in doc.rows
     ]
     headings = [_pdf_text(c.label(lang)) for c in doc.columns]
-    pdf = _ReportPdf(doc, lang)
     layout = _layout(pdf, doc, texts, headings)
-    pdf.set_title(doc.title(lang))
-    pdf.set_author(doc.company_name)
-    pdf.set_creator("Saldo")
-    pdf.set_lang(lang)
-    if doc.generated_at is not None:
-        pdf.set_creation_date(doc.generated_at)
+    pdf.first_page = pdf.page_no() + 1
     pdf.add_page(orientation=layout.orientation)  # later pages keep the orientation
 
     company, period, generated = _meta(doc, lang)
@@ -426,7 +456,30 @@ def render_pdf(doc: ReportDocument, lang: Language) -> bytes:
             pdf.multi_cell(
                 w=pdf.epw, h=4, text=_pdf_text(note(lang)), new_x="LMARGIN", new_y="NEXT"
             )
-    return bytes(pdf.output())
+    if doc.signatures:
+        _pdf_signatures(pdf, doc.signatures, lang)
+
+
+def _pdf_signatures(pdf: FPDF, signatures: Sequence[Label], lang: Language) -> None:
+    """A line to sign on for each signatory (the director, the chief accountant), with
+    the role under it, kept together on one page."""
+    height = 14.0
+    if pdf.get_y() + height * len(signatures) + 6 > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    pdf.ln(8)
+    pdf.set_font(_FONT, "", 9)
+    width = 70.0
+    for role in signatures:
+        pdf.ln(6)
+        y = pdf.get_y()
+        pdf.cell(w=50, h=5, text=_pdf_text(role(lang)) + ":")
+        pdf.line(pdf.l_margin + 52, y + 4.5, pdf.l_margin + 52 + width, y + 4.5)
+        pdf.cell(w=width + 2, h=5, text="")
+        pdf.set_font(_FONT, "", 7)
+        pdf.set_text_color(*_GREY)
+        pdf.cell(w=30, h=5, text=_SIGNATURE(lang), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_font(_FONT, "", 9)
 
 
 def _pdf_table(

@@ -33,11 +33,18 @@ from saldo.ledger.service import CompanySettings, LedgerService
 from saldo.platform.db import Connection, Database
 from saldo.reporting import domain as d
 from saldo.reporting import render
-from saldo.reporting.document import Column, Label, Language, ReportDocument, Row
+from saldo.reporting.document import Column, Label, Language, ReportDocument, Row, RowStyle
 from saldo.reporting.domain import journal
 
 REPORTS = ("trial-balance", "general-ledger", "balance-sheet", "profit-and-loss",
-           "cash-flow", "changes-in-equity")
+           "comprehensive-income", "cash-flow", "changes-in-equity", "financial-statements")
+#: The statements a director and a chief accountant sign (management approves them, IAS
+#: 10.17; Georgian practice, docs/reporting.md §8a): a signature line each in a PDF.
+SIGNED = ("balance-sheet", "profit-and-loss", "comprehensive-income", "cash-flow",
+          "changes-in-equity", "financial-statements")
+SIGNATURES = (Label("Director", "დირექტორი"), Label("Chief accountant", "მთავარი ბუღალტერი"))
+#: The annual set comes as JSON or as one PDF.
+SET_FORMATS = ("json", "pdf")
 
 #: Threads that render CSV, XLSX and PDF, for the whole process. Rendering is CPU-bound
 #: Python (an XLSX of 50,000 lines takes ~8 s): on the event loop it would stall every
@@ -73,6 +80,12 @@ class Options:
     account_class: int | None = None
     include_zero: bool = False
     method: str = "indirect"
+    #: Profit or loss by ``nature`` (IAS 1.102) or ``function`` (IAS 1.103).
+    layout: str = "nature"
+    #: The annual set: the fiscal year (default: the one date_to or today falls in), and
+    #: whether each statement shows the year before beside it (default: yes, IAS 1.38).
+    year: int | None = None
+    comparatives: bool = True
     #: What the report will be rendered as: a general ledger's line limit depends on it.
     format: str = "json"
 
@@ -111,8 +124,10 @@ class ReportingService:
                     "general-ledger": self._general_ledger,
                     "balance-sheet": self._balance_sheet,
                     "profit-and-loss": self._profit_and_loss,
+                    "comprehensive-income": self._comprehensive_income,
                     "cash-flow": self._cash_flow,
-                    "changes-in-equity": self._changes_in_equity}
+                    "changes-in-equity": self._changes_in_equity,
+                    "financial-statements": self._financial_statements}
         builder = builders.get(name)
         if builder is None:
             raise d.UnknownReport(f"No report {name!r}; reports: {', '.join(REPORTS)}.",
@@ -138,6 +153,11 @@ class ReportingService:
         if fmt == "json":
             body = orjson.dumps(report.as_json(lang), option=orjson.OPT_INDENT_2)
             return body, "application/json", render.file_name(doc, "json")
+        if isinstance(report, d.AnnualSet):
+            d.check_choice(fmt, SET_FORMATS, d.UnsupportedFormat, "format")
+            body = render.render_pdf_set(doc, self.set_documents(report, company),
+                                         cast(Language, lang))
+            return body, render.MEDIA_TYPES["pdf"], render.file_name(doc, "pdf")
         return render.render(doc, cast(render.Format, fmt), cast(Language, lang))
 
     async def render(self, report: Report, company: CompanySettings, fmt: str,
@@ -201,8 +221,8 @@ class ReportingService:
             columns.append(await self._position_column(conn, company, chart, o.compare_to))
         return d.financial_position(chart, columns)
 
-    async def _profit_and_loss(self, conn: Connection, company: CompanySettings,
-                               o: Options) -> d.ProfitOrLoss:
+    def _ranges(self, company: CompanySettings,
+                o: Options) -> tuple[date, date, tuple[date, date] | None]:
         start, end = self._range(company, o.date_from, o.date_to)
         compare: tuple[date, date] | None = None
         if o.compare_from is not None or o.compare_to is not None:
@@ -211,18 +231,45 @@ class ReportingService:
                                          "compare_to.")
             d.check_range(o.compare_from, o.compare_to)
             compare = (o.compare_from, o.compare_to)
+        return start, end, compare
+
+    async def _profit_and_loss(self, conn: Connection, company: CompanySettings,
+                               o: Options) -> d.ProfitOrLoss:
+        d.check_choice(o.layout, d.PL_LAYOUT_CHOICES, d.InvalidLayout, "layout")
+        start, end, compare = self._ranges(company, o)
         chart = await self._chart(conn, company.id)
         movements = []
         for a, b in [(start, end)] + ([compare] if compare else []):
             sums = await self._sums(conn, company.id, a, b)
             movements.append({c: s.regular_movement for c, s in sums.items()})
-        return d.profit_or_loss(chart, movements, start, end, compare)
+        return d.profit_or_loss(chart, movements, start, end, compare, o.layout)
+
+    async def _comprehensive_income(self, conn: Connection, company: CompanySettings,
+                                    o: Options) -> d.ComprehensiveIncome:
+        start, end, compare = self._ranges(company, o)
+        chart = await self._chart(conn, company.id)
+        profits, oci = [], []
+        for a, b in [(start, end)] + ([compare] if compare else []):
+            sums = await self._sums(conn, company.id, a, b)
+            profits.append(d.profit(chart, sums))
+            lines = await self._equity_lines(conn, company, chart, a, b)
+            oci.append(d.equity_movements(chart, lines).rows.get(
+                "other_comprehensive_income", {}))
+        return d.comprehensive_income(profits, oci, start, end, compare)
 
     async def _cash_flow(self, conn: Connection, company: CompanySettings,
                          o: Options) -> d.CashFlows:
-        start, end = self._range(company, o.date_from, o.date_to)
+        start, end, compare = self._ranges(company, o)
         d.check_choice(o.method, d.CASH_FLOW_METHODS, d.InvalidMethod, "method")
         chart = await self._chart(conn, company.id)
+        cf = await self._cash_flows(conn, company, chart, start, end, o)
+        if compare is None:
+            return cf
+        prior = await self._cash_flows(conn, company, chart, *compare, o)
+        return dataclasses.replace(cf, prior=prior)
+
+    async def _cash_flows(self, conn: Connection, company: CompanySettings, chart: d.Chart,
+                          start: date, end: date, o: Options) -> d.CashFlows:
         sums = await self._sums(conn, company.id, start, end)
         # The indirect method reads the transactions of investing, financing, interest,
         # profit-tax and exchange-difference accounts; the direct one also every cash
@@ -253,16 +300,57 @@ class ReportingService:
                                  o: Options) -> d.ChangesInEquity:
         start, end = self._range(company, o.date_from, o.date_to)
         chart = await self._chart(conn, company.id)
+        return await self._equity(conn, company, chart, start, end)
+
+    async def _equity(self, conn: Connection, company: CompanySettings, chart: d.Chart,
+                      start: date, end: date) -> d.ChangesInEquity:
         sums = await self._sums(conn, company.id, start, end)
+        lines = await self._equity_lines(conn, company, chart, start, end)
+        return d.changes_in_equity(chart, sums, lines, start, end)
+
+    async def _equity_lines(self, conn: Connection, company: CompanySettings,
+                            chart: d.Chart, start: date, end: date) -> list[dict[str, Any]]:
+        """Every line of the transactions in the range that touch an equity account."""
         equity = d.equity_codes(chart)
         if equity:
             await self._check_lines(conn, company.id, equity, start, end,
                                     d.MAX_STATEMENT_LINES["changes-in-equity"],
                                     "statement of changes in equity",
                                     "Narrow the date range.")
-        lines = await ledger_queries.lines_of_transactions_touching(
+        return await ledger_queries.lines_of_transactions_touching(
             conn, company.id, equity, start, end)
-        return d.changes_in_equity(chart, sums, lines, start, end)
+
+    async def _financial_statements(self, conn: Connection, company: CompanySettings,
+                                    o: Options) -> d.AnnualSet:
+        """The annual set (IAS 1.10): financial position, profit or loss, comprehensive
+        income, cash flows and changes in equity for a fiscal year, each with the year
+        before beside it unless ``comparatives`` is off (IAS 1.38)."""
+        d.check_choice(o.format, SET_FORMATS, d.UnsupportedFormat, "format")
+        d.check_choice(o.layout, d.PL_LAYOUT_CHOICES, d.InvalidLayout, "layout")
+        d.check_choice(o.method, d.CASH_FLOW_METHODS, d.InvalidMethod, "method")
+        month = company.fiscal_year_start_month
+        if o.year is not None:
+            if not d.EARLIEST_DATE.year < o.year < d.LATEST_DATE.year:
+                raise d.InvalidDate(f"year {o.year} is outside the years reports cover.",
+                                    field="year", value=str(o.year))
+            start = date(o.year, month, 1)
+        else:
+            start = d.fiscal_year_start(o.date_to or self.ledger.today(), month)
+        end = d.day_before(date(start.year + 1, start.month, 1))
+        prior = (date(start.year - 1, month, 1), d.day_before(start))
+        chart = await self._chart(conn, company.id)
+        years = [(start, end)] + ([prior] if o.comparatives else [])
+        position = d.financial_position(chart, [
+            await self._position_column(conn, company, chart, b) for _, b in years])
+        compare = prior if o.comparatives else None
+        ranges = Options(start, end, compare_from=compare[0] if compare else None,
+                         compare_to=compare[1] if compare else None, layout=o.layout)
+        pl = await self._profit_and_loss(conn, company, ranges)
+        oci = await self._comprehensive_income(conn, company, ranges)
+        flows = tuple([await self._cash_flows(conn, company, chart, a, b, o)
+                       for a, b in years])
+        equity = tuple([await self._equity(conn, company, chart, a, b) for a, b in years])
+        return d.AnnualSet(start, end, compare, position, pl, oci, flows, equity)
 
     # ------------------------------------------------------------------ documents
 
@@ -275,16 +363,39 @@ class ReportingService:
             (d.GeneralLedger, _general_ledger_document),
             (d.FinancialPosition, _position_document),
             (d.ProfitOrLoss, _profit_or_loss_document),
-            (d.CashFlows, _cash_flow_document),
+            (d.ComprehensiveIncome, _comprehensive_document),
+            (d.CashFlows, lambda cf: _cash_flow_document(cf, cf.prior)),
             (d.ChangesInEquity, _equity_document),
         ]
         for kind, build in builders:
             if isinstance(report, kind):
-                name, title, period, columns, rows = build(report)
-                return ReportDocument(name, title, company.name, company.tax_id, period,
-                                      columns, tuple(rows), company.base_currency,
-                                      self.now(), NOTES.get(name, ()))
+                return self._document(company, *build(report))
+        if isinstance(report, d.AnnualSet):
+            return self._document(company, "financial-statements",
+                                  L("Financial statements", "ფინანსური ანგარიშგება"),
+                                  _range_label(report.date_from, report.date_to), (), [])
         raise TypeError(f"not a report: {type(report).__name__}")
+
+    def _document(self, company: CompanySettings, name: str, title: Label, period: Label,
+                  columns: tuple[Column, ...], rows: list[Row]) -> ReportDocument:
+        return ReportDocument(name, title, company.name, company.tax_id, period, columns,
+                              tuple(rows), company.base_currency, self.now(),
+                              NOTES.get(name, ()), SIGNATURES if name in SIGNED else ())
+
+    def set_documents(self, report: d.AnnualSet,
+                      company: CompanySettings) -> list[ReportDocument]:
+        """The annual set as one document per statement, in the order of IAS 1.10;
+        signatures once, under the last."""
+        flows = report.cash_flows
+        built = [_position_document(report.financial_position),
+                 _profit_or_loss_document(report.profit_or_loss),
+                 _comprehensive_document(report.comprehensive_income),
+                 _cash_flow_document(flows[0], flows[1] if len(flows) > 1 else None),
+                 *(_equity_document(ce) for ce in reversed(report.changes_in_equity))]
+        docs = [dataclasses.replace(self._document(company, *b), signatures=())
+                for b in built]
+        docs[-1] = dataclasses.replace(docs[-1], signatures=SIGNATURES)
+        return docs
 
 
 def _check_ledger_size(lines: int, fmt: str, account: str | None) -> None:
@@ -352,8 +463,11 @@ NOTES: dict[str, tuple[Label, ...]] = {
                           "entries are excluded.",
                           "შემოსავალი დადებითია, ხარჯი უარყოფითი; წლის დახურვის "
                           "გატარებები არ არის გათვალისწინებული."),),
-    "cash-flow": (L("Cash and cash equivalents: accounts 1100 and 1200.",
-                    "ფულადი სახსრები: ანგარიშები 1100 და 1200."),),
+    "cash-flow": (L("Cash and cash equivalents: the accounts whose cash-flow activity is "
+                    "cash (1100 and 1200 in the standard chart). Each account's activity "
+                    "decides where its cash flows are shown (IAS 7).",
+                    "ფულადი სახსრები: ანგარიშები, რომელთა ფულადი ნაკადის საქმიანობაა "
+                    "„ფული“ (სტანდარტულ გეგმაში 1100 და 1200)."),),
 }
 
 
@@ -476,26 +590,76 @@ def _profit_or_loss_document(pl: d.ProfitOrLoss) -> Built:
     columns = _amount_columns(_range_label(pl.date_from, pl.date_to),
                               _range_label(*pl.compare) if pl.compare else None)
     rows = [row for line in pl.lines for row in _line_rows(line, 0)]
-    return ("profit-and-loss", L("Statement of profit or loss",
-                                 "მოგებისა და ზარალის ანგარიშგება"),
+    if pl.disclosures:
+        rows.append(Row({"line": L("Expenses by nature included above (IAS 1.104)",
+                                   "ზემოთ ასახული ხარჯები ბუნების მიხედვით")},
+                        style="heading"))
+        rows += [row for line in pl.disclosures for row in _line_rows(line, 1)]
+    layout = L("by nature", "ხარჯები ბუნების მიხედვით") if pl.layout == "nature" \
+        else L("by function", "ხარჯები ფუნქციის მიხედვით")
+    return ("profit-and-loss", L(f"Statement of profit or loss ({layout.en})",
+                                 f"მოგებისა და ზარალის ანგარიშგება ({layout.ka})"),
             _range_label(pl.date_from, pl.date_to), columns, rows)
 
 
-def _cash_flow_document(cf: d.CashFlows) -> Built:
+def _comprehensive_document(ci: d.ComprehensiveIncome) -> Built:
+    columns = _amount_columns(_range_label(ci.date_from, ci.date_to),
+                              _range_label(*ci.compare) if ci.compare else None)
+    rows = [row for line in ci.lines for row in _line_rows(line, 0)]
+    return ("comprehensive-income", L("Statement of comprehensive income",
+                                      "სრული შემოსავლის ანგარიშგება"),
+            _range_label(ci.date_from, ci.date_to), columns, rows)
+
+
+def _cash_flow_document(cf: d.CashFlows, prior: d.CashFlows | None = None) -> Built:
+    """One column, or two with the year before (lines of either year, in this year's
+    order, then the year before's others)."""
     method = L("indirect method", "არაპირდაპირი მეთოდი") if cf.method == "indirect" \
         else L("direct method", "პირდაპირი მეთოდი")
-    columns = _amount_columns(_range_label(cf.date_from, cf.date_to), None)
+    columns = _amount_columns(_range_label(cf.date_from, cf.date_to),
+                              _range_label(prior.date_from, prior.date_to) if prior
+                              else None)
+
+    def pair(now: Decimal, then: Decimal) -> dict[str, Decimal]:
+        return {"amount": now, **({"comparative": then} if prior else {})}
+
     rows: list[Row] = []
     for section in cf.sections:
+        before = prior.section(section.key) if prior else None
         rows.append(Row({"line": section.name}, style="heading"))
-        for line in section.lines:
-            rows.extend(_line_rows(line, 1))
-        rows.append(Row({"line": section.total_name, "amount": section.total},
+        previous = {x.key: x for x in before.lines} if before else {}
+        keys = [x.key for x in section.lines] + [k for k in previous
+                                                 if k not in {x.key for x in section.lines}]
+        current = {x.key: x for x in section.lines}
+        for key in keys:
+            line = current.get(key) or previous[key]
+            style: RowStyle = "subtotal" if line.kind == "subtotal" else "normal"
+            rows.append(Row({"line": line.name, "code": line.code,
+                             **pair(current[key].amounts[0] if key in current else d.ZERO,
+                                    previous[key].amounts[0] if key in previous
+                                    else d.ZERO)}, level=1, style=style))
+        rows.append(Row({"line": section.total_name,
+                         **pair(section.total, before.total if before else d.ZERO)},
                         style="subtotal"))
-    rows.append(Row({"line": d.NET_CHANGE, "amount": cf.net_change}, style="total"))
-    rows.append(Row({"line": d.OPENING_CASH, "amount": cf.opening_cash}))
-    rows.append(Row({"line": d.CLOSING_CASH, "amount": cf.closing_cash},
-                    style="total"))
+    rows.append(Row({"line": d.NET_CHANGE, **pair(cf.net_change, prior.net_change
+                                                   if prior else d.ZERO)}, style="total"))
+    rows.append(Row({"line": d.OPENING_CASH, **pair(cf.opening_cash, prior.opening_cash
+                                                     if prior else d.ZERO)}))
+    if cf.fx_effect or (prior and prior.fx_effect):
+        rows.append(Row({"line": d.FX_EFFECT, **pair(cf.fx_effect, prior.fx_effect
+                                                      if prior else d.ZERO)}))
+    rows.append(Row({"line": d.CLOSING_CASH, **pair(cf.closing_cash, prior.closing_cash
+                                                     if prior else d.ZERO)}, style="total"))
+    disclosed = [*cf.non_cash_transactions, *(prior.non_cash_transactions if prior else ())]
+    if disclosed:
+        rows.append(Row({"line": d.NON_CASH}, style="heading"))
+        for t in disclosed:
+            text = f"{t.date.isoformat() if t.date else ''} No. {t.number} {t.description}"
+            rows.append(Row({"line": L(text, text.replace("No.", "№")),
+                             "code": ", ".join(t.accounts),
+                             **pair(t.amount if t in cf.non_cash_transactions else d.ZERO,
+                                    d.ZERO if t in cf.non_cash_transactions else t.amount)},
+                            level=1))
     title = L(f"Statement of cash flows ({method.en})",
               f"ფულადი სახსრების მოძრაობის ანგარიშგება ({method.ka})")
     return ("cash-flow", title, _range_label(cf.date_from, cf.date_to), columns, rows)
@@ -505,8 +669,13 @@ def _equity_document(ce: d.ChangesInEquity) -> Built:
     columns = (Column("row", L("", "")), *(_money(k, n)
                                           for k, _, n in d.EQUITY_COLUMNS))
     rows = [Row({"row": name, **values},
-                style="subtotal" if key in ("opening", "closing") else "normal")
+                style="subtotal" if key in ("opening", "closing",
+                                            "total_comprehensive_income") else "normal")
             for key, name, values in ce.rows]
+    for e in ce.exceptions:  # each movement no row explains, with its transaction
+        text = f"{e.date.isoformat() if e.date else ''} No. {e.number}"
+        rows.append(Row({"row": L(f"Exception: {text}", f"გამონაკლისი: {text}"),
+                         **e.amounts}, level=1))
     return ("changes-in-equity", L("Statement of changes in equity",
                                    "საკუთარ კაპიტალში ცვლილებების ანგარიშგება"),
             _range_label(ce.date_from, ce.date_to), columns, rows)

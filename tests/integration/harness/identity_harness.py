@@ -239,6 +239,8 @@ def company_calls(target: str, newcomer: str, chief: str) -> list[Call]:
         Call("GET", companies + "/reports/profit-and-loss"),
         Call("GET", companies + "/reports/cash-flow"),
         Call("GET", companies + "/reports/changes-in-equity"),
+        Call("GET", companies + "/reports/comprehensive-income"),
+        Call("GET", companies + "/reports/financial-statements"),
         *_bank_calls(target),
         # Identity: the company and its members (last: they change and remove ``target``)
         Call("GET", companies),

@@ -76,6 +76,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", C + "/reports/profit-and-loss"): READERS,
     ("GET", C + "/reports/cash-flow"): READERS,
     ("GET", C + "/reports/changes-in-equity"): READERS,
+    ("GET", C + "/reports/comprehensive-income"): READERS,
+    ("GET", C + "/reports/financial-statements"): READERS,
     # Banking: bank:read (readers of the books) / bank:write (accountants)
     ("GET", C + "/bank-accounts"): READERS,
     ("POST", C + "/bank-accounts"): WRITERS,

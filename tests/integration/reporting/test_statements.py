@@ -195,15 +195,22 @@ async def test_statement_of_financial_position(books: Books) -> None:
         "non_current_assets", "current_assets", "equity", "non_current_liabilities",
         "current_liabilities"]
     nca = by_key(sections["non_current_assets"]["lines"])
-    assert (nca["2100"]["amount"], nca["2200"]["amount"]) == ("3000.00", "-50.00")
-    assert nca["2200"]["accounts"][0]["code"] == "2250"
+    # Accumulated depreciation netted into the carrying amount (IAS 16.73): 3,000 − 50.
+    assert list(nca) == ["2100"]
+    assert (nca["2100"]["amount"], nca["2100"]["comparative"]) == ("2950.00", "3000.00")
+    assert [(a["code"], a["amount"]) for a in nca["2100"]["accounts"]] == [
+        ("2150", "3000.00"), ("2250", "-50.00")]
     assert sections["current_assets"]["total"] == "9180.00"
     equity = by_key(sections["equity"]["lines"])
     assert equity["5100"]["amount"] == "10000.00"
     assert (equity["current_result"]["amount"], equity["current_result"]["comparative"]) \
         == ("40.00", "600.00")
     liabilities = by_key(sections["current_liabilities"]["lines"])
-    assert liabilities["3300"]["amount"] == "90.00"  # output VAT 180 less input VAT 90
+    # VAT net by its sign: output 180 less input 90 is a liability of 90.
+    assert liabilities["vat_payable"]["amount"] == "90.00"
+    assert [a["code"] for a in liabilities["vat_payable"]["accounts"]] == ["3330", "3340"]
+    assert "3300" not in liabilities
+    assert "vat_receivable" not in by_key(sections["current_assets"]["lines"])
     assert liabilities["3200"]["amount"] == "2000.00"
 
 
@@ -214,17 +221,35 @@ async def test_profit_or_loss_by_nature_with_a_comparative_range(books: Books) -
     assert pl["comparative"] == {"revenue": "1000.00", "expenses": "400.00",
                                  "profit": "600.00"}
     lines = by_key(pl["lines"])
+    # IAS 1.102: expenses by nature; finance income and costs; profit tax on its own line.
     assert [x["key"] for x in pl["lines"]] == [
-        "revenue", "cost_of_sales", "gross_profit", "operating_expenses", "other_income",
-        "other_expenses", "fx_net", "profit_before_tax", "profit_tax", "profit"]
-    assert {k: lines[k]["amount"] for k in lines} == {
+        "revenue", "other_income", "materials_and_goods", "employee_benefits",
+        "depreciation", "impairment_losses", "other_expenses", "fx_net", "finance_income",
+        "finance_costs", "profit_before_tax", "profit_tax", "profit"]
+    assert {k: lines[k]["amount"] for k in lines if lines[k]["amount"] != "0.00"} == {
+        "revenue": "1000.00", "materials_and_goods": "-400.00",
+        "employee_benefits": "-500.00", "depreciation": "-50.00",
+        "other_expenses": "-10.00", "profit_before_tax": "40.00", "profit": "40.00"}
+    assert lines["materials_and_goods"]["comparative"] == "-400.00"
+    assert pl["layout"] == "nature"
+
+
+async def test_profit_or_loss_by_function_discloses_depreciation_and_employee_benefits(
+        books: Books) -> None:
+    pl = await report(books, "profit-and-loss", layout="function", **H1)
+    lines = {x["key"]: x["amount"] for x in pl["lines"]}
+    # IAS 1.103: revenue 1,000 − cost of sales 400 = gross profit 600; administrative
+    # expenses 560 (salaries 500, depreciation 50, bank charges 10) → profit 40.
+    assert {k: v for k, v in lines.items() if v != "0.00"} == {
         "revenue": "1000.00", "cost_of_sales": "-400.00", "gross_profit": "600.00",
-        "operating_expenses": "-560.00", "other_income": "0.00", "other_expenses": "0.00",
-        "fx_net": "0.00", "profit_before_tax": "40.00", "profit_tax": "0.00",
+        "administrative_expenses": "-560.00", "profit_before_tax": "40.00",
         "profit": "40.00"}
-    assert [a["code"] for a in lines["operating_expenses"]["accounts"]] == ["7410", "7455",
-                                                                            "7492"]
-    assert lines["gross_profit"]["comparative"] == "600.00"
+    assert "distribution_costs" in lines
+    assert {x["key"]: x["amount"] for x in pl["disclosures"]} == {
+        "depreciation": "-50.00", "employee_benefits": "-500.00"}  # IAS 1.104
+    r = await books.h.client.get(books.url("/reports/profit-and-loss"),
+                                 params={"layout": "sideways"}, headers=books.clerk)
+    expect_problem(r, 422, "invalid_layout")
 
 
 @pytest.mark.parametrize("method", ["indirect", "direct"])
@@ -318,8 +343,12 @@ async def test_the_xlsx_and_pdf_read_back(books: Books) -> None:
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
     assert "მოგებისა და ზარალის ანგარიშგება" in text
     assert "Tbilisi Trade LLC" in text
-    assert "1,000.00" in text
-    assert "40.00" in text
+    # Georgian number format, and the signature lines (issue 12 item 6).
+    assert "1 000,00" in text
+    assert "40,00" in text
+    assert "1,000.00" not in text
+    assert "დირექტორი" in text
+    assert "მთავარი ბუღალტერი" in text
 
 
 @pytest.mark.parametrize(("role", "status"), [("auditor", 200), ("tax_specialist", 200),

@@ -56,22 +56,39 @@ def test_balance_sheet_lines_are_the_group_headers() -> None:
     assert CHART.class_of("7420.01") == 7
 
 
-@pytest.mark.parametrize(("code", "line"), [
-    ("6110", "revenue"), ("6120", "revenue"), ("6190", "other_income"),
-    ("7110", "cost_of_sales"), ("7210", "cost_of_sales"), ("7310", "operating_expenses"),
-    ("7420.01", "operating_expenses"), ("7455", "operating_expenses"),
-    ("8110", "other_income"), ("8140", "fx_net"), ("8210", "other_expenses"),
-    ("8240", "fx_net"), ("9110", "other_income"), ("9120", "other_expenses"),
-    ("9210", "profit_tax"),
+@pytest.mark.parametrize(("code", "nature", "function"), [
+    ("6110", "revenue", "revenue"), ("6115", "revenue", "revenue"),
+    ("6120", "revenue", "revenue"), ("6190", "other_income", "other_income"),
+    ("7110", "materials_and_goods", "cost_of_sales"),
+    ("7120", "employee_benefits", "cost_of_sales"),
+    ("7130", "depreciation", "cost_of_sales"),
+    ("7210", "materials_and_goods", "cost_of_sales"),
+    ("7215", "materials_and_goods", "cost_of_sales"),
+    ("7310", "other_expenses", "distribution_costs"),
+    ("7320", "employee_benefits", "distribution_costs"),
+    ("7410", "employee_benefits", "administrative_expenses"),
+    ("7415", "employee_benefits", "administrative_expenses"),
+    ("7420.01", "other_expenses", "administrative_expenses"),
+    ("7455", "depreciation", "administrative_expenses"),
+    ("7460", "impairment_losses", "administrative_expenses"),
+    ("7494", "other_expenses", "administrative_expenses"),
+    ("8110", "finance_income", "finance_income"), ("8120", "finance_income", "finance_income"),
+    ("8130", "other_income", "other_income"), ("8140", "fx_net", "fx_net"),
+    ("8145", "fx_net", "fx_net"), ("8210", "finance_costs", "finance_costs"),
+    ("8250", "other_expenses", "other_expenses"), ("8245", "fx_net", "fx_net"),
+    ("9110", "other_income", "other_income"), ("9120", "other_expenses", "other_expenses"),
+    ("9210", "profit_tax", "profit_tax"),
 ])
-def test_profit_or_loss_lines_by_nature(code: str, line: str) -> None:
-    assert d.profit_or_loss_line(CHART[code]) == line
+def test_profit_or_loss_lines_by_nature_and_by_function(code: str, nature: str,
+                                                        function: str) -> None:
+    assert d.profit_or_loss_line(CHART, code, "nature") == nature
+    assert d.profit_or_loss_line(CHART, code, "function") == function
 
 
 def test_an_account_of_unknown_classification_falls_back_on_its_type() -> None:
-    income = d.Account("6500", "Grants", "გრანტები", "revenue", "", "6000")
-    cost = d.Account("7900", "Other", "სხვა", "expense", "", "7000")
-    assert (d.profit_or_loss_line(income), d.profit_or_loss_line(cost)) == (
+    chart = ge_standard(d.Account("6500", "Grants", "გრანტები", "revenue", "", "6000"),
+                        d.Account("7900", "Other", "სხვა", "expense", "", "7000"))
+    assert (d.profit_or_loss_line(chart, "6500"), d.profit_or_loss_line(chart, "7900")) == (
         "other_income", "other_expenses")
     assert d.position_section(d.Account("1950", "x", "x", "asset", "", "1000")) == \
         "current_assets"
@@ -215,16 +232,29 @@ def test_assets_equal_liabilities_and_equity(now: dict[str, d.Sums],
 
 @given(balanced_sums())
 def test_profit_or_loss_subtotals_and_totals(sums: dict[str, d.Sums]) -> None:
-    pl = d.profit_or_loss(CHART, [{c: s.regular_movement for c, s in sums.items()}],
-                          START, END)
-    lines = {x.key: x.amounts[0] for x in pl.lines}
+    movements = [{c: s.regular_movement for c, s in sums.items()}]
+    by_function = d.profit_or_loss(CHART, movements, START, END, layout="function")
+    lines = {x.key: x.amounts[0] for x in by_function.lines}
     assert lines["gross_profit"] == lines["revenue"] + lines["cost_of_sales"]
     assert lines["profit_before_tax"] == sum(
-        lines[k] for k in ("gross_profit", "operating_expenses", "other_income",
-                           "other_expenses", "fx_net"))
-    assert lines["profit"] == lines["profit_before_tax"] + lines["profit_tax"]
-    assert lines["profit"] == pl.profit[0] == pl.revenue[0] - pl.expenses[0]
-    assert pl.profit[0] == d.profit(CHART, sums)
+        lines[k] for k in ("gross_profit", "other_income", "distribution_costs",
+                           "administrative_expenses", "other_expenses", "fx_net",
+                           "finance_income", "finance_costs"))
+    by_nature = d.profit_or_loss(CHART, movements, START, END)
+    nature = {x.key: x.amounts[0] for x in by_nature.lines}
+    assert nature["profit_before_tax"] == sum(
+        nature[k] for k, _ in d.PL_NATURE[:nature_index("profit_before_tax")])
+    for pl, got in ((by_function, lines), (by_nature, nature)):
+        assert got["profit"] == got["profit_before_tax"] + got["profit_tax"]
+        assert got["profit"] == pl.profit[0] == pl.revenue[0] - pl.expenses[0]
+        assert pl.profit[0] == d.profit(CHART, sums)
+    # The disclosures by nature of the function layout are the nature layout's lines.
+    assert {x.key: x.amounts[0] for x in by_function.disclosures} == {
+        k: nature[k] for k in d.DISCLOSED_BY_NATURE}
+
+
+def nature_index(key: str) -> int:
+    return [k for k, _ in d.PL_NATURE].index(key)
 
 
 @given(balanced_sums())

@@ -119,6 +119,9 @@ def test_amount_text_for_people_and_machines() -> None:
     assert format_amount(Decimal("-0.00")) == "0.00"
     assert format_amount(Decimal("0.125")) == "0.125"  # never rounded away
     assert format_amount(None) == ""
+    assert format_amount(Decimal("71640"), lang="ka") == "71\xa0640,00"
+    assert format_amount(Decimal("-0.5"), lang="ka") == "-0,50"
+    assert format_amount(Decimal("0.125"), lang="ka") == "0,125"
     assert plain_amount(Decimal("1180")) == "1180.00"
     assert plain_amount(Decimal("-1180.5")) == "-1180.50"
     assert plain_amount(Decimal("1E+3")) == "1000.00"
@@ -273,9 +276,12 @@ def test_pdf_text_layer_has_the_georgian_title_company_and_totals() -> None:
         f"საიდენტიფიკაციო კოდი: {TAX_ID}",
         "2025-01-01 – 2025-12-31",
         "ნაღდი ფული ეროვნულ ვალუტაში",
-        "1,180.00",
-        "-1,180.50",
-        "999,999,999,999.99",
+        # The Georgian number format (CLDR ka, through Babel): a no-break space groups
+        # the thousands (a space in the text layer), a comma marks the decimals (issue
+        # 12: ``71 640,00``).
+        "1 180,00",
+        "-1 180,50",
+        "999 999 999 999,99",
         "გვერდი 1 / 1",
         "ნულოვანი სტრიქონები დამალულია.",
     ):

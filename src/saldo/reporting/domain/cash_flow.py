@@ -188,7 +188,7 @@ def _fill_pools(chart: Chart, lines: list[Mapping[str, Any]], out: Analysis) -> 
     if not involved:
         return
     principal = max(sorted(involved), key=lambda c: abs(involved[c]))
-    activity, group = chart.activity(principal), chart.group_of(principal)
+    activity, group = chart.activity(principal), line_of(chart, principal)
     for x in lines:
         code = x["account_code"]
         if chart.activity(code) == "operating" and _v(x) > 0:
@@ -233,7 +233,7 @@ def _cash_transaction(chart: Chart, others: list[Mapping[str, Any]], out: Analys
     for activity, amounts in per_activity.items():
         if activity == "operating":
             for code, amount in amounts.items():
-                out.add(("operating", chart.group_of(code)), amount)
+                out.add(("operating", line_of(chart, code)), amount)
         elif activity in _SEPARATE:
             total = sum(amounts.values(), ZERO)
             inflow, outflow = _SEPARATE[activity]
@@ -242,18 +242,34 @@ def _cash_transaction(chart: Chart, others: list[Mapping[str, Any]], out: Analys
             total = sum(amounts.values(), ZERO)
             principal = max(sorted(amounts), key=lambda c: abs(amounts[c]))
             direction = "receipts" if total > 0 else "payments"
-            out.add((activity, f"{chart.group_of(principal)}.{direction}"), total)
+            out.add((activity, f"{line_of(chart, principal)}.{direction}"), total)
+
+
+def line_of(chart: Chart, code: str) -> str:
+    """The line an account's cash flows are shown on: its group header, or the account
+    itself when its activity is not its group's (1460 subscribed capital, financing, in
+    the operating group 1400 receivables; 3420 dividends payable in 3400)."""
+    group = chart.group_of(code)
+    if group != code and chart[group].cash_flow != chart[code].cash_flow:
+        return code
+    return group
 
 
 def _disclosure(chart: Chart, tx_id: Any,
                 lines: list[Mapping[str, Any]]) -> NonCashTransaction | None:
-    """A non-cash transaction that moves an investing or financing balance-sheet account
-    against a balance-sheet account of another activity (not a profit-or-loss account:
-    depreciation is no transaction to disclose)."""
-    if any(chart[x["account_code"]].in_profit_or_loss for x in lines):
+    """A non-cash transaction that acquires or settles an investing or financing balance
+    with another balance (IAS 7.43-44): an asset bought on credit or by a lease, a debt
+    converted to equity. Not a profit-or-loss remeasurement (depreciation), a revaluation
+    into a reserve, a dividend declared (retained earnings, reserves)."""
+    if any(chart[x["account_code"]].in_profit_or_loss
+           or chart.is_under(x["account_code"], "5300")
+           or chart.is_under(x["account_code"], "5400") for x in lines):
         return None
     activities = {chart.activity(x["account_code"]) for x in lines}
-    if not activities & {"investing", "financing"} or len(activities) < 2:
+    if not activities & {"investing", "financing"}:
+        return None
+    types = {chart[x["account_code"]].type for x in lines}
+    if len(activities) < 2 and not {"liability", "equity"} <= types:
         return None
     involved = [x for x in lines if chart.activity(x["account_code"]) in ("investing",
                                                                           "financing")]
@@ -294,6 +310,8 @@ class CashFlows:
     cash_accounts: tuple[str, ...]
     fx_effect: Decimal = ZERO
     non_cash_transactions: tuple[NonCashTransaction, ...] = ()
+    #: The comparative period's statement (IAS 1.38), when asked for.
+    prior: CashFlows | None = None
 
     @property
     def net_change(self) -> Decimal:
@@ -328,7 +346,8 @@ class CashFlows:
                 "check": {"cash_change": money(self.closing_cash - self.opening_cash),
                           "difference": money(self.difference),
                           "reconciled": self.difference == 0},
-                "cash_accounts": list(self.cash_accounts)}
+                "cash_accounts": list(self.cash_accounts),
+                "comparative": self.prior.as_json(lang) if self.prior else None}
 
 
 def _cash_position(chart: Chart, sums: Mapping[str, Sums]) -> tuple[Decimal, Decimal,

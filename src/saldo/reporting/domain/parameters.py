@@ -13,6 +13,8 @@ FORMATS = ("json", "csv", "xlsx", "pdf")
 LANGUAGES = ("en", "ka")
 LEVELS = ("class", "group", "account", "postable", "all")
 CASH_FLOW_METHODS = ("indirect", "direct")
+#: Profit or loss: expenses by nature (IAS 1.102, the default) or by function (1.103).
+PL_LAYOUT_CHOICES = ("nature", "function")
 
 #: Report dates (every report's, and the journal export's) lie in these years. Outside
 #: them no books are kept, and the date arithmetic of a range would leave the calendar:
@@ -84,6 +86,12 @@ class InvalidAccountClass(RuleViolation):
 class InvalidMethod(RuleViolation):
     code = "invalid_cash_flow_method"
     title = "Unknown cash-flow method"
+    exposed = ("supported",)
+
+
+class InvalidLayout(RuleViolation):
+    code = "invalid_layout"
+    title = "Unknown profit-or-loss layout"
     exposed = ("supported",)
 
 
