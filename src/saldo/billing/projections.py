@@ -156,6 +156,45 @@ class BillingProjection:
                     " by_kind, day, amount, amount_base) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     (company, settled.document_id, settled.by_document, settled.by_kind,
                      settled.date, settled.amount, settled.amount_base))
+            elif e.type == d.SettlementReversed.type:
+                undone = d.SettlementReversed.from_data(e.data)
+                credit = undone.amount if undone.by_kind in (
+                    d.DocumentKind.CREDIT_NOTE.value,
+                    d.DocumentKind.SUPPLIER_CREDIT_NOTE.value) else Decimal(0)
+                cursor = await conn.execute(
+                    "UPDATE billing_documents SET settled = settled - %s,"
+                    " settled_base = settled_base - %s, credited = credited - %s,"
+                    " version = %s WHERE company_id = %s AND id = %s"
+                    " RETURNING kind, transaction_id, total, settled, credited",
+                    (undone.amount, undone.amount_base, credit, e.version, company,
+                     undone.document_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                await conn.execute(
+                    "UPDATE billing_documents SET status = %s WHERE company_id = %s AND id = %s",
+                    (_status(row), company, undone.document_id))
+                # A negative settlement on the reversal's day: the amounts due as of an
+                # earlier day still count the payment.
+                await conn.execute(
+                    "INSERT INTO billing_settlements (company_id, document_id, by_document,"
+                    " by_kind, day, amount, amount_base) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (company, undone.document_id, undone.by_document, undone.by_kind,
+                     undone.date, -undone.amount, -undone.amount_base))
+            elif e.type == d.PaymentReversed.type:
+                r = d.PaymentReversed.from_data(e.data)
+                cursor = await conn.execute(
+                    "UPDATE billing_payments SET reversed_on = %s,"
+                    " reversal_transaction_id = %s, version = %s"
+                    " WHERE company_id = %s AND id = %s"
+                    " RETURNING counterparty_id, exchange_rate, unallocated, advance_vat",
+                    (r.date, r.transaction_id, e.version, company, r.payment_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                if row["advance_vat"]:  # the VAT on the advance left goes with it
+                    await self._advance_vat(conn, e, r.transaction_id, row["counterparty_id"],
+                                            r.date, Decimal(row["unallocated"]),
+                                            Decimal(row["advance_vat"]),
+                                            Decimal(row["exchange_rate"]), -1)
             elif e.type == d.PaymentRecorded.type:
                 p = d.PaymentRecorded.from_data(e.data)
                 await conn.execute(
