@@ -145,7 +145,56 @@ async def test_a_118_invoice_paid_from_the_bank_and_unreconciled(h: Harness) -> 
     # Unreconciling twice: the line is open.
     r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/unreconcile"),
                             headers=books.clerk)
-    assert r.status_code == 409, r.text
+    expect_problem(r, 409, "not_reconciled")
+
+    # Reconciled again, the payment then reversed in billing (dated 11 March):
+    # unreconciling only opens the line, nothing more is reversed.
+    r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                            headers=books.clerk, json={
+                                "allocations": [{"document_id": inv["id"], "amount": "118.00"}]})
+    assert r.status_code == 200, r.text
+    r = await h.client.post(books.url(f"/payments/{r.json()['payment_id']}/reverse"),
+                            headers=books.clerk, json={"reason": "Bounced",
+                                                       "date": "2026-03-11"})
+    assert r.status_code == 200, r.text
+    assert await books.balance("1410") == "118.00"
+    r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/unreconcile"),
+                            headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert r.json()["reversal_transaction_id"] is None
+    assert await books.balance("1410") == "118.00"
+    assert await books.balance("1210") == "0.00"
+    assert [ln["id"] for ln in await lines(books)] == [line["id"]]
+
+
+async def test_unreconciling_into_a_closed_month_is_refused(h: Harness) -> None:
+    """The invoice (1,180.00 or 1,000.00) paid by a line on 10 March, March then closed:
+    unreconciling would reverse the payment on 10 March, so it is 422 period_closed and the
+    line stays reconciled; reopened, it works."""
+    books = await h.books()
+    inv = await invoice(books)
+    statement = camt053([Entry(inv["total"], date(2026, 3, 10), f"Payment {inv['number']}",
+                               "K-1", "", "Kolkheti Foods LLC", CUSTOMER_IBAN, "204567890")])
+    r = await h.client.post(books.url("/bank-statements"), params={"account_code": "1210"},
+                            files={"file": ("m.xml", statement, "application/xml")},
+                            headers=books.clerk)
+    assert r.status_code == 201, r.text
+    [line] = await lines(books)
+    r = await h.client.post(books.url(f"/bank-statements/lines/{line['id']}/reconcile"),
+                            headers=books.clerk, json={
+                                "allocations": [{"document_id": inv["id"],
+                                                 "amount": inv["total"]}]})
+    assert r.status_code == 200, r.text
+    r = await h.client.post(books.url("/fiscal-periods/2026-03/close"), headers=books.chief)
+    assert r.status_code == 200, r.text
+    url = books.url(f"/bank-statements/lines/{line['id']}/unreconcile")
+    expect_problem(await h.client.post(url, headers=books.clerk), 422, "period_closed")
+    assert await lines(books) == []
+    r = await h.client.post(books.url("/fiscal-periods/2026-03/reopen"), headers=books.chief)
+    assert r.status_code == 200, r.text
+    r = await h.client.post(url, headers=books.clerk)
+    assert r.status_code == 200, r.text
+    assert await books.balance("1410") == inv["total"]
 
 
 async def test_a_posted_payroll_run_is_suggested_for_the_salary_transfer(h: Harness) -> None:

@@ -55,6 +55,10 @@ async def test_a_paid_invoice_is_due_again_after_its_payment_is_reversed(h: Harn
     # Twice is a conflict; the invoice can be paid again.
     r = await h.client.post(books.url(url), headers=books.clerk, json={"reason": "Again"})
     expect_problem(r, 409, "payment_reversed")
+    r = await h.client.post(books.url(f"/payments/{payment['id']}/allocations"),
+                            headers=books.clerk, json={"date": "2026-03-11", "allocations": [
+                                {"document_id": inv["id"], "amount": "1"}]})
+    expect_problem(r, 409, "payment_reversed")
     await b.pay(customer, "2026-03-12", "in", "118.00", [(inv["id"], "118.00")])
     assert (await b.invoice_doc(inv["id"]))["status"] == "paid"
 
