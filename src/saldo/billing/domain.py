@@ -668,6 +668,8 @@ class PaymentReversed(DomainEvent):
     #: [{document_id, amount, amount_base}] per document, all the payment settled.
     allocations: tuple[dict[str, Any], ...]
     by: str
+    #: The transactions of the advance applications reversed (their VAT offsets undone).
+    applications: tuple[str, ...] = ()
 
 
 class PaymentAlreadyReversed(Conflict):

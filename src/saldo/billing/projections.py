@@ -186,15 +186,11 @@ class BillingProjection:
                     "UPDATE billing_payments SET reversed_on = %s,"
                     " reversal_transaction_id = %s, version = %s"
                     " WHERE company_id = %s AND id = %s"
-                    " RETURNING counterparty_id, exchange_rate, unallocated, advance_vat",
+                    " RETURNING counterparty_id",
                     (r.date, r.transaction_id, e.version, company, r.payment_id))
                 row = await cursor.fetchone()
                 assert row is not None
-                if row["advance_vat"]:  # the VAT on the advance left goes with it
-                    await self._advance_vat(conn, e, r.transaction_id, row["counterparty_id"],
-                                            r.date, Decimal(row["unallocated"]),
-                                            Decimal(row["advance_vat"]),
-                                            Decimal(row["exchange_rate"]), -1)
+                await self._undo_advance_vat(conn, e, r, row["counterparty_id"])
             elif e.type == d.PaymentRecorded.type:
                 p = d.PaymentRecorded.from_data(e.data)
                 await conn.execute(
@@ -242,6 +238,28 @@ class BillingProjection:
              round_half_up(vat * rate, 2) * sign))
         await _daily(conn, e.company_id, day, [("sales", "advance18", True, base,
                                                 round_half_up(vat * rate, 2) * sign)])
+
+    async def _undo_advance_vat(self, conn: Connection, e: RecordedEvent,
+                                r: d.PaymentReversed, counterparty_id: Any) -> None:
+        """The VAT lines of the advance (the payment's, less its applications' offsets),
+        negated on the reversal's day: exactly what the reversed journals take off 3331."""
+        cursor = await conn.execute(
+            "SELECT coalesce(sum(base), 0) AS base, coalesce(sum(vat), 0) AS vat"
+            "  FROM vat_lines WHERE company_id = %s AND document_kind = 'advance'"
+            "   AND document_id = ANY(%s::uuid[])",
+            (e.company_id, [str(r.payment_id), *r.applications]))
+        left = await cursor.fetchone()
+        assert left is not None
+        if not left["base"] and not left["vat"]:
+            return
+        base, vat = -Decimal(left["base"]), -Decimal(left["vat"])
+        await conn.execute(
+            "INSERT INTO vat_lines (company_id, day, document_id, line_no, direction,"
+            " document_kind, vat_code, counterparty_id, base, vat, deductible)"
+            " VALUES (%s, %s, %s, %s, 'sales', 'advance', 'advance18', %s, %s, %s, true)"
+            " ON CONFLICT DO NOTHING",
+            (e.company_id, r.date, r.transaction_id, e.version, counterparty_id, base, vat))
+        await _daily(conn, e.company_id, r.date, [("sales", "advance18", True, base, vat)])
 
     async def _counterparty(self, conn: Connection, e: RecordedEvent) -> None:
         c = d.CounterpartyRegistered.from_data(e.data)

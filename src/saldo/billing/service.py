@@ -768,7 +768,8 @@ class BillingService:
                                 "amount": str(amount), "amount_base": str(base)})
         event = d.PaymentReversed(payment_id, day, reason, reversals[0],
                                   tuple(str(r) for r in reversals), tuple(allocations),
-                                  uow.actor.username)
+                                  uow.actor.username,
+                                  tuple(str(a.transaction_id) for a in applied))
         await uow.append(payment_stream(payment_id), PAYMENT_STREAM, len(events), [event])
         return event
 

@@ -94,8 +94,9 @@ async def test_reversal_bad_input_and_closed_period(h: Harness) -> None:
 async def test_reversal_takes_the_exchange_difference_and_the_advance(h: Harness) -> None:
     """USD 1,000 + 18% = 1,180.00 at 2.7000 (1410 Dr 3,186.00), paid USD 1,280.00 at
     2.8000: 1,180 relieves 3,186.00 for GEL 3,304.00, a gain of 118.00 on 8140; the other
-    USD 100.00 is an advance (GEL 280.00: 3120 237.29, 3331 42.71). Reversed: 1410 back
-    at 3,186.00, 8140, 3120, 3331 and 1220 back at 0.00."""
+    USD 100.00 is an advance (GEL 280.00 on 3120 and 3331, its VAT 18/118). Reversed: 1410
+    back at 3,186.00, 8140, 3120, 3331 and 1220 back at 0.00, and March's VAT return has no
+    advance VAT left."""
     books = await h.books()
     b = Billing(books)
     customer = await b.counterparty("Acme Inc", "US-99", country="US")
@@ -111,3 +112,6 @@ async def test_reversal_takes_the_exchange_difference_and_the_advance(h: Harness
         assert await books.balance(code, "2026-03-31") == expected, code
     doc = await b.invoice_doc(inv["id"])
     assert (doc["status"], doc["amount_due"]) == ("posted", "1180.00")
+    march = await Billing(books, "chief").call("GET", "/tax/vat-returns/2026-03")
+    # The invoice's VAT only: USD 180.00 × 2.7000 = 486.00.
+    assert march["output_vat"] == "486.00"
