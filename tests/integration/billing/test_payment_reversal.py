@@ -115,3 +115,33 @@ async def test_reversal_takes_the_exchange_difference_and_the_advance(h: Harness
     march = await Billing(books, "chief").call("GET", "/tax/vat-returns/2026-03")
     # The invoice's VAT only: USD 180.00 × 2.7000 = 486.00.
     assert march["output_vat"] == "486.00"
+
+
+async def test_reversing_an_advance_applied_since(h: Harness) -> None:
+    """1,180.00 received on 5 March as an advance (Cr 3120 1,000.00, Cr 3331 180.00),
+    applied on 10 April to an invoice of 2,000 + 360 = 2,360.00. Reversing the payment
+    reverses both transactions, dated 10 April (the last application): the invoice is due
+    2,360.00 again, 1410 holds it, 3120, 3331 and the bank are back at 0.00; over March and
+    April the output VAT is the invoice's 360.00 (March 180.00 + April 180.00)."""
+    books = await h.books()
+    b = Billing(books)
+    customer = await b.counterparty("Kartuli Mebeli LLC", "205123456")
+    payment = await b.pay(customer, "2026-03-05", "in", "1180", [])
+    inv = await b.invoice(customer, "2026-04-10", [line("2", "1000")])
+    await b.call("POST", f"/payments/{payment['id']}/allocations", 201, json={
+        "date": "2026-04-10", "allocations": [{"document_id": inv["id"], "amount": "1180"}]})
+    done = await b.call("POST", f"/payments/{payment['id']}/reverse",
+                        json={"reason": "Refunded"})
+    assert done["date"] == "2026-04-10"
+    assert len(done["reversals"]) == 2
+    assert [(a["document_id"], a["amount"]) for a in done["allocations"]] == [
+        (inv["id"], "1180.00")]
+    doc = await b.invoice_doc(inv["id"])
+    assert (doc["status"], doc["amount_due"]) == ("posted", "2360.00")
+    for code, expected in (("1410", "2360.00"), ("3120", "0.00"), ("3331", "0.00"),
+                           ("1210", "0.00")):
+        assert await books.balance(code, "2026-04-30") == expected, code
+    chief = Billing(books, "chief")
+    march = await chief.call("GET", "/tax/vat-returns/2026-03")
+    april = await chief.call("GET", "/tax/vat-returns/2026-04")
+    assert (march["output_vat"], april["output_vat"]) == ("180.00", "180.00")
