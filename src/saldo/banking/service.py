@@ -26,7 +26,13 @@ from saldo.banking import domain as d
 from saldo.banking import formats, queries
 from saldo.banking.domain import Finding, OpenItem
 from saldo.billing import queries as billing_queries
-from saldo.billing.service import AllocationInput, BillingService, Direction, PaymentDraft
+from saldo.billing.service import (
+    AllocationInput,
+    BillingService,
+    Direction,
+    PaymentAlreadyReversed,
+    PaymentDraft,
+)
 from saldo.identity.service import CompanyContext
 from saldo.kernel.events import Actor
 from saldo.kernel.ids import new_id
@@ -156,15 +162,13 @@ class BillingPayments:
         return result.id, result.transaction_id
 
     async def cancel(self, uow: UnitOfWork, payment_id: UUID, reason: str) -> UUID | None:
-        raise PaymentNotReversible(
-            "Billing has no way to reverse a payment yet: a line reconciled to documents "
-            "stays reconciled (reverse the payment in billing first).",
-            payment_id=str(payment_id))
-
-
-class PaymentNotReversible(d.NotReconciled):
-    code = "payment_not_reversible"
-    title = "Payment cannot be reversed"
+        """Billing's payment reversal, dated the payment's day (a closed period refuses
+        it: 422 period_closed)."""
+        try:
+            reversed_ = await self.billing.cancel_payment(uow, payment_id, reason)
+        except PaymentAlreadyReversed:
+            return None  # reversed in billing already: the line only opens again
+        return reversed_.transaction_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -582,7 +586,7 @@ class BankingService:
         """Reverse what reconciling posted (the journal transaction, or the payment) and
         make the line open again; the reversal's transaction id."""
         async def use_case(uow: UnitOfWork) -> UUID | None:
-            _, _, state = await self._line_for_update(uow, line_id)
+            row, _, state = await self._line_for_update(uow, line_id)
             if state.reconciled is None:
                 raise d.NotReconciled("The line is not reconciled.")
             done = state.reconciled
@@ -597,6 +601,9 @@ class BankingService:
                 reversal = reversed_tx.id
             await uow.append(line_stream(line_id), LINE_STREAM, state.version,
                              [state.unreconcile(reversal)])
+            if done.payment_id is not None:
+                # The documents are due again: the line is ranked against them anew.
+                await self._store_suggestions(uow, [(line_id, _as_line(row))])
             return reversal
 
         return await self.units.run(ctx.company_id, _actor(ctx), use_case)

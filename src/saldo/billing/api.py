@@ -201,6 +201,25 @@ class AllocationOut(BaseModel):
     amount_base: str
 
 
+class ReversePaymentIn(BaseModel):
+    reason: Text = Field(min_length=1, max_length=500)
+    date: Date | None = Field(default=None, description=(
+        "The reversal's date: default the payment's (or its last application's); a day "
+        "in a closed period is refused (period_closed)"))
+
+
+class PaymentReversalOut(BaseModel):
+    payment_id: UUID
+    status: str = "reversed"
+    date: dt.date
+    #: The reversal of the payment's journal transaction.
+    transaction_id: UUID
+    #: Every reversal posted: the payment's, then those of the advance applications.
+    reversals: list[UUID]
+    #: What each document settled by the payment has due again.
+    allocations: list[AllocationOut]
+
+
 class PaymentOut(BaseModel):
     id: UUID
     status: str = "posted"
@@ -216,6 +235,7 @@ class PaymentOut(BaseModel):
     unallocated: str
     advance_vat: str
     transaction_id: UUID
+    reversal_transaction_id: UUID | None = None
 
 
 class AgingRow(BaseModel):
@@ -333,7 +353,9 @@ def payment_out(row: dict[str, Any]) -> PaymentOut:
         account_code=row["account_code"], reference=row["reference"],
         allocations=[AllocationOut(**a) for a in row["allocations"]],
         unallocated=_money(row["unallocated"]), advance_vat=_money(row["advance_vat"]),
-        transaction_id=row["transaction_id"])
+        transaction_id=row["transaction_id"],
+        status="reversed" if row.get("reversed_on") else "posted",
+        reversal_transaction_id=row.get("reversal_transaction_id"))
 
 
 BUCKETS = ("not_due", "days_1_30", "days_31_60", "days_61_90", "days_over_90")
@@ -368,6 +390,7 @@ _bill_body = ExactJsonBody(BillIn)
 _note_body = ExactJsonBody(NoteIn)
 _payment_body = ExactJsonBody(PaymentIn)
 _apply_body = ExactJsonBody(ApplyIn)
+_reverse_body = ExactJsonBody(ReversePaymentIn)
 _settings_body = ExactJsonBody(SettingsIn)
 Id = Annotated[UUID, Path()]
 SALES = (DocumentKind.SALES_INVOICE, DocumentKind.CREDIT_NOTE)
@@ -696,6 +719,20 @@ def router() -> APIRouter:
         await billing.apply_advance(ctx, payment_id, body.date, [
             AllocationInput(a.document_id, a.amount) for a in body.allocations])
         return await _payment(billing, ctx, payment_id)
+
+    @api.post("/payments/{payment_id}/reverse",
+              summary="Reverse a payment: its journal reversed, its documents due again",
+              response_model=PaymentReversalOut,
+              responses=problem_responses(*_ERRORS, 409),
+              openapi_extra=_reverse_body.openapi())
+    async def reverse(payment_id: Id, ctx: Writer, billing: Billing,
+                      body: Annotated[ReversePaymentIn, Depends(_reverse_body)]
+                      ) -> PaymentReversalOut:
+        done = await billing.reverse_payment(ctx, payment_id, body.reason, body.date)
+        return PaymentReversalOut(
+            payment_id=done.payment_id, date=done.date, transaction_id=done.transaction_id,
+            reversals=[UUID(r) for r in done.reversals],
+            allocations=[AllocationOut(**a) for a in done.allocations])
 
     # ----------------------------------------------------------------- reports
 

@@ -436,8 +436,21 @@ class DocumentSettled(DomainEvent):
     amount_base: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class SettlementReversed(DomainEvent):
+    """A settlement undone: the payment that made it was reversed (its amount due back)."""
+
+    document_id: UUID
+    by_document: UUID
+    by_kind: str
+    date: date
+    amount: Decimal
+    #: The GEL the control account is charged with again (what the settlement relieved).
+    amount_base: Decimal
+
+
 DOCUMENT_EVENTS = event_types(DocumentDrafted, DocumentApproved, DocumentPosted,
-                              DocumentSettled)
+                              DocumentSettled, SettlementReversed)
 
 
 @dataclass
@@ -497,6 +510,12 @@ class Document:
             if event.by_kind in (DocumentKind.CREDIT_NOTE.value,
                                  DocumentKind.SUPPLIER_CREDIT_NOTE.value):
                 self.credited += event.amount
+        elif isinstance(event, SettlementReversed):
+            self.settled -= event.amount
+            self.settled_base -= event.amount_base
+            if event.by_kind in (DocumentKind.CREDIT_NOTE.value,
+                                 DocumentKind.SUPPLIER_CREDIT_NOTE.value):
+                self.credited -= event.amount
 
     def record(self, event: DomainEvent) -> None:
         self.apply(event)
@@ -545,6 +564,16 @@ class Document:
                 else round_half_up(amount * self.base_due / self.amount_due, 2))
         self.record(DocumentSettled(self.id, by_document, by_kind, on, amount, base))
         return base
+
+    def unsettle(self, by_document: UUID, by_kind: str, on: Day, amount: Decimal,
+                 amount_base: Decimal) -> None:
+        """Undo what ``by_document`` settled (its reversal): the amount due grows back."""
+        if amount <= 0 or amount > self.settled:
+            raise InvalidDocumentState(
+                f"{self.number} has no settlement of {amount} to undo.",
+                document_id=str(self.id))
+        self.record(SettlementReversed(self.id, by_document, by_kind, on, amount,
+                                       amount_base))
 
 
 def status_of(posted: bool, total: Decimal, settled: Decimal,
@@ -625,7 +654,30 @@ class AdvanceApplied(DomainEvent):
     by: str
 
 
-PAYMENT_EVENTS = event_types(PaymentRecorded, AdvanceApplied)
+@dataclass(frozen=True, slots=True)
+class PaymentReversed(DomainEvent):
+    """The payment undone (docs/decisions/0030, 0047): its journal transactions reversed
+    (``transaction_id`` the payment's own; ``reversals`` every one, advances applied too),
+    its allocations freed."""
+
+    payment_id: UUID
+    date: date
+    reason: str
+    transaction_id: UUID
+    reversals: tuple[str, ...]
+    #: [{document_id, amount, amount_base}] per document, all the payment settled.
+    allocations: tuple[dict[str, Any], ...]
+    by: str
+    #: The transactions of the advance applications reversed (their VAT offsets undone).
+    applications: tuple[str, ...] = ()
+
+
+class PaymentAlreadyReversed(Conflict):
+    code = "payment_reversed"
+    title = "Payment reversed"
+
+
+PAYMENT_EVENTS = event_types(PaymentRecorded, AdvanceApplied, PaymentReversed)
 
 
 def positive_amount(value: object, where: str) -> Decimal:

@@ -156,6 +156,41 @@ class BillingProjection:
                     " by_kind, day, amount, amount_base) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                     (company, settled.document_id, settled.by_document, settled.by_kind,
                      settled.date, settled.amount, settled.amount_base))
+            elif e.type == d.SettlementReversed.type:
+                undone = d.SettlementReversed.from_data(e.data)
+                credit = undone.amount if undone.by_kind in (
+                    d.DocumentKind.CREDIT_NOTE.value,
+                    d.DocumentKind.SUPPLIER_CREDIT_NOTE.value) else Decimal(0)
+                cursor = await conn.execute(
+                    "UPDATE billing_documents SET settled = settled - %s,"
+                    " settled_base = settled_base - %s, credited = credited - %s,"
+                    " version = %s WHERE company_id = %s AND id = %s"
+                    " RETURNING kind, transaction_id, total, settled, credited",
+                    (undone.amount, undone.amount_base, credit, e.version, company,
+                     undone.document_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                await conn.execute(
+                    "UPDATE billing_documents SET status = %s WHERE company_id = %s AND id = %s",
+                    (_status(row), company, undone.document_id))
+                # A negative settlement on the reversal's day: the amounts due as of an
+                # earlier day still count the payment.
+                await conn.execute(
+                    "INSERT INTO billing_settlements (company_id, document_id, by_document,"
+                    " by_kind, day, amount, amount_base) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (company, undone.document_id, undone.by_document, undone.by_kind,
+                     undone.date, -undone.amount, -undone.amount_base))
+            elif e.type == d.PaymentReversed.type:
+                r = d.PaymentReversed.from_data(e.data)
+                cursor = await conn.execute(
+                    "UPDATE billing_payments SET reversed_on = %s,"
+                    " reversal_transaction_id = %s, version = %s"
+                    " WHERE company_id = %s AND id = %s"
+                    " RETURNING counterparty_id",
+                    (r.date, r.transaction_id, e.version, company, r.payment_id))
+                row = await cursor.fetchone()
+                assert row is not None
+                await self._undo_advance_vat(conn, e, r, row["counterparty_id"])
             elif e.type == d.PaymentRecorded.type:
                 p = d.PaymentRecorded.from_data(e.data)
                 await conn.execute(
@@ -203,6 +238,28 @@ class BillingProjection:
              round_half_up(vat * rate, 2) * sign))
         await _daily(conn, e.company_id, day, [("sales", "advance18", True, base,
                                                 round_half_up(vat * rate, 2) * sign)])
+
+    async def _undo_advance_vat(self, conn: Connection, e: RecordedEvent,
+                                r: d.PaymentReversed, counterparty_id: Any) -> None:
+        """The VAT lines of the advance (the payment's, less its applications' offsets),
+        negated on the reversal's day: exactly what the reversed journals take off 3331."""
+        cursor = await conn.execute(
+            "SELECT coalesce(sum(base), 0) AS base, coalesce(sum(vat), 0) AS vat"
+            "  FROM vat_lines WHERE company_id = %s AND document_kind = 'advance'"
+            "   AND document_id = ANY(%s::uuid[])",
+            (e.company_id, [str(r.payment_id), *r.applications]))
+        left = await cursor.fetchone()
+        assert left is not None
+        if not left["base"] and not left["vat"]:
+            return
+        base, vat = -Decimal(left["base"]), -Decimal(left["vat"])
+        await conn.execute(
+            "INSERT INTO vat_lines (company_id, day, document_id, line_no, direction,"
+            " document_kind, vat_code, counterparty_id, base, vat, deductible)"
+            " VALUES (%s, %s, %s, %s, 'sales', 'advance', 'advance18', %s, %s, %s, true)"
+            " ON CONFLICT DO NOTHING",
+            (e.company_id, r.date, r.transaction_id, e.version, counterparty_id, base, vat))
+        await _daily(conn, e.company_id, r.date, [("sales", "advance18", True, base, vat)])
 
     async def _counterparty(self, conn: Connection, e: RecordedEvent) -> None:
         c = d.CounterpartyRegistered.from_data(e.data)

@@ -35,6 +35,7 @@ from saldo.billing.domain import (
     Document,
     DocumentKind,
     LineInput,
+    PaymentAlreadyReversed,
     PaymentDraft,
 )
 from saldo.fx import queries as fx_queries
@@ -58,7 +59,8 @@ from saldo.platform.eventstore import NO_STREAM
 from saldo.platform.uow import UnitOfWork, UnitsOfWork
 
 __all__ = ["AllocationInput", "BillingService", "CounterpartyInput", "Direction",
-           "DocumentInput", "DocumentKind", "LineInput", "PaymentDraft", "PaymentResult"]
+           "DocumentInput", "DocumentKind", "LineInput", "PaymentAlreadyReversed",
+           "PaymentDraft", "PaymentResult"]
 
 COUNTERPARTY_STREAM, DOCUMENT_STREAM, PAYMENT_STREAM = (
     "billing.counterparty", "billing.document", "billing.payment")
@@ -670,6 +672,9 @@ class BillingService:
             first = d.PaymentRecorded.from_data(events[0].data)
             unallocated, vat_left = first.unallocated, first.advance_vat
             for e in events[1:]:
+                if e.type == d.PaymentReversed.type:
+                    raise d.PaymentAlreadyReversed("The payment is reversed.",
+                                                   payment_id=str(payment_id))
                 applied = d.AdvanceApplied.from_data(e.data)
                 unallocated -= applied.amount
                 vat_left -= applied.advance_vat
@@ -707,6 +712,66 @@ class BillingService:
             return event
 
         return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+
+    async def reverse_payment(self, ctx: CompanyContext, payment_id: UUID, reason: str,
+                              on: date | None = None) -> d.PaymentReversed:
+        async def decide(uow: UnitOfWork) -> d.PaymentReversed:
+            return await self.cancel_payment(uow, payment_id, reason, on)
+
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def cancel_payment(self, uow: UnitOfWork, payment_id: UUID, reason: str,
+                             on: date | None = None) -> d.PaymentReversed:
+        """Reverse a payment in the caller's unit of work (banking unreconciles a line
+        through this): its journal transaction and those of the advance applied since are
+        reversed (the mirror image: a realised exchange difference goes with it), every
+        document it settled gets its amount due back, the advance left is removed.
+
+        Dated ``on``, else the payment's (or its last application's) date; a day in a
+        closed or locked period is refused (422 period_closed): give a date in an open one
+        (docs/decisions/0030)."""
+        events = await uow.read(payment_stream(payment_id))
+        if not events:
+            raise d.PaymentNotFound("No such payment.", payment_id=str(payment_id))
+        first = d.PaymentRecorded.from_data(events[0].data)
+        applied: list[d.AdvanceApplied] = []
+        for e in events[1:]:
+            if e.type == d.PaymentReversed.type:
+                raise d.PaymentAlreadyReversed("The payment is reversed already.",
+                                               payment_id=str(payment_id))
+            applied.append(d.AdvanceApplied.from_data(e.data))
+        reason = reason.strip()
+        if not reason or len(reason) > 500:
+            raise d.InvalidDocument("A reversal needs a reason of 1 to 500 characters.",
+                                    field="reason")
+        latest = max([first.date, *(a.date for a in applied)])
+        day = on or latest
+        if day < latest:
+            raise d.InvalidDocument(f"The reversal is dated {day}, before the payment or its "
+                                    f"last application ({latest}).", field="date")
+        await self._check_open(uow.conn, uow.company_id, day, uow.memo)
+        freed: dict[str, tuple[Decimal, Decimal]] = {}
+        for allocation in [*first.allocations, *(x for a in applied for x in a.allocations)]:
+            amount, base = freed.get(allocation["document_id"], (d.ZERO, d.ZERO))
+            freed[allocation["document_id"]] = (amount + Decimal(allocation["amount"]),
+                                                 base + Decimal(allocation["amount_base"]))
+        note = f"Payment reversed: {reason}"[:500]
+        reversals = [(await self.ledger.reverse_journal(uow, tx, note, day)).id
+                     for tx in [first.transaction_id, *(a.transaction_id for a in applied)]]
+        allocations = []
+        for document_id, (amount, base) in freed.items():
+            doc = await self._load(uow, UUID(document_id))
+            doc.unsettle(payment_id, "payment", day, amount, base)
+            await self._save(uow, doc)
+            allocations.append({"document_id": document_id, "number": doc.number,
+                                "amount": str(amount), "amount_base": str(base)})
+        event = d.PaymentReversed(payment_id, day, reason, reversals[0],
+                                  tuple(str(r) for r in reversals), tuple(allocations),
+                                  uow.actor.username,
+                                  tuple(str(a.transaction_id) for a in applied))
+        await uow.append(payment_stream(payment_id), PAYMENT_STREAM, len(events), [event])
+        return event
 
 
 def _exchange_difference(journal: _Journal, control: str, side: str, difference: Decimal,

@@ -129,6 +129,10 @@ async def test_rebuilding_the_read_models_gives_the_same_rows(h: Harness) -> Non
     await b.call("POST", f"/sales-invoices/{inv['id']}/credit-note", 201,
                  json={"date": "2026-03-03", "lines": [line("1", "10")]})
     await b.pay(customer, "2026-03-04", "in", "150", [(inv["id"], "50")])
+    # A payment with an advance (and its VAT), reversed: settlements and VAT lines undone.
+    wrong = await b.pay(customer, "2026-03-04", "in", "70", [(inv["id"], "20")])
+    await b.call("POST", f"/payments/{wrong['id']}/reverse",
+                 json={"reason": "Wrong customer", "date": "2026-03-06"})
     await b.invoice(customer, "2026-03-05", [line("1", "1")], post=False)
 
     async def rows() -> dict[str, list[tuple[object, ...]]]:
@@ -138,7 +142,7 @@ async def test_rebuilding_the_read_models_gives_the_same_rows(h: Harness) -> Non
                                  ("billing_numbers", "series"), ("billing_payments", "id"),
                                  ("vat_lines", "document_id, line_no"),
                                  ("vat_daily", "day, direction, vat_code, deductible"),
-                                 ("billing_settlements", "document_id, by_document")):
+                                 ("billing_settlements", "document_id, by_document, amount")):
                 cursor = await conn.execute(f"SELECT * FROM {table} ORDER BY {order}")
                 out[table] = [tuple(v for k, v in r.items() if k != "seq")
                               for r in await cursor.fetchall()]

@@ -1,5 +1,6 @@
-"""Hypothesis: for random documents and payments, the receivables and payables ledgers
-(ageing as of any date) equal their control accounts (1410, 3110), per counterparty too;
+"""Hypothesis: for random documents and payments (some reversed), the receivables and
+payables ledgers (ageing as of any date) equal their control accounts (1410, 3110), per
+counterparty too;
 the VAT return's output VAT equals the output VAT accounts' movement (3330 + 3331) and
 its input VAT the input accounts' (3340 + 3342 + 3343).
 
@@ -57,6 +58,7 @@ op_st = st.one_of(
               st.integers(25000, 29000)),
     st.tuples(st.just("advance"), st.integers(0, 1), st.integers(1, 300_000),
               st.integers(0, 80)),
+    st.tuples(st.just("reverse"), st.integers(0, 30), st.integers(0, 40)),
 )
 
 
@@ -106,6 +108,7 @@ async def test_sub_ledgers_equal_control_accounts(world: World,
     suppliers = [await billing.register_counterparty(ctx, CounterpartyInput(f"S{i}"))
                  for i in range(2)]
     docs: list[tuple[UUID, UUID, str, bool]] = []  # id, counterparty, currency, sales
+    paid: list[tuple[UUID, date]] = []  # payments not reversed: id, date
     for op in ops:
         try:
             if op[0] in ("invoice", "bill"):
@@ -139,18 +142,25 @@ async def test_sub_ledgers_equal_control_accounts(world: World,
                 amount = (doc.amount_due * share / 100).quantize(Decimal("0.01"))
                 if amount <= 0:
                     continue
-                await billing.record_payment(ctx, PaymentDraft(
+                made = await billing.record_payment(ctx, PaymentDraft(
                     party, max(doc.date, START + timedelta(days=day)),
                     Direction.IN if sales else Direction.OUT, amount + Decimal("1.00"),
                     [AllocationInput(doc_id, amount)], currency=currency,
                     exchange_rate=None if currency == "GEL" else str(
                         Decimal(rate).scaleb(-4)),
                     account_code="1210" if currency == "GEL" else "1220"))
+                paid.append((made.id, made.event.date))
             elif op[0] == "advance":
                 _, who, cents, day = op
-                await billing.record_payment(ctx, PaymentDraft(
+                made = await billing.record_payment(ctx, PaymentDraft(
                     customers[who], START + timedelta(days=day), Direction.IN,
                     Decimal(cents).scaleb(-2)))
+                paid.append((made.id, made.event.date))
+            elif op[0] == "reverse" and paid:
+                _, pick, later = op
+                payment_id, day = paid.pop(pick % len(paid))
+                await billing.reverse_payment(ctx, payment_id, "property",
+                                              day + timedelta(days=later))
         except SaldoError as exc:  # the one refusal the ops allow: a credit too large
             if exc.code != "credit_exceeds_invoice":
                 raise

@@ -120,6 +120,7 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("POST", C + "/payments"): P.DOCUMENTS_WRITE,
     ("GET", C + "/payments/{payment_id}"): P.DOCUMENTS_READ,
     ("POST", C + "/payments/{payment_id}/allocations"): P.DOCUMENTS_WRITE,
+    ("POST", C + "/payments/{payment_id}/reverse"): P.DOCUMENTS_WRITE,
     ("GET", C + "/purchase-bills"): P.DOCUMENTS_READ,
     ("POST", C + "/purchase-bills"): P.DOCUMENTS_WRITE,
     ("GET", C + "/purchase-bills/{document_id}"): P.DOCUMENTS_READ,
