@@ -93,7 +93,10 @@ async def test_a_sales_invoice_is_drafted_from_the_documents_screen_and_posted(h
     assert "&lt;b&gt;x&lt;/b&gt;" in page.text
     assert (await billing.invoice_doc(document_id))["status"] == "draft"
 
-    # Posting needs the form's token.
+    # Posting needs the form's token; so does saving.
+    r = await h.client.post(f"{base}/documents/new", data={
+        k: v for k, v in invoice_form("", customer).items() if k != "csrf_token"})
+    assert r.status_code == 403
     r = await h.client.post(f"{location}/post", data={})
     assert r.status_code == 403
     r = await h.client.post(f"{location}/post", data={"csrf_token": csrf_of(page.text)})
@@ -106,6 +109,30 @@ async def test_a_sales_invoice_is_drafted_from_the_documents_screen_and_posted(h
     plant(h.client, "saldo_lang", "en")
     page = await h.client.get(location)
     assert 'id="doc-total">118.00<' in page.text
+
+
+async def test_posting_an_invoice_that_needs_approval_is_refused_on_its_page(h: Harness):
+    from billing_harness import Billing, line
+
+    books = await h.books()
+    await Billing(books, by="chief").call("PUT", "/billing-settings",
+                                          json={"require_approval": True})
+    billing = Billing(books)
+    customer = await billing.counterparty("შპს გამა")
+    # 2 × 50.00 at vat18: 100.00 + 18.00 = 118.00.
+    draft = await billing.invoice(customer, "2026-03-10", [line("2", "50.00")], post=False)
+    await sign_in(h.client, "clerk")
+    plant(h.client, "saldo_lang", "en")
+    location = f"/c/{books.company_id}/documents/{draft['id']}"
+    page = await h.client.get(location)
+    assert 'id="doc-total">118.00<' in page.text
+    r = await h.client.post(f"{location}/post", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 409
+    assert "Another person must approve this document before it is posted." in r.text
+    assert (await billing.invoice_doc(draft["id"]))["status"] == "draft"
+    # A document of another kind, or none, is not found.
+    missing = await h.client.get(f"/c/{books.company_id}/documents/{books.company_id}")
+    assert missing.status_code == 404
 
 
 def line_blocks(html: str) -> dict[str, str]:
@@ -153,6 +180,12 @@ async def test_a_statement_line_is_reconciled_to_a_suggestion_or_an_account(h: H
     block = line_blocks(r.text)[fee_line]
     assert 'role="alert"' in block
     assert 'value="9999"' in block
+    # The XSS probe in the typed code comes back as text.
+    r = await h.client.post(f"{base}/bank/{fee_line}/reconcile",
+                            data={"csrf_token": csrf, "account_code": "<script>x</script>"})
+    assert r.status_code in (404, 409, 422)
+    assert not INLINE_SCRIPT.search(r.text)
+    assert "&lt;script&gt;x&lt;/script&gt;" in r.text
     # Nothing chosen at all.
     r = await h.client.post(f"{base}/bank/{fee_line}/reconcile", data={"csrf_token": csrf})
     assert r.status_code == 422
