@@ -314,6 +314,7 @@ Documents = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_READ)
 TaxReader = Annotated[CompanyContext, Depends(company(Permission.REPORTS_TAX))]
 PayrollReader = Annotated[CompanyContext, Depends(company(Permission.PAYROLL_READ))]
 BankReader = Annotated[CompanyContext, Depends(company(Permission.BANK_READ))]
+DocApprover = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_APPROVE))]
 DocWriter = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_WRITE))]
 BankWriter = Annotated[CompanyContext, Depends(company(Permission.BANK_WRITE))]
 
@@ -644,20 +645,19 @@ def router() -> APIRouter:
                              document_id: UUID) -> Response:
         return await _document_page(request, session, ctx, document_id)
 
+    @web.post("/c/{company_id}/documents/{document_id}/approve")
+    async def approve_invoice(request: Request, session: SignedIn, ctx: DocApprover,
+                              document_id: UUID, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        return await _document_action(request, session, ctx, document_id,
+                                      _web(request).approve_invoice)
+
     @web.post("/c/{company_id}/documents/{document_id}/post")
     async def post_invoice(request: Request, session: SignedIn, ctx: DocWriter,
                            document_id: UUID, form: Form) -> Response:
         check_csrf(session, form.get(CSRF_FIELD))
-        try:
-            await _web(request).post_invoice(ctx, document_id)
-        except SaldoError as exc:
-            if exc.code == "document_not_found":
-                raise
-            message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
-            return await _document_page(request, session, ctx, document_id, error=message,
-                                        status=status_for(exc, STATUS_BY_ERROR))
-        return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}",
-                                status_code=303)
+        return await _document_action(request, session, ctx, document_id,
+                                      _web(request).post_invoice)
 
     @web.get("/c/{company_id}/vat")
     async def vat(request: Request, session: SignedIn, ctx: TaxReader,
@@ -954,6 +954,21 @@ async def _invoice_form(request: Request, session: Session, ctx: CompanyContext,
                                vat_codes=SALES_VAT_CODES)
 
 
+async def _document_action(
+        request: Request, session: Session, ctx: CompanyContext, document_id: UUID,
+        action: Callable[[CompanyContext, UUID], Coroutine[Any, Any, None]]) -> Response:
+    """Approve or post: back to the document, or the refusal shown on its page."""
+    try:
+        await action(ctx, document_id)
+    except SaldoError as exc:
+        if exc.code == "document_not_found":
+            raise
+        message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+        return await _document_page(request, session, ctx, document_id, error=message,
+                                    status=status_for(exc, STATUS_BY_ERROR))
+    return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}", status_code=303)
+
+
 async def _document_page(request: Request, session: Session, ctx: CompanyContext,
                          document_id: UUID, error: str | None = None,
                          status: int = 200) -> Response:
@@ -964,7 +979,11 @@ async def _document_page(request: Request, session: Session, ctx: CompanyContext
                                doc=doc, error=error,
                                may_post=ctx.may(Permission.DOCUMENTS_WRITE)
                                and doc["status"] == "draft"
-                               and doc["kind"] == "sales_invoice")
+                               and doc["kind"] == "sales_invoice",
+                               may_approve=ctx.may(Permission.DOCUMENTS_APPROVE)
+                               and doc["status"] == "draft" and not doc["approved_by"]
+                               and doc["kind"] == "sales_invoice"
+                               and doc["created_by"] != session.user.username)
 
 
 class DocumentMissing(NotFound):

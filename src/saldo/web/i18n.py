@@ -219,6 +219,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "allocate": ("allocate", "გასანაწილებელი"),
     "score": ("score", "ქულა"),
     "reconcile": ("Reconcile", "შედარება"),
+    "match_number": ("number matches", "ნომერი ემთხვევა"),
+    "match_counterparty": ("same counterparty", "იგივე კონტრაგენტი"),
+    "match_amount": ("same amount", "იგივე თანხა"),
+    "match_date": ("in time", "ვადაში"),
     "reconcile_to": ("Reconcile to {number}", "შედარება: {number}"),
     "reconcile_to_account": ("Or to account", "ან ანგარიშზე"),
     # Problems: the API's codes as sentences.

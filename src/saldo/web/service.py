@@ -278,12 +278,16 @@ class WebService:
         return {"id": doc.id, "kind": doc.kind.value, "number": doc.number,
                 "date": doc.date, "due_date": doc.due_date, "currency": doc.currency,
                 "reference": doc.reference, "status": status,
+                "created_by": doc.created_by, "approved_by": doc.approved_by,
                 "transaction_id": doc.transaction_id,
                 "counterparty": found["name"] if found else "", "lines": lines,
                 "net_total": doc.net_total, "vat_total": doc.vat_total, "total": doc.total}
 
     async def post_invoice(self, ctx: CompanyContext, document_id: UUID) -> None:
         await self.billing.post(ctx, document_id, (DocumentKind.SALES_INVOICE,))
+
+    async def approve_invoice(self, ctx: CompanyContext, document_id: UUID) -> None:
+        await self.billing.approve(ctx, document_id, (DocumentKind.SALES_INVOICE,))
 
     async def reconcile(self, ctx: CompanyContext, line_id: UUID, *,
                         document: tuple[UUID, Decimal] | None = None,

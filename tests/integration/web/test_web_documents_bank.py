@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from ledger_harness import Harness
-from test_web import INLINE_SCRIPT, csrf_of, plant, sign_in
+from test_web import INLINE_SCRIPT, browser, csrf_of, plant, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -130,6 +130,22 @@ async def test_posting_an_invoice_that_needs_approval_is_refused_on_its_page(h: 
     assert r.status_code == 409
     assert "Another person must approve this document before it is posted." in r.text
     assert (await billing.invoice_doc(draft["id"]))["status"] == "draft"
+    assert f'action="{location}/approve"' not in page.text  # not by its author
+    # The chief approves it from the page, in another browser; then the clerk posts it.
+    chief = browser(h)
+    await sign_in(chief, "chief")
+    page = await chief.get(location)
+    assert f'action="{location}/approve"' in page.text
+    r = await chief.post(f"{location}/approve", data={})
+    assert r.status_code == 403
+    r = await chief.post(f"{location}/approve", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
+    await chief.aclose()
+    page = await h.client.get(location)
+    assert 'id="doc-approved-by">chief<' in page.text
+    r = await h.client.post(f"{location}/post", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert (await billing.invoice_doc(draft["id"]))["status"] == "posted"
     # A document of another kind, or none, is not found.
     missing = await h.client.get(f"/c/{books.company_id}/documents/{books.company_id}")
     assert missing.status_code == 404
@@ -171,6 +187,7 @@ async def test_a_statement_line_is_reconciled_to_a_suggestion_or_an_account(h: H
     fee_line = next(k for k in blocks if k != paid_line)
     assert f"Reconcile to {invoice['number']}" in blocks[paid_line]
     assert 'name="amount" value="1180.00"' in blocks[paid_line]
+    assert "same amount" in blocks[paid_line]
     csrf = csrf_of(page.text)
 
     # An account that is not in the chart: refused next to the line, what was typed kept.

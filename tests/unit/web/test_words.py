@@ -26,7 +26,9 @@ def test_every_literal_key_of_the_templates_has_both_languages():
         assert ka
 
 
-def test_the_sales_vat_codes_have_labels():
+def test_the_sales_vat_codes_and_match_reasons_have_labels():
+    for reason in ("number", "counterparty", "amount", "date"):
+        assert i18n.t(f"match_{reason}", "ka") != f"match_{reason}"
     for code in SALES_VAT_CODES:
         assert i18n.t(f"vat_{code}", "ka") != f"vat_{code}"
         assert i18n.t(f"vat_{code}", "en") != f"vat_{code}"
