@@ -400,6 +400,7 @@ def test_an_invoice_is_entered_and_posted_and_bank_lines_reconciled(
     browser.get(f"{live.url}/c/{first}/bank")
     wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.reconcile")) == 2)
     assert axe(browser) == []
+    screenshot(browser, "bank-reconcile-ka")
     # The fee to bank charges: the code typed, Enter.
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.reconcile")
     fee_row = next(r for r in rows if number not in r.text)
