@@ -942,6 +942,8 @@ def _invoice_errors(exc: SaldoError, rows: list[int], lang: str) -> dict[str, st
             key = "invalid_line"
     elif field == "lines":
         key = "no_lines" if not rows else key
+    elif field == "due_date" and exc.code == "invalid_document":
+        key = "due_before_date"
     return {target: i18n.problem_text(key, exc.detail, lang, exc.data)}
 
 

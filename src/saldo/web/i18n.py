@@ -276,6 +276,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "დღგ-ს ეს კოდი მხოლოდ შესყიდვებისთვისაა."),
     "invalid_line": ("This line is not valid: its amount must be above zero.",
                      "სტრიქონი არასწორია: თანხა ნულზე მეტი უნდა იყოს."),
+    "due_before_date": ("The due date cannot be before the invoice's date.",
+                        "გადახდის ვადა ანგარიშ-ფაქტურის თარიღამდე ვერ იქნება."),
     "no_lines": ("An invoice needs at least one line.",
                  "ანგარიშ-ფაქტურას სჭირდება მინიმუმ ერთი სტრიქონი."),
     "invalid_document": ("This field is not valid.", "ეს ველი არასწორია."),

@@ -71,6 +71,19 @@ async def test_a_sales_invoice_is_drafted_from_the_documents_screen_and_posted(h
     assert 'value="PO-7"' in r.text
     assert 'value="2026-03-25"' in r.text
 
+    # In English: a due date before the invoice's date, and no lines at all.
+    plant(h.client, "saldo_lang", "en")
+    r = await h.client.post(f"{base}/documents/new", data=invoice_form(
+        csrf, customer, **{"due_date": "2026-03-01", "lines-0-description": "Consulting",
+                           "lines-0-quantity": "2", "lines-0-unit_price": "50.00"}))
+    assert r.status_code == 422
+    assert "The due date cannot be before the invoice&#39;s date." in r.text
+    assert invalid(r.text, "i-due")
+    r = await h.client.post(f"{base}/documents/new", data=invoice_form(csrf, customer))
+    assert r.status_code == 422
+    assert "An invoice needs at least one line." in r.text
+    plant(h.client, "saldo_lang", "ka")
+
     # "Add line" adds a row and keeps what was typed, without saving anything.
     r = await h.client.post(f"{base}/documents/new", data=invoice_form(
         csrf, customer, **{"lines-0-description": "კონსულტაცია", "action": "add_line"}))
