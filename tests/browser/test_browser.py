@@ -7,6 +7,7 @@ time per keystroke with 500 lines."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -247,8 +248,9 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
                "/reports/balance-sheet", "profit-and-loss": "/reports/profit-and-loss",
                "cash-flow": "/reports/cash-flow", "changes-in-equity":
                "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users",
-               "documents": "/documents", "vat": "/vat?period=2026-03", "payroll": "/payroll",
-               "bank": "/bank"}
+               "documents": "/documents", "invoice-new": "/documents/new",
+               "invoice": f"/documents/{invoice['id']}", "vat": "/vat?period=2026-03",
+               "payroll": "/payroll", "bank": "/bank"}
     problems: dict[str, Any] = {}
     for lang in ("ka", "en"):
         browser.get(f"{live.url}/c/{first}/")
@@ -354,3 +356,60 @@ def test_an_error_is_shown_at_its_field_and_nothing_typed_is_lost(
     assert invalid
     described = invalid[0].get_attribute("aria-describedby")
     assert css(browser, f"#{described}").text == "დებეტი არ უდრის კრედიტს."
+
+
+def test_an_invoice_is_entered_and_posted_and_bank_lines_reconciled(
+        live: Live, browser: Any, superuser: dict[str, str]) -> None:
+    from bank_files import Entry, camt053
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    live.admin = superuser
+    ids = books(live)
+    first = ids["first"]
+    clerk = live.token("clerk")
+    customer = live.post(f"/api/v1/companies/{first}/counterparties", clerk,
+                         name="შპს ალფა ტრეიდი", tax_id="204999999")
+    sign_in(browser, live, "clerk")
+    browser.get(f"{live.url}/c/{first}/documents")
+    css(browser, "a[href$='/documents/new']").click()
+    Select(css(browser, "#i-customer")).select_by_value(customer["id"])
+    browser.execute_script("arguments[0].value = '2026-03-10'", css(browser, "#i-date"))
+    css(browser, "#l0-description").send_keys("Consulting")
+    css(browser, "#l0-quantity").send_keys("2")
+    css(browser, "#l0-unit_price").send_keys("50,00")
+    css(browser, "button[value=save]").click()
+    # 2 × 50,00 at vat18: 100,00 + 18,00 = 118,00 (Georgian, the default language).
+    wait(browser, lambda d: d.find_element(By.ID, "doc-total").text == "118,00")
+    assert css(browser, "#doc-net").text == "100,00"
+    assert css(browser, "#doc-vat").text == "18,00"
+    assert axe(browser) == []
+    document_id = browser.current_url.rsplit("/", 1)[1]
+    css(browser, "form[action$='/post'] button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "doc-status").text == "გატარებული")
+    number = live.api.get(f"/api/v1/companies/{first}/sales-invoices/{document_id}",
+                          headers=clerk).json()["number"]
+
+    statement = camt053([Entry("-1.20", date(2026, 3, 11), "Commission", "C-1"),
+                         Entry("118.00", date(2026, 3, 12), number, "C-2",
+                               name="შპს ალფა ტრეიდი", tax_id="204999999")])
+    r = live.api.post(f"/api/v1/companies/{first}/bank-statements?account_code=1210",
+                      content=statement, headers=clerk)
+    assert r.status_code in (200, 201), r.text
+    browser.get(f"{live.url}/c/{first}/bank")
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.reconcile")) == 2)
+    assert axe(browser) == []
+    screenshot(browser, "bank-reconcile-ka")
+    # The fee to bank charges: the code typed, Enter.
+    rows = browser.find_elements(By.CSS_SELECTOR, "tr.reconcile")
+    fee_row = next(r for r in rows if number not in r.text)
+    fee = fee_row.find_element(By.CSS_SELECTOR, "input[name=account_code]")
+    fee.send_keys("7492" + Keys.ENTER)
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.reconcile")) == 1)
+    # The receipt to its suggested invoice: one click.
+    css(browser, "tr.reconcile form button").click()
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.reconcile")) == 0)
+    paid = live.api.get(f"/api/v1/companies/{first}/sales-invoices/{document_id}",
+                        headers=clerk).json()
+    assert paid["status"] == "paid"

@@ -29,6 +29,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import Response
 
+from saldo.billing.service import DocumentInput, LineInput
 from saldo.identity.service import CompanyContext, Origin, Permission, Role
 from saldo.kernel.errors import Forbidden, NotFound, RuleViolation, SaldoError
 from saldo.ledger import queries as ledger_queries
@@ -65,12 +66,18 @@ DOCUMENT_KINDS = {"sales": ("sales_invoice", "credit_note"),
                   "purchases": ("purchase_bill", "supplier_credit_note", "supplier_debit_note")}
 DOCUMENT_STATUSES = ("draft", "posted", "partly_paid", "paid", "credited")
 ROLES = [r.value for r in Role]
+#: The VAT codes a sales line may take (billing's contract, api/v1.md "VAT codes").
+SALES_VAT_CODES = ("vat18", "export0", "exempt_credit", "exempt", "out_of_scope")
+#: Lines the new-invoice form shows at first; "Add line" adds one, up to the cap.
+BLANK_LINES, MAX_FORM_LINES = 3, 200
+_LINE_CELLS = ("description", "quantity", "unit_price", "vat_code")
 
 _env = Environment(loader=PackageLoader("saldo.web", "templates"),
                    autoescape=select_autoescape(default=True, default_for_string=True),
                    trim_blocks=True, lstrip_blocks=True)
 _env.filters["money"] = i18n.money
 _env.filters["day"] = i18n.day
+_env.filters["quantity"] = i18n.quantity
 _env.filters["moment"] = i18n.moment
 
 
@@ -307,6 +314,9 @@ Documents = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_READ)
 TaxReader = Annotated[CompanyContext, Depends(company(Permission.REPORTS_TAX))]
 PayrollReader = Annotated[CompanyContext, Depends(company(Permission.PAYROLL_READ))]
 BankReader = Annotated[CompanyContext, Depends(company(Permission.BANK_READ))]
+DocApprover = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_APPROVE))]
+DocWriter = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_WRITE))]
+BankWriter = Annotated[CompanyContext, Depends(company(Permission.BANK_WRITE))]
 
 # ---------------------------------------------------------------------- routes
 
@@ -599,7 +609,55 @@ def router() -> APIRouter:
         status = status if status in DOCUMENT_STATUSES else None
         rows = await _web(request).documents(ctx, DOCUMENT_KINDS[side], status)
         return await _company_page(request, session, ctx, "documents.html", rows=rows,
-                                   side=side, doc_status=status, statuses=DOCUMENT_STATUSES)
+                                   side=side, doc_status=status, statuses=DOCUMENT_STATUSES,
+                                   may_write=ctx.may(Permission.DOCUMENTS_WRITE))
+
+    @web.get("/c/{company_id}/documents/new")
+    async def new_invoice(request: Request, session: SignedIn, ctx: DocWriter) -> Response:
+        today = _web(request).ledger.today().isoformat()
+        typed = {"counterparty_id": "", "date": today, "due_date": "", "reference": "",
+                 "lines": [_blank_line() for _ in range(BLANK_LINES)]}
+        return await _invoice_form(request, session, ctx, typed)
+
+    @web.post("/c/{company_id}/documents/new")
+    async def create_invoice(request: Request, session: SignedIn, ctx: DocWriter,
+                             form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        typed = _typed_invoice(form)
+        if form.get("action") == "add_line":
+            if len(typed["lines"]) < MAX_FORM_LINES:
+                typed["lines"].append(_blank_line())
+            return await _invoice_form(request, session, ctx, typed)
+        rows: list[int] = []
+        try:
+            data, rows = _invoice_input(typed)
+            document_id = await _web(request).draft_invoice(ctx, data)
+        except SaldoError as exc:
+            # Every typed value goes back into the form, the error at its field.
+            return await _invoice_form(request, session, ctx, typed,
+                                       errors=_invoice_errors(exc, rows, _lang(request)),
+                                       status=status_for(exc, STATUS_BY_ERROR))
+        return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}",
+                                status_code=303)
+
+    @web.get("/c/{company_id}/documents/{document_id}")
+    async def sales_document(request: Request, session: SignedIn, ctx: Documents,
+                             document_id: UUID) -> Response:
+        return await _document_page(request, session, ctx, document_id)
+
+    @web.post("/c/{company_id}/documents/{document_id}/approve")
+    async def approve_invoice(request: Request, session: SignedIn, ctx: DocApprover,
+                              document_id: UUID, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        return await _document_action(request, session, ctx, document_id,
+                                      _web(request).approve_invoice)
+
+    @web.post("/c/{company_id}/documents/{document_id}/post")
+    async def post_invoice(request: Request, session: SignedIn, ctx: DocWriter,
+                           document_id: UUID, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        return await _document_action(request, session, ctx, document_id,
+                                      _web(request).post_invoice)
 
     @web.get("/c/{company_id}/vat")
     async def vat(request: Request, session: SignedIn, ctx: TaxReader,
@@ -615,10 +673,33 @@ def router() -> APIRouter:
     @web.get("/c/{company_id}/bank")
     async def bank(request: Request, session: SignedIn, ctx: BankReader,
                    status: str = "unreconciled") -> Response:
-        chosen = status if status in ("unreconciled", "reconciled") else None
-        accounts, lines = await _web(request).bank(ctx, chosen)
-        return await _company_page(request, session, ctx, "bank.html", accounts=accounts,
-                                   lines=lines, line_status=chosen or "all")
+        return await _bank_page(request, session, ctx, status)
+
+    @web.post("/c/{company_id}/bank/{line_id}/reconcile")
+    async def reconcile(request: Request, session: SignedIn, ctx: BankWriter, line_id: UUID,
+                        form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        account_code = form.get("account_code", "").strip()[:40]
+        try:
+            if form.get("document_id"):
+                document = _suggested(form.get("document_id", ""), form.get("amount", ""))
+                await _web(request).reconcile(ctx, line_id, document=document)
+            else:
+                if not account_code:
+                    raise ChooseAccount("Choose a document or an account.",
+                                        field="account_code")
+                await _web(request).reconcile(ctx, line_id, account_code=account_code)
+        except SaldoError as exc:
+            if exc.code == "bank_line_not_found":
+                raise
+            message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+            # The refusal stands next to the line's form; what was typed stays.
+            return await _bank_page(request, session, ctx, "unreconciled",
+                                    errors={str(line_id): message},
+                                    typed={str(line_id): account_code},
+                                    http_status=status_for(exc, STATUS_BY_ERROR))
+        return RedirectResponse(f"/c/{ctx.company_id}/bank?status=unreconciled",
+                                status_code=303)
 
     @web.get("/c/{company_id}/payroll")
     async def payroll(request: Request, session: SignedIn, ctx: PayrollReader) -> Response:
@@ -775,6 +856,171 @@ def _cell(value: Any, kind: str, lang: str) -> str:
     if isinstance(value, dt.date):
         return i18n.day(value, lang)
     return str(value)
+
+
+# ---------------------------------------------------------------------- documents
+
+
+class ChooseCustomer(RuleViolation):
+    code = "choose_customer"
+    title = "Choose a customer"
+
+
+class ChooseAccount(RuleViolation):
+    code = "choose_account"
+    title = "Choose a document or an account"
+
+
+def _blank_line() -> dict[str, str]:
+    return {"description": "", "quantity": "", "unit_price": "", "vat_code": "vat18"}
+
+
+def _typed_invoice(form: Mapping[str, str]) -> dict[str, Any]:
+    """The new-invoice form as typed (strings only, trimmed to sane lengths)."""
+    try:
+        count = int(form.get("line_count", str(BLANK_LINES)))
+    except ValueError:
+        count = BLANK_LINES
+    count = max(1, min(count, MAX_FORM_LINES))
+    lines = [{cell: _text(form.get(f"lines-{i}-{cell}", ""), 500 if cell == "description"
+                          else 40) for cell in _LINE_CELLS} for i in range(count)]
+    return {"counterparty_id": _text(form.get("counterparty_id"), 40),
+            "date": _text(form.get("date"), 40).strip(),
+            "due_date": _text(form.get("due_date"), 40).strip(),
+            "reference": _text(form.get("reference"), 100), "lines": lines}
+
+
+def _day(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDateText(f"{value!r} is not a date.", field=field) from None
+
+
+def _invoice_input(typed: Mapping[str, Any]) -> tuple[DocumentInput, list[int]]:
+    """Billing's input from the form, and which form row each of its lines came from
+    (blank rows are skipped, so billing's ``lines[1]`` may be the form's third row)."""
+    try:
+        customer = UUID(typed["counterparty_id"])
+    except ValueError:
+        raise ChooseCustomer("Choose a customer.", field="counterparty_id") from None
+    day = _day(typed["date"], "date")
+    due = _day(typed["due_date"], "due_date") if typed["due_date"] else None
+    rows, lines = [], []
+    for i, line in enumerate(typed["lines"]):
+        if not any(line[c].strip() for c in ("description", "quantity", "unit_price")):
+            continue
+        rows.append(i)
+        lines.append(LineInput(line["description"], _amount(line["quantity"]) or "",
+                               _amount(line["unit_price"]) or "", line["vat_code"]))
+    return DocumentInput(customer, day, lines, due_date=due,
+                         reference=typed["reference"].strip() or None), rows
+
+
+_BILLING_FIELD = re.compile(r"lines\[(\d+)\](?:\.(\w+))?")
+
+
+def _invoice_errors(exc: SaldoError, rows: list[int], lang: str) -> dict[str, str]:
+    """The error as a sentence keyed by the form field it concerns (``form`` when it
+    concerns the whole invoice): ``lines[1].quantity`` → ``lines-2-quantity``."""
+    field = str(exc.data.get("field") or "")
+    key = {"counterparty_not_found": "choose_customer",
+           "period_closed": exc.code}.get(exc.code, exc.code)
+    target = {"counterparty_not_found": "counterparty_id",
+              "period_closed": "date"}.get(exc.code, field or "form")
+    found = _BILLING_FIELD.fullmatch(field)
+    if found:
+        index = int(found.group(1))
+        row = rows[index] if index < len(rows) else index
+        cell = found.group(2)
+        target = f"lines-{row}-{cell}" if cell else f"lines-{row}"
+        if cell in ("quantity", "unit_price"):
+            key = "invalid_number"
+        elif cell == "vat_code":
+            key = "invalid_vat_code"
+        elif cell is None:
+            key = "invalid_line"
+    elif field == "lines":
+        key = "no_lines" if not rows else key
+    elif field == "due_date" and exc.code == "invalid_document":
+        key = "due_before_date"
+    return {target: i18n.problem_text(key, exc.detail, lang, exc.data)}
+
+
+async def _invoice_form(request: Request, session: Session, ctx: CompanyContext,
+                        typed: Mapping[str, Any], errors: Mapping[str, str] | None = None,
+                        status: int = 200) -> Response:
+    customers = await _web(request).customers(ctx)
+    return await _company_page(request, session, ctx, "invoice_new.html", status=status,
+                               typed=typed, errors=errors or {}, customers=customers,
+                               vat_codes=SALES_VAT_CODES)
+
+
+async def _document_action(
+        request: Request, session: Session, ctx: CompanyContext, document_id: UUID,
+        action: Callable[[CompanyContext, UUID], Coroutine[Any, Any, None]]) -> Response:
+    """Approve or post: back to the document, or the refusal shown on its page."""
+    try:
+        await action(ctx, document_id)
+    except SaldoError as exc:
+        if exc.code == "document_not_found":
+            raise
+        message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+        return await _document_page(request, session, ctx, document_id, error=message,
+                                    status=status_for(exc, STATUS_BY_ERROR))
+    return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}", status_code=303)
+
+
+async def _document_page(request: Request, session: Session, ctx: CompanyContext,
+                         document_id: UUID, error: str | None = None,
+                         status: int = 200) -> Response:
+    doc = await _web(request).sales_document(ctx, document_id)
+    if doc is None:
+        raise DocumentMissing("No such document.", document_id=str(document_id))
+    return await _company_page(request, session, ctx, "document.html", status=status,
+                               doc=doc, error=error,
+                               may_post=ctx.may(Permission.DOCUMENTS_WRITE)
+                               and doc["status"] == "draft"
+                               and doc["kind"] == "sales_invoice",
+                               may_approve=ctx.may(Permission.DOCUMENTS_APPROVE)
+                               and doc["status"] == "draft" and not doc["approved_by"]
+                               and doc["kind"] == "sales_invoice"
+                               and doc["created_by"] != session.user.username)
+
+
+class DocumentMissing(NotFound):
+    code = "document_not_found"
+    title = "No such document"
+
+
+# ---------------------------------------------------------------------- bank
+
+
+def _suggested(document_id: str, amount: str) -> tuple[UUID, Decimal]:
+    try:
+        return UUID(document_id), Decimal(amount)
+    except (ValueError, ArithmeticError):
+        raise ChooseAccount("Choose one of the suggested documents.",
+                            field="document_id") from None
+
+
+async def _bank_page(request: Request, session: Session, ctx: CompanyContext, status: str,
+                     errors: Mapping[str, str] | None = None,
+                     typed: Mapping[str, str] | None = None,
+                     http_status: int | None = None) -> Response:
+    chosen = status if status in ("unreconciled", "reconciled") else None
+    service = _web(request)
+    accounts, lines = await service.bank(ctx, chosen)
+    may_reconcile = ctx.may(Permission.BANK_WRITE)
+    shown = {str(line["id"]) for line in lines if line["status"] == "unreconciled"}
+    # A refusal about a line no longer listed (reconciled meanwhile) heads the page.
+    error = next((m for k, m in (errors or {}).items() if k not in shown), None)
+    ledger_accounts = ([a for a in await service.accounts(ctx) if a["postable"] and a["active"]]
+                       if may_reconcile else [])
+    return await _company_page(request, session, ctx, "bank.html", status=http_status or 200,
+                               accounts=accounts, lines=lines, line_status=chosen or "all",
+                               may_reconcile=may_reconcile, ledger_accounts=ledger_accounts,
+                               errors=errors or {}, typed=typed or {}, error=error)
 
 
 async def _users_page(request: Request, session: Session, ctx: CompanyContext,

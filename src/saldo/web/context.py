@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from saldo.banking.service import BankingService
+from saldo.billing.service import BillingService
 from saldo.identity.service import IdentityService
 from saldo.ledger.service import LedgerService
 from saldo.platform.registry import Context, Wiring
@@ -14,10 +16,14 @@ from saldo.web.service import WebService
 
 
 def build(w: Wiring) -> WebService:
+    # Billing and banking are optional: their screens answer 404 without them.
+    billing, banking = w.services.get("billing"), w.services.get("banking")
     return WebService(w.service("identity", IdentityService), w.service("ledger", LedgerService),
                       w.service("reporting", ReportingService), w.service("tax", TaxService),
                       key=w.settings.signing_key, secure_cookies=w.settings.is_production,
-                      refresh_seconds=w.settings.refresh_token_seconds)
+                      refresh_seconds=w.settings.refresh_token_seconds,
+                      billing=billing if isinstance(billing, BillingService) else None,
+                      banking=banking if isinstance(banking, BankingService) else None)
 
 
 def routers() -> list[APIRouter]:

@@ -27,6 +27,14 @@ def money(value: Any, lang: str) -> str:
     return format_decimal(Decimal(str(value)), format=_AMOUNT, locale=LOCALES[language(lang)])
 
 
+def quantity(value: Any, lang: str) -> str:
+    """A quantity in the language's format, as many decimals as it has (``2``, ``1,5``)."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), format="#,##0.####",
+                          locale=LOCALES[language(lang)])
+
+
 def day(value: dt.date | str | None, lang: str) -> str:
     if value is None or value == "":
         return ""
@@ -191,6 +199,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_available": ("Not available yet", "ჯერ მიუწვდომელია"),
     "monthly_declarations": ("Monthly returns (income tax, VAT): the 15th",
                              "ყოველთვიური დეკლარაციები (საშემოსავლო, დღგ): 15 რიცხვამდე"),
+    "new_invoice": ("New invoice", "ახალი ანგარიშ-ფაქტურა"),
+    "customer": ("Customer", "მყიდველი"),
+    "quantity": ("Quantity", "რაოდენობა"),
+    "unit_price": ("Unit price", "ერთეულის ფასი"),
+    "vat_code": ("VAT code", "დღგ-ს კოდი"),
+    "net": ("Net", "თანხა დღგ-ს გარეშე"),
+    "save_invoice": ("Save draft", "პროექტის შენახვა"),
+    "vat_vat18": ("VAT 18%", "დღგ 18%"),
+    "vat_export0": ("Export 0%", "ექსპორტი 0%"),
+    "vat_exempt_credit": ("Exempt with credit", "ჩათვლის უფლებით გათავისუფლებული"),
+    "vat_exempt": ("Exempt", "გათავისუფლებული"),
+    "vat_out_of_scope": ("Not a VAT transaction", "არ არის დღგ-ით დასაბეგრი"),
+    "vat_reverse_charge18": ("Reverse charge 18%", "უკუდაბეგვრა 18%"),
+    "vat_import18": ("Import VAT 18%", "იმპორტის დღგ 18%"),
+    "suggestions": ("Suggestions", "შეთავაზებები"),
+    "no_suggestions": ("No suggested documents.", "შეთავაზებული დოკუმენტი არ არის."),
+    "amount_due": ("due", "გადასახდელი"),
+    "allocate": ("allocate", "გასანაწილებელი"),
+    "score": ("score", "ქულა"),
+    "reconcile": ("Reconcile", "შედარება"),
+    "match_number": ("number matches", "ნომერი ემთხვევა"),
+    "match_counterparty": ("same counterparty", "იგივე კონტრაგენტი"),
+    "match_amount": ("same amount", "იგივე თანხა"),
+    "match_date": ("in time", "ვადაში"),
+    "reconcile_to": ("Reconcile to {number}", "შედარება: {number}"),
+    "reconcile_to_account": ("Or to account", "ან ანგარიშზე"),
     # Problems: the API's codes as sentences.
     "not_authenticated": ("Wrong username or password.",
                           "მომხმარებლის სახელი ან პაროლი არასწორია."),
@@ -232,6 +266,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
                      "არასწორი თარიღი: ჩაწერეთ 2026-03-15, 15, +1 ან -3."),
     "invalid_date_range": ("The start must not be after the end.",
                            "დასაწყისი დასასრულის შემდეგ ვერ იქნება."),
+    "choose_customer": ("Choose a customer.", "აირჩიეთ მყიდველი."),
+    "choose_account": ("Choose a suggested document or write an account code.",
+                       "აირჩიეთ შეთავაზებული დოკუმენტი ან ჩაწერეთ ანგარიშის კოდი."),
+    "invalid_number": ("Write a positive number, such as 2 or 50,00.",
+                       "ჩაწერეთ დადებითი რიცხვი, მაგალითად 2 ან 50,00."),
+    "invalid_vat_code": ("Choose a VAT code for sales.", "აირჩიეთ გაყიდვის დღგ-ს კოდი."),
+    "vat_code_direction": ("This VAT code is for purchases only.",
+                           "დღგ-ს ეს კოდი მხოლოდ შესყიდვებისთვისაა."),
+    "invalid_line": ("This line is not valid: its amount must be above zero.",
+                     "სტრიქონი არასწორია: თანხა ნულზე მეტი უნდა იყოს."),
+    "due_before_date": ("The due date cannot be before the invoice's date.",
+                        "გადახდის ვადა ანგარიშ-ფაქტურის თარიღამდე ვერ იქნება."),
+    "no_lines": ("An invoice needs at least one line.",
+                 "ანგარიშ-ფაქტურას სჭირდება მინიმუმ ერთი სტრიქონი."),
+    "invalid_document": ("This field is not valid.", "ეს ველი არასწორია."),
+    "counterparty_not_found": ("No such customer.", "ასეთი მყიდველი არ არსებობს."),
+    "document_not_found": ("No such document.", "ასეთი დოკუმენტი არ არსებობს."),
+    "not_approved": ("Another person must approve this document before it is posted.",
+                     "გატარებამდე ეს დოკუმენტი სხვა პირმა უნდა დაამტკიცოს."),
+    "rate_not_found": ("There is no official exchange rate for this date.",
+                       "ამ თარიღისთვის ოფიციალური გაცვლითი კურსი არ არის."),
+    "already_reconciled": ("The line is reconciled already.", "სტრიქონი უკვე შედარებულია."),
+    "invalid_reconciliation": ("This reconciliation is not possible.",
+                               "ასეთი შედარება შეუძლებელია."),
+    "over_allocation": ("More than the amount due or the line's amount.",
+                        "თანხა აღემატება გადასახდელს ან სტრიქონის თანხას."),
+    "allocation_mismatch": ("The amounts do not add up to the line's amount.",
+                            "თანხები არ ემთხვევა სტრიქონის თანხას."),
+    "bank_line_not_found": ("No such statement line.", "ასეთი ამონაწერის სტრიქონი არ არსებობს."),
+    "documents_unavailable": ("There are no documents to reconcile to; choose an account.",
+                              "შესადარებელი დოკუმენტები არ არის; აირჩიეთ ანგარიში."),
     "validation_failed": ("Some fields are not valid.", "ზოგიერთი ველი არასწორია."),
 }
 

@@ -23,7 +23,9 @@ from typing import Any
 from uuid import UUID
 
 from saldo.banking import queries as banking_queries
+from saldo.banking.service import BankingService, Reconciled
 from saldo.billing import queries as billing_queries
+from saldo.billing.service import BillingService, DocumentInput, DocumentKind
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import (
     CompanyContext,
@@ -32,7 +34,7 @@ from saldo.identity.service import (
     Permission,
     User,
 )
-from saldo.kernel.errors import SaldoError
+from saldo.kernel.errors import NotFound, SaldoError
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import LedgerService
 from saldo.payroll import queries as payroll_queries
@@ -79,12 +81,22 @@ DASHBOARD_ACCOUNTS = {
 VAT_ACCOUNTS = ("3330", "3331", "3332", "3340", "3341", "3342", "3343", "3344")
 
 
+class NotInstalled(NotFound):
+    """A screen's context is not part of this deployment (``SALDO_CONTEXTS``)."""
+
+    code = "not_available"
+    title = "Not available"
+
+
 class WebService:
     def __init__(self, identity: IdentityService, ledger: LedgerService,
                  reporting: ReportingService, tax: TaxService, *, key: str,
-                 secure_cookies: bool, refresh_seconds: int) -> None:
+                 secure_cookies: bool, refresh_seconds: int,
+                 billing: BillingService | None = None,
+                 banking: BankingService | None = None) -> None:
         self.identity, self.ledger, self.reporting = identity, ledger, reporting
         self.tax = tax
+        self._billing, self._banking = billing, banking
         self.key, self.secure_cookies = key, secure_cookies
         self.refresh_seconds = refresh_seconds
         self._rotated: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
@@ -225,6 +237,66 @@ class WebService:
                     found = await billing_queries.counterparty(conn, ctx.company_id, cp)
                     names[cp] = found["name"] if found else ""
         return [{**r, "counterparty": names.get(r["counterparty_id"], "")} for r in rows]
+
+    @property
+    def billing(self) -> BillingService:
+        if self._billing is None:
+            raise NotInstalled("Billing is not installed.")
+        return self._billing
+
+    @property
+    def banking(self) -> BankingService:
+        if self._banking is None:
+            raise NotInstalled("Banking is not installed.")
+        return self._banking
+
+    async def customers(self, ctx: CompanyContext) -> list[dict[str, Any]]:
+        """The counterparties an invoice can be made out to, by name."""
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await billing_queries.counterparties(conn, ctx.company_id, None, 1000, None)
+
+    async def draft_invoice(self, ctx: CompanyContext, data: DocumentInput) -> UUID:
+        """A draft sales invoice through billing's use case (billing prices its lines)."""
+        doc = await self.billing.draft(ctx, DocumentKind.SALES_INVOICE, data)
+        return doc.id
+
+    async def sales_document(self, ctx: CompanyContext,
+                             document_id: UUID) -> dict[str, Any] | None:
+        """A sales document as billing's read side has it, its lines and its customer."""
+        doc = await self.billing.document(ctx.company_id, document_id)
+        if doc.kind not in (DocumentKind.SALES_INVOICE, DocumentKind.CREDIT_NOTE):
+            return None
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            row = await billing_queries.document(conn, ctx.company_id, document_id)
+            found = await billing_queries.counterparty(conn, ctx.company_id,
+                                                       doc.counterparty_id)
+        lines = [{"description": x.description, "quantity": x.quantity,
+                  "unit_price": x.unit_price, "vat_code": x.vat_code.value,
+                  "account_code": x.account_code, "net": x.net, "vat": x.vat,
+                  "gross": x.net + x.vat} for x in doc.lines]
+        status = row["status"] if row else ("posted" if doc.posted else "draft")
+        return {"id": doc.id, "kind": doc.kind.value, "number": doc.number,
+                "date": doc.date, "due_date": doc.due_date, "currency": doc.currency,
+                "reference": doc.reference, "status": status,
+                "created_by": doc.created_by, "approved_by": doc.approved_by,
+                "transaction_id": doc.transaction_id,
+                "counterparty": found["name"] if found else "", "lines": lines,
+                "net_total": doc.net_total, "vat_total": doc.vat_total, "total": doc.total}
+
+    async def post_invoice(self, ctx: CompanyContext, document_id: UUID) -> None:
+        await self.billing.post(ctx, document_id, (DocumentKind.SALES_INVOICE,))
+
+    async def approve_invoice(self, ctx: CompanyContext, document_id: UUID) -> None:
+        await self.billing.approve(ctx, document_id, (DocumentKind.SALES_INVOICE,))
+
+    async def reconcile(self, ctx: CompanyContext, line_id: UUID, *,
+                        document: tuple[UUID, Decimal] | None = None,
+                        account_code: str | None = None) -> Reconciled:
+        """A statement line reconciled to one suggested document or to an account, by
+        banking's use case."""
+        return await self.banking.reconcile(
+            ctx, line_id, allocations=[document] if document is not None else None,
+            account_code=account_code)
 
     async def vat_return(self, ctx: CompanyContext, period: str) -> Any:
         vat, filings, findings = await self.tax.vat_return(ctx.company_id, period)

@@ -322,6 +322,7 @@ async def test_every_screen_answers_in_both_languages(h: Harness, lang: str):
     paths = ["/", "/accounts", "/journal", "/journal?status=posted&account=1210",
              f"/journal/{tx['id']}", "/journal/new", "/approvals", "/periods",
              "/periods?year=2025", "/reports", "/accounts/1210", "/users",
+             "/documents", "/documents/new", "/bank",
              *(f"/reports/{n}" for n in ("trial-balance", "balance-sheet", "profit-and-loss",
                                          "cash-flow", "changes-in-equity"))]
     for path in paths:
