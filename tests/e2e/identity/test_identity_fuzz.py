@@ -36,8 +36,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 PASSWORD = "fuzzing is a kind of testing"
 MAX_EXAMPLES = 25
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+
+
+def not_a_server_error_but_an_unreachable_upstream(ctx: Any, response: Any, case: Any) -> None:
+    """No 5xx, but a 502 that a route documents: rs.ge and the NBG cannot be reached from
+    this machine, and "the Revenue Service did not answer" is the right answer then (the
+    rs.ge and fx tests drive those routes against stand-in servers)."""
+    if response.status_code == 502 and "502" in case.operation.definition.raw.get("responses", {}):
+        return
+    not_a_server_error(ctx, response, case)
+
+
+CHECKS = [not_a_server_error_but_an_unreachable_upstream, status_code_conformance,
+          content_type_conformance, response_schema_conformance]
 
 
 @dataclass

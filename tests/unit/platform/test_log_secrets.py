@@ -123,3 +123,23 @@ def test_a_huge_value_is_cut(capsys: pytest.CaptureFixture[str]) -> None:
 def test_scrub_masks_nested_values(value: Any) -> None:
     event = saldo_logging.scrub(None, "info", {"event": "x", "value": value})
     assert _fragments(repr(event)) == []
+
+
+def test_uvicorns_own_logging_config_cannot_route_around_the_scrubber(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn's default config gives its loggers their own handler and stops them
+    propagating; once Saldo configures logging, their records are scrubbed like any."""
+    import logging.config
+
+    import uvicorn.config
+
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    saldo_logging.configure("info", "json")
+    try:
+        _login("giorgi", PASSWORD, ACCESS_TOKEN, REFRESH_TOKEN)
+    except ConnectionError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    output = capsys.readouterr().err
+    assert "Exception in ASGI application" in output
+    assert _fragments(output) == []
