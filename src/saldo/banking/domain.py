@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from saldo.kernel import iban as kernel_iban
 from saldo.kernel.errors import Conflict, NotFound, RuleViolation, SaldoError
 from saldo.kernel.events import DomainEvent, event_types
 from saldo.kernel.money import amount_text
@@ -28,8 +29,6 @@ from saldo.kernel.money import amount_text
 # ---------------------------------------------------------------------- IBAN
 
 #: georgia.md §6: ``GE`` + 2 check digits + a 2-letter bank code + 16 digits.
-GEORGIAN_IBAN = re.compile(r"^GE[0-9]{2}[A-Z]{2}[0-9]{16}$")
-_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 
 #: georgia.md §6, "IBAN bank codes -> BIC" (the NBG list): code -> (BIC, bank).
 GEORGIAN_BANKS: dict[str, tuple[str, str]] = {
@@ -52,30 +51,14 @@ class InvalidIban(RuleViolation):
     title = "Invalid IBAN"
 
 
-def normalise_iban(text: str) -> str:
-    """The IBAN without blanks, upper case (``GE29 nb00 ...`` -> ``GE29NB00...``)."""
-    return re.sub(r"\s+", "", text).upper()
-
-
-def iban_checksum_ok(iban: str) -> bool:
-    """ISO 13616 / ISO 7064 mod 97-10: move the first four characters to the end, letters
-    to numbers (A=10 ... Z=35), and the number modulo 97 must be 1."""
-    if not _IBAN_SHAPE.fullmatch(iban):
-        return False
-    moved = iban[4:] + iban[:4]
-    digits = "".join(str(int(ch, 36)) for ch in moved)
-    return int(digits) % 97 == 1
+normalise_iban = kernel_iban.normalise
 
 
 def check_iban(text: str) -> str:
-    """A valid IBAN, normalised; a Georgian one must also have the Georgian shape."""
+    """A valid IBAN, normalised (saldo.kernel.iban)."""
     iban = normalise_iban(text)
-    if not iban_checksum_ok(iban):
-        raise InvalidIban(f"{text!r} is not a valid IBAN (ISO 13616 mod-97 check).",
-                          iban=text)
-    if iban.startswith("GE") and not GEORGIAN_IBAN.fullmatch(iban):
-        raise InvalidIban(f"{text!r} is not a Georgian IBAN: GE, 2 check digits, a 2-letter "
-                          "bank code and 16 digits (22 characters).", iban=text)
+    if (why := kernel_iban.problem(iban)) is not None:
+        raise InvalidIban(f"{text!r} is {why}.", iban=text)
     return iban
 
 

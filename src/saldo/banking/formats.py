@@ -30,7 +30,6 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
 
 from saldo.banking.domain import (
-    GEORGIAN_IBAN,
     Finding,
     NotAStatement,
     ParsedStatement,
@@ -716,4 +715,4 @@ def _read_xlsx(content: bytes, currency: str | None) -> ParsedStatement:
                         "nor a Bank of Georgia one (a 'Statement of Account' sheet).")
 
 
-__all__ = ["FORMATS", "GEORGIAN_IBAN", "read_statement"]
+__all__ = ["FORMATS", "read_statement"]

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from saldo.kernel import iban as kernel_iban
 from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
 from saldo.kernel.events import DomainEvent, event_types
 from saldo.kernel.money import InvalidAmount, parse_amount, round_half_up
@@ -110,8 +111,6 @@ class InvalidDocument(RuleViolation):
 # ---------------------------------------------------------------------- identifiers
 
 _TAX_ID = re.compile(r"^[0-9]{9}$|^[0-9]{11}$", re.ASCII)
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$", re.ASCII)
-_GE_IBAN = re.compile(r"^GE[0-9]{2}[A-Z]{2}[0-9]{16}$", re.ASCII)
 
 #: IBAN bank code -> (BIC, bank), georgia.md §6 (NBG's IBAN code list).
 GE_BANKS: dict[str, tuple[str, str]] = {
@@ -143,17 +142,10 @@ def check_tax_id(tax_id: str, country: str) -> str:
 
 
 def check_iban(iban: str) -> str:
-    """ISO 13616 with the ISO 7064 MOD 97-10 check; a Georgian IBAN is GE, 2 check digits,
-    a 2-letter bank code and 16 digits (georgia.md §6)."""
-    value = iban.replace(" ", "").upper()
-    if not _IBAN.fullmatch(value) or (value.startswith("GE") and not _GE_IBAN.fullmatch(value)):
-        raise InvalidIban("Not an IBAN (a Georgian one is GE + 2 digits + a 2-letter bank code "
-                          "+ 16 digits).", field="iban")
-    moved = value[4:] + value[:4]
-    digits = "".join(str(int(c, 36)) for c in moved)
-    if int(digits) % 97 != 1:
-        raise InvalidIban("The IBAN's check digits are wrong (ISO 7064 MOD 97-10).",
-                          field="iban")
+    """A valid IBAN, normalised (saldo.kernel.iban)."""
+    value = kernel_iban.normalise(iban)
+    if (why := kernel_iban.problem(value)) is not None:
+        raise InvalidIban(f"The IBAN is {why}.", field="iban")
     return value
 
 

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
+from saldo.kernel import iban as kernel_iban
 from saldo.kernel.errors import Conflict, NotFound, RuleViolation
 from saldo.kernel.events import DomainEvent
 from saldo.kernel.money import round_half_up
@@ -149,7 +150,6 @@ class InvalidProfitTaxObject(RuleViolation):
 
 _PERSONAL_NUMBER = re.compile(r"[0-9]{11}", re.ASCII)
 _FOREIGN_TIN = re.compile(r"[0-9]{9}", re.ASCII)
-_IBAN = re.compile(r"GE[0-9]{2}[A-Z]{2}[0-9]{16}", re.ASCII)
 _PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])", re.ASCII)
 
 
@@ -165,15 +165,13 @@ def check_personal_number(text: str, *, foreign: bool) -> str:
 
 
 def check_iban(text: str) -> str:
-    """A Georgian IBAN: ``GE`` + 2 check digits + 2-letter bank code + 16 digits, ISO 7064
-    mod-97 (georgia.md §6)."""
-    iban = text.replace(" ", "").upper()
-    if not _IBAN.fullmatch(iban):
-        raise InvalidEmployee(f"IBAN {text!r} is not a Georgian IBAN (GE + 20 characters).",
-                              field="iban")
-    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
-    if int(digits) % 97 != 1:
-        raise InvalidEmployee(f"IBAN {text!r} has a wrong check number.", field="iban")
+    """A Georgian IBAN (salaries are paid to Georgian accounts), checked by
+    saldo.kernel.iban."""
+    iban = kernel_iban.normalise(text)
+    why = kernel_iban.problem(iban) or (
+        None if iban.startswith("GE") else "not a Georgian IBAN (GE + 20 characters)")
+    if why is not None:
+        raise InvalidEmployee(f"IBAN {text!r} is {why}.", field="iban")
     return iban
 
 
