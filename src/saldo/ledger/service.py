@@ -29,8 +29,8 @@ from saldo.kernel.errors import ConcurrencyError, RuleViolation, SaldoError
 from saldo.kernel.events import SYSTEM
 from saldo.kernel.ids import new_id
 from saldo.kernel.money import ISO_CURRENCIES
+from saldo.ledger import batch, queries, store
 from saldo.ledger import domain as d
-from saldo.ledger import queries, store
 from saldo.ledger.charts import chart
 from saldo.ledger.domain import (
     FX_DIFFERENCE,
@@ -49,7 +49,7 @@ from saldo.ledger.domain import (
 )
 from saldo.ledger.projections import TRANSACTION_STREAM_PREFIX
 from saldo.platform.db import Connection
-from saldo.platform.eventstore import NO_STREAM, NewEvent, StreamAppend
+from saldo.platform.eventstore import NO_STREAM, NewEvent
 from saldo.platform.uow import Busy, PrepareFirst, UnitOfWork, UnitsOfWork
 
 log = structlog.get_logger("saldo.ledger")
@@ -1059,16 +1059,12 @@ class LedgerService:
                 per_year[year] = per_year.get(year, 0) + 1
             next_number = {year: await store.next_numbers(conn, ctx.company_id, year, count)
                            for year, count in sorted(per_year.items())}
-            appends = []
-            metadata = uow.metadata
+            numbered = []
             for (_, content, year), transaction_id in zip(todo, ids, strict=True):
                 number, next_number[year] = next_number[year], next_number[year] + 1
-                events = d.imported_events(transaction_id, content, actor, number, year)
-                appends.append(StreamAppend(
-                    transaction_stream(transaction_id), TRANSACTION_STREAM, NO_STREAM,
-                    [NewEvent(e.type, e.data, json_values=True) for e in events], metadata))
+                numbered.append((transaction_id, content, year, number))
                 done.posted.append((transaction_id, year, number))
-            await uow.append_many(appends)
+            await batch.write_posted(uow, numbered)  # set-based (decision 0018)
             return done
 
         try:

@@ -448,12 +448,46 @@ class EventStore:
             raise ConcurrencyError("(batch)", None)  # pragma: no cover - see above
         return await self._recorded(conn, rows, metas, datas)
 
+    def projections_besides(self, name: str) -> list[InlineProjection]:
+        """The inline projections other than the one called ``name``."""
+        return [p for p in self.inline_projections if p.name != name]
+
+    @staticmethod
+    def unique_violation(exc: pg_errors.UniqueViolation,
+                         expected: Mapping[str, int | None]) -> Conflict:
+        """An append's unique-key violation as the error its caller sees (for writers
+        that insert events in statements of their own, as bulk posting does)."""
+        return _unique_violation(exc, expected)
+
+    @staticmethod
+    def count_appended(count: int) -> None:
+        """Count events appended by a statement of the caller's (the metric)."""
+        EVENTS_APPENDED.inc(count)
+
+    async def project_appended(
+        self,
+        conn: Connection,
+        rows: Sequence[tuple[Any, ...]],
+        appends: Sequence[StreamAppend],
+        datas: Sequence[str],
+        *,
+        besides: str,
+    ) -> list[RecordedEvent]:
+        """Records of events a caller inserted in a statement of its own that also
+        updated the read model of the inline projection ``besides`` (set-wise bulk
+        posting): every *other* inline projection is run on them, as :meth:`append_many`
+        would. ``rows``: what the server assigned (``_ASSIGNED``'s columns); ``datas``:
+        the events' data as the JSON sent, in the order of ``appends``' events."""
+        metas = [(a, a.metadata.as_json()) for a in appends]
+        return await self._recorded(conn, rows, metas, datas, skip=besides)
+
     async def _recorded(
         self,
         conn: Connection,
         rows: Sequence[tuple[Any, ...]],
         appends: Sequence[tuple[StreamAppend, dict[str, str]]],
         datas: Sequence[str],
+        skip: str | None = None,
     ) -> list[RecordedEvent]:
         """The records of appended events: what was sent (``appends``, each with its
         metadata as JSON values, and the events' data as encoded JSON in the same order)
@@ -482,7 +516,8 @@ class EventStore:
         if self.upcasters.has_hooks:
             recorded = [self.upcasters.upcast(e) for e in recorded]
         for projection in self.inline_projections:
-            await projection.apply(conn, recorded)
+            if projection.name != skip:
+                await projection.apply(conn, recorded)
         EVENTS_APPENDED.inc(len(recorded))  # counted before commit: a rollback still counts
         return recorded
 
