@@ -105,6 +105,9 @@ skip_sniffio_lookups()
 DEFAULT_OUTPUT = ROOT / "bench" / "results" / "posting.json"
 
 CONCURRENCY = 16
+#: Issue 10's targets for bulk posting (the posting port carries every context's postings).
+BULK_TARGET = 20_000
+RATIO_TARGET = 0.2
 HOT_ACCOUNT = "1210"
 #: The group and class headers of the journal's accounts (common.LEAVES): a header's
 #: balance sums its subtree.
@@ -329,10 +332,11 @@ class Bench(AppBench):
         total = size.rounds * per_round * BATCH
         return [
             Row("bulk_spread", f"post_batch, {total:,} tx of 2-4 lines, spread accounts",
-                f"{spread:,.0f} tx/s", f"COPY {copy_spread:,.0f} tx/s", ">= 5,000 tx/s",
-                spread >= 5000, {"median_tx_s": spread, "reference_tx_s": copy_spread}),
+                f"{spread:,.0f} tx/s", f"COPY {copy_spread:,.0f} tx/s", f">= {BULK_TARGET:,} tx/s",
+                spread >= BULK_TARGET, {"median_tx_s": spread, "reference_tx_s": copy_spread}),
             Row("bulk_spread_ratio", "  ratio post_batch / COPY of the same lines",
-                f"{ratio:.3f}", "1.0 = COPY", ">= 0.25", ratio >= 0.25, {"ratio": ratio}),
+                f"{ratio:.3f}", "1.0 = COPY", f">= {RATIO_TARGET}", ratio >= RATIO_TARGET,
+                {"ratio": ratio}),
             Row("bulk_spread_cpu", "  CPU cores used: bench (Python) / PostgreSQL",
                 f"{used('spread', 'bench')} / {used('spread', 'postgres')}",
                 f"COPY {used('copy_spread', 'bench')} / {used('copy_spread', 'postgres')}"),
