@@ -24,9 +24,7 @@ and :meth:`EventStore.project_appended` hands them the records.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -169,8 +167,7 @@ def build_chunk(uow: UnitOfWork,
     chunk = Chunk()
     actor = uow.actor
     metadata = uow.metadata
-    with _no_collection():
-        _fill(chunk, transactions, actor, metadata, keep_events)
+    _fill(chunk, transactions, actor, metadata, keep_events)
     return chunk
 
 
@@ -200,25 +197,6 @@ def _fill(chunk: Chunk, transactions: Sequence[tuple[UUID, d.Content, int, int]]
             chunk.appends.append(StreamAppend(TRANSACTION_STREAM_PREFIX + str(transaction_id),
                                               TRANSACTION_STREAM, NO_STREAM,
                                               [drafted, posted], metadata))
-
-
-@contextlib.contextmanager
-def _no_collection() -> Iterator[None]:
-    """The cyclic garbage collector held off while a chunk is built (no await inside).
-
-    Building a chunk allocates some thirty objects per transaction, none of them in a
-    cycle, and keeps them; every 700 allocations CPython runs a collection, and the
-    older generations' collections walk everything an import holds alive (its parsed
-    file, the checked batches). Measured with ``bench/posting.py``: the build took two to
-    three times longer with the collector on (docs/decisions/0018-set-based-bulk-posting.md).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 async def write_posted(uow: UnitOfWork,
