@@ -592,6 +592,24 @@ class LedgerService:
                                  "postings.", period=d.period_of(day), status=status.value)
         return year
 
+    async def _checked_number(self, uow: UnitOfWork, content: Content) -> tuple[int, int]:
+        """``_check_accounts`` and ``_number`` in one round trip (``store.gate_posting``):
+        (number, fiscal year). A refusal rolls the reserved number back."""
+        settings = await self.company(uow.company_id, uow.conn)
+        year = d.fiscal_year_of(content.date, settings.fiscal_year_start_month)
+        period = d.period_of(content.date)
+        codes = [e.account_code for e in content.entries]
+        targets, status, number = await store.gate_posting(uow.conn, uow.company_id, codes,
+                                                           period, year)
+        d.check_accounts(codes, targets)
+        if status is None:  # open the year in transactions of its own, then run again
+            raise PrepareFirst(lambda: self.open_fiscal_year(uow.company_id, year),
+                               f"fiscal year {year} is not open yet")
+        if status is not PeriodStatus.OPEN:
+            raise d.PeriodClosed(f"Period {period} is {status.value}; it takes no "
+                                 "postings.", period=period, status=status.value)
+        return number, year
+
     async def _number(self, uow: UnitOfWork, day: date) -> tuple[int, int]:
         """The next gap-free number of the fiscal year of ``day``, whose period must be
         open: (number, fiscal year). Lock order: the period (shared), then the counter."""
@@ -617,8 +635,7 @@ class LedgerService:
         await check_exchange_differences(uow, content, settings.base_currency)
         d.check_openable(d.fiscal_year_of(content.date, settings.fiscal_year_start_month),
                          self.today(), settings.fiscal_year_start_month, self.history_years)
-        await _check_accounts(uow, content)
-        number, year = await self._number(uow, content.date)
+        number, year = await self._checked_number(uow, content)
         tx = JournalTransaction.born_posted(new_id(), content, uow.actor, number, year)
         await self._save(uow, tx)
         return PostedJournal(tx.id, number, year, content)
@@ -807,8 +824,7 @@ class LedgerService:
                    correlation_id: str | None = None) -> JournalTransaction:
         async def act(uow: UnitOfWork, tx: JournalTransaction) -> None:
             content = tx.check_postable()
-            await _check_accounts(uow, content)
-            number, year = await self._number(uow, content.date)
+            number, year = await self._checked_number(uow, content)
             tx.post(number, year, uow.actor)
 
         return await self._decide_on(ctx, transaction_id, act, correlation_id)
