@@ -140,7 +140,7 @@ _COUNT = _WRITE + "SELECT count(*) FROM ev"
 class Chunk:
     """A chunk's transactions as the statement's column arrays, in posting order."""
 
-    __slots__ = ("appends", "codes", "datas", "drafted", "drafted_ids", "ids", "numbers",
+    __slots__ = ("appends", "codes", "drafted", "drafted_ids", "ids", "numbers",
                  "posted", "posted_ids", "totals", "types", "years")
 
     def __init__(self) -> None:
