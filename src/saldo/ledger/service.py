@@ -779,7 +779,7 @@ class LedgerService:
             return tx, True
 
         return await self.units.run(ctx.company_id, actor, decide,
-                                    correlation_id=correlation_id, pipelined=True)
+                                    correlation_id=correlation_id)
 
     async def _decide_on(self, ctx: CompanyContext, transaction_id: UUID,
                          act: Callable[[UnitOfWork, JournalTransaction], Awaitable[None]],
@@ -794,7 +794,7 @@ class LedgerService:
             return tx
 
         return await self.units.run(ctx.company_id, actor, decide,
-                                    correlation_id=correlation_id, pipelined=True)
+                                    correlation_id=correlation_id)
 
     async def amend(self, ctx: CompanyContext, transaction_id: UUID, raw: ContentInput,
                     correlation_id: str | None = None) -> JournalTransaction:

@@ -19,20 +19,18 @@ transactions of its own, and runs the use case again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-import psycopg
 import structlog
 from psycopg import errors as pg_errors
 
 from saldo.kernel.errors import ConcurrencyError, Conflict
 from saldo.kernel.events import Actor, DomainEvent
-from saldo.platform.db import COMPANY_SETTING, USER_SETTING, Connection, Database
+from saldo.platform.db import Connection, Database
 from saldo.platform.eventstore import (
     EventStore,
     Metadata,
@@ -116,17 +114,11 @@ class UnitsOfWork:
 
     async def run(self, company_id: UUID, actor: Actor,
                   use_case: Callable[[UnitOfWork], Awaitable[T]], *,
-                  correlation_id: str | None = None, pipelined: bool = False) -> T:
-        """Run ``use_case`` in a fresh transaction, committed when it returns.
-
-        ``pipelined``: the transaction runs in the driver's pipeline mode
-        (:meth:`_pipelined`), which saves two round trips of every request-sized use case.
-        """
+                  correlation_id: str | None = None) -> T:
+        """Run ``use_case`` in a fresh transaction, committed when it returns."""
         prepared = 0
         for attempt in range(1, self.max_attempts + 1):
             try:
-                if pipelined:
-                    return await self._pipelined(company_id, actor, use_case, correlation_id)
                 async with self.db.transaction(company_id=company_id) as conn:
                     uow = UnitOfWork(conn, self.db, self.events, company_id, actor,
                                      correlation_id)
@@ -143,40 +135,3 @@ class UnitsOfWork:
                 log.debug("unit_of_work_retry", attempt=attempt, reason=type(exc).__name__)
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter
         raise Busy("The change kept colliding with concurrent changes; retry.")
-
-    async def _pipelined(self, company_id: UUID, actor: Actor,
-                         use_case: Callable[[UnitOfWork], Awaitable[T]],
-                         correlation_id: str | None) -> T:
-        """One transaction in psycopg's pipeline mode: statements are sent as they come
-        and the driver waits only when a result is asked for. So ``BEGIN`` and the
-        row-level-security settings travel with the use case's first query, and the
-        statements after its last answer (an inline projection's updates) travel with
-        ``COMMIT``: a post is four round trips instead of six, and holds the number
-        counter's lock for two instead of three (docs/performance.md).
-
-        What :meth:`Database.transaction` does otherwise holds: committed when the use
-        case returns, rolled back on any error (an error in a statement whose answer was
-        not asked for is raised at the next answer, or at ``COMMIT``, and rolls back the
-        same), the settings transaction-local.
-        """
-        async with self.db.connection() as conn:
-            await conn.set_autocommit(True)  # BEGIN and COMMIT are ours, as in db.py
-            try:
-                try:
-                    async with conn.pipeline():
-                        await conn.execute("BEGIN")
-                        await conn.execute(
-                            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-                            (COMPANY_SETTING, str(company_id), USER_SETTING, ""))
-                        uow = UnitOfWork(conn, self.db, self.events, company_id, actor,
-                                         correlation_id)
-                        result = await use_case(uow)
-                        await conn.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.execute("ROLLBACK")
-                    raise
-                return result
-            finally:
-                with contextlib.suppress(psycopg.Error):
-                    await conn.set_autocommit(False)
