@@ -36,6 +36,14 @@ def build(w: Wiring) -> RsgeService:
                        billing_port(w), w.service("ledger", LedgerService))
 
 
+def connect(w: Wiring) -> None:
+    # Creating a Georgian counterparty in billing checks its tax id on rs.ge when the
+    # company has a service user (issue 15 item 5, decision 0063).
+    billing = w.services.get("billing")
+    if isinstance(billing, BillingService):
+        billing.counterparty_lookups.append(w.service("rsge", RsgeService).lookup_if_configured)
+
+
 def inline_projections() -> list[InlineProjection]:
     return [EInvoiceProjection()]
 
@@ -58,6 +66,7 @@ CONTEXT = Context(
     name="rsge",
     package="saldo.rsge",
     build=build,
+    connect=connect,
     routers=routers,
     inline_projections=inline_projections,
     async_projections=async_projections,
