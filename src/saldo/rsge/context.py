@@ -13,11 +13,10 @@ from saldo.platform.eventstore import InlineProjection
 from saldo.platform.projections import Projection
 from saldo.platform.registry import Context, Wiring
 from saldo.rsge import api
-from saldo.rsge import domain as d
 from saldo.rsge.billing import BillingAdapter, BillingPort, NoBilling
-from saldo.rsge.crypto import Cipher, CredentialsUnreadable
+from saldo.rsge.crypto import Cipher
 from saldo.rsge.projections import EInvoiceOutbox, EInvoiceProjection
-from saldo.rsge.service import RsgeService
+from saldo.rsge.service import ERROR_STATUSES, RsgeService
 from saldo.rsge.settings import credentials_key, load_rs_settings
 
 
@@ -72,7 +71,7 @@ CONTEXT = Context(
     async_projections=async_projections,
     workers=workers,
     cli="saldo.cli.rsge",
-    errors={d.RsRequestFailed: 502, d.UnknownStatus: 502, CredentialsUnreadable: 422},
+    errors=ERROR_STATUSES,
     permissions=("documents:read", "documents:write", "documents:approve"),
     tables=("rs_credentials", "rs_einvoices", "rs_incoming", "rs_waybills"),
 )

@@ -32,7 +32,7 @@ import structlog
 
 from saldo.billing.service import TaxIdCheck
 from saldo.identity.service import CompanyContext
-from saldo.kernel.errors import Conflict, NotFound, RuleViolation
+from saldo.kernel.errors import Conflict, NotFound, RuleViolation, SaldoError
 from saldo.kernel.events import SYSTEM, Actor, DomainEvent
 from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceRef
 from saldo.platform.db import Connection, Database
@@ -62,6 +62,12 @@ ID_CACHE_SECONDS = 600.0
 LOOKUP_BUDGET_SECONDS = 5.0
 #: How far back the incoming sync looks on its first run (then from the last sync).
 FIRST_SYNC_DAYS = 90
+
+
+#: The exchange's errors that are not plain kernel errors, with their HTTP statuses (the
+#: context registers them; the web screens answer the same).
+ERROR_STATUSES: dict[type[SaldoError], int] = {
+    d.RsRequestFailed: 502, d.UnknownStatus: 502, CredentialsUnreadable: 422}
 
 
 def _utcnow() -> datetime:

@@ -31,7 +31,7 @@ from saldo.kernel.errors import NotFound, RuleViolation, SaldoError
 from saldo.kernel.events import Actor
 from saldo.platform.http import STATUS_BY_ERROR, status_for
 from saldo.rsge import queries as rs_queries
-from saldo.rsge.service import RsgeService
+from saldo.rsge.service import ERROR_STATUSES, RsgeService
 from saldo.web import i18n
 from saldo.web.api import Form, SignedIn, WebRoute, _company_page, _lang, check_csrf, company
 from saldo.web.domain import CSRF_FIELD
@@ -162,7 +162,7 @@ def _actor(ctx: CompanyContext) -> Actor:
 
 def _problem(request: Request, exc: SaldoError) -> tuple[str, int]:
     return (i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data),
-            status_for(exc, STATUS_BY_ERROR))
+            status_for(exc, {**STATUS_BY_ERROR, **ERROR_STATUSES}))
 
 
 def _back(ctx: CompanyContext, page: str, **notice: Any) -> RedirectResponse:
