@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,10 @@ from test_browser import axe, books, css, readable, screenshot, sign_in, wait
 from saldo import bootstrap
 from saldo.platform.db import Database
 from saldo.rsge.sandbox import DEMO_USER
+from saldo.rsge.soap import tbilisi_now
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "rsge"))
-from sandbox_server import Served, serve_sandbox  # noqa: E402
+from sandbox_server import Served, serve_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -150,7 +151,7 @@ def test_rs_screens_retry_credentials_and_incoming(
     # A supplier's e-invoice of two days ago (the sync reads the last 90 days): fetched by
     # the accountant, confirmed by the chief.
     stand_in.control("incoming", seller_tin=SUPPLIER_TIN, buyer_tin="204567891",
-                     date=f"{date.today() - timedelta(days=2)}T00:00:00", number=7001,
+                     date=f"{tbilisi_now().date() - timedelta(days=2)}T00:00:00", number=7001,
                      series="ეა-07",
                      lines=[{"goods": "Timber", "full_amount": "590.00", "vat": "90.00"}])
     browser.get(f"{live.url}/c/{first}/rs/incoming")
