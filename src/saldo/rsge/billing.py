@@ -173,7 +173,7 @@ class BillingAdapter:
             # original's lines less every note up to this one, by description; what is
             # credited entirely is cancelled (type 1), anything else is type 3 "price
             # changed or other" (georgia.md §1.6). UNCONFIRMED: how rs.ge wants a
-            # partial return shown; docs/rsge.md.
+            # partial return shown; docs/rs-ge.md.
             original = await billing_queries.document(conn, company_id, row["corrects"])
             if original is None:
                 return None
