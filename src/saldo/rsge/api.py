@@ -234,7 +234,8 @@ class TaxpayerOut(BaseModel):
 
 
 DocumentId = Annotated[UUID, Path()]
-RsId = Annotated[int, Path(ge=1)]
+#: rs.ge's ids are bigint: a larger number is a 422, never a database error.
+RsId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # ---------------------------------------------------------------------- routes

@@ -22,7 +22,7 @@ from typing import Annotated, Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -144,6 +144,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
 for _key, _pair in MESSAGES.items():
     i18n.MESSAGES.setdefault(_key, _pair)
 
+#: rs.ge's ids are bigint: a larger number is a 422 page, never a database error.
+RsId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DocReader = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_READ))]
 DocWriter = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_WRITE))]
 DocApprover = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_APPROVE))]
@@ -255,7 +257,7 @@ def router() -> APIRouter:
     @web.get("/c/{company_id}/rs/incoming")
     async def incoming(request: Request, session: SignedIn, ctx: DocReader,
                        done: str | None = None, invoices: int = 0, matched: int = 0,
-                       waybills: int = 0) -> Response:
+                       waybills: int = 0) -> Response:  # the counts only fill a sentence
         notice = {"synced": lambda: _notice(request, "rs_synced", invoices=invoices,
                                             matched=matched, waybills=waybills),
                   "drafted": lambda: _notice(request, "rs_drafted"),
@@ -308,17 +310,17 @@ def router() -> APIRouter:
         return _back(ctx, "/incoming", done=done)
 
     @web.post("/c/{company_id}/rs/incoming/{rs_id}/draft-bill")
-    async def draft_bill(request: Request, session: SignedIn, ctx: DocWriter, rs_id: int,
+    async def draft_bill(request: Request, session: SignedIn, ctx: DocWriter, rs_id: RsId,
                          form: Form) -> Response:
         return await decide(request, session, ctx, rs_id, form, "draft-bill")
 
     @web.post("/c/{company_id}/rs/incoming/{rs_id}/confirm")
-    async def confirm(request: Request, session: SignedIn, ctx: DocApprover, rs_id: int,
+    async def confirm(request: Request, session: SignedIn, ctx: DocApprover, rs_id: RsId,
                       form: Form) -> Response:
         return await decide(request, session, ctx, rs_id, form, "confirm")
 
     @web.post("/c/{company_id}/rs/incoming/{rs_id}/reject")
-    async def reject(request: Request, session: SignedIn, ctx: DocApprover, rs_id: int,
+    async def reject(request: Request, session: SignedIn, ctx: DocApprover, rs_id: RsId,
                      form: Form) -> Response:
         return await decide(request, session, ctx, rs_id, form, "reject")
 
