@@ -290,6 +290,13 @@ class BillingService:
 
     # ------------------------------------------------------------------ counterparties
 
+    async def _tax_id_taken(self, ctx: CompanyContext, tax_id: str) -> bool:
+        async def read(uow: UnitOfWork) -> bool:
+            return await queries.counterparty_by_tax_id(uow.conn, uow.company_id,
+                                                        tax_id) is not None
+
+        return await self.units.run(ctx.company_id, _actor(ctx), read)
+
     async def _look_up(self, company_id: UUID, tax_id: str) -> TaxIdCheck | None:
         for lookup in self.counterparty_lookups:
             found = await lookup(company_id, tax_id)
@@ -319,7 +326,10 @@ class BillingService:
         resident = data.resident if data.resident is not None else country == "GE"
         vat_payer = data.vat_payer
         check = checked
-        if check is None and tax_id and country == "GE":
+        if check is None and tax_id and country == "GE" and self.counterparty_lookups:
+            if await self._tax_id_taken(ctx, tax_id):  # 409 at once, rs.ge not asked
+                raise d.DuplicateTaxId(f"A counterparty with tax id {tax_id} exists.",
+                                       tax_id=tax_id)
             check = await self._look_up(ctx.company_id, tax_id)
         if check is not None and check.status == "unknown":
             if len(tax_id or "") == 9:

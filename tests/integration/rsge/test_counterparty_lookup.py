@@ -53,6 +53,11 @@ async def test_creation_takes_name_and_vat_status_from_rs_ge(real: Rs) -> None:
     small = await _create(rs, {"name": "Small one", "tax_id": SMALL_TIN, "vat_payer": True})
     assert (small["name"], small["vat_payer"]) == (TAXPAYERS[SMALL_TIN][1], False)
     assert _lookups(rs) == 2
+    # The same tax id again: 409 before rs.ge is asked.
+    r = await rs.h.client.post(rs.url("/counterparties"), headers=rs.books.clerk,
+                               json={"name": "Again", "tax_id": BUYER_TIN})
+    expect_problem(r, 409, "duplicate_tax_id")
+    assert _lookups(rs) == 2
 
 
 async def test_without_a_service_user_nothing_is_asked(real: Rs) -> None:
