@@ -11,9 +11,8 @@ no inline script, every form with its CSRF token, every error a sentence on the 
   back (``RsgeService.credentials_status`` does not know it).
 
 The pages call ``RsgeService`` (the same use cases as the API, under the same
-permissions) and read its ``queries``. Their words are kept here and added to the shared
-table of :mod:`saldo.web.i18n` when the module loads, so this screen and the others do not
-edit the same lines.
+permissions) and read its ``queries``. Their words are the ``rs_*`` block at the end of
+:mod:`saldo.web.i18n`.
 """
 
 from __future__ import annotations
@@ -40,109 +39,6 @@ from saldo.web.service import Session
 #: The delivery states the outgoing list filters by (rs_einvoices.status).
 EINVOICE_STATES = ("queued", "sent", "confirmed", "rejected", "failed")
 
-#: key -> (English, Georgian): this screen's words, added to i18n.MESSAGES below.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "rs_ge": ("Revenue Service", "შემოსავლების სამსახური"),
-    "rs_outgoing": ("Outgoing e-invoices", "გაცემული ელ. ანგარიშ-ფაქტურები"),
-    "rs_incoming": ("Incoming e-invoices", "მიღებული ელ. ანგარიშ-ფაქტურები"),
-    "rs_credentials": ("Service user", "სერვისის მომხმარებელი"),
-    "rs_sections": ("Revenue Service sections", "შემოსავლების სამსახურის განყოფილებები"),
-    "rs_waybills": ("Waybills", "ზედნადებები"),
-    "rs_state_all": ("All", "ყველა"),
-    "rs_state_queued": ("Queued", "რიგშია"),
-    "rs_state_sent": ("Sent", "გაგზავნილია"),
-    "rs_state_confirmed": ("Confirmed", "დადასტურებულია"),
-    "rs_state_rejected": ("Rejected", "უარყოფილია"),
-    "rs_state_failed": ("Failed", "ვერ გაიგზავნა"),
-    "rs_invoice": ("Invoice", "ანგარიშ-ფაქტურა"),
-    "rs_kind_invoice": ("Invoice", "ანგარიშ-ფაქტურა"),
-    "rs_kind_correction": ("Correction", "კორექტირება"),
-    "rs_number_on_rs": ("Series and number on rs.ge", "სერია და ნომერი rs.ge-ზე"),
-    "rs_attempts": ("Attempts", "მცდელობები"),
-    "rs_last_error": ("Last error", "ბოლო შეცდომა"),
-    "rs_next_attempt": ("Next attempt", "შემდეგი მცდელობა"),
-    "rs_updated": ("Updated", "განახლდა"),
-    "rs_retry": ("Retry {number}", "ხელახლა გაგზავნა: {number}"),
-    "rs_retried": ("The e-invoice is queued again.", "ელ. ანგარიშ-ფაქტურა ისევ რიგშია."),
-    "rs_none": ("Nothing here.", "აქ არაფერია."),
-    "rs_direction": ("Direction", "მიმართულება"),
-    "rs_direction_outgoing": ("Outgoing", "გაცემული"),
-    "rs_direction_incoming": ("Incoming", "მიღებული"),
-    "rs_waybill_number": ("Waybill number", "ზედნადების ნომერი"),
-    "rs_buyer": ("Buyer", "მყიდველი"),
-    "rs_route": ("From → to", "საიდან → სად"),
-    "rs_wb_saved": ("Saved", "შენახული"),
-    "rs_wb_active": ("Active", "აქტიური"),
-    "rs_wb_closed": ("Closed", "დასრულებული"),
-    "rs_wb_deleted": ("Deleted", "წაშლილი"),
-    "rs_wb_cancelled": ("Cancelled", "გაუქმებული"),
-    "rs_wb_sent_to_transporter": ("With the carrier", "გადაეცა გადამზიდავს"),
-    "rs_wb_unknown": ("Unknown", "უცნობი"),
-    "rs_sync": ("Fetch from rs.ge", "rs.ge-დან წამოღება"),
-    "rs_last_sync": ("Last fetched", "ბოლოს წამოღებულია"),
-    "rs_never": ("never", "არასდროს"),
-    "rs_synced": ("{invoices} e-invoices fetched, {matched} matched to bills, {waybills} "
-                  "waybills.",
-                  "წამოღებულია {invoices} ელ. ანგარიშ-ფაქტურა, შესყიდვის ანგარიშთან "
-                  "შედარებულია {matched}, ზედნადები: {waybills}."),
-    "rs_findings": ("Rows rs.ge sent that could not be read", "rs.ge-ს წაუკითხავი სტრიქონები"),
-    "rs_supplier": ("Supplier", "მომწოდებელი"),
-    "rs_vat_held": ("VAT awaiting confirmation", "დღგ დადასტურების მოლოდინში"),
-    "rs_match": ("Bill", "შესყიდვის ანგარიში"),
-    "rs_match_exact": ("matched", "შედარებულია"),
-    "rs_match_amount": ("matched by amount", "შედარებულია თანხით"),
-    "rs_match_ambiguous": ("several bills fit", "რამდენიმე ანგარიში ემთხვევა"),
-    "rs_match_unmatched": ("no bill", "ანგარიში არ არის"),
-    "rs_match_draft": ("draft bill", "ანგარიშის პროექტი"),
-    "rs_decision": ("Your decision", "თქვენი გადაწყვეტილება"),
-    "rs_decision_confirmed": ("confirmed", "დადასტურებული"),
-    "rs_decision_rejected": ("rejected", "უარყოფილი"),
-    "rs_draft_bill": ("Make a draft bill", "შესყიდვის ანგარიშის პროექტის შექმნა"),
-    "rs_drafted": ("A draft bill was made; finish it under Documents.",
-                   "შეიქმნა შესყიდვის ანგარიშის პროექტი; დაასრულეთ დოკუმენტებში."),
-    "rs_confirm": ("Confirm on rs.ge", "დადასტურება rs.ge-ზე"),
-    "rs_reject": ("Reject on rs.ge", "უარყოფა rs.ge-ზე"),
-    "rs_reason": ("Reason", "მიზეზი"),
-    "rs_confirmed_msg": ("Confirmed on rs.ge.", "დადასტურებულია rs.ge-ზე."),
-    "rs_rejected_msg": ("Rejected on rs.ge.", "უარყოფილია rs.ge-ზე."),
-    "rs_service_user": ("Service user name", "სერვისის მომხმარებლის სახელი"),
-    "rs_service_password": ("Service user password", "სერვისის მომხმარებლის პაროლი"),
-    "rs_password_hint": ("Stored encrypted; never shown again. Type it anew to change it.",
-                         "ინახება დაშიფრული; აღარასდროს გამოჩნდება. შესაცვლელად ხელახლა "
-                         "აკრიფეთ."),
-    "rs_configured": ("A service user is set: {user}.", "სერვისის მომხმარებელი: {user}."),
-    "rs_not_configured": ("No service user is set: nothing is sent to rs.ge.",
-                          "სერვისის მომხმარებელი არ არის: rs.ge-ზე არაფერი იგზავნება."),
-    "rs_save_credentials": ("Save the service user", "სერვისის მომხმარებლის შენახვა"),
-    "rs_saved": ("The service user is saved.", "სერვისის მომხმარებელი შენახულია."),
-    "rs_setup_hint": ("Create the service user on rs.ge for Saldo's IP address, then enter it "
-                      "here (docs/rs-ge.md).",
-                      "შექმენით სერვისის მომხმარებელი rs.ge-ზე Saldo-ს IP მისამართისთვის და "
-                      "შეიყვანეთ აქ (docs/rs-ge.md)."),
-    "rs_fill_both": ("Enter both the user name and the password.",
-                     "შეიყვანეთ მომხმარებლის სახელიც და პაროლიც."),
-    "rs_reason_needed": ("A rejection needs a reason.", "უარყოფას სჭირდება მიზეზი."),
-    # Problem codes of the rs.ge context, as sentences (problem_text).
-    "rs_credentials_missing": ("The company has no rs.ge service user: set it first.",
-                               "კომპანიას არ აქვს rs.ge-ის სერვისის მომხმარებელი: ჯერ ის "
-                               "დააყენეთ."),
-    "rs_credentials_unreadable": ("The stored rs.ge password cannot be read: set the service "
-                                  "user again.",
-                                  "შენახული rs.ge-ის პაროლი ვერ იკითხება: სერვისის "
-                                  "მომხმარებელი თავიდან დააყენეთ."),
-    "rs_unavailable": ("rs.ge did not answer; nothing was lost, try again later.",
-                       "rs.ge-მ არ უპასუხა; არაფერი დაკარგულა, სცადეთ მოგვიანებით."),
-    "rs_refused": ("rs.ge refused the request.", "rs.ge-მ მოთხოვნა უარყო."),
-    "rs_unknown_status": ("rs.ge answered with a status Saldo does not know.",
-                          "rs.ge-მ უცნობი სტატუსით უპასუხა."),
-    "e_invoice_not_found": ("This invoice was never sent to rs.ge.",
-                            "ეს ანგარიშ-ფაქტურა rs.ge-ზე არ გაგზავნილა."),
-    "rs_invoice_not_found": ("No such incoming e-invoice; fetch from rs.ge first.",
-                             "ასეთი მიღებული ელ. ანგარიშ-ფაქტურა არ არის; ჯერ წამოიღეთ "
-                             "rs.ge-დან."),
-}
-for _key, _pair in MESSAGES.items():
-    i18n.MESSAGES.setdefault(_key, _pair)
 
 #: rs.ge's ids are bigint: a larger number is a 422 page, never a database error.
 RsId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -221,7 +117,7 @@ async def _credentials_page(request: Request, session: Session, ctx: CompanyCont
 
 
 def _notice(request: Request, key: str | None, **values: Any) -> str | None:
-    if key not in MESSAGES:
+    if key is None or key not in i18n.MESSAGES:
         return None
     try:
         return i18n.t(key, _lang(request), **values)
