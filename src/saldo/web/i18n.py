@@ -371,6 +371,11 @@ MESSAGES.update({
     "rs_wb_cancelled": ("Cancelled", "გაუქმებული"),
     "rs_wb_sent_to_transporter": ("With the carrier", "გადაეცა გადამზიდავს"),
     "rs_wb_unknown": ("Unknown", "უცნობი"),
+    "rs_wb_activate": ("Activate", "გააქტიურება"),
+    "rs_wb_close": ("Close", "დასრულება"),
+    "rs_wb_confirm": ("Confirm", "დადასტურება"),
+    "rs_wb_reject": ("Reject", "უარყოფა"),
+    "rs_waybill_done": ("The waybill is updated on rs.ge.", "ზედნადები განახლდა rs.ge-ზე."),
     "rs_sync": ("Fetch from rs.ge", "rs.ge-დან წამოღება"),
     "rs_last_sync": ("Last fetched", "ბოლოს წამოღებულია"),
     "rs_never": ("never", "არასდროს"),
@@ -434,6 +439,7 @@ MESSAGES.update({
                        "number.",
                        "შემოსავლების სამსახურში ამ საიდენტიფიკაციო კოდით კომპანია არ "
                        "არის: შეამოწმეთ ნომერი."),
+    "waybill_not_found": ("No such waybill.", "ასეთი ზედნადები არ არის."),
     "rs_invoice_not_found": ("No such incoming e-invoice; fetch from rs.ge first.",
                              "ასეთი მიღებული ელ. ანგარიშ-ფაქტურა არ არის; ჯერ წამოიღეთ "
                              "rs.ge-დან."),

@@ -36,6 +36,10 @@ from saldo.web.api import Form, SignedIn, WebRoute, _company_page, _lang, check_
 from saldo.web.domain import CSRF_FIELD
 from saldo.web.service import Session
 
+#: What a waybill's buttons do, by direction and state (RsgeService.waybill_action checks
+#: again): outgoing saved → activate (send_waybill), active → close; incoming active or
+#: closed → confirm or reject.
+WAYBILL_ACTIONS = ("activate", "close", "confirm", "reject")
 #: The delivery states the outgoing list filters by (rs_einvoices.status).
 EINVOICE_STATES = ("queued", "sent", "confirmed", "rejected", "failed")
 
@@ -134,9 +138,9 @@ def router() -> APIRouter:
     @web.get("/c/{company_id}/rs")
     async def outgoing(request: Request, session: SignedIn, ctx: DocReader,
                        state: str | None = None, done: str | None = None) -> Response:
+        notice = {"retried": "rs_retried", "waybill": "rs_waybill_done"}.get(done or "")
         return await _outgoing_page(request, session, ctx, state,
-                                    notice=_notice(request, "rs_retried")
-                                    if done == "retried" else None)
+                                    notice=_notice(request, notice))
 
     @web.post("/c/{company_id}/rs/e-invoices/{document_id}/retry")
     async def retry(request: Request, session: SignedIn, ctx: DocWriter, document_id: UUID,
@@ -149,6 +153,22 @@ def router() -> APIRouter:
             return await _outgoing_page(request, session, ctx, "failed", error=message,
                                         status=status)
         return _back(ctx, "", state="queued", done="retried")
+
+    @web.post("/c/{company_id}/rs/waybills/{waybill_id}/{action}")
+    async def waybill_action(request: Request, session: SignedIn, ctx: DocWriter,
+                             waybill_id: UUID, action: str, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        if action not in WAYBILL_ACTIONS:
+            raise NotFound(f"No waybill action {action}.")
+        try:
+            await _rs(request).waybill_action(ctx.company_id, _actor(ctx), waybill_id, action)
+        except SaldoError as exc:
+            if exc.code == "waybill_not_found":
+                raise
+            message, status = _problem(request, exc)
+            return await _outgoing_page(request, session, ctx, None, error=message,
+                                        status=status)
+        return _back(ctx, "", done="waybill")
 
     @web.get("/c/{company_id}/rs/incoming")
     async def incoming(request: Request, session: SignedIn, ctx: DocReader,

@@ -184,3 +184,49 @@ async def test_incoming_invoice_fetched_drafted_and_confirmed(rs: Rs) -> None:
         assert "(chief)" in page.text
         held = rs.sandbox.state.invoices[int(rs_id.group(1))]
         assert held["status"] == 2  # confirmed on the stand-in
+
+
+async def test_waybills_activated_closed_and_confirmed_from_the_list(rs: Rs) -> None:
+    base = f"/c/{rs.company_id}/rs"
+    await rs.set_credentials()
+    r = await rs.h.client.post(rs.url("/rs/waybills"), headers=rs.books.clerk, json={
+        "type": 2, "buyer_tax_id": "205123456", "buyer_name": "შპს ბათუმის ვაჭრობა",
+        "start_address": "თბილისი", "end_address": "ბათუმი", "driver_tax_id": "01024012345",
+        "driver_name": "გიორგი ბერიძე", "car_number": "AA-123-BB",
+        "lines": [{"name": "Timber", "quantity": "10", "price": "50.00", "bar_code": "T-1"}]})
+    assert r.status_code == 201, r.text
+    outgoing = r.json()
+    rs.sandbox.control("incoming-waybill", seller_tin=SUPPLIER_TIN, buyer_tin=COMPANY_TIN,
+                       amount="590.00")
+    r = await rs.h.client.post(rs.url("/rs/sync"), headers=rs.books.clerk)
+    assert r.json()["waybills"] == 1
+    async with web_client(rs) as clerk:
+        await sign_in(clerk, "clerk")
+        language(clerk, "en")
+        page = await clerk.get(base)
+        csrf = csrf_of(page.text)
+        action = f"{base}/waybills/{outgoing['id']}"
+        assert f'action="{action}/activate"' in page.text
+        assert f'action="{action}/close"' not in page.text
+        for step, shown in (("activate", "Active"), ("close", "Closed")):
+            r = await clerk.post(f"{action}/{step}", data={"csrf_token": csrf})
+            assert r.status_code == 303, r.text
+            page = await clerk.get(r.headers["location"])
+            assert "The waybill is updated on rs.ge." in page.text
+            assert shown in page.text
+        # Closed: no button is left; closing again is refused on the page.
+        assert f'action="{action}/' not in page.text
+        r = await clerk.post(f"{action}/close", data={"csrf_token": csrf})
+        assert r.status_code == 409
+        assert 'id="rs-error"' in r.text
+        incoming = (await rs.h.client.get(rs.url("/rs/waybills"), headers=rs.books.clerk,
+                                          params={"direction": "incoming"})).json()[0]
+        r = await clerk.post(f"{base}/waybills/{incoming['id']}/confirm",
+                             data={"csrf_token": csrf})
+        assert r.status_code == 303
+        page = await clerk.get(r.headers["location"])
+        assert "confirmed" in page.text
+        assert rs.sandbox.state.waybills[incoming["rs_id"]]["buyer_decision"] == "confirmed"
+        r = await clerk.post(f"{base}/waybills/{incoming['id']}/explode",
+                             data={"csrf_token": csrf})
+        assert r.status_code == 404
