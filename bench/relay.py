@@ -113,7 +113,8 @@ async def run(args: argparse.Namespace) -> int:
                 publisher = NatsPublisher(args.nats_url, stream=STREAM)
                 await publisher.start()
                 try:
-                    relay = Relay(db, EventStore(), publisher, batch_size=args.batch)
+                    relay = Relay(db, EventStore(), publisher, batch_size=args.batch,
+                                  in_flight=args.in_flight)
                     started = time.perf_counter()
                     assert await relay.catch_up() == args.events
                     relays.append(args.events / (time.perf_counter() - started))
@@ -132,7 +133,7 @@ async def run(args: argparse.Namespace) -> int:
           f"ratio {ratio:.2f} (target >= 0.5: {'met' if ratio >= 0.5 else 'MISSED'}); "
           f"raw JetStream publish+ack of the same sizes: {ceiling:,.0f} msgs/s "
           f"(relay/raw {relay / ceiling:.2f}); {args.events} events, batch {args.batch}, "
-          f"{args.rounds} rounds, median")
+          f"{args.in_flight} in flight, {args.rounds} rounds, median")
     return 0
 
 
@@ -143,6 +144,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--in-flight", type=int, default=4,
+                        help="batches handed to the broker before the oldest is awaited")
     return asyncio.run(run(parser.parse_args()))
 
 

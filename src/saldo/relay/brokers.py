@@ -1,19 +1,26 @@
-"""The two brokers behind one small interface: publish a batch, learn per message
-whether the broker acknowledged it, refused it for good, or could not be reached.
+"""The two brokers behind one small interface: send a batch (:meth:`Publisher.send`
+returns at once with a :class:`Pending`), later learn per message whether the broker
+acknowledged it, refused it for good, or could not be reached. Sending the next batch
+before the previous one's acknowledgements are in is what lets the relay overlap its
+reads with the broker's round trips (decision 0065).
 
 * **NATS JetStream** (nats-py): subject ``accounting.<type>``, header ``Nats-Msg-Id`` =
   the event id, so the stream drops a message it stored already inside its duplicate
   window. Publishes are pipelined (``publish_async``) and their acks awaited together.
 * **Kafka** (confluent-kafka): the idempotent producer (``enable.idempotence``, which
   implies ``acks=all``), topic ``accounting.<type>``, key the stream id (one partition per
-  stream keeps a stream's events in order). Delivery reports say what was acknowledged.
+  stream keeps a stream's events in order). Delivery reports say what was acknowledged;
+  a thread of the publisher's own serves them (``poll``) and resolves each message's
+  future on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +42,36 @@ class Outcome:
 
 
 ACKED = Outcome(True)
+NOT_SENT = Outcome(False, False, "not sent")
+
+
+class Pending:
+    """A batch handed to a broker: per message either its outcome already (refused at
+    once, not sent) or a future the broker's acknowledgement resolves. :meth:`outcomes`
+    waits for them until ``deadline`` (``time.monotonic()``); what has not answered by
+    then is *not delivered* (retried later), never counted as acknowledged."""
+
+    def __init__(self, items: Sequence[Outcome | asyncio.Future[Any]],
+                 read: Callable[[asyncio.Future[Any]], Outcome], deadline: float) -> None:
+        self.items, self.read, self.deadline = list(items), read, deadline
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    async def outcomes(self) -> list[Outcome]:
+        futures = [i for i in self.items if isinstance(i, asyncio.Future)]
+        if futures:
+            await asyncio.wait(futures, timeout=max(self.deadline - time.monotonic(), 0))
+        outcomes = [i if isinstance(i, Outcome) else self.read(i) for i in self.items]
+        self.abandon()  # what did not answer in time: no longer waited for (nor counted)
+        return outcomes
+
+    def abandon(self) -> None:
+        """Stop waiting (the relay stopped before this batch): an acknowledgement that
+        still comes changes nothing; the events are published again later."""
+        for item in self.items:
+            if isinstance(item, asyncio.Future) and not item.done():
+                item.cancel()
 
 
 class Publisher(Protocol):
@@ -42,8 +79,12 @@ class Publisher(Protocol):
 
     async def start(self) -> None: ...
 
+    async def send(self, messages: Sequence[Message]) -> Pending:
+        """Hand ``messages`` to the broker in order; return without waiting for the
+        acknowledgements."""
+
     async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
-        """One outcome per message, in order."""
+        """One outcome per message, in order: :meth:`send`, then wait."""
 
     async def close(self) -> None: ...
 
@@ -79,29 +120,26 @@ class NatsPublisher:
         except NotFoundError:
             await ensure_stream(self._js, self.stream, self.duplicate_window)
 
-    async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
+    async def send(self, messages: Sequence[Message]) -> Pending:
         from nats.errors import MaxPayloadError
 
-        outcomes: list[Outcome | None] = [None] * len(messages)
-        futures: dict[int, asyncio.Future[Any]] = {}
-        for index, message in enumerate(messages):
+        items: list[Outcome | asyncio.Future[Any]] = []
+        for message in messages:
             try:
-                futures[index] = await self._js.publish_async(
+                items.append(await self._js.publish_async(
                     message.subject, message.body,
-                    headers={MSG_ID_HEADER: str(message.event_id)})
+                    headers={MSG_ID_HEADER: str(message.event_id)}))
             except MaxPayloadError as exc:
-                outcomes[index] = Outcome(False, True, f"larger than the server's "
-                                                       f"max_payload: {exc}")
+                items.append(Outcome(False, True, f"larger than the server's "
+                                                  f"max_payload: {exc}"))
             except Exception as exc:  # connection closed, stalled: not now
-                outcomes[index] = Outcome(False, False, repr(exc))
+                items.append(Outcome(False, False, repr(exc)))
                 break
-        if futures:
-            _, pending = await asyncio.wait(futures.values(), timeout=self.ack_timeout)
-            for future in pending:
-                future.cancel()
-        for index, future in futures.items():
-            outcomes[index] = _nats_outcome(future)
-        return [o if o is not None else Outcome(False, False, "not sent") for o in outcomes]
+        items += [NOT_SENT] * (len(messages) - len(items))
+        return Pending(items, _nats_outcome, time.monotonic() + self.ack_timeout)
+
+    async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
+        return await (await self.send(messages)).outcomes()
 
     async def close(self) -> None:
         if self._nc is not None:
@@ -161,56 +199,91 @@ class KafkaPublisher:
         }
         self.ack_timeout = max(ack_timeout, message_timeout_ms / 1000 + 1)
         self._producer: Any = None
+        self._polling: threading.Event | None = None
+        self._poller: threading.Thread | None = None
+        self._fatal = False
 
     async def start(self) -> None:
         from confluent_kafka import Producer
 
         self._producer = Producer(self.config)
+        self._fatal = False
+        # Delivery reports are served by poll(); a thread of our own keeps polling, so
+        # acknowledgements arrive while the relay reads and encodes the next batch.
+        self._polling = running = threading.Event()
+        running.set()
+        producer = self._producer
 
-    async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
+        def poll() -> None:
+            while running.is_set():
+                producer.poll(0.05)
+
+        self._poller = threading.Thread(target=poll, name="saldo-relay-kafka", daemon=True)
+        self._poller.start()
+
+    async def send(self, messages: Sequence[Message]) -> Pending:
         from confluent_kafka import KafkaError, KafkaException
 
+        if self._fatal:  # the idempotent producer's state is gone: a new one
+            log.warning("kafka_producer_fatal_error_recreating")
+            await self.close()
+            await self.start()
         producer = self._producer
-        outcomes: list[Outcome | None] = [None] * len(messages)
-        fatal = False
+        loop = asyncio.get_running_loop()
+        items: list[Outcome | asyncio.Future[Any]] = []
 
-        def report(index: int) -> Any:
-            def on_delivery(err: KafkaError | None, _msg: Any) -> None:
-                nonlocal fatal
+        def settle(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+            if not future.done():
+                future.set_result(outcome)
+
+        def report(future: asyncio.Future[Outcome]) -> Any:
+            def on_delivery(err: KafkaError | None, _msg: Any) -> None:  # the poll thread
                 if err is None:
-                    outcomes[index] = ACKED
-                    return
-                fatal |= err.fatal()
-                outcomes[index] = Outcome(False, err.name() in _PERMANENT_KAFKA, str(err))
+                    outcome = ACKED
+                else:
+                    self._fatal |= err.fatal()
+                    outcome = Outcome(False, err.name() in _PERMANENT_KAFKA, str(err))
+                loop.call_soon_threadsafe(settle, future, outcome)
             return on_delivery
 
-        for index, message in enumerate(messages):
+        for message in messages:
+            future: asyncio.Future[Outcome] = loop.create_future()
             try:
                 producer.produce(message.subject, value=message.body, key=message.key,
                                  headers=[("event_id", str(message.event_id).encode())],
-                                 on_delivery=report(index))
+                                 on_delivery=report(future))
             except BufferError:
-                # The local queue is full: stop here, deliver what is queued, retry later.
+                # The local queue is full: stop here; what is queued is delivered.
                 break
             except KafkaException as exc:
                 err = exc.args[0] if exc.args else None
                 name = err.name() if isinstance(err, KafkaError) else ""
-                outcomes[index] = Outcome(False, name in _PERMANENT_KAFKA, str(exc))
+                items.append(Outcome(False, name in _PERMANENT_KAFKA, str(exc)))
                 if name not in _PERMANENT_KAFKA:
                     break
-            producer.poll(0)
-        await asyncio.to_thread(producer.flush, self.ack_timeout)
-        if fatal:  # the idempotent producer's state is gone: a new one next batch
-            log.warning("kafka_producer_fatal_error_recreating")
-            await self.close()
-            await self.start()
-        return [o if o is not None else Outcome(False, False, "no delivery report in time")
-                for o in outcomes]
+                continue
+            items.append(future)
+        items += [NOT_SENT] * (len(messages) - len(items))
+        return Pending(items, _kafka_outcome, time.monotonic() + self.ack_timeout)
+
+    async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
+        return await (await self.send(messages)).outcomes()
 
     async def close(self) -> None:
         if self._producer is not None:
             await asyncio.to_thread(self._producer.flush, 5)
-            self._producer = None
+            if self._polling is not None:
+                self._polling.clear()
+            if self._poller is not None:
+                await asyncio.to_thread(self._poller.join, 5)
+            self._producer = self._poller = self._polling = None
+
+
+def _kafka_outcome(future: asyncio.Future[Any]) -> Outcome:
+    if future.cancelled() or not future.done():
+        return Outcome(False, False, "no delivery report in time")
+    outcome: Outcome = future.result()
+    return outcome
 
 
 def publisher_for(sink: str, url: str, **options: Any) -> Publisher:
