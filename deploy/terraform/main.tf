@@ -374,7 +374,7 @@ resource "google_redis_instance" "saldo" {
 # The secrets exist here; their values are added out of band (never in Terraform state),
 # and the External Secrets operator copies them into the Kubernetes Secret the chart reads.
 resource "google_secret_manager_secret" "saldo" {
-  for_each  = toset(["database-url", "app-database-url", "secret-key", "metrics-token", "redis-url"])
+  for_each  = toset(["database-url", "app-database-url", "replica-database-url", "secret-key", "metrics-token", "redis-url"])
   secret_id = "${local.name}-${each.key}"
 
   replication {
