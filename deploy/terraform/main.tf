@@ -346,6 +346,11 @@ resource "google_sql_database_instance" "reports_replica" {
       name  = "cloudsql.enable_pgaudit"
       value = "on"
     }
+    # Long reports are not cancelled by replay of the primary's vacuum (docs/scaling.md).
+    database_flags {
+      name  = "hot_standby_feedback"
+      value = "on"
+    }
   }
 }
 
