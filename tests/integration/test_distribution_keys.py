@@ -48,7 +48,8 @@ async def test_every_company_key_includes_company_id(db: Database) -> None:
             " pg_attribute a WHERE a.attrelid = c.conrelid AND a.attname = 'company_id'"
             " AND a.attnum = ANY (c.conkey))")).fetchone()
         await conn.rollback()
-    assert keyed is not None and keyed["n"] > 20  # the query sees the company tables
+    assert keyed is not None
+    assert keyed["n"] > 20
     found = {(r["table_name"], r["constraint_name"]) for r in rows}
     unexplained = sorted(found - GLOBAL_KEYS)
     assert not unexplained, (
