@@ -286,7 +286,7 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=["X-Request-ID", "Retry-After", "X-Saldo-Read-Source"],
             max_age=600,
         )
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
