@@ -30,7 +30,7 @@ import orjson
 from saldo.identity.service import CompanyContext
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import CompanySettings, LedgerService
-from saldo.platform.db import Connection, Database
+from saldo.platform.db import Connection, Database, ReadPool
 from saldo.reporting import domain as d
 from saldo.reporting import render
 from saldo.reporting.document import Column, Label, Language, ReportDocument, Row, RowStyle
@@ -91,7 +91,7 @@ class Options:
 
 
 class ReportingService:
-    def __init__(self, db: Database, ledger: LedgerService,
+    def __init__(self, db: Database | ReadPool, ledger: LedgerService,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.db, self.ledger, self.now = db, ledger, now
 
