@@ -7,7 +7,6 @@ languages, and each readable at 1280×800 and 390×844."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,15 +18,13 @@ import pytest
 import uvicorn
 from browser_support import AXE, CHROMEDRIVER, CHROMIUM, Live, free_port
 from identity_harness import settings_for_tests
+from sandbox_server import Served, serve_sandbox
 from test_browser import axe, books, css, readable, screenshot, sign_in, wait
 
 from saldo import bootstrap
 from saldo.platform.db import Database
 from saldo.rsge.sandbox import DEMO_USER
 from saldo.rsge.soap import tbilisi_now
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "rsge"))
-from sandbox_server import Served, serve_sandbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from ledger_harness import expect_problem
+from rsge_harness import BUYER_TIN, Rs
 
-from conftest import BUYER_TIN, Rs
 from saldo.rsge.billing import BillingAdapter
 from saldo.rsge.sandbox import TAXPAYERS
 

@@ -11,8 +11,8 @@ import re
 import httpx
 import pytest
 from identity_harness import PASSWORD
+from rsge_harness import COMPANY_TIN, SUPPLIER_TIN, Rs
 
-from conftest import COMPANY_TIN, SUPPLIER_TIN, Rs
 from saldo.rsge.sandbox import DEMO_USER
 
 pytestmark = pytest.mark.integration
