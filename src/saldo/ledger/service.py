@@ -304,7 +304,7 @@ class LedgerService:
     async def _save(self, uow: UnitOfWork, tx: JournalTransaction) -> None:
         pending, tx.pending = tx.pending, []
         await uow.append(transaction_stream(tx.id), TRANSACTION_STREAM,
-                         tx.version - len(pending), _new(pending))
+                         tx.version - len(pending), pending)
 
     async def _load(self, uow: UnitOfWork, transaction_id: UUID) -> JournalTransaction:
         # Row-level security hides other companies' events: another company's id is 404.
@@ -320,103 +320,59 @@ class LedgerService:
     async def load_chart(self, conn: Connection, company: Company, user: User) -> None:
         """Copy the company's chart into its books (identity's hook: runs in the
         transaction that creates the company, before the company has a unit of work)."""
-        accounts = chart(company.chart_of_accounts)
         actor = Actor(user.id, user.username)
         uow = UnitOfWork(conn, self.db, self.events, company.id, actor)
-        await uow.append(chart_stream(company.id), CHART_STREAM, NO_STREAM,
-                         _new([d.Event(d.CHART_LOADED, {
-                             "chart": company.chart_of_accounts,
-                             "accounts": [a.as_data() for a in accounts],
-                             **actor.as_data()})]))
+        loaded = d.ChartOfAccounts.load(company.chart_of_accounts,
+                                        chart(company.chart_of_accounts), actor)
+        await _save_chart(uow, loaded)
 
     async def add_account(self, ctx: CompanyContext, code: str, name: str, name_ka: str | None,
                           account_type: AccountType | None, parent_code: str | None,
                           classification: d.Classification | None = None,
                           cash_flow: d.CashFlow | None = None) -> Account:
-        actor = _actor(ctx)
-
         async def decide(uow: UnitOfWork) -> Account:
-            conn = uow.conn
-            version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
-            if await store.account(conn, ctx.company_id, code) is not None:
-                raise d.AccountExists(f"Account {code} exists already.", code=code)
-            parent_of = parent_code or _default_parent(code)
-            parent = await store.account(conn, ctx.company_id, parent_of) if parent_of else None
-            postings = parent is not None and await store.has_postings(conn, ctx.company_id,
-                                                                       parent.code)
-            account = d.new_sub_account(code, name, name_ka, account_type, parent, postings,
-                                        classification, cash_flow)
-            assert parent is not None
-            await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
-                             _new([d.Event(d.ACCOUNT_ADDED, {
-                                 "account": account.as_data(),
-                                 "parent_becomes_header": parent.postable,
-                                 **actor.as_data()})]))
+            accounts = await _chart(uow)
+            parent = accounts.accounts.get(parent_code or d.default_parent(code) or "")
+            postings = (code not in accounts.accounts and parent is not None
+                        and await store.has_postings(uow.conn, uow.company_id, parent.code))
+            account = accounts.add(code, name, name_ka, account_type, parent_code, uow.actor,
+                                   postings, classification, cash_flow)
+            await _save_chart(uow, accounts)
             return account
 
-        return await self.units.run(ctx.company_id, actor, decide)
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def change_account(self, ctx: CompanyContext, code: str,
                              changes: dict[str, Any]) -> Account:
-        actor = _actor(ctx)
-
         async def decide(uow: UnitOfWork) -> Account:
-            conn = uow.conn
-            version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
-            account = await store.account(conn, ctx.company_id, code)
-            if account is None:
-                raise d.AccountNotFound(f"No account {code}.", code=code)
-            data = _account_changes(account, changes)
-            if data.get("active") is False and account.active:
-                debit, credit = await queries.balance(conn, ctx.company_id, code, date.max,
-                                                      postable=account.postable)
-                balance = debit - credit
-                if balance:
-                    raise d.AccountHasBalance(
-                        f"Account {code} has a balance of {balance}; clear it before "
-                        "deactivating the account.", code=code, balance=str(balance))
-            if "type" in data:
-                if await store.has_postings(conn, ctx.company_id, code):
-                    raise d.AccountHasPostings(f"Account {code} has postings; its type is "
-                                               "fixed.", code=code)
-                if not account.postable:
-                    raise d.InvalidAccount("A header's type follows its accounts.",
-                                           field="type")
-            merged = {**account.as_data(), **data}
-            if "classification" in data or "cash_flow" in data:
-                d.check_attributes(AccountType(merged["type"]),
-                                   d.Classification(merged["classification"]),
-                                   d.CashFlow(merged["cash_flow"]))
-            if data:
-                await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
-                                 _new([d.Event(d.ACCOUNT_CHANGED, {
-                                     "code": code, "changes": data, **actor.as_data()})]))
-            return Account.from_data(merged)
+            accounts = await _chart(uow)
+            account = accounts.account(code)
+            facts = d.AccountFacts()
+            if changes.get("active") is False and account.active:
+                debit, credit = await queries.balance(uow.conn, uow.company_id, code,
+                                                      date.max, postable=account.postable)
+                facts = replace(facts, balance=debit - credit)
+            if changes.get("type") is not None:
+                facts = replace(facts, has_postings=await store.has_postings(
+                    uow.conn, uow.company_id, code))
+            changed = accounts.change(code, changes, uow.actor, facts)
+            await _save_chart(uow, accounts)
+            return changed
 
-        return await self.units.run(ctx.company_id, actor, decide)
+        return await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     async def delete_account(self, ctx: CompanyContext, code: str) -> None:
-        actor = _actor(ctx)
-
         async def decide(uow: UnitOfWork) -> None:
-            conn = uow.conn
-            version = await self.events.stream_version(conn, chart_stream(ctx.company_id))
-            if await store.account(conn, ctx.company_id, code) is None:
-                raise d.AccountNotFound(f"No account {code}.", code=code)
-            if await store.has_postings(conn, ctx.company_id, code):
-                raise d.AccountHasPostings(f"Account {code} has postings and stays in the "
-                                           "chart; deactivate it instead.", code=code)
-            if await store.has_children(conn, ctx.company_id, code):
-                raise d.InvalidAccount(f"Account {code} has sub-accounts; delete them first.",
-                                       field="code")
-            if await store.has_open_drafts(conn, ctx.company_id, code):
-                raise d.InvalidAccount(f"Unposted transactions use account {code}.",
-                                       field="code")
-            await uow.append(chart_stream(ctx.company_id), CHART_STREAM, version,
-                             _new([d.Event(d.ACCOUNT_DELETED, {"code": code,
-                                                                **actor.as_data()})]))
+            accounts = await _chart(uow)
+            accounts.account(code)
+            conn, company = uow.conn, uow.company_id
+            facts = d.AccountFacts(
+                has_postings=await store.has_postings(conn, company, code),
+                has_open_drafts=await store.has_open_drafts(conn, company, code))
+            accounts.delete(code, uow.actor, facts)
+            await _save_chart(uow, accounts)
 
-        await self.units.run(ctx.company_id, actor, decide)
+        await self.units.run(ctx.company_id, _actor(ctx), decide)
 
     # ------------------------------------------------------------------ fiscal calendar
 
@@ -856,7 +812,7 @@ class LedgerService:
             raise d.TransactionNotFound("No such transaction.",
                                         transaction_id=str(transaction_id))
         return [{"type": e.type, "version": e.version, "recorded_at": e.recorded_at,
-                 "actor": e.data.get("by") or e.metadata.get("actor"), "data": e.data}
+                 "actor": d.TRANSACTION_EVENTS[e.type].from_data(e.data).by, "data": e.data}
                 for e in events]
 
     # ------------------------------------------------------------------ bulk posting
@@ -1066,7 +1022,8 @@ class LedgerService:
                 events = d.imported_events(transaction_id, content, actor, number, year)
                 appends.append(StreamAppend(
                     transaction_stream(transaction_id), TRANSACTION_STREAM, NO_STREAM,
-                    [NewEvent(e.type, e.data, json_values=True) for e in events], metadata))
+                    [NewEvent(e.type, e.to_data(), json_values=True) for e in events],
+                    metadata))
                 done.posted.append((transaction_id, year, number))
             await uow.append_many(appends)
             return done
@@ -1117,8 +1074,20 @@ class _Refused(Exception):
 BATCH_KEY_PREFIX = "batch:"
 
 
-def _new(events: Sequence[d.Event]) -> list[NewEvent]:
-    return [NewEvent(e.type, e.data) for e in events]
+async def _chart(uow: UnitOfWork) -> d.ChartOfAccounts:
+    """The company's chart of accounts, replayed from its stream."""
+    events = await uow.read(chart_stream(uow.company_id))
+    accounts = d.ChartOfAccounts.replay((e.type, e.data) for e in events)
+    if accounts is None:  # every company's chart is loaded when it is created
+        raise CompanyNotFound("No such company.", company_id=str(uow.company_id))
+    return accounts
+
+
+async def _save_chart(uow: UnitOfWork, accounts: d.ChartOfAccounts) -> None:
+    pending, accounts.pending = accounts.pending, []
+    if pending:
+        await uow.append(chart_stream(uow.company_id), CHART_STREAM,
+                         accounts.version - len(pending), pending)
 
 
 async def _check_accounts(uow: UnitOfWork, content: Content) -> None:
@@ -1129,41 +1098,6 @@ async def _check_accounts(uow: UnitOfWork, content: Content) -> None:
 
 #: How many transactions a batch check handles before it lets the event loop run.
 _YIELD_EVERY = 100
-
-
-def _default_parent(code: str) -> str | None:
-    """``1210.01`` → ``1210``; a new four-digit ``7497`` → its group header ``7400``."""
-    if "." in code:
-        return code.rsplit(".", 1)[0]
-    if len(code) == 4 and code.isdigit():
-        return code[0] + "000" if code[2:] == "00" else code[:2] + "00"
-    return None
-
-
-def _account_changes(account: Account, changes: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key in ("name", "name_ka"):
-        if changes.get(key) is not None and changes[key] != getattr(account, key):
-            text = str(changes[key]).strip()
-            if not text or len(text) > 200:
-                raise d.InvalidAccount(f"The {key} must be 1 to 200 characters.", field=key)
-            data[key] = text
-    if changes.get("active") is not None and changes["active"] != account.active:
-        data["active"] = bool(changes["active"])
-    if changes.get("type") is not None and AccountType(changes["type"]) != account.type:
-        new_type = AccountType(changes["type"])
-        data["type"] = new_type.value
-        data["normal_balance"] = d.normal_balance_of(new_type).value
-        # The statement line follows the type: a liability never stays in profit or loss.
-        data["classification"] = d.default_classification(new_type).value
-    classification = changes.get("classification")
-    if classification is not None and (d.Classification(classification) != account.classification
-                                       or "classification" in data):
-        data["classification"] = d.Classification(classification).value
-    cash_flow = changes.get("cash_flow")
-    if cash_flow is not None and d.CashFlow(cash_flow) != account.cash_flow:
-        data["cash_flow"] = d.CashFlow(cash_flow).value
-    return data
 
 
 #: The journal entry screen (saldo.web) drafts transactions as a client would.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from saldo.kernel.errors import SaldoError
+from saldo.kernel.events import DomainEvent
 from saldo.kernel.money import round_half_up
 from saldo.ledger import domain as d
 from saldo.ledger.domain import (
@@ -198,9 +200,9 @@ def test_reversing_twice_gives_back_the_original_entries(lines: list[tuple[str, 
 # ---------------------------------------------------------------------- replay
 
 
-def stored(events: list[d.Event]) -> list[tuple[str, dict[str, Any]]]:
+def stored(events: Sequence[DomainEvent]) -> list[tuple[str, dict[str, Any]]]:
     """Events as they come back from the event store: through JSON."""
-    return [(e.type, orjson.loads(orjson.dumps(e.data))) for e in events]
+    return [(e.type, orjson.loads(orjson.dumps(e.to_data()))) for e in events]
 
 
 contents = balanced(max_cents=10**8).map(
