@@ -13,7 +13,7 @@ from ledger_harness import Harness
 from saldo.identity.domain import Permission
 from saldo.kernel.events import Actor
 from saldo.kernel.ids import new_id
-from saldo.ledger.service import CHART_STREAM, TRANSACTION_STREAM, chart_stream, transaction_stream
+from saldo.ledger.books import CHART_STREAM, TRANSACTION_STREAM, chart_stream, transaction_stream
 from saldo.platform.eventstore import NO_STREAM, NewEvent
 from saldo.platform.uow import UnitOfWork
 
