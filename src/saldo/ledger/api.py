@@ -23,8 +23,8 @@ from saldo.ledger.domain import (
     CashFlow,
     Classification,
     ContentInput,
-    EntryInput,
     JournalTransaction,
+    LineDraft,
 )
 from saldo.ledger.service import LedgerService
 from saldo.platform.http import (
@@ -86,12 +86,12 @@ class TransactionIn(BaseModel):
     reference: Text | None = Field(default=None, max_length=100)
     currency: Text | None = Field(default=None, max_length=3)
     exchange_rate: AmountIn = None
-    entries: list[EntryIn] = Field(max_length=d.MAX_ENTRIES)
+    entries: list[EntryIn] = Field(max_length=d.MAX_LINES)
 
     def content(self) -> ContentInput:
         return ContentInput(self.date, self.description, [
-            EntryInput(e.account_code, e.debit, e.credit, e.debit_base, e.credit_base,
-                       e.description) for e in self.entries],
+            LineDraft(e.account_code, e.debit, e.credit, e.debit_base, e.credit_base,
+                      e.description) for e in self.entries],
             self.reference, self.currency, self.exchange_rate)
 
 
@@ -324,7 +324,7 @@ def from_aggregate(tx: JournalTransaction) -> TransactionOut:
         id=tx.id, number=tx.number, fiscal_year=tx.fiscal_year, status=tx.status.value,
         date=content.date, description=content.description, reference=content.reference,
         currency=content.currency, exchange_rate=str(content.exchange_rate),
-        entries=_entries([e.as_data() for e in content.entries]), total=_money(content.total),
+        entries=_entries([e.as_data() for e in content.lines]), total=_money(content.total),
         created_by=tx.created_by, approved_by=tx.approved_by, posted_by=tx.posted_by,
         reverses=tx.reverses, reversed_by=tx.reversed_by, reversal_reason=tx.reversal_reason,
         source=(SourceOut(type=content.source.type, id=content.source.id)
@@ -459,7 +459,7 @@ def router() -> APIRouter:
     async def create(ctx: Writer, ledger: Ledger, rid: RequestId,
                      body: Annotated[TransactionIn, Depends(_transaction_body)],
                      idempotency_key: IdempotencyKey = None) -> TransactionOut:
-        tx, _ = await ledger.create(ctx, body.content(), idempotency_key, rid)
+        tx, _ = await ledger.draft(ctx, body.content(), idempotency_key, rid)
         return from_aggregate(tx)
 
     @api.post("/transactions/batch",

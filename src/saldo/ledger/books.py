@@ -118,7 +118,7 @@ async def with_official_rate(conn: Connection, raw: ContentInput,
 
 async def check_accounts(uow: UnitOfWork, content: Content) -> None:
     """Every line's account exists, is a leaf and is active."""
-    codes = [e.account_code for e in content.entries]
+    codes = [e.account_code for e in content.lines]
     d.check_accounts(codes, await store.posting_targets(uow.conn, uow.company_id, codes))
 
 

@@ -126,7 +126,7 @@ class Calendar(Books):
                     f"Close fiscal year {earlier[0]} first: years close in order, so that "
                     "each closing entry carries one year's result.", open_years=earlier)
             balances = await store.income_statement_balances(conn, ctx.company_id, last.end)
-            content = d.closing_entry(balances, last.end, year, settings.base_currency)
+            content = d.closing_content(balances, last.end, year, settings.base_currency)
             closing = None
             if content is not None:
                 closing = JournalTransaction.born_posted(

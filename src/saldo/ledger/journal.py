@@ -58,7 +58,7 @@ async def check_exchange_differences(uow: UnitOfWork, content: Content,
     * each is either on an exchange gain or loss account (classification fx_gain_loss) or
       on a monetary item (IAS 21.16) in a foreign currency, and there is at least one of
       each."""
-    lines = [e for e in content.entries if e.kind == FX_DIFFERENCE]
+    lines = [e for e in content.lines if e.kind == FX_DIFFERENCE]
     if not lines:
         return
     debit = sum((e.debit_base for e in lines), Decimal(0))
@@ -271,9 +271,9 @@ class Journal(Calendar):
                          self.today(), settings.fiscal_year_start_month, self.history_years)
         return content
 
-    async def create(self, ctx: CompanyContext, raw: ContentInput,
-                     idempotency_key: str | None = None,
-                     correlation_id: str | None = None) -> tuple[JournalTransaction, bool]:
+    async def draft(self, ctx: CompanyContext, raw: ContentInput,
+                    idempotency_key: str | None = None,
+                    correlation_id: str | None = None) -> tuple[JournalTransaction, bool]:
         """A new draft. Returns it and whether it is new (``False``: the same request was
         made before with this idempotency key, and this is its transaction)."""
         content = await self.check(ctx.company_id, raw)
@@ -363,8 +363,8 @@ class Journal(Calendar):
                        on: date | None) -> tuple[JournalTransaction, JournalTransaction]:
         reason = reason.strip()
         if not reason or len(reason) > 500:
-            raise d.InvalidEntry("A reversal needs a reason of 1 to 500 characters.",
-                                 field="reason")
+            raise d.InvalidLine("A reversal needs a reason of 1 to 500 characters.",
+                                field="reason")
         original = await self._load(uow, transaction_id)
         content = original.check_reversible()
         day = on or content.date

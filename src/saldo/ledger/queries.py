@@ -15,7 +15,7 @@ from uuid import UUID
 import orjson
 from psycopg.rows import tuple_row
 
-from saldo.ledger.domain import InvalidEntry, periods_of_year
+from saldo.ledger.domain import InvalidLine, periods_of_year
 from saldo.platform.db import Connection
 
 _ACCOUNT_COLUMNS = ("code, name, name_ka, type, normal_balance, classification, parent_code,"
@@ -191,7 +191,7 @@ class TransactionFilter:
     cursor: str | None = None
 
 
-class InvalidCursor(InvalidEntry):
+class InvalidCursor(InvalidLine):
     code = "invalid_cursor"
     title = "Invalid cursor"
 

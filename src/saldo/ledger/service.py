@@ -41,7 +41,6 @@ from saldo.ledger.domain import (
     FX_DIFFERENCE,
     Content,
     ContentInput,
-    EntryInput,
     Finding,
     JournalDraft,
     LineDraft,
@@ -214,7 +213,7 @@ class LedgerService(Journal, Accounts):
                 if raw.key is not None:
                     key = raw.key.strip()
                     if not key or len(key) > 200:
-                        raise d.InvalidEntry("A key is 1 to 200 characters.", field="key")
+                        raise d.InvalidLine("A key is 1 to 200 characters.", field="key")
                     if key in seen:
                         raise d.DuplicateKey(f"Key {key!r} is also the key of row "
                                              f"{seen[key]}.", key=key)
@@ -286,7 +285,7 @@ class LedgerService(Journal, Accounts):
                 conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in todo})
             for row, content, _ in todo:
                 try:
-                    d.check_accounts((e.account_code for e in content.entries), chart_targets)
+                    d.check_accounts((e.account_code for e in content.lines), chart_targets)
                     status = periods.get(d.period_of(content.date))
                     if status is not PeriodStatus.OPEN:
                         raise d.PeriodClosed(f"Period {d.period_of(content.date)} is "
@@ -367,4 +366,4 @@ _YIELD_EVERY = 100
 
 
 #: The journal entry screen (saldo.web) drafts transactions as a client would.
-__all__ += ["ContentInput", "EntryInput"]
+__all__ += ["ContentInput"]

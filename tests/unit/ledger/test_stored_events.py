@@ -71,7 +71,7 @@ def test_a_transaction_stored_in_the_first_form_replays() -> None:
     assert tx.content.description == "Sale INV-1"
     assert tx.content.source is None
     assert [(line.account_code, line.debit_base, line.credit_base, line.kind)
-            for line in tx.content.entries] == [
+            for line in tx.content.lines] == [
         ("1410", Decimal("1180.00"), Decimal("0.00"), d.REGULAR_LINE),
         ("6110", Decimal("0.00"), Decimal("1000.00"), d.REGULAR_LINE),
         ("3330", Decimal("0.00"), Decimal("180.00"), d.REGULAR_LINE)]
@@ -106,7 +106,7 @@ def test_a_document_draft_keeps_its_newer_fields() -> None:
     event = d.TransactionDrafted.from_data(data)
     assert event.kind == d.CLOSING
     assert event.content.source == d.SourceRef("sales_invoice", document)
-    assert event.content.entries[0].counterparty_id == UUID(int=5)
+    assert event.content.lines[0].counterparty_id == UUID(int=5)
     assert orjson.loads(orjson.dumps(event.to_data())) == data
 
 

@@ -7,8 +7,10 @@ from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation
 # ---------------------------------------------------------------------- errors
 
 
-class InvalidEntry(RuleViolation):
-    """A line that is not one positive debit or one positive credit."""
+class InvalidLine(RuleViolation):
+    """A line that is not one positive debit or one positive credit (and other refusals
+    of a transaction's lines). The code is the HTTP contract's, which calls lines
+    ``entries``; so is ``too_few_entries``."""
 
     code = "invalid_entry"
     title = "Invalid journal line"
@@ -19,7 +21,7 @@ class InvalidAmountError(RuleViolation):
     title = "Invalid amount"
 
 
-class TooFewEntries(RuleViolation):
+class TooFewLines(RuleViolation):
     code = "too_few_entries"
     title = "A transaction needs at least two lines"
 

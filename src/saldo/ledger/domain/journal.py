@@ -32,10 +32,10 @@ from saldo.ledger.domain.errors import (
     ExchangeRateMissing,
     InvalidAmountError,
     InvalidCurrency,
-    InvalidEntry,
+    InvalidLine,
     InvalidState,
     SegregationOfDuties,
-    TooFewEntries,
+    TooFewLines,
     UnbalancedTransaction,
 )
 
@@ -48,7 +48,7 @@ MAX_AMOUNT = Decimal("1e15")
 #: Rates are GEL per one unit; NBG publishes four decimals per quantity of up to 10 000
 #: units (IRR, UZS), so a rate per unit has up to ten (saldo.fx.domain.RATE_PLACES).
 RATE_PLACES = 10
-MAX_ENTRIES = 1000
+MAX_LINES = 1000
 
 
 
@@ -67,8 +67,10 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
-class EntryInput:
-    """One line as the client wrote it; amounts are parsed but not yet checked."""
+class LineDraft:
+    """One line of a transaction as its author wrote it (a person, through the API or a
+    journal file, or a document flow, through the posting port); amounts are parsed but
+    not yet checked. :func:`check_content` turns it into a :class:`Line`."""
 
     account_code: str
     debit: object = None
@@ -108,7 +110,7 @@ class SourceRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class Line:
     """A checked line: exactly one side non-zero in the transaction currency, with its
     GEL amount; a rounding line has zero currency amount and a base amount only."""
 
@@ -140,7 +142,7 @@ class Entry:
         return data
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Entry:
+    def from_data(cls, data: Mapping[str, Any]) -> Line:
         counterparty, document = data.get("counterparty_id"), data.get("document_id")
         return cls(data["account_code"], Decimal(data["debit"]), Decimal(data["credit"]),
                    Decimal(data["debit_base"]), Decimal(data["credit_base"]),
@@ -149,7 +151,7 @@ class Entry:
                    UUID(document) if document else None,
                    data.get("kind", REGULAR_LINE), data.get("currency"))
 
-    def swapped(self) -> Entry:
+    def swapped(self) -> Line:
         return replace(self, debit=self.credit, credit=self.debit,
                        debit_base=self.credit_base, credit_base=self.debit_base)
 
@@ -158,7 +160,7 @@ class Entry:
 class ContentInput:
     date: date
     description: str
-    entries: Sequence[EntryInput]
+    lines: Sequence[LineDraft]
     reference: str | None = None
     currency: str | None = None
     exchange_rate: object = None
@@ -169,17 +171,13 @@ class ContentInput:
     key: str | None = None
 
 
-#: A line of a journal draft made by a document (the posting port's word for it).
-LineDraft = EntryInput
-
-
 @dataclass(frozen=True, slots=True)
 class JournalDraft:
     """What a document flow asks the ledger to post (``LedgerService.post_journal``)."""
 
     date: date
     description: str
-    lines: Sequence[EntryInput]
+    lines: Sequence[LineDraft]
     source: SourceRef
     reference: str | None = None
     currency: str | None = None
@@ -200,31 +198,31 @@ class Content:
     reference: str | None
     currency: str
     exchange_rate: Decimal
-    entries: tuple[Entry, ...]
+    lines: tuple[Line, ...]
     source: SourceRef | None = None
 
     @property
     def total(self) -> Decimal:
         """Debits in the base currency (equal to credits)."""
-        return sum((e.debit_base for e in self.entries), Decimal("0.00"))
+        return sum((e.debit_base for e in self.lines), Decimal("0.00"))
 
     def as_data(self) -> dict[str, Any]:
         return {"date": self.date.isoformat(), "description": self.description,
                 "reference": self.reference, "currency": self.currency,
                 "exchange_rate": str(self.exchange_rate),
-                "entries": [e.as_data() for e in self.entries],
+                "entries": [e.as_data() for e in self.lines],
                 **({"source": self.source.as_data()} if self.source else {})}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Content:
         return cls(date.fromisoformat(data["date"]), data["description"], data.get("reference"),
                    data["currency"], Decimal(data["exchange_rate"]),
-                   tuple(Entry.from_data(e) for e in data["entries"]),
+                   tuple(Line.from_data(e) for e in data["entries"]),
                    SourceRef.from_data(data.get("source")))
 
     def reversed(self, on: Day, description: str) -> Content:
         return replace(self, date=on, description=description,
-                       entries=tuple(e.swapped() for e in self.entries))
+                       lines=tuple(e.swapped() for e in self.lines))
 
 
 def _amount(value: object, where: str, places: int) -> Decimal:
@@ -275,7 +273,7 @@ def check_content(raw: ContentInput, base_currency: str, *,
     """
     description = raw.description.strip()
     if len(description) > 500:
-        raise InvalidEntry("The description is at most 500 characters.", field="description")
+        raise InvalidLine("The description is at most 500 characters.", field="description")
     currency = base_currency if raw.currency is None else raw.currency.strip().upper()
     if currency not in ISO_CURRENCIES:
         raise InvalidCurrency(f"{currency!r} is not an ISO 4217 currency code.",
@@ -292,33 +290,33 @@ def check_content(raw: ContentInput, base_currency: str, *,
             f"{currency}).", currency=currency)
     else:
         rate = _rate(raw.exchange_rate)
-    if len(raw.entries) < 2:
-        raise TooFewEntries("A transaction needs at least two lines.", lines=len(raw.entries))
-    if len(raw.entries) > MAX_ENTRIES:
-        raise InvalidEntry(f"A transaction has at most {MAX_ENTRIES} lines.", field="entries")
+    if len(raw.lines) < 2:
+        raise TooFewLines("A transaction needs at least two lines.", lines=len(raw.lines))
+    if len(raw.lines) > MAX_LINES:
+        raise InvalidLine(f"A transaction has at most {MAX_LINES} lines.", field="entries")
     places = minor_units(currency)
-    entries = [_check_entry(i, e, places, rate, foreign, document_flow)
-               for i, e in enumerate(raw.entries)]
-    for index, (line, entry) in enumerate(zip(raw.entries, entries, strict=True)):
-        if line.currency is None:
+    checked = [_check_line(i, e, places, rate, foreign, document_flow)
+               for i, e in enumerate(raw.lines)]
+    for index, (draft, line) in enumerate(zip(raw.lines, checked, strict=True)):
+        if draft.currency is None:
             continue
-        item_currency = line.currency.strip().upper()
-        if entry.kind != FX_DIFFERENCE:
-            raise InvalidEntry(f"entries[{index}]: only an exchange-difference line names "
-                               "a currency of its own.", field=f"entries[{index}]")
+        item_currency = draft.currency.strip().upper()
+        if line.kind != FX_DIFFERENCE:
+            raise InvalidLine(f"entries[{index}]: only an exchange-difference line names "
+                              "a currency of its own.", field=f"entries[{index}]")
         if item_currency not in ISO_CURRENCIES or item_currency == base_currency:
-            raise InvalidEntry(f"entries[{index}]: an exchange difference adjusts an item "
-                               f"in a foreign currency, not {item_currency!r}.",
-                               field=f"entries[{index}]")
-        entries[index] = replace(entry, currency=item_currency)
-    debit = sum((e.debit for e in entries), Decimal(0))
-    credit = sum((e.credit for e in entries), Decimal(0))
+            raise InvalidLine(f"entries[{index}]: an exchange difference adjusts an item "
+                              f"in a foreign currency, not {item_currency!r}.",
+                              field=f"entries[{index}]")
+        checked[index] = replace(line, currency=item_currency)
+    debit = sum((e.debit for e in checked), Decimal(0))
+    credit = sum((e.credit for e in checked), Decimal(0))
     if debit != credit:
         raise UnbalancedTransaction(
             f"Debits ({debit}) do not equal credits ({credit}) in {currency}.",
             debit=str(debit), credit=str(credit), currency=currency)
-    debit_base = sum((e.debit_base for e in entries), Decimal(0))
-    credit_base = sum((e.credit_base for e in entries), Decimal(0))
+    debit_base = sum((e.debit_base for e in checked), Decimal(0))
+    credit_base = sum((e.credit_base for e in checked), Decimal(0))
     if debit_base != credit_base:
         raise UnbalancedTransaction(
             f"Debits ({debit_base}) do not equal credits ({credit_base}) in {base_currency} "
@@ -326,22 +324,22 @@ def check_content(raw: ContentInput, base_currency: str, *,
             f"{base_currency} (a line with only debit_base or credit_base).",
             debit=str(debit_base), credit=str(credit_base), currency=base_currency)
     if debit_base == 0:
-        raise InvalidEntry("A transaction of zero carries nothing to post.", field="entries")
-    rounding = sum((e.debit_base + e.credit_base for e in entries
+        raise InvalidLine("A transaction of zero carries nothing to post.", field="entries")
+    rounding = sum((e.debit_base + e.credit_base for e in checked
                     if e.debit == e.credit == 0 and e.kind == REGULAR_LINE), Decimal(0))
-    if rounding > Decimal("0.01") * len(entries):
-        raise InvalidEntry(f"Rounding lines total {rounding} {base_currency}, more than one "
-                           "tetri per line: that is not a conversion difference.",
-                           field="entries")
+    if rounding > Decimal("0.01") * len(checked):
+        raise InvalidLine(f"Rounding lines total {rounding} {base_currency}, more than one "
+                          "tetri per line: that is not a conversion difference.",
+                          field="entries")
     return Content(raw.date, description, (raw.reference or None), currency, rate,
-                   tuple(entries), raw.source if document_flow else None)
+                   tuple(checked), raw.source if document_flow else None)
 
 
-def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
-                 foreign: bool, document_flow: bool = False) -> Entry:
+def _check_line(index: int, raw: LineDraft, places: int, rate: Decimal,
+                foreign: bool, document_flow: bool = False) -> Line:
     where = f"entries[{index}]"
     if len(raw.description) > 500:
-        raise InvalidEntry(f"{where}: the description is at most 500 characters.", field=where)
+        raise InvalidLine(f"{where}: the description is at most 500 characters.", field=where)
     debit = _amount(raw.debit, f"{where}.debit", places)
     credit = _amount(raw.credit, f"{where}.credit", places)
     debit_base = _amount(raw.debit_base, f"{where}.debit_base", BASE_PLACES)
@@ -351,43 +349,43 @@ def _check_entry(index: int, raw: EntryInput, places: int, rate: Decimal,
                        else (None, None))
     if raw.kind == FX_DIFFERENCE:
         if not document_flow:
-            raise InvalidEntry(f"{where}: exchange differences are posted by the payment "
-                               "and revaluation flows, not typed in.", field=where)
+            raise InvalidLine(f"{where}: exchange differences are posted by the payment "
+                              "and revaluation flows, not typed in.", field=where)
         if debit or credit or bool(debit_base) == bool(credit_base):
-            raise InvalidEntry(f"{where}: an exchange difference is a base-currency amount "
-                               "only, on one side.", field=where)
+            raise InvalidLine(f"{where}: an exchange difference is a base-currency amount "
+                              "only, on one side.", field=where)
         zero = Decimal("0").quantize(Decimal(1).scaleb(-places))
-        return Entry(raw.account_code, zero, zero, debit_base, credit_base, raw.description,
-                     party, document, FX_DIFFERENCE)
+        return Line(raw.account_code, zero, zero, debit_base, credit_base, raw.description,
+                    party, document, FX_DIFFERENCE)
     if raw.kind != REGULAR_LINE:
-        raise InvalidEntry(f"{where}: unknown line kind {raw.kind!r}.", field=where)
+        raise InvalidLine(f"{where}: unknown line kind {raw.kind!r}.", field=where)
     if debit and credit:
-        raise InvalidEntry(f"{where}: a line is either a debit or a credit, not both.",
-                           field=where)
+        raise InvalidLine(f"{where}: a line is either a debit or a credit, not both.",
+                          field=where)
     if not debit and not credit:
         if not foreign or (bool(debit_base) == bool(credit_base)):
-            raise InvalidEntry(f"{where}: a line needs a positive debit or credit.", field=where)
+            raise InvalidLine(f"{where}: a line needs a positive debit or credit.", field=where)
         # A rounding line: base currency only (ARCHITECTURE §4).
-        return Entry(raw.account_code, Decimal("0").quantize(Decimal(1).scaleb(-places)),
-                     Decimal("0").quantize(Decimal(1).scaleb(-places)),
-                     debit_base, credit_base, raw.description, party, document)
+        return Line(raw.account_code, Decimal("0").quantize(Decimal(1).scaleb(-places)),
+                    Decimal("0").quantize(Decimal(1).scaleb(-places)),
+                    debit_base, credit_base, raw.description, party, document)
     if debit_base or credit_base:
         expected = round_half_up((debit or credit) * rate, BASE_PLACES)
         given = debit_base or credit_base
         if (bool(debit) != bool(debit_base)) or given != expected:
-            raise InvalidEntry(f"{where}: the base amount is the amount times the rate "
-                               f"({expected}); put a difference on a rounding line.",
-                               field=where)
+            raise InvalidLine(f"{where}: the base amount is the amount times the rate "
+                              f"({expected}); put a difference on a rounding line.",
+                              field=where)
     zero_base = Decimal("0.00")
     base = round_half_up((debit or credit) * rate, BASE_PLACES)
     if base >= MAX_AMOUNT:  # a large amount at a large rate
         raise InvalidAmountError(f"{where}: {base} in the base currency is larger than "
                                  f"Saldo accepts (below {MAX_AMOUNT:,.0f}).", field=where)
     if debit:
-        return Entry(raw.account_code, debit, credit, base, zero_base, raw.description, party,
-                     document)
-    return Entry(raw.account_code, debit, credit, zero_base, base, raw.description, party,
-                 document)
+        return Line(raw.account_code, debit, credit, base, zero_base, raw.description, party,
+                    document)
+    return Line(raw.account_code, debit, credit, zero_base, base, raw.description, party,
+                document)
 
 
 
@@ -655,29 +653,29 @@ class JournalTransaction:
 RETAINED_EARNINGS, ACCUMULATED_LOSSES = "5310", "5320"
 
 
-def closing_entry(balances: Mapping[str, Decimal], year_end: date, year: int,
-                  base_currency: str) -> Content | None:
+def closing_content(balances: Mapping[str, Decimal], year_end: date, year: int,
+                    base_currency: str) -> Content | None:
     """The year-end closing transaction: every revenue and expense account's balance
     (``debit − credit`` as of the year's last day) moved to retained earnings -- 5310 for a
     profit, 5320 for a loss. ``None`` when there is nothing to move.
 
     Worked example: revenue 6110 has a credit balance of 1,000.00 and expense 7410 a debit
     balance of 600.00; the entry is Dr 6110 1,000.00, Cr 7410 600.00, Cr 5310 400.00."""
-    entries: list[Entry] = []
+    lines: list[Line] = []
     zero = Decimal("0.00")
     for code, balance in sorted(balances.items()):
         if balance > 0:
-            entries.append(Entry(code, zero, balance, zero, balance, "Year-end closing"))
+            lines.append(Line(code, zero, balance, zero, balance, "Year-end closing"))
         elif balance < 0:
-            entries.append(Entry(code, -balance, zero, -balance, zero, "Year-end closing"))
-    if not entries:
+            lines.append(Line(code, -balance, zero, -balance, zero, "Year-end closing"))
+    if not lines:
         return None
     result = -sum(balances.values(), Decimal(0))  # credit balances are profit
     if result > 0:
-        entries.append(Entry(RETAINED_EARNINGS, zero, result, zero, result,
-                             f"Profit of fiscal year {year}"))
+        lines.append(Line(RETAINED_EARNINGS, zero, result, zero, result,
+                          f"Profit of fiscal year {year}"))
     elif result < 0:
-        entries.append(Entry(ACCUMULATED_LOSSES, -result, zero, -result, zero,
-                             f"Loss of fiscal year {year}"))
+        lines.append(Line(ACCUMULATED_LOSSES, -result, zero, -result, zero,
+                          f"Loss of fiscal year {year}"))
     return Content(year_end, f"Year-end closing of fiscal year {year}", None, base_currency,
-                   Decimal(1), tuple(entries))
+                   Decimal(1), tuple(lines))
