@@ -11,7 +11,8 @@ from saldo.reporting.service import ReportingService
 
 
 def build(w: Wiring) -> ReportingService:
-    return ReportingService(w.app_db, w.service("ledger", LedgerService))
+    return ReportingService(w.app_db, w.service("ledger", LedgerService),
+                            threads=w.render_threads)
 
 
 def routers() -> list[APIRouter]:

@@ -105,7 +105,9 @@ class World:
             await ledger.close_fiscal_year(ctx, 2025)
         reader = await identity.member_context(company.id, "chief",
                                                Permission.REPORTS_FINANCIAL)
-        return Books(ReportingService(self.h.container.app_db, ledger), reader, txs)
+        return Books(ReportingService(self.h.container.app_db, ledger,
+                                      threads=self.h.container.reporting.threads),
+                     reader, txs)
 
 
 @pytest.fixture
