@@ -22,6 +22,8 @@ from saldo.platform.uow import UnitOfWork
 
 
 class Accounts(Books):
+    """The chart of accounts' use cases (part of :class:`~saldo.ledger.service.LedgerService`)."""
+
     async def load_chart(self, conn: Connection, company: Company, user: User) -> None:
         """Copy the company's chart into its books (identity's hook: runs in the
         transaction that creates the company, before the company has a unit of work)."""

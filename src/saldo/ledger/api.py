@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.errors import RuleViolation
 from saldo.kernel.money import ISO_CURRENCIES, amount_text, minor_units, round_half_up
 from saldo.ledger import domain as d
@@ -33,6 +33,7 @@ from saldo.platform.http import (
     ExactJsonBody,
     QueryBool,
     StrictRoute,
+    Text,
     problem_responses,
 )
 
@@ -430,12 +431,12 @@ def router() -> APIRouter:
                 places = minor_units(currency)
                 return CurrencyBalanceOut(
                     code=code, as_of=day, currency=currency,
-                    debit=_amount_in(found.amount_debit, places),
-                    credit=_amount_in(found.amount_credit, places),
-                    balance=_amount_in(found.amount_debit - found.amount_credit, places),
-                    base_currency=settings.base_currency, debit_base=_money(found.debit),
-                    credit_base=_money(found.credit),
-                    balance_base=_money(found.debit - found.credit))
+                    debit=_amount_in(found.debit, places),
+                    credit=_amount_in(found.credit, places),
+                    balance=_amount_in(found.debit - found.credit, places),
+                    base_currency=settings.base_currency, debit_base=_money(found.debit_base),
+                    credit_base=_money(found.credit_base),
+                    balance_base=_money(found.debit_base - found.credit_base))
             debit, credit = await queries.balance(conn, ctx.company_id, code, day,
                                                   postable=row["postable"])
             foreign = await queries.currency_balances(conn, ctx.company_id, code, day,
@@ -444,11 +445,11 @@ def router() -> APIRouter:
                           balance=_money(debit - credit), currency=settings.base_currency,
                           foreign=[ForeignBalanceOut(
                               currency=f.currency,
-                              debit=_amount_in(f.amount_debit, minor_units(f.currency)),
-                              credit=_amount_in(f.amount_credit, minor_units(f.currency)),
-                              balance=_amount_in(f.amount_debit - f.amount_credit,
-                                                 minor_units(f.currency)),
-                              balance_base=_money(f.debit - f.credit)) for f in foreign]
+                              debit=_amount_in(f.debit, minor_units(f.currency)),
+                              credit=_amount_in(f.credit, minor_units(f.currency)),
+                              balance=_amount_in(f.debit - f.credit, minor_units(f.currency)),
+                              balance_base=_money(f.debit_base - f.credit_base))
+                                   for f in foreign]
                           or None)
 
     # ----------------------------------------------------------------- transactions

@@ -11,7 +11,6 @@ from datetime import date
 from uuid import UUID
 
 import orjson
-import structlog
 
 from saldo.fx import queries as fx_queries
 from saldo.identity import queries as identity_queries
@@ -29,8 +28,6 @@ from saldo.ledger.domain import (
 from saldo.ledger.projections import TRANSACTION_STREAM_PREFIX
 from saldo.platform.db import Connection
 from saldo.platform.uow import UnitOfWork, UnitsOfWork
-
-log = structlog.get_logger("saldo.ledger")
 
 TRANSACTION_STREAM = "ledger.transaction"
 CHART_STREAM = "ledger.chart"

@@ -25,6 +25,8 @@ from saldo.platform.uow import PrepareFirst, UnitOfWork
 
 
 class Calendar(Books):
+    """The fiscal calendar's use cases (part of :class:`~saldo.ledger.service.LedgerService`)."""
+
     async def open_fiscal_year(self, company_id: UUID, year: int) -> None:
         """Create the year's twelve periods (and the journal's monthly partitions)."""
         if (company_id, year) in self._open_years:

@@ -133,6 +133,10 @@ class Revaluation:
 
 
 class Journal(Calendar):
+    """Journal transactions' use cases and the posting port (part of
+    :class:`~saldo.ledger.service.LedgerService`); a posting takes the calendar's
+    open-period lock and gap-free number."""
+
     # ------------------------------------------------------------------ the posting port
 
     async def post_journal(self, uow: UnitOfWork, draft: JournalDraft) -> PostedJournal:

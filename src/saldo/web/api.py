@@ -32,6 +32,7 @@ from starlette.responses import Response
 from saldo.billing.service import DocumentInput, LineInput
 from saldo.identity.service import CompanyContext, Origin, Permission, Role
 from saldo.kernel.errors import Forbidden, NotFound, RuleViolation, SaldoError
+from saldo.kernel.money import amount_text
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import ContentInput, LineDraft
 from saldo.platform.http import STATUS_BY_ERROR, status_for
@@ -786,7 +787,7 @@ def _json_block(data: Any) -> str:
 
 def _plain(value: Any) -> str:
     amount = Decimal(str(value))
-    return "" if amount == 0 else f"{amount:.2f}"
+    return "" if amount == 0 else amount_text(amount)
 
 
 class InvalidDraft(RuleViolation):
