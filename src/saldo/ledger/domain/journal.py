@@ -73,8 +73,11 @@ class LineDraft:
     not yet checked. :func:`check_content` turns it into a :class:`Line`."""
 
     account_code: str
+    #: In the transaction's currency (as the HTTP contract's ``entries[].debit``).
     debit: object = None
     credit: object = None
+    #: In GEL, the base currency: given only to state the converted amount, or alone on a
+    #: rounding or exchange-difference line.
     debit_base: object = None
     credit_base: object = None
     description: str = ""
@@ -115,8 +118,10 @@ class Line:
     GEL amount; a rounding line has zero currency amount and a base amount only."""
 
     account_code: str
+    #: In the transaction's currency.
     debit: Decimal
     credit: Decimal
+    #: In GEL, the base currency (equal to the above in a GEL transaction).
     debit_base: Decimal
     credit_base: Decimal
     description: str = ""
