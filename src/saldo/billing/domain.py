@@ -112,22 +112,6 @@ class InvalidDocument(RuleViolation):
 
 _TAX_ID = re.compile(r"^[0-9]{9}$|^[0-9]{11}$", re.ASCII)
 
-#: IBAN bank code -> (BIC, bank), georgia.md §6 (NBG's IBAN code list).
-GE_BANKS: dict[str, tuple[str, str]] = {
-    "BG": ("BAGAGE22", "Bank of Georgia"), "TB": ("TBCBGE22", "TBC Bank"),
-    "LB": ("LBRTGE22", "Liberty Bank"), "BS": ("CBASGE22", "Basisbank"),
-    "CD": ("JSCRGE22", "Credo Bank"), "FG": ("FGEOGE22", "Credo Bank"),
-    "PC": ("MIBGGE22", "ProCredit Bank"), "CR": ("CRTUGE22", "Cartu Bank"),
-    "KS": ("TEBAGE22", "Terabank"), "HB": ("HABGGE22", "Halyk Bank Georgia"),
-    "BT": ("DISNGE22", "Silk Road Bank"), "VT": ("UGEBGE22", "VTB Bank Georgia"),
-    "ZB": ("TCZBGE22", "Ziraat Bank Georgia"), "PB": ("PAHAGE22", "PASHA Bank Georgia"),
-    "IS": ("ISBKGE22", "Isbank Georgia"), "PS": ("PSRAGE22", "Paysera Bank Georgia"),
-    "HS": ("HAJSGE22", "Hash Bank"), "PV": ("PAVEGE22", "Pave Bank Georgia"),
-    "MB": ("MOMBGE22", "MBC"), "BC": ("BCRYGE22", "Crystal"),
-    "TR": ("TRESGE22", "State Treasury"), "NB": ("BNLNGE22", "National Bank of Georgia"),
-}
-
-
 def check_tax_id(tax_id: str, country: str) -> str:
     """A Georgian tax id is 9 digits (a company, or a foreigner's number from the Revenue
     Service) or 11 (a citizen's personal number), georgia.md §6; no public check digit
@@ -150,10 +134,9 @@ def check_iban(iban: str) -> str:
 
 
 def bank_of(iban: str | None) -> tuple[str, str] | None:
-    """(BIC, bank name) of a Georgian IBAN's bank code."""
-    if not iban or not iban.startswith("GE"):
-        return None
-    return GE_BANKS.get(iban[4:6])
+    """(BIC, bank name) of a Georgian IBAN's bank code (saldo.kernel.iban)."""
+    found = kernel_iban.bank(iban)
+    return None if found is None else (found.bic, found.name)
 
 
 # ---------------------------------------------------------------------- VAT codes

@@ -30,7 +30,7 @@ import orjson
 from saldo.identity.service import CompanyContext
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import CompanySettings, LedgerService
-from saldo.platform.db import Connection, Database
+from saldo.platform.db import Connection, Database, ReadPool
 from saldo.reporting import domain as d
 from saldo.reporting import layouts, render
 from saldo.reporting.document import Language, ReportDocument
@@ -92,7 +92,7 @@ class Options:
 
 
 class ReportingService:
-    def __init__(self, db: Database, ledger: LedgerService, *, threads: Executor,
+    def __init__(self, db: Database | ReadPool, ledger: LedgerService, *, threads: Executor,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.db, self.ledger, self.now = db, ledger, now
         #: The render threads (:func:`render_threads`), shared by the process.
