@@ -73,6 +73,12 @@ class CounterpartyOut(BaseModel):
     email: str | None
     phone: str | None
     address: str | None
+    tax_id_check: str | None = Field(default=None, description=(
+        "The tax id checked on rs.ge when created (decision 0063): verified, pending "
+        "(rs.ge could not be asked; asked again), failed (the service user was refused), "
+        "not_registered; null when not checked"))
+    tax_id_check_detail: str | None = None
+    tax_id_checked_at: dt.datetime | None = None
 
 
 class CounterpartyPage(BaseModel):

@@ -51,6 +51,13 @@ class DuplicateTaxId(Conflict):
     title = "A counterparty with this tax id exists"
 
 
+class TaxIdUnknown(RuleViolation):
+    """rs.ge answered and knows no company with this 9-digit tax id (decision 0063)."""
+
+    code = "tax_id_unknown"
+    title = "The Revenue Service knows no company with this tax id"
+
+
 class CounterpartyNotFound(NotFound):
     code = "counterparty_not_found"
 
@@ -348,6 +355,27 @@ class CounterpartyRegistered(DomainEvent):
     email: str | None
     phone: str | None
     address: str | None
+    by: str
+
+
+#: What a tax-id check against a registry (rs.ge) found (decision 0063): ``verified``
+#: (name and VAT status taken from it), ``pending`` (the registry could not be asked; it
+#: is asked again), ``failed`` (it refused the company's service user: fix it, then check
+#: again), ``not_registered`` (an 11-digit personal number the registry does not list).
+TAX_ID_CHECK_STATES = ("verified", "pending", "failed", "not_registered")
+
+
+@dataclass(frozen=True, slots=True)
+class CounterpartyTaxIdChecked(DomainEvent):
+    """A counterparty's tax id checked against a registry; when ``verified`` the
+    registry's name and VAT status replace what the counterparty had."""
+
+    counterparty_id: UUID
+    status: str
+    source: str
+    name: str | None
+    vat_payer: bool | None
+    detail: str
     by: str
 
 

@@ -279,6 +279,7 @@ _MENU: tuple[tuple[str, str, Permission], ...] = (
     ("vat_return", "vat", Permission.REPORTS_TAX),
     ("payroll", "payroll", Permission.PAYROLL_READ),
     ("bank", "bank", Permission.BANK_READ),
+    ("rs_ge", "rs", Permission.DOCUMENTS_READ),  # saldo.web.rsge_pages
     ("users", "users", Permission.COMPANY_READ),
 )
 

@@ -11,7 +11,7 @@ from saldo.ledger.service import LedgerService
 from saldo.platform.registry import Context, Wiring
 from saldo.reporting.service import ReportingService
 from saldo.tax.service import TaxService
-from saldo.web import api
+from saldo.web import api, rsge_pages
 from saldo.web.service import WebService
 
 
@@ -27,7 +27,7 @@ def build(w: Wiring) -> WebService:
 
 
 def routers() -> list[APIRouter]:
-    return [api.router()]
+    return [api.router(), rsge_pages.router()]
 
 
 CONTEXT = Context(

@@ -67,8 +67,11 @@ class FakeBilling:
         return uuid4()
 
     async def register_counterparty(self, ctx: CompanyContext, name: str, tax_id: str,
-                                    vat_payer: bool) -> UUID:
+                                    vat_payer: bool, detail: str = "") -> UUID:
         return uuid4()
+
+    async def pending_checks(self, conn: Connection, company_id: UUID) -> list[tuple[UUID, str]]:
+        return []
 
     def invoice(self, *lines: tuple[str, str, str], number: str = "INV-0001",
                 corrects: UUID | None = None, correction_type: int | None = None,
