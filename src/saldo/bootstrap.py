@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +39,7 @@ from saldo.platform.registry import Context, Wiring
 from saldo.platform.runtime import in_background
 from saldo.platform.settings import Settings
 from saldo.platform.uow import UnitsOfWork
-from saldo.reporting.service import ReportingService
+from saldo.reporting.service import ReportingService, render_threads
 
 log = structlog.get_logger("saldo.bootstrap")
 
@@ -99,6 +101,14 @@ def async_projections(wiring: Wiring) -> list[Projection]:
     return [EventTypeCounts(), *(p for c in registry.CONTEXTS for p in c.async_projections(wiring))]
 
 
+@functools.cache
+def render_pool() -> Executor:
+    """The process's render threads (reporting's CSV, XLSX and PDF): one pool however
+    many containers a process builds (tests build one per test), like the process's
+    CPU, which is what it rations."""
+    return render_threads()
+
+
 def tables() -> list[str]:
     """Every context's tables (tests empty them between tests)."""
     return [t for c in registry.CONTEXTS for t in c.tables]
@@ -138,7 +148,7 @@ class Container:
         self.store = EventStore(upcasters(), inline_projections())
         self.units = UnitsOfWork(self.app_db, self.store)
         self.wiring = Wiring(settings, self.db, self.app_db, self.store, self.units,
-                             reads=self.reads)
+                             render_pool(), reads=self.reads)
         for context in registry.CONTEXTS:
             if context.build is not None:
                 self.wiring.services[context.name] = context.build(self.wiring)

@@ -23,9 +23,9 @@ from saldo.billing.service import (
     LineInput,
     PaymentDraft,
 )
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.money import amount_text
-from saldo.platform.http import Bool, Date, ExactJsonBody, StrictRoute, problem_responses
+from saldo.platform.http import Bool, Date, ExactJsonBody, StrictRoute, Text, problem_responses
 
 
 async def billing_service(request: Request) -> BillingService:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,6 +42,9 @@ class Wiring:
     app_db: Database
     events: EventStore
     units: UnitsOfWork
+    #: Threads for CPU-bound work off the event loop (rendering reports), one pool per
+    #: process, built by the composition root.
+    render_threads: Executor
     #: Read-only reports: the streaming replica when ``SALDO_REPLICA_DATABASE_URL`` is
     #: set, falling back to ``app_db`` (docs/scaling.md). ``None``: ``app_db`` alone.
     reads: ReadPool | None = None

@@ -19,9 +19,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.platform.db import READ_SOURCE
-from saldo.platform.http import Date, QueryBool, StrictRoute, problem_responses
+from saldo.platform.http import Date, QueryBool, StrictRoute, Text, problem_responses
 from saldo.reporting import domain as d
 from saldo.reporting.domain import journal
 from saldo.reporting.service import Options, Report, ReportingService, journal_export

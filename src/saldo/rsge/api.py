@@ -12,10 +12,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.events import Actor
 from saldo.kernel.money import amount_text
-from saldo.platform.http import Bool, QueryBool, StrictRoute, problem_responses
+from saldo.platform.http import Bool, QueryBool, StrictRoute, Text, problem_responses
 from saldo.rsge import domain as d
 from saldo.rsge import queries
 from saldo.rsge.service import RsgeService

@@ -32,8 +32,9 @@ from starlette.responses import Response
 from saldo.billing.service import DocumentInput, LineInput
 from saldo.identity.service import CompanyContext, Origin, Permission, Role
 from saldo.kernel.errors import Forbidden, NotFound, RuleViolation, SaldoError
+from saldo.kernel.money import amount_text
 from saldo.ledger import queries as ledger_queries
-from saldo.ledger.service import ContentInput, EntryInput
+from saldo.ledger.service import ContentInput, LineDraft
 from saldo.platform.http import STATUS_BY_ERROR, status_for
 from saldo.reporting.service import Options
 from saldo.web import i18n
@@ -473,7 +474,7 @@ def router() -> APIRouter:
         if existing:
             tx = await ledger.amend(ctx, UUID(str(existing)), content, rid)
         else:
-            tx, _ = await ledger.create(ctx, content, None, rid)
+            tx, _ = await ledger.draft(ctx, content, None, rid)
         return JSONResponse({"id": str(tx.id),
                              "url": f"/c/{ctx.company_id}/journal/{tx.id}",
                              "message": i18n.t("saved", _lang(request))}, status_code=201)
@@ -787,7 +788,7 @@ def _json_block(data: Any) -> str:
 
 def _plain(value: Any) -> str:
     amount = Decimal(str(value))
-    return "" if amount == 0 else f"{amount:.2f}"
+    return "" if amount == 0 else amount_text(amount)
 
 
 class InvalidDraft(RuleViolation):
@@ -824,9 +825,9 @@ def _content(body: dict[str, Any]) -> ContentInput:
     for line in body["entries"][:10000]:
         if not isinstance(line, dict):
             continue
-        entries.append(EntryInput(_text(line.get("account_code"), 40).strip(),
-                                  _amount(line.get("debit")), _amount(line.get("credit")),
-                                  description=_text(line.get("description"))))
+        entries.append(LineDraft(_text(line.get("account_code"), 40).strip(),
+                                 _amount(line.get("debit")), _amount(line.get("credit")),
+                                 description=_text(line.get("description"))))
     return ContentInput(when, _text(body.get("description")), entries,
                         _text(body.get("reference"), 100).strip() or None)
 

@@ -14,17 +14,17 @@ from typing import Any
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
+from saldo.kernel.money import display_amount
 from saldo.web.domain import language
 
 LOCALES = {"ka": "ka_GE", "en": "en_GB"}
-_AMOUNT = "#,##0.00"
 
 
 def money(value: Any, lang: str) -> str:
     """An amount in the language's format, two decimals (``71 640,00``)."""
     if value is None or value == "":
         return ""
-    return format_decimal(Decimal(str(value)), format=_AMOUNT, locale=LOCALES[language(lang)])
+    return display_amount(Decimal(str(value)), 2, language(lang))
 
 
 def quantity(value: Any, lang: str) -> str:
