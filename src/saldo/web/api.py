@@ -1080,10 +1080,12 @@ def _form_lines(typed_lines: list[dict[str, str]], purchases: bool,
             found = chart.get(account)
             if found is None or not found["active"]:
                 raise UnknownLineAccount(f"There is no account {account}.", code=account,
-                                         field=f"lines[{len(lines)}].account_code")
+                                         field=f"lines[{len(lines)}].account_code",
+                                         form_row=i)
             if not found["postable"]:
                 raise NonPostableLineAccount(f"{account} is a header.", code=account,
-                                             field=f"lines[{len(lines)}].account_code")
+                                             field=f"lines[{len(lines)}].account_code",
+                                             form_row=i)
         lines.append(LineInput(line["description"], _amount(line["quantity"]) or "",
                                _amount(line["unit_price"]) or "", line["vat_code"],
                                account or None))
@@ -1127,6 +1129,8 @@ def _invoice_errors(exc: SaldoError, rows: list[int], lang: str,
     if found:
         index = int(found.group(1))
         row = rows[index] if index < len(rows) else index
+        if isinstance(exc.data.get("form_row"), int):  # found by the web before billing
+            row = exc.data["form_row"]
         cell = found.group(2)
         target = f"lines-{row}-{cell}" if cell else f"lines-{row}"
         if cell in ("quantity", "unit_price"):
