@@ -124,6 +124,7 @@
       remainder.className = left === 0n ? "balanced" : "unbalanced";
     };
     split.addEventListener("input", update);
+    split.addEventListener("change", update);
     split.addEventListener("keydown", function (event) {
       if ((event.ctrlKey || event.metaKey) && (event.key === "s" || event.key === "S")) {
         event.preventDefault();
