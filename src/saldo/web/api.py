@@ -281,6 +281,7 @@ _MENU: tuple[tuple[str, str, Permission], ...] = (
     ("periods", "periods", Permission.ACCOUNTS_READ),
     ("reports", "reports", Permission.REPORTS_FINANCIAL),
     ("documents", "documents", Permission.DOCUMENTS_READ),
+    ("payments", "payments", Permission.DOCUMENTS_READ),
     ("vat_return", "vat", Permission.REPORTS_TAX),
     ("payroll", "payroll", Permission.PAYROLL_READ),
     ("bank", "bank", Permission.BANK_READ),
@@ -619,6 +620,11 @@ def router() -> APIRouter:
                                    side=side, doc_status=status, statuses=DOCUMENT_STATUSES,
                                    may_write=ctx.may(Permission.DOCUMENTS_WRITE))
 
+    @web.get("/c/{company_id}/payments")
+    async def payments(request: Request, session: SignedIn, ctx: Documents) -> Response:
+        rows = await _web(request).payments(ctx)
+        return await _company_page(request, session, ctx, "payments.html", rows=rows)
+
     @web.get("/c/{company_id}/documents/new")
     async def new_invoice(request: Request, session: SignedIn, ctx: DocWriter,
                           side: str = "sales") -> Response:
@@ -784,9 +790,11 @@ def router() -> APIRouter:
 
     @web.get("/c/{company_id}/payroll")
     async def payroll(request: Request, session: SignedIn, ctx: PayrollReader) -> Response:
-        runs = await _web(request).payroll_runs(ctx)
+        service = _web(request)
+        runs = await service.payroll_runs(ctx)
+        staff = await service.employees(ctx, service.ledger.today())
         return await _company_page(request, session, ctx, "payroll.html", runs=runs,
-                                   may_write=ctx.may(Permission.PAYROLL_WRITE))
+                                   staff=staff, may_write=ctx.may(Permission.PAYROLL_WRITE))
 
     @web.get("/c/{company_id}/payroll/new")
     async def new_run(request: Request, session: SignedIn, ctx: PayrollWriter,

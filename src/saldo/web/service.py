@@ -319,6 +319,29 @@ class WebService:
         note = await self.billing.credit_note(ctx, document_id, on, lines, reference)
         return note.id
 
+    async def payments(self, ctx: CompanyContext, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest payments in and out, with their counterparty and the numbers of the
+        documents they settled (billing's read model)."""
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = list(reversed(await billing_queries.payments(conn, ctx.company_id)))[:limit]
+            names: dict[Any, str] = {}
+            numbers: dict[str, str] = {}
+            for row in rows:
+                cp = row["counterparty_id"]
+                if cp not in names:
+                    found = await billing_queries.counterparty(conn, ctx.company_id, cp)
+                    names[cp] = found["name"] if found else ""
+                for allocation in row["allocations"] or []:
+                    doc = str(allocation.get("document_id"))
+                    if doc not in numbers:
+                        got = await billing_queries.document(conn, ctx.company_id, UUID(doc))
+                        numbers[doc] = got["number"] if got else doc
+        return [{**r, "counterparty": names.get(r["counterparty_id"], ""),
+                 "settled": [{"document_id": a.get("document_id"),
+                              "number": numbers.get(str(a.get("document_id")), ""),
+                              "amount": a.get("amount")} for a in r["allocations"] or []]}
+                for r in rows]
+
     # ------------------------------------------------------------------ payroll
 
     async def employees(self, ctx: CompanyContext, on: date) -> list[dict[str, Any]]:

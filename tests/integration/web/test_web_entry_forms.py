@@ -154,6 +154,10 @@ async def test_a_credit_note_is_made_against_a_posted_invoice(h: Harness):
         return body
 
     # More than the invoice: 20 × 100.00 + VAT = 2,360.00 > 1,180.00.
+    r = await h.client.post(f"{location}/credit-note", data=note(**{
+        "lines-0-quantity": "20", "reference": "<script>x</script>"}))
+    assert not INLINE_SCRIPT.search(r.text)
+    assert 'value="&lt;script&gt;x&lt;/script&gt;"' in r.text
     r = await h.client.post(f"{location}/credit-note", data=note(**{"lines-0-quantity": "20"}))
     assert r.status_code == 422, r.text
     assert "is more than the 1180.00 that remains" in r.text
@@ -204,6 +208,7 @@ async def test_a_payroll_run_is_entered_computed_and_posted(h: Harness):
     base = f"/c/{books.company_id}"
     listing = await h.client.get(f"{base}/payroll")
     assert f'href="{base}/payroll/new"' in listing.text
+    assert "<td>Giorgi Kapanadze</td><td>01001022222</td>" in listing.text  # the staff
     page = await h.client.get(f"{base}/payroll/new?period=2026-03")
     assert page.status_code == 200
     assert not INLINE_SCRIPT.search(page.text)
@@ -227,6 +232,11 @@ async def test_a_payroll_run_is_entered_computed_and_posted(h: Harness):
                                                                "lines-2-gross": "100"}))
     assert r.status_code == 422
     assert error_at(r.text, "lines-2-employee").startswith("Choose an employee")
+    probe = await h.client.post(f"{base}/payroll/new", data=run(**{
+        "lines-2-employee": "<script>alert(1)</script>", "lines-2-gross": "1"}))
+    assert probe.status_code == 422
+    assert not INLINE_SCRIPT.search(probe.text)
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;"' in probe.text
     assert 'value="Levan"' in r.text
     assert 'value="1 000,00"' in r.text
     r = await h.client.post(f"{base}/payroll/new", data=run(**{"lines-1-gross": "-5"}))
@@ -357,6 +367,14 @@ async def test_a_bank_line_is_split_over_two_invoices_and_the_rest_kept_as_advan
         assert (await billing.invoice_doc(invoice["id"]))["status"] == "paid"
     bank = await h.client.get(f"{base}/bank")
     assert "/split" not in bank.text
+    # One payment of 2,000.00 settles both; its 230.00 stays as the customer's advance.
+    payments = await h.client.get(f"{base}/payments")
+    assert payments.status_code == 200
+    assert f'href="{base}/documents/{first["id"]}">{first["number"]}</a> 590.00' in \
+        payments.text
+    assert f'{second["number"]}</a> 1,180.00' in payments.text
+    assert '<td class="num">230.00</td>' in payments.text
+    assert "2,000.00 GEL" in payments.text
     # The line is reconciled: its page offers nothing to submit any more.
     page = await h.client.get(url)
     assert 'name="action"' not in page.text
