@@ -378,3 +378,51 @@ async def test_a_bank_line_is_split_over_two_invoices_and_the_rest_kept_as_advan
     # The line is reconciled: its page offers nothing to submit any more.
     page = await h.client.get(url)
     assert 'name="action"' not in page.text
+
+
+async def test_the_new_screens_follow_the_role_and_the_membership(h: Harness):
+    """Every new page as the API's rules: a reader (auditor) may read but gets 403 on each
+    form and action; someone of another company gets 404 for all of it."""
+    from billing_harness import Billing, line
+
+    books = await h.books()
+    billing = Billing(books)
+    customer = await billing.counterparty("შპს ზეტა", "204444444")
+    invoice = await billing.invoice(customer, "2026-03-02", [line("1", "100.00")])
+    await h.user("reader")
+    await h.member(books.chief, books.company_id, "reader", "auditor")
+    await h.other_books("b")
+    base = f"/c/{books.company_id}"
+    reads = [f"{base}/payments", f"{base}/payroll", f"{base}/documents/{invoice['id']}",
+             f"{base}/documents?side=purchases"]
+    forms = [f"{base}/documents/new?side=purchases",
+             f"{base}/documents/{invoice['id']}/credit-note", f"{base}/payroll/new",
+             f"{base}/bank/{invoice['id']}/split"]
+    posts = [f"{base}/documents/new", f"{base}/documents/{invoice['id']}/credit-note",
+             f"{base}/payroll/new", f"{base}/payroll/{invoice['id']}/post",
+             f"{base}/bank/{invoice['id']}/split"]
+    auditor = browser(h)
+    await sign_in(auditor, "reader")
+    page = await auditor.get(reads[0])
+    token = csrf_of(page.text)
+    for url in reads:
+        assert (await auditor.get(url)).status_code == 200, url
+    for url in forms:
+        assert (await auditor.get(url)).status_code == 403, url
+    for url in posts:
+        r = await auditor.post(url, data={"csrf_token": token, "action": "save"})
+        assert r.status_code == 403, url
+    await auditor.aclose()
+    stranger = browser(h)
+    await sign_in(stranger, "b-clerk")
+    page = await stranger.get("/companies")
+    token = csrf_of(page.text)
+    for url in reads + forms:
+        assert (await stranger.get(url)).status_code == 404, url
+    for url in posts:
+        r = await stranger.post(url, data={"csrf_token": token, "action": "save"})
+        assert r.status_code == 404, url
+    await stranger.aclose()
+    # The clerk may: a bank line that does not exist is 404, not a 500.
+    await sign_in(h.client, "clerk")
+    assert (await h.client.get(f"{base}/bank/{invoice['id']}/split")).status_code == 404
