@@ -664,6 +664,14 @@ def router() -> APIRouter:
                              document_id: UUID) -> Response:
         return await _document_page(request, session, ctx, document_id)
 
+    @web.get("/c/{company_id}/documents/{document_id}/pdf")
+    async def document_pdf(request: Request, session: SignedIn, ctx: Documents,
+                           document_id: UUID) -> Response:
+        body, number = await _web(request).billing.invoice_pdf(ctx.company_id, document_id,
+                                                               _lang(request))
+        return Response(body, media_type="application/pdf", headers={
+            "content-disposition": f"attachment; filename=\"{quote(number)}.pdf\""})
+
     @web.post("/c/{company_id}/documents/{document_id}/approve")
     async def approve_invoice(request: Request, session: SignedIn, ctx: DocApprover,
                               document_id: UUID, form: Form) -> Response:

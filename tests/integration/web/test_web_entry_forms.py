@@ -136,6 +136,13 @@ async def test_a_credit_note_is_made_against_a_posted_invoice(h: Harness):
     location = f"{base}/documents/{invoice['id']}"
     page = await h.client.get(location)
     assert f'href="{location}/credit-note"' in page.text
+    # The printable invoice, as the API's, from the page.
+    assert f'href="{location}/pdf"' in page.text
+    pdf = await h.client.get(f"{location}/pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert invoice["number"] in pdf.headers["content-disposition"]
     form_page = await h.client.get(f"{location}/credit-note")
     assert form_page.status_code == 200
     assert f"Credit note against {invoice['number']}" in form_page.text
@@ -394,7 +401,7 @@ async def test_the_new_screens_follow_the_role_and_the_membership(h: Harness):
     await h.other_books("b")
     base = f"/c/{books.company_id}"
     reads = [f"{base}/payments", f"{base}/payroll", f"{base}/documents/{invoice['id']}",
-             f"{base}/documents?side=purchases"]
+             f"{base}/documents?side=purchases", f"{base}/documents/{invoice['id']}/pdf"]
     forms = [f"{base}/documents/new?side=purchases",
              f"{base}/documents/{invoice['id']}/credit-note", f"{base}/payroll/new",
              f"{base}/bank/{invoice['id']}/split"]
