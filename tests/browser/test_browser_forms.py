@@ -93,6 +93,13 @@ def test_a_bill_from_the_keyboard_and_a_credit_note(
     css(browser, "a[href$='/documents/new?side=purchases']").click()
     css(browser, "tbody[data-lines] tr")
     check_screen(browser, "bill-new", problems)
+    # F1 lists the form's keys; Esc closes the list.
+    css(browser, "#i-date").click()
+    keys(browser, Keys.F1)
+    wait(browser, lambda d: d.find_element(By.ID, "form-help").get_attribute("open"))
+    assert "Ctrl+S" in css(browser, "#form-help").text
+    keys(browser, Keys.ESCAPE)
+    wait(browser, lambda d: not d.find_element(By.ID, "form-help").get_attribute("open"))
     Select(css(browser, "#i-customer")).select_by_value(supplier["id"])
     browser.execute_script("arguments[0].value = '2026-03-10'", css(browser, "#i-date"))
     css(browser, "#i-supplier-reference").click()

@@ -247,8 +247,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "supplier": ("Supplier", "მომწოდებელი"),
     "supplier_reference": ("Supplier's number", "მომწოდებლის ნომერი"),
     "creditable": ("Can still be credited", "შესაძლო დასაკრედიტებელი"),
-    "form_keys_hint": ("Enter: next field; on the last line, a new line. Ctrl+S: save.",
-                       "Enter: შემდეგი ველი; ბოლო სტრიქონზე — ახალი სტრიქონი. Ctrl+S: შენახვა."),
+    "form_keys_hint": ("Enter: next field; on the last line, a new line. Ctrl+S: save. "
+                       "F1: the shortcuts.",
+                       "Enter: შემდეგი ველი; ბოლო სტრიქონზე — ახალი სტრიქონი. Ctrl+S: შენახვა. "
+                       "F1: მალსახმობები."),
+    "key_enter_form": ("Next field; from a line's last field, the next line; on the last "
+                       "line, a new line", "შემდეგი ველი; სტრიქონის ბოლო ველიდან — შემდეგი "
+                       "სტრიქონი; ბოლო სტრიქონზე — ახალი სტრიქონი"),
+    "key_save_form": ("Save (the form's main button)", "შენახვა (ფორმის მთავარი ღილაკი)"),
+    "key_help": ("This list (? outside a text field)", "ეს სია (? ტექსტური ველის გარეთ)"),
     "new_credit_note": ("Credit note", "კრედიტ-ნოტა"),
     "new_credit_note_of": ("Credit note against {number}", "კრედიტ-ნოტა {number}-ზე"),
     "post_credit_note": ("Post the credit note", "კრედიტ-ნოტის გატარება"),

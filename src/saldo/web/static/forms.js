@@ -4,6 +4,7 @@
 //   Enter        next field; from a line's last field the next line; on the last line a
 //                new line (a copy of the row, emptied), without a round trip
 //   Ctrl+S       save (the form's primary button)
+//   F1, or ? outside a text field: the list of these keys
 // A bank line's split shows what the typed amounts allocate and what remains as they are
 // typed, in integer tetri (BigInt), never in floating point.
 (function () {
@@ -83,6 +84,19 @@
       if (i >= 0 && i < all.length - 1) { all[i + 1].focus(); }
     });
   });
+
+  var help = document.getElementById("form-help");
+  if (help) {
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      var typing = target && /^(INPUT|TEXTAREA)$/.test(target.tagName) &&
+        target.type !== "checkbox";
+      if (event.key === "F1" || (event.key === "?" && !typing)) {
+        event.preventDefault();
+        if (!help.open) { help.showModal(); }
+      }
+    });
+  }
 
   // ------------------------------------------------------------------ split of a bank line
 
