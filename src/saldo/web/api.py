@@ -597,16 +597,22 @@ def router() -> APIRouter:
 
     @web.get("/c/{company_id}/accounts/{code}")
     async def account_card(request: Request, session: SignedIn, ctx: Reports, code: str,
-                           date_from: str | None = None,
-                           date_to: str | None = None) -> Response:
+                           date_from: str | None = None, date_to: str | None = None,
+                           page: int = 1) -> Response:
         service = _web(request)
         options = Options(date_from=_date(date_from), date_to=_date(date_to),
                           account=code[:40], format="json")
         built, _ = await service.reporting.build(ctx, "general-ledger", options)
         data = built.as_json(_lang(request))
         query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
+        cards, pages = _card_pages(data.get("accounts") or [], page)
+        page = max(1, min(page, pages))
+        links = {name: f"?{urlencode({**query, 'page': number})}"
+                 for name, number in (("earlier", page - 1), ("later", page + 1))
+                 if 1 <= number <= pages}
         return await _company_page(request, session, ctx, "account.html", code=code,
-                                   data=data, filters=query)
+                                   data=data, cards=cards, filters=query, page=page,
+                                   pages=pages, links=links)
 
     # ----------------------------------------------------------------- other contexts
 
@@ -995,6 +1001,31 @@ def _amount(value: Any) -> str | None:
         return None
     text = value.replace("\u00a0", "").replace(" ", "")
     return text.replace(",", ".") if "," in text and "." not in text else text.replace(",", "")
+
+
+#: Lines an account card shows per page: a busy bank account has thousands in a month,
+#: and rendering them all was most of the page's time (bench/web.py, docs/web.md).
+CARD_LINES = 500
+
+
+def _card_pages(cards: list[dict[str, Any]], page: int
+                ) -> tuple[list[dict[str, Any]], int]:
+    """The account cards' lines of one page, each card with the balance brought forward
+    to its first shown line and carried forward from its last (the running balance goes
+    on across pages), and how many pages the longest card has."""
+    pages = max([1, *((len(c.get("lines") or []) + CARD_LINES - 1) // CARD_LINES
+                      for c in cards)])
+    page = max(1, min(page, pages))
+    start = (page - 1) * CARD_LINES
+    shown = []
+    for card in cards:
+        lines = card.get("lines") or []
+        part = lines[start:start + CARD_LINES]
+        before = lines[start - 1]["balance"] if 0 < start <= len(lines) else card["opening"]
+        shown.append({**card, "lines": part, "brought_forward": before,
+                      "carried_forward": part[-1]["balance"] if part else before,
+                      "first": start == 0, "last": start + CARD_LINES >= len(lines)})
+    return shown, pages
 
 
 def _options(name: str, date_from: str | None, date_to: str | None, fmt: str) -> Options:
