@@ -242,9 +242,9 @@ class WebService:
         """The company's next returns from the tax calendar (VAT, income tax, profit tax,
         property tax: each context's return sources), due dates moved to working days;
         the monthly 15th when the calendar has nothing ahead yet."""
-        found = [due for year in (today.year, today.year + 1)
-                 for due in await self.tax.calendar(ctx.company_id, year)
-                 if due.due_date >= today]
+        years = await asyncio.gather(*(self.tax.calendar(ctx.company_id, year)
+                                       for year in (today.year, today.year + 1)))
+        found = [due for dues in years for due in dues if due.due_date >= today]
         if found:
             return [{"date": d.due_date, "tax": d.tax, "period": d.period} for d in found[:4]]
         return [{"date": d, "tax": None, "period": None} for d in tax_deadlines(today)]
