@@ -196,28 +196,29 @@ class WebService:
         """Balances as of today (debit − credit, shown with the account's normal sign),
         the drafts waiting for approval and the approved ones waiting to be posted.
 
-        The four reads are independent, so they run at the same time, each on its own
-        pooled connection: the page waits for the slowest, not for the sum of about
-        fifteen round trips (bench/web.py, docs/web.md)."""
+        The reads are independent, so they run at the same time on their own pooled
+        connections (the balances, the waiting transactions, each year's tax calendar:
+        at most four): the page waits for the slowest, not for the sum of about fifteen
+        round trips (bench/web.py, docs/web.md)."""
         today = self.ledger.today()
 
-        async def headers(name: str, codes: tuple[str, ...]) -> tuple[str, Decimal]:
-            total = Decimal(0)
+        async def balances() -> dict[str, Decimal]:
+            figures: dict[str, Decimal] = {}
             async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
-                for code in codes:
-                    debit, credit = await ledger_queries.balance(
-                        conn, ctx.company_id, code, today, postable=False)
-                    total += debit - credit
-            return name, total if name != "payables" else -total
-
-        async def vat() -> tuple[str, Decimal]:
-            total = Decimal(0)
-            async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+                for name, codes in DASHBOARD_ACCOUNTS.items():
+                    total = Decimal(0)
+                    for code in codes:
+                        debit, credit = await ledger_queries.balance(
+                            conn, ctx.company_id, code, today, postable=False)
+                        total += debit - credit
+                    figures[name] = total if name != "payables" else -total
+                vat = Decimal(0)
                 for code in VAT_ACCOUNTS:
                     debit, credit = await ledger_queries.balance(
                         conn, ctx.company_id, code, today, postable=True)
-                    total += credit - debit
-            return "vat_due", total
+                    vat += credit - debit
+                figures["vat_due"] = vat
+            return figures
 
         async def waiting() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
@@ -229,11 +230,8 @@ class WebService:
                     ledger_queries.TransactionFilter(status="approved", limit=10))
             return drafts, approved
 
-        sums, lists, deadlines = await asyncio.gather(
-            asyncio.gather(*(headers(name, codes)
-                             for name, codes in DASHBOARD_ACCOUNTS.items()), vat()),
-            waiting(), self.deadlines(ctx, today))
-        figures = dict(sums)
+        figures, lists, deadlines = await asyncio.gather(
+            balances(), waiting(), self.deadlines(ctx, today))
         drafts, approved = lists
         return {"figures": figures, "drafts": drafts, "approved": approved,
                 "deadlines": deadlines}
