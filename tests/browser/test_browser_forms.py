@@ -100,7 +100,10 @@ def test_a_bill_from_the_keyboard_and_a_credit_note(
     assert "Ctrl+S" in css(browser, "#form-help").text
     keys(browser, Keys.ESCAPE)
     wait(browser, lambda d: not d.find_element(By.ID, "form-help").get_attribute("open"))
-    Select(css(browser, "#i-customer")).select_by_value(supplier["id"])
+    # The supplier found by its tax id in the search field; the select follows.
+    css(browser, "#i-find").send_keys("204777777")
+    wait(browser, lambda d: Select(d.find_element(By.ID, "i-customer"))
+         .first_selected_option.get_attribute("value") == supplier["id"])
     browser.execute_script("arguments[0].value = '2026-03-10'", css(browser, "#i-date"))
     css(browser, "#i-supplier-reference").click()
     keys(browser, "F-100", Keys.ENTER)

@@ -274,6 +274,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pension_employer": ("Pension (employer 2%)", "საპენსიო (დამსაქმებელი 2%)"),
     "payroll_run": ("payroll", "ხელფასი"),
     "payments": ("Payments", "გადახდები"),
+    "find_counterparty": ("Find by name or tax id", "ძებნა სახელით ან საიდ. კოდით"),
     "brought_forward": ("Brought forward", "გადმოტანილი ნაშთი"),
     "carried_forward": ("Carried forward", "გადასატანი ნაშთი"),
     "earlier_lines": ("Earlier lines", "წინა სტრიქონები"),

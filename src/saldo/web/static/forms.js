@@ -5,6 +5,7 @@
 //                new line (a copy of the row, emptied), without a round trip
 //   Ctrl+S       save (the form's primary button)
 //   F1, or ? outside a text field: the list of these keys
+// and a counterparty found by any part of its name or its tax id.
 // A bank line's split shows what the typed amounts allocate and what remains as they are
 // typed, in integer tetri (BigInt), never in floating point.
 (function () {
@@ -82,6 +83,26 @@
       }
       var all = fields(form), i = all.indexOf(target);
       if (i >= 0 && i < all.length - 1) { all[i + 1].focus(); }
+    });
+  });
+
+  // A counterparty found by name or tax id: the search field (shown only with this
+  // script) picks the option of the select the form sends.
+  document.querySelectorAll("input[data-pick]").forEach(function (input) {
+    var select = document.getElementById(input.getAttribute("data-pick"));
+    var options = document.getElementById(input.getAttribute("list")).options;
+    input.closest("[data-pick-box]").hidden = false;
+    input.addEventListener("input", function () {
+      var text = input.value.trim().toLowerCase();
+      if (!text) { return; }
+      var exact = null, found = [];
+      Array.prototype.forEach.call(options, function (o) {
+        var value = o.value.toLowerCase();
+        if (value === text) { exact = o; }
+        if (value.indexOf(text) >= 0) { found.push(o); }
+      });
+      var chosen = exact || (found.length === 1 ? found[0] : null);
+      if (chosen) { select.value = chosen.getAttribute("data-id"); }
     });
   });
 
