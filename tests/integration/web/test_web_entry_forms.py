@@ -433,3 +433,36 @@ async def test_the_new_screens_follow_the_role_and_the_membership(h: Harness):
     # The clerk may: a bank line that does not exist is 404, not a 500.
     await sign_in(h.client, "clerk")
     assert (await h.client.get(f"{base}/bank/{invoice['id']}/split")).status_code == 404
+
+
+async def test_a_bill_that_needs_approval_is_approved_by_another_person_then_posted(
+        h: Harness):
+    from billing_harness import Billing, line
+
+    books = await h.books()
+    await Billing(books, by="chief").call("PUT", "/billing-settings",
+                                          json={"require_approval": True})
+    billing = Billing(books)
+    supplier = await billing.counterparty("შპს ომეგა", "204333333")
+    # 3 × 10.00 at vat18 to 7420: 30.00 + 5.40 = 35.40.
+    bill = await billing.bill(supplier, "2026-03-10", [line("3", "10.00", account="7420")],
+                              post=False)
+    await sign_in(h.client, "clerk")
+    plant(h.client, "saldo_lang", "en")
+    location = f"/c/{books.company_id}/documents/{bill['id']}"
+    page = await h.client.get(location)
+    assert 'id="doc-total">35.40<' in page.text
+    assert f'action="{location}/approve"' not in page.text  # not by its author
+    r = await h.client.post(f"{location}/post", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 409
+    assert "Another person must approve this document before it is posted." in r.text
+    chief = browser(h)
+    await sign_in(chief, "chief")
+    seen = await chief.get(location)
+    assert f'action="{location}/approve"' in seen.text
+    r = await chief.post(f"{location}/approve", data={"csrf_token": csrf_of(seen.text)})
+    assert r.status_code == 303
+    await chief.aclose()
+    r = await h.client.post(f"{location}/post", data={"csrf_token": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert (await billing.bill_doc(bill["id"]))["status"] == "posted"
