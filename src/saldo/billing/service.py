@@ -622,6 +622,18 @@ class BillingService:
                              Actor(UUID(int=0), "reader"))
             return await self._load(uow, document_id)
 
+    async def invoice_pdf(self, company_id: UUID, document_id: UUID,
+                          lang: str) -> tuple[bytes, str]:
+        """The printable sales invoice or credit note (PDF) in ``ka`` or ``en``, and the
+        document's number (for the web application, which may not import the renderer)."""
+        from saldo.billing.render import invoice_pdf as render
+
+        doc = await self.document(company_id, document_id)
+        if not doc.kind.sales:
+            raise d.DocumentNotFound("No such invoice.", document_id=str(document_id))
+        data = await self.print_data(company_id, doc)
+        return render(data, "en" if lang == "en" else "ka"), doc.number
+
     async def print_data(self, company_id: UUID, doc: Document) -> dict[str, Any]:
         """What the printable invoice shows: seller, buyer (with tax ids), lines, totals."""
         async with self.db.transaction(company_id=company_id) as conn:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 
 #: Minor-unit exponent per ISO 4217 code; 2 unless listed.
 _MINOR_UNITS: dict[str, int] = {
@@ -82,9 +84,21 @@ def display_amount(amount: Decimal, places: int = 2, lang: str = "en") -> str:
     all of them rather than rounded away in print (:func:`padded`).
 
     ``display_amount(Decimal("1234.5"), lang="ka") == "1\u00a0234,50"``."""
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(padded(amount, places), format=pattern, locale=_LOCALES[lang],
-                          decimal_quantization=False)
+    return str(_pattern(places).apply(padded(amount, places), _locale(lang),
+                                      decimal_quantization=False))
+
+
+# Babel's objects parsed once: ``format_decimal`` parses the locale and the pattern again at
+# every call, which was most of the time a report page with a few hundred amounts spent
+# (bench/web.py). The formatting is still Babel's own.
+@lru_cache(maxsize=8)
+def _pattern(places: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "0" * places if places else ""))
+
+
+@lru_cache(maxsize=4)
+def _locale(lang: str) -> Locale:
+    return Locale.parse(_LOCALES[lang])
 
 
 def parse_amount(value: object) -> Decimal:

@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.dates import format_datetime, get_date_format
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import parse_pattern
 
 from saldo.kernel.money import display_amount
 from saldo.web.domain import language
 
 LOCALES = {"ka": "ka_GE", "en": "en_GB"}
+_QUANTITY = "#,##0.####"
+
+# Babel's own objects, parsed once: ``format_decimal``/``format_date`` parse the locale
+# and the pattern again at every call, which was most of the time a report page with a
+# few hundred amounts spent rendering (bench/web.py). The formatting is still Babel's.
+_LOCALE = {lang: Locale.parse(name) for lang, name in LOCALES.items()}
+_QUANTITY_PATTERN = parse_pattern(_QUANTITY)
+_DATE_PATTERN = {lang: parse_date_pattern(str(get_date_format("medium", locale=locale)))
+                 for lang, locale in _LOCALE.items()}
 
 
 def money(value: Any, lang: str) -> str:
@@ -31,8 +43,7 @@ def quantity(value: Any, lang: str) -> str:
     """A quantity in the language's format, as many decimals as it has (``2``, ``1,5``)."""
     if value is None or value == "":
         return ""
-    return format_decimal(Decimal(str(value)), format="#,##0.####",
-                          locale=LOCALES[language(lang)])
+    return str(_QUANTITY_PATTERN.apply(Decimal(str(value)), _LOCALE[language(lang)]))
 
 
 def day(value: dt.date | str | None, lang: str) -> str:
@@ -40,7 +51,13 @@ def day(value: dt.date | str | None, lang: str) -> str:
         return ""
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
-    return format_date(value, format="medium", locale=LOCALES[language(lang)])
+    return _day(value, language(lang))
+
+
+@lru_cache(maxsize=4096)
+def _day(value: dt.date, lang: str) -> str:
+    # A page shows the same few dates many times (an account card's month).
+    return str(_DATE_PATTERN[lang].apply(value, _LOCALE[lang]))
 
 
 def moment(value: dt.datetime | None, lang: str) -> str:
@@ -225,6 +242,68 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "match_date": ("in time", "ვადაში"),
     "reconcile_to": ("Reconcile to {number}", "შედარება: {number}"),
     "reconcile_to_account": ("Or to account", "ან ანგარიშზე"),
+    "new_bill": ("New purchase bill", "ახალი შესყიდვის ანგარიში"),
+    "supplier": ("Supplier", "მომწოდებელი"),
+    "supplier_reference": ("Supplier's number", "მომწოდებლის ნომერი"),
+    "creditable": ("Can still be credited", "შესაძლო დასაკრედიტებელი"),
+    "form_keys_hint": ("Enter: next field; on the last line, a new line. Ctrl+S: save. "
+                       "F1: the shortcuts.",
+                       "Enter: შემდეგი ველი; ბოლო სტრიქონზე — ახალი სტრიქონი. Ctrl+S: შენახვა. "
+                       "F1: მალსახმობები."),
+    "key_enter_form": ("Next field; from a line's last field, the next line; on the last "
+                       "line, a new line", "შემდეგი ველი; სტრიქონის ბოლო ველიდან — შემდეგი "
+                       "სტრიქონი; ბოლო სტრიქონზე — ახალი სტრიქონი"),
+    "key_save_form": ("Save (the form's main button)", "შენახვა (ფორმის მთავარი ღილაკი)"),
+    "key_help": ("This list (? outside a text field)", "ეს სია (? ტექსტური ველის გარეთ)"),
+    "new_credit_note": ("Credit note", "კრედიტ-ნოტა"),
+    "new_credit_note_of": ("Credit note against {number}", "კრედიტ-ნოტა {number}-ზე"),
+    "post_credit_note": ("Post the credit note", "კრედიტ-ნოტის გატარება"),
+    "amount_due_long": ("Amount due", "გადასახდელი თანხა"),
+    "corrects": ("Corrects", "ასწორებს"),
+    "notes": ("Credit and debit notes", "კრედიტ- და დებეტ-ნოტები"),
+    "reversed": ("reversed", "შებრუნებული"),
+    "new_payroll_run": ("New payroll run", "ახალი სახელფასო უწყისი"),
+    "payroll_hint": ("An employee is found by personal number or name.",
+                     "თანამშრომელი მოიძებნება პირადი ნომრით ან სახელით."),
+    "calculate_run": ("Calculate and save draft", "გამოთვლა და პროექტის შენახვა"),
+    "employee": ("Employee", "თანამშრომელი"),
+    "gross": ("Gross", "დარიცხული"),
+    "net_pay": ("Net pay", "ხელზე ასაღები"),
+    "pension_employee": ("Pension (employee 2%)", "საპენსიო (დასაქმებული 2%)"),
+    "pension_employer": ("Pension (employer 2%)", "საპენსიო (დამსაქმებელი 2%)"),
+    "payroll_run": ("payroll", "ხელფასი"),
+    "payments": ("Payments", "გადახდები"),
+    "find_counterparty": ("Find by name or tax id", "ძებნა სახელით ან საიდ. კოდით"),
+    "brought_forward": ("Brought forward", "გადმოტანილი ნაშთი"),
+    "carried_forward": ("Carried forward", "გადასატანი ნაშთი"),
+    "earlier_lines": ("Earlier lines", "წინა სტრიქონები"),
+    "later_lines": ("Later lines", "მომდევნო სტრიქონები"),
+    "page_of": ("page {page} of {pages}", "გვერდი {page} / {pages}"),
+    "direction": ("Direction", "მიმართულება"),
+    "settles": ("Settles", "ფარავს"),
+    "advance": ("Advance", "ავანსი"),
+    "money_in": ("in", "შემოსავალი"),
+    "money_out": ("out", "გასავალი"),
+    "employees": ("Employees", "თანამშრომლები"),
+    "personal_number": ("Personal number", "პირადი ნომერი"),
+    "start_date": ("Start", "დაწყება"),
+    "end_date": ("End", "დასრულება"),
+    "salary": ("Salary", "ხელფასი"),
+    "split_line": ("Split over several documents", "რამდენიმე დოკუმენტზე გადანაწილება"),
+    "split_hint": ("Type the amount each document receives; what is left stays visible "
+                   "and must be allocated or kept as the counterparty's advance.",
+                   "ჩაწერეთ თითოეულ დოკუმენტზე გასანაწილებელი თანხა; ნაშთი ჩანს და "
+                   "უნდა გადანაწილდეს ან დარჩეს კონტრაგენტის ავანსად."),
+    "open_documents": ("Open documents", "ღია დოკუმენტები"),
+    "no_open_documents": ("No open documents of this direction.",
+                          "ამ მიმართულების ღია დოკუმენტი არ არის."),
+    "suggested": ("suggested", "შეთავაზებული"),
+    "line_amount": ("Line", "სტრიქონი"),
+    "allocated": ("Allocated", "განაწილებული"),
+    "remainder": ("Not allocated", "გაუნაწილებელი"),
+    "keep_advance": ("Keep what is not allocated as the counterparty's advance",
+                     "გაუნაწილებელი თანხა დარჩეს კონტრაგენტის ავანსად"),
+    "recalculate": ("Recalculate", "გადათვლა"),
     # Problems: the API's codes as sentences.
     "not_authenticated": ("Wrong username or password.",
                           "მომხმარებლის სახელი ან პაროლი არასწორია."),
@@ -297,6 +376,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bank_line_not_found": ("No such statement line.", "ასეთი ამონაწერის სტრიქონი არ არსებობს."),
     "documents_unavailable": ("There are no documents to reconcile to; choose an account.",
                               "შესადარებელი დოკუმენტები არ არის; აირჩიეთ ანგარიში."),
+    "choose_supplier": ("Choose a supplier.", "აირჩიეთ მომწოდებელი."),
+    "choose_line_account": ("Write the account this line is booked to (code or name).",
+                            "ჩაწერეთ ანგარიში, რომელზეც სტრიქონი გატარდება (კოდი ან სახელი)."),
+    "credit_before_invoice": ("A credit note cannot be dated before its document.",
+                              "კრედიტ-ნოტა დოკუმენტზე ადრე ვერ დათარიღდება."),
+    "credit_exceeds_invoice": ("The credit note's {total} is more than the {remaining} that "
+                               "remains of the document.",
+                               "კრედიტ-ნოტის თანხა {total} აღემატება დოკუმენტის დარჩენილ "
+                               "{remaining}-ს."),
+    "duplicate_supplier_reference": ("This supplier's bill {supplier_reference} is entered "
+                                     "already.",
+                                     "მომწოდებლის ანგარიში {supplier_reference} უკვე "
+                                     "შეყვანილია."),
+    "choose_employee": ("Choose an employee: a personal number or a name only one has.",
+                        "აირჩიეთ თანამშრომელი: პირადი ნომერი ან უნიკალური სახელი."),
+    "employee_twice": ("This employee is in the run already.",
+                       "ეს თანამშრომელი უწყისში უკვე არის."),
+    "no_employees": ("A payroll run needs at least one employee.",
+                     "სახელფასო უწყისს სჭირდება მინიმუმ ერთი თანამშრომელი."),
+    "invalid_period": ("Not a month: write it as 2026-03.", "არასწორი თვე: ჩაწერეთ 2026-03."),
+    "payroll_run_exists": ("This month has a payroll run already; discard or reverse it first.",
+                           "ამ თვეს სახელფასო უწყისი უკვე აქვს; ჯერ გააუქმეთ ან შეაბრუნეთ."),
+    "negative_gross": ("The gross cannot be negative.", "დარიცხული თანხა უარყოფითი ვერ იქნება."),
+    "invalid_payroll_run": ("This payroll run is not valid.", "სახელფასო უწყისი არასწორია."),
+    "payroll_run_not_found": ("No such payroll run.", "ასეთი სახელფასო უწყისი არ არსებობს."),
+    "remainder_unallocated": ("{amount} of the line is not allocated: allocate it, or keep it "
+                              "as the counterparty's advance.",
+                              "სტრიქონის {amount} არ არის განაწილებული: გაანაწილეთ ან "
+                              "დატოვეთ კონტრაგენტის ავანსად."),
+    "no_allocations": ("Allocate the line to at least one document.",
+                       "გაანაწილეთ სტრიქონი მინიმუმ ერთ დოკუმენტზე."),
     "validation_failed": ("Some fields are not valid.", "ზოგიერთი ველი არასწორია."),
 }
 
