@@ -46,7 +46,7 @@ from saldo.billing.service import (
 )
 from saldo.identity.domain import Permission
 from saldo.kernel.money import round_half_up
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 
 CODES = ("vat18", "vat18", "vat18", "export0", "exempt")
 REVENUE = {"vat18": "6110", "export0": "6115", "exempt": "6110"}
@@ -70,11 +70,11 @@ def journal(doc: DocumentInput) -> ContentInput:
     for line in doc.lines:
         net = round_half_up(Decimal(str(line.quantity)) * Decimal(str(line.unit_price)), 2)
         vat = round_half_up(net * Decimal("0.18"), 2) if line.vat_code == "vat18" else Decimal(0)
-        entries.append(EntryInput(REVENUE[line.vat_code], credit=str(net)))
+        entries.append(LineDraft(REVENUE[line.vat_code], credit=str(net)))
         if vat:
-            entries.append(EntryInput("3330", credit=str(vat)))
+            entries.append(LineDraft("3330", credit=str(vat)))
         total += net + vat
-    return ContentInput(doc.date, "Invoice", [EntryInput("1410", debit=str(total)), *entries])
+    return ContentInput(doc.date, "Invoice", [LineDraft("1410", debit=str(total)), *entries])
 
 
 async def timed(client: httpx.AsyncClient, url: str, headers: dict[str, str], params: dict,

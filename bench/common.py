@@ -47,7 +47,7 @@ from psycopg import errors as pg_errors
 from saldo import bootstrap
 from saldo.identity.domain import NewCompany, Permission, Role, User
 from saldo.kernel.ids import new_id
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 from saldo.platform import embedded
 from saldo.platform.db import Connection, connect
 from saldo.platform.migrations import upgrade
@@ -526,9 +526,9 @@ class Journal:
         total = sum(parts, Decimal("0.00"))
         one_debit = rng.random() < 0.5  # one debit against n-1 credits, or the mirror
         first_side, other_side = ("debit", "credit") if one_debit else ("credit", "debit")
-        entries = [EntryInput(accounts[0], **{first_side: str(total)})]
-        entries += [EntryInput(a, **{other_side: str(p)}) for a, p in zip(accounts[1:], parts,
-                                                                          strict=True)]
+        entries = [LineDraft(accounts[0], **{first_side: str(total)})]
+        entries += [LineDraft(a, **{other_side: str(p)}) for a, p in zip(accounts[1:], parts,
+                                                                         strict=True)]
         day = self.first + timedelta(days=rng.randrange(self.days))
         counterparty = rng.choice(COUNTERPARTIES)
         self.lines += n
@@ -542,7 +542,7 @@ class Journal:
         for row in range(1, size + 1):
             content = self.content()
             tx_id = new_id()
-            for n, e in enumerate(content.entries, start=1):
+            for n, e in enumerate(content.lines, start=1):
                 debit = Decimal(str(e.debit)) if e.debit else zero
                 credit = Decimal(str(e.credit)) if e.credit else zero
                 lines.append((self.company_id, content.date, tx_id, n, self.seq, e.account_code,

@@ -47,7 +47,7 @@ from common import (
 from saldo.fx.domain import OfficialRate
 from saldo.fx.service import FxService
 from saldo.identity.domain import Permission
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 
 #: Twenty postable monetary leaves of the ge-standard chart.
 MONETARY = ("1120", "1220", "1230", "1290", "1410", "1420", "1430", "1440", "1450", "1490",
@@ -110,7 +110,7 @@ async def bench(args: argparse.Namespace) -> tuple[list[Row], dict[str, object]]
                     dr, cr = rng.sample(MONETARY, 2)
                     batch.append((i + 1, ContentInput(
                         day, f"FX item {i + 1}",
-                        [EntryInput(dr, debit=amount), EntryInput(cr, credit=amount)],
+                        [LineDraft(dr, debit=amount), LineDraft(cr, credit=amount)],
                         currency=currency, exchange_rate=rate_of(currency, day))))
                 outcome = await ledger.post_batch(ctx, batch)
                 if not outcome.ok:

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from common import AppBench, database_argument, migrated, progress, server
 from saldo.identity.domain import Permission
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 from saldo.payroll import domain as d
 from saldo.payroll.service import EmployeeInput, PayrollService
 
@@ -59,7 +59,7 @@ def staff(n: int, seed: int) -> list[EmployeeInput]:
 def journal_of(lines: list[d.PayLine], day: date) -> list[tuple[int, ContentInput]]:
     rows = []
     for i, x in enumerate(lines, start=1):
-        entries = [EntryInput(code, debit or None, credit or None)
+        entries = [LineDraft(code, debit or None, credit or None)
                    for code, debit, credit, _ in d.accrual_lines(d.totals([x]))]
         rows.append((i, ContentInput(day, f"Salary {x.employee_id}", entries)))
     return rows

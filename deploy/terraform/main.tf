@@ -346,6 +346,11 @@ resource "google_sql_database_instance" "reports_replica" {
       name  = "cloudsql.enable_pgaudit"
       value = "on"
     }
+    # Long reports are not cancelled by replay of the primary's vacuum (docs/scaling.md).
+    database_flags {
+      name  = "hot_standby_feedback"
+      value = "on"
+    }
   }
 }
 
@@ -374,7 +379,7 @@ resource "google_redis_instance" "saldo" {
 # The secrets exist here; their values are added out of band (never in Terraform state),
 # and the External Secrets operator copies them into the Kubernetes Secret the chart reads.
 resource "google_secret_manager_secret" "saldo" {
-  for_each  = toset(["database-url", "app-database-url", "secret-key", "metrics-token", "redis-url"])
+  for_each  = toset(["database-url", "app-database-url", "replica-database-url", "secret-key", "metrics-token", "redis-url"])
   secret_id = "${local.name}-${each.key}"
 
   replication {

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +31,7 @@ from saldo.identity.throttle import LoginLimiter, RedisLimiter
 from saldo.kernel.errors import SaldoError
 from saldo.ledger.service import LedgerService
 from saldo.platform import embedded
-from saldo.platform.db import Connection, Database, login_as
+from saldo.platform.db import Connection, Database, ReadPool, login_as
 from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.migrations import Migration, discover
 from saldo.platform.projections import EventTypeCounts, Projection, ProjectionRunner
@@ -37,7 +39,7 @@ from saldo.platform.registry import Context, Wiring
 from saldo.platform.runtime import in_background
 from saldo.platform.settings import Settings
 from saldo.platform.uow import UnitsOfWork
-from saldo.reporting.service import ReportingService
+from saldo.reporting.service import ReportingService, render_threads
 
 log = structlog.get_logger("saldo.bootstrap")
 
@@ -72,6 +74,16 @@ def app_database_url(settings: Settings, privileged_url: str) -> str:
     return privileged_url
 
 
+def replica_database_url(settings: Settings) -> str | None:
+    """Where the reports' pool logs in on the replica (``SALDO_REPLICA_DATABASE_URL``), as
+    the application role: the URL as it is when ``SALDO_APP_DATABASE_URL`` is set (then
+    it names that role with its password), else with ``SALDO_DB_APP_ROLE`` as its user."""
+    url = settings.replica_database_url
+    if url is None or settings.app_database_url or not settings.db_app_role:
+        return url
+    return login_as(url, settings.db_app_role)
+
+
 def upcasters() -> Upcasters:
     """Every context's upcasting hooks."""
     hooks = Upcasters()
@@ -89,6 +101,14 @@ def async_projections(wiring: Wiring) -> list[Projection]:
     return [EventTypeCounts(), *(p for c in registry.CONTEXTS for p in c.async_projections(wiring))]
 
 
+@functools.cache
+def render_pool() -> Executor:
+    """The process's render threads (reporting's CSV, XLSX and PDF): one pool however
+    many containers a process builds (tests build one per test), like the process's
+    CPU, which is what it rations."""
+    return render_threads()
+
+
 def tables() -> list[str]:
     """Every context's tables (tests empty them between tests)."""
     return [t for c in registry.CONTEXTS for t in c.tables]
@@ -101,6 +121,8 @@ class Container:
     db: Database
     #: The application role, under row-level security: every request's queries.
     app_db: Database = field(init=False)
+    #: Read-only reports: the replica when configured, else ``app_db`` (docs/scaling.md).
+    reads: ReadPool = field(init=False)
     store: EventStore = field(init=False)
     units: UnitsOfWork = field(init=False)
     runner: ProjectionRunner = field(init=False)
@@ -114,9 +136,19 @@ class Container:
                                min_size=settings.db_pool_min, max_size=settings.db_pool_max,
                                name="saldo-app", timeout=settings.db_pool_timeout,
                                connect_timeout=settings.db_connect_timeout)
+        replica_url = replica_database_url(settings)
+        replica = None if replica_url is None else Database(
+            replica_url, min_size=1, max_size=settings.db_pool_max, name="saldo-replica",
+            timeout=settings.db_pool_timeout, connect_timeout=settings.db_connect_timeout)
+        self.reads = ReadPool(self.app_db, replica,
+                              max_lag=settings.replica_max_lag_seconds,
+                              check_interval=settings.replica_check_seconds,
+                              retry_after=settings.replica_retry_seconds,
+                              replica_wait=min(settings.db_pool_timeout, 1.0))
         self.store = EventStore(upcasters(), inline_projections())
         self.units = UnitsOfWork(self.app_db, self.store)
-        self.wiring = Wiring(settings, self.db, self.app_db, self.store, self.units)
+        self.wiring = Wiring(settings, self.db, self.app_db, self.store, self.units,
+                             render_pool(), reads=self.reads)
         for context in registry.CONTEXTS:
             if context.build is not None:
                 self.wiring.services[context.name] = context.build(self.wiring)
@@ -155,8 +187,10 @@ class Container:
         except BaseException:
             await self.db.close()
             raise
+        await self.reads.open()  # never fails: a replica that is down is set aside
 
     async def close(self) -> None:
+        await self.reads.close()
         await self.app_db.close()
         await self.db.close()
         if isinstance(self.limiter, RedisLimiter):
@@ -262,7 +296,7 @@ def create_app(container: Container, only: set[str] | None = None) -> FastAPI:
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=["X-Request-ID", "Retry-After", "X-Saldo-Read-Source"],
             max_age=600,
         )
     app.add_middleware(http.EdgeMiddleware, max_body_bytes=settings.max_body_bytes)

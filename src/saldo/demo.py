@@ -73,7 +73,7 @@ from saldo.fx.service import FxService
 from saldo.identity import store as identity_store
 from saldo.identity.domain import NewCompany, Permission, Role, check_password
 from saldo.kernel.errors import Conflict
-from saldo.ledger.domain import ContentInput, EntryInput, check_openable
+from saldo.ledger.domain import ContentInput, LineDraft, check_openable
 
 COMPANY_NAME = "Demo LLC"
 COMPANY_TAX_ID = "205123456"
@@ -122,7 +122,7 @@ def _tx(day: date, description: str, lines: list[tuple[str, str, str, str]],
         rate: str | None = None) -> ContentInput:
     """``lines``: (account, debit, credit, line description), "" for the empty side."""
     return ContentInput(day, description, [
-        EntryInput(account, debit or None, credit or None, description=text)
+        LineDraft(account, debit or None, credit or None, description=text)
         for account, debit, credit, text in lines], reference, currency, rate)
 
 
@@ -287,7 +287,7 @@ async def load(container: Container, year: int, password: str | None = None,
     for m in range(1, 13):
         month = [s for s in steps if s.content.date.month == m]
         for step in (s for s in month if s.how == "cycle"):
-            tx, _ = await ledger.create(clerk, step.content)
+            tx, _ = await ledger.draft(clerk, step.content)
             await ledger.approve(chief, tx.id)
             await ledger.post(clerk, tx.id)
             result.posted += 1
@@ -298,7 +298,7 @@ async def load(container: Container, year: int, password: str | None = None,
                 raise RuntimeError(f"demo batch for month {m} rejected: {outcome.findings}")
             result.posted += len(outcome.posted)
         for step in (s for s in month if s.how == "draft"):
-            await ledger.create(clerk, step.content)
+            await ledger.draft(clerk, step.content)
             result.drafts += 1
         if m == 12:  # IAS 21.23: the USD account at the closing rate (reversed 1 Jan)
             await ledger.revalue(chief, date(year, 12, 31))

@@ -250,7 +250,8 @@ def test_every_screen_is_accessible_and_readable_on_a_desk_and_a_phone(
                "/reports/changes-in-equity", "account": "/accounts/1210", "users": "/users",
                "documents": "/documents", "invoice-new": "/documents/new",
                "invoice": f"/documents/{invoice['id']}", "vat": "/vat?period=2026-03",
-               "payroll": "/payroll", "bank": "/bank"}
+               "payroll": "/payroll", "bank": "/bank", "payments": "/payments",
+               "purchases": "/documents?side=purchases"}
     problems: dict[str, Any] = {}
     for lang in ("ka", "en"):
         browser.get(f"{live.url}/c/{first}/")

@@ -17,13 +17,14 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from saldo.banking import domain as d
 from saldo.banking import queries
 from saldo.banking.service import BankingService, ImportResult, Reconciled
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.money import InvalidAmount, amount_text, parse_amount
 from saldo.platform.http import (
     Bool,
     Date,
     ExactJsonBody,
     StrictRoute,
+    Text,
     exact_json,
     is_json,
     problem_responses,

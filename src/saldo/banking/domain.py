@@ -28,24 +28,6 @@ from saldo.kernel.money import amount_text
 
 # ---------------------------------------------------------------------- IBAN
 
-#: georgia.md §6: ``GE`` + 2 check digits + a 2-letter bank code + 16 digits.
-
-#: georgia.md §6, "IBAN bank codes -> BIC" (the NBG list): code -> (BIC, bank).
-GEORGIAN_BANKS: dict[str, tuple[str, str]] = {
-    "BG": ("BAGAGE22", "Bank of Georgia"),
-    "TB": ("TBCBGE22", "TBC Bank"),
-    "LB": ("LBRTGE22", "Liberty Bank"),
-    "BS": ("CBASGE22", "Basisbank"),
-    "CD": ("JSCRGE22", "Credo Bank"),
-    "FG": ("FGEOGE22", "Credo Bank"),
-    "VT": ("UGEBGE22", "VTB Bank Georgia"),
-    "ZB": ("TCZBGE22", "Ziraat Bank Georgia"),
-    "PB": ("PAHAGE22", "PASHA Bank Georgia"),
-    "IS": ("ISBKGE22", "Isbank Georgia"),
-    "PS": ("PSRAGE22", "Paysera Bank Georgia"),
-}
-
-
 class InvalidIban(RuleViolation):
     code = "invalid_iban"
     title = "Invalid IBAN"
@@ -64,11 +46,10 @@ def check_iban(text: str) -> str:
 
 def bank_of(iban: str) -> tuple[str | None, str | None, str | None]:
     """(bank code, BIC, bank name) of a Georgian IBAN; Nones for an unknown code."""
-    if not iban.startswith("GE"):
-        return None, None, None
-    code = iban[4:6]
-    bic, name = GEORGIAN_BANKS.get(code, (None, None))
-    return code, bic, name
+    found = kernel_iban.bank(iban)
+    if found is None:
+        return kernel_iban.bank_code(iban), None, None
+    return found
 
 
 # ---------------------------------------------------------------------- errors

@@ -676,7 +676,12 @@ def _read_csv(text: str, currency: str | None) -> ParsedStatement | None:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    try:
+        # newline="": the csv module reads line ends itself (a lone CR inside a field is
+        # data, not a broken line); what it still cannot read is not a statement.
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error:
+        return None
     for index, row in enumerate(rows[:5]):
         columns = _tbc_header(row)
         if columns is not None:

@@ -23,9 +23,9 @@ from saldo.billing.service import (
     LineInput,
     PaymentDraft,
 )
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.money import amount_text
-from saldo.platform.http import Bool, Date, ExactJsonBody, StrictRoute, problem_responses
+from saldo.platform.http import Bool, Date, ExactJsonBody, StrictRoute, Text, problem_responses
 
 
 async def billing_service(request: Request) -> BillingService:
@@ -73,6 +73,12 @@ class CounterpartyOut(BaseModel):
     email: str | None
     phone: str | None
     address: str | None
+    tax_id_check: str | None = Field(default=None, description=(
+        "The tax id checked on rs.ge when created (decision 0063): verified, pending "
+        "(rs.ge could not be asked; asked again), failed (the service user was refused), "
+        "not_registered; null when not checked"))
+    tax_id_check_detail: str | None = None
+    tax_id_checked_at: dt.datetime | None = None
 
 
 class CounterpartyPage(BaseModel):

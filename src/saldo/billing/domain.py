@@ -51,6 +51,13 @@ class DuplicateTaxId(Conflict):
     title = "A counterparty with this tax id exists"
 
 
+class TaxIdUnknown(RuleViolation):
+    """rs.ge answered and knows no company with this 9-digit tax id (decision 0063)."""
+
+    code = "tax_id_unknown"
+    title = "The Revenue Service knows no company with this tax id"
+
+
 class CounterpartyNotFound(NotFound):
     code = "counterparty_not_found"
 
@@ -112,22 +119,6 @@ class InvalidDocument(RuleViolation):
 
 _TAX_ID = re.compile(r"^[0-9]{9}$|^[0-9]{11}$", re.ASCII)
 
-#: IBAN bank code -> (BIC, bank), georgia.md §6 (NBG's IBAN code list).
-GE_BANKS: dict[str, tuple[str, str]] = {
-    "BG": ("BAGAGE22", "Bank of Georgia"), "TB": ("TBCBGE22", "TBC Bank"),
-    "LB": ("LBRTGE22", "Liberty Bank"), "BS": ("CBASGE22", "Basisbank"),
-    "CD": ("JSCRGE22", "Credo Bank"), "FG": ("FGEOGE22", "Credo Bank"),
-    "PC": ("MIBGGE22", "ProCredit Bank"), "CR": ("CRTUGE22", "Cartu Bank"),
-    "KS": ("TEBAGE22", "Terabank"), "HB": ("HABGGE22", "Halyk Bank Georgia"),
-    "BT": ("DISNGE22", "Silk Road Bank"), "VT": ("UGEBGE22", "VTB Bank Georgia"),
-    "ZB": ("TCZBGE22", "Ziraat Bank Georgia"), "PB": ("PAHAGE22", "PASHA Bank Georgia"),
-    "IS": ("ISBKGE22", "Isbank Georgia"), "PS": ("PSRAGE22", "Paysera Bank Georgia"),
-    "HS": ("HAJSGE22", "Hash Bank"), "PV": ("PAVEGE22", "Pave Bank Georgia"),
-    "MB": ("MOMBGE22", "MBC"), "BC": ("BCRYGE22", "Crystal"),
-    "TR": ("TRESGE22", "State Treasury"), "NB": ("BNLNGE22", "National Bank of Georgia"),
-}
-
-
 def check_tax_id(tax_id: str, country: str) -> str:
     """A Georgian tax id is 9 digits (a company, or a foreigner's number from the Revenue
     Service) or 11 (a citizen's personal number), georgia.md §6; no public check digit
@@ -150,10 +141,9 @@ def check_iban(iban: str) -> str:
 
 
 def bank_of(iban: str | None) -> tuple[str, str] | None:
-    """(BIC, bank name) of a Georgian IBAN's bank code."""
-    if not iban or not iban.startswith("GE"):
-        return None
-    return GE_BANKS.get(iban[4:6])
+    """(BIC, bank name) of a Georgian IBAN's bank code (saldo.kernel.iban)."""
+    found = kernel_iban.bank(iban)
+    return None if found is None else (found.bic, found.name)
 
 
 # ---------------------------------------------------------------------- VAT codes
@@ -365,6 +355,27 @@ class CounterpartyRegistered(DomainEvent):
     email: str | None
     phone: str | None
     address: str | None
+    by: str
+
+
+#: What a tax-id check against a registry (rs.ge) found (decision 0063): ``verified``
+#: (name and VAT status taken from it), ``pending`` (the registry could not be asked; it
+#: is asked again), ``failed`` (it refused the company's service user: fix it, then check
+#: again), ``not_registered`` (an 11-digit personal number the registry does not list).
+TAX_ID_CHECK_STATES = ("verified", "pending", "failed", "not_registered")
+
+
+@dataclass(frozen=True, slots=True)
+class CounterpartyTaxIdChecked(DomainEvent):
+    """A counterparty's tax id checked against a registry; when ``verified`` the
+    registry's name and VAT status replace what the counterparty had."""
+
+    counterparty_id: UUID
+    status: str
+    source: str
+    name: str | None
+    vat_payer: bool | None
+    detail: str
     by: str
 
 

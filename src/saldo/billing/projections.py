@@ -18,7 +18,8 @@ from saldo.platform.eventstore import RecordedEvent
 READ_MODELS = ("counterparties", "billing_documents", "billing_numbers", "billing_settlements",
                "billing_payments", "vat_lines", "billing_settings", "vat_daily")
 
-EVENTS = frozenset({d.CounterpartyRegistered.type, d.BillingSettingsChanged.type,
+EVENTS = frozenset({d.CounterpartyRegistered.type, d.CounterpartyTaxIdChecked.type,
+                    d.BillingSettingsChanged.type,
                     *d.DOCUMENT_EVENTS, *d.PAYMENT_EVENTS})
 
 
@@ -73,6 +74,8 @@ class BillingProjection:
             company = e.company_id
             if e.type == d.CounterpartyRegistered.type:
                 await self._counterparty(conn, e)
+            elif e.type == d.CounterpartyTaxIdChecked.type:
+                await self._tax_id_checked(conn, e)
             elif e.type == d.BillingSettingsChanged.type:
                 await conn.execute(
                     "INSERT INTO billing_settings (company_id, require_approval)"
@@ -260,6 +263,16 @@ class BillingProjection:
             " ON CONFLICT DO NOTHING",
             (e.company_id, r.date, r.transaction_id, e.version, counterparty_id, base, vat))
         await _daily(conn, e.company_id, r.date, [("sales", "advance18", True, base, vat)])
+
+    async def _tax_id_checked(self, conn: Connection, e: RecordedEvent) -> None:
+        c = d.CounterpartyTaxIdChecked.from_data(e.data)
+        verified = c.status == "verified"
+        await conn.execute(
+            "UPDATE counterparties SET tax_id_check = %s, tax_id_check_detail = %s,"
+            " tax_id_checked_at = %s, name = coalesce(%s, name),"
+            " vat_payer = coalesce(%s, vat_payer) WHERE company_id = %s AND id = %s",
+            (c.status, c.detail or None, e.recorded_at, c.name if verified else None,
+             c.vat_payer if verified else None, e.company_id, c.counterparty_id))
 
     async def _counterparty(self, conn: Connection, e: RecordedEvent) -> None:
         c = d.CounterpartyRegistered.from_data(e.data)

@@ -53,6 +53,15 @@ async def counterparty_by_tax_id(conn: Connection, company_id: UUID,
     return await cursor.fetchone()
 
 
+async def pending_tax_id_checks(conn: Connection, company_id: UUID,
+                                limit: int = 50) -> list[dict[str, Any]]:
+    """Counterparties whose tax-id check waits for rs.ge to answer (decision 0063)."""
+    cursor = await conn.execute(
+        "SELECT id, tax_id FROM counterparties WHERE company_id = %s"
+        " AND tax_id_check = 'pending' ORDER BY created_at, id LIMIT %s", (company_id, limit))
+    return list(await cursor.fetchall())
+
+
 async def counterparties(conn: Connection, company_id: UUID, search: str | None,
                          limit: int, after: tuple[str, UUID] | None
                          ) -> list[dict[str, Any]]:

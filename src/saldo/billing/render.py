@@ -12,6 +12,8 @@ from typing import Any
 
 from fpdf import FPDF
 
+from saldo.kernel.money import display_amount
+
 _FONT = "DejaVu"
 LABELS = {
     "en": {"sales_invoice": "Invoice", "credit_note": "Credit note", "seller": "Seller",
@@ -31,10 +33,7 @@ LABELS = {
 
 
 def money(amount: Decimal, lang: str) -> str:
-    text = f"{amount:,.2f}"
-    if lang == "ka":
-        return text.replace(",", " ").replace(".", ",")
-    return text
+    return display_amount(amount, 2, lang)
 
 
 def invoice_pdf(data: dict[str, Any], lang: str) -> bytes:

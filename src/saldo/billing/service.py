@@ -60,7 +60,7 @@ from saldo.platform.uow import UnitOfWork, UnitsOfWork
 
 __all__ = ["AllocationInput", "BillingService", "CounterpartyInput", "Direction",
            "DocumentInput", "DocumentKind", "LineInput", "PaymentAlreadyReversed",
-           "PaymentDraft", "PaymentResult"]
+           "PaymentDraft", "PaymentResult", "TaxIdCheck"]
 
 COUNTERPARTY_STREAM, DOCUMENT_STREAM, PAYMENT_STREAM = (
     "billing.counterparty", "billing.document", "billing.payment")
@@ -112,6 +112,26 @@ class PaymentResult:
     transaction_id: UUID
     event: d.PaymentRecorded
 
+
+@dataclass(frozen=True, slots=True)
+class TaxIdCheck:
+    """What a registry (rs.ge) said of a tax id (decision 0063). ``status``: ``verified``
+    (``name`` and ``vat_payer`` are the registry's), ``pending`` (it could not be asked
+    now), ``failed`` (it refused the company's service user) or ``unknown`` (it answered
+    and does not know the tax id)."""
+
+    status: str
+    source: str
+    name: str | None = None
+    vat_payer: bool | None = None
+    detail: str = ""
+
+
+#: Checks a Georgian tax id while a counterparty is created: ``(company, tax id)`` → a
+#: check, or None when it has nothing to say (no service user set). Appended by contexts
+#: above billing (rs.ge's ``RsgeService.lookup_if_configured``); called outside the
+#: transaction, since it may wait on the network.
+CounterpartyLookup = Callable[[UUID, str], Awaitable[TaxIdCheck | None]]
 
 #: Called when a document posts, in its unit of work (tax's registration monitor).
 DocumentHook = Callable[[UnitOfWork, Document], Awaitable[None]]
@@ -169,6 +189,13 @@ class _Journal:
                                         description="Rounding"))
 
 
+def _checked(counterparty_id: UUID, check: TaxIdCheck, by: str) -> d.CounterpartyTaxIdChecked:
+    verified = check.status == "verified"
+    return d.CounterpartyTaxIdChecked(
+        counterparty_id, check.status, check.source, check.name if verified else None,
+        check.vat_payer if verified else None, check.detail[:500], by)
+
+
 def _actor(ctx: CompanyContext) -> Actor:
     return Actor(ctx.user.id, ctx.user.username)
 
@@ -180,6 +207,9 @@ class BillingService:
         self.db = units.db
         self.today = today
         self.document_posted: list[DocumentHook] = []
+        #: Tax-id look-ups run when a Georgian counterparty is registered (item 5 of
+        #: issue 15); the first that answers decides.
+        self.counterparty_lookups: list[CounterpartyLookup] = []
 
     # ------------------------------------------------------------------ plumbing
 
@@ -260,8 +290,29 @@ class BillingService:
 
     # ------------------------------------------------------------------ counterparties
 
-    async def register_counterparty(self, ctx: CompanyContext,
-                                    data: CounterpartyInput) -> UUID:
+    async def _tax_id_taken(self, ctx: CompanyContext, tax_id: str) -> bool:
+        async def read(uow: UnitOfWork) -> bool:
+            return await queries.counterparty_by_tax_id(uow.conn, uow.company_id,
+                                                        tax_id) is not None
+
+        return await self.units.run(ctx.company_id, _actor(ctx), read)
+
+    async def _look_up(self, company_id: UUID, tax_id: str) -> TaxIdCheck | None:
+        for lookup in self.counterparty_lookups:
+            found = await lookup(company_id, tax_id)
+            if found is not None:
+                return found
+        return None
+
+    async def register_counterparty(self, ctx: CompanyContext, data: CounterpartyInput, *,
+                                    checked: TaxIdCheck | None = None) -> UUID:
+        """Register a customer or supplier. A Georgian tax id is checked with the
+        registered look-ups (rs.ge, when the company has a service user) unless
+        ``checked`` says what was found already: verified, the registry's name and VAT
+        status are taken; unknown, a company's 9-digit id is refused (422
+        ``tax_id_unknown``, most likely a typo) and a person's 11-digit number is kept as
+        ``not_registered``; unreachable, it is created and the check left ``pending``
+        (decision 0063)."""
         name = data.name.strip()
         if not name or len(name) > 200:
             raise d.InvalidDocument("A counterparty has a name of 1 to 200 characters.",
@@ -273,6 +324,23 @@ class BillingService:
         tax_id = d.check_tax_id(data.tax_id, country) if data.tax_id else None
         iban = d.check_iban(data.iban) if data.iban else None
         resident = data.resident if data.resident is not None else country == "GE"
+        vat_payer = data.vat_payer
+        check = checked
+        if check is None and tax_id and country == "GE" and self.counterparty_lookups:
+            if await self._tax_id_taken(ctx, tax_id):  # 409 at once, rs.ge not asked
+                raise d.DuplicateTaxId(f"A counterparty with tax id {tax_id} exists.",
+                                       tax_id=tax_id)
+            check = await self._look_up(ctx.company_id, tax_id)
+        if check is not None and check.status == "unknown":
+            if len(tax_id or "") == 9:
+                raise d.TaxIdUnknown(
+                    f"The Revenue Service knows no company with tax id {tax_id}: check the "
+                    "number.", field="tax_id", tax_id=tax_id, source=check.source)
+            check = TaxIdCheck("not_registered", check.source, detail=check.detail or
+                               "a personal number rs.ge does not list as a taxpayer")
+        if check is not None and check.status == "verified":
+            name = (check.name or name).strip()[:200] or name
+            vat_payer = bool(check.vat_payer)
         counterparty_id = new_id()
 
         async def decide(uow: UnitOfWork) -> UUID:
@@ -286,11 +354,31 @@ class BillingService:
             await uow.append(f"billing.counterparty-{counterparty_id}", COUNTERPARTY_STREAM,
                              NO_STREAM, [d.CounterpartyRegistered(
                                  counterparty_id, name, tax_id, country, resident,
-                                 data.vat_payer, iban, data.email, data.phone, data.address,
+                                 vat_payer, iban, data.email, data.phone, data.address,
                                  ctx.user.username)])
+            if check is not None:
+                await uow.append(f"billing.counterparty-{counterparty_id}",
+                                 COUNTERPARTY_STREAM, None,
+                                 [_checked(counterparty_id, check, ctx.user.username)])
             return counterparty_id
 
         return await self.units.run(ctx.company_id, _actor(ctx), decide)
+
+    async def record_tax_id_check(self, company_id: UUID, actor: Actor,
+                                  counterparty_id: UUID, check: TaxIdCheck) -> None:
+        """A later check of a counterparty's tax id (a pending one asked again, or on
+        request); ``unknown`` is recorded as ``not_registered``: the counterparty exists
+        and its documents stay, the accountant sees what rs.ge said."""
+        if check.status == "unknown":
+            check = TaxIdCheck("not_registered", check.source, detail=check.detail or
+                               "rs.ge does not list this tax id")
+
+        async def decide(uow: UnitOfWork) -> None:
+            await self._counterparty(uow.conn, company_id, counterparty_id)
+            await uow.append(f"billing.counterparty-{counterparty_id}", COUNTERPARTY_STREAM,
+                             None, [_checked(counterparty_id, check, actor.username)])
+
+        await self.units.run(company_id, actor, decide)
 
     # ------------------------------------------------------------------ documents
 
@@ -533,6 +621,18 @@ class BillingService:
             uow = UnitOfWork(conn, self.db, self.units.events, company_id,
                              Actor(UUID(int=0), "reader"))
             return await self._load(uow, document_id)
+
+    async def invoice_pdf(self, company_id: UUID, document_id: UUID,
+                          lang: str) -> tuple[bytes, str]:
+        """The printable sales invoice or credit note (PDF) in ``ka`` or ``en``, and the
+        document's number (for the web application, which may not import the renderer)."""
+        from saldo.billing.render import invoice_pdf as render
+
+        doc = await self.document(company_id, document_id)
+        if not doc.kind.sales:
+            raise d.DocumentNotFound("No such invoice.", document_id=str(document_id))
+        data = await self.print_data(company_id, doc)
+        return render(data, "en" if lang == "en" else "ka"), doc.number
 
     async def print_data(self, company_id: UUID, doc: Document) -> dict[str, Any]:
         """What the printable invoice shows: seller, buyer (with tax ids), lines, totals."""

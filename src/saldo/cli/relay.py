@@ -79,7 +79,8 @@ def relay(
 
     async def work(container: bootstrap.Container) -> None:
         relays = [Relay(container.db, container.store, p,
-                        batch_size=relay_settings.relay_batch_size) for p in publishers]
+                        batch_size=relay_settings.relay_batch_size,
+                        in_flight=relay_settings.relay_in_flight) for p in publishers]
         try:
             for p in publishers:
                 await p.start()

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from saldo.fx.domain import check_currency
 from saldo.fx.queries import RateInEffect
 from saldo.fx.service import FxService
-from saldo.identity.api import CurrentUser, SuperUser, Text
-from saldo.platform.http import Date, StrictRoute, problem_responses
+from saldo.identity.api import CurrentUser, SuperUser
+from saldo.platform.http import Date, StrictRoute, Text, problem_responses
 
 
 async def fx_service(request: Request) -> FxService:

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from saldo.identity import queries
 from saldo.identity.domain import (
@@ -39,6 +39,7 @@ from saldo.identity.service import IdentityService, Origin
 from saldo.platform.http import (
     Bool,
     StrictRoute,
+    Text,
     exact_json,
     problem_responses,
     validate_body,
@@ -46,7 +47,7 @@ from saldo.platform.http import (
 
 #: What other contexts' routers take from identity: the auth dependencies and the types
 #: they hand over (other contexts import identity's api, service and queries only).
-__all__ = ["CompanyContext", "Permission", "Text", "require"]
+__all__ = ["CompanyContext", "Permission", "require"]
 
 # ---------------------------------------------------------------------- dependencies
 
@@ -157,19 +158,6 @@ def document_permissions(routes: Iterable[APIRoute]) -> None:
 # ---------------------------------------------------------------------- request shapes
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded: both are
-    # bad input (422), never a driver error (500).
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode text") from None
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
 
 
 class LoginRequest(BaseModel):

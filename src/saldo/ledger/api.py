@@ -13,7 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.errors import RuleViolation
 from saldo.kernel.money import ISO_CURRENCIES, amount_text, minor_units, round_half_up
 from saldo.ledger import domain as d
@@ -23,8 +23,8 @@ from saldo.ledger.domain import (
     CashFlow,
     Classification,
     ContentInput,
-    EntryInput,
     JournalTransaction,
+    LineDraft,
 )
 from saldo.ledger.service import LedgerService
 from saldo.platform.http import (
@@ -33,6 +33,7 @@ from saldo.platform.http import (
     ExactJsonBody,
     QueryBool,
     StrictRoute,
+    Text,
     problem_responses,
 )
 
@@ -86,12 +87,12 @@ class TransactionIn(BaseModel):
     reference: Text | None = Field(default=None, max_length=100)
     currency: Text | None = Field(default=None, max_length=3)
     exchange_rate: AmountIn = None
-    entries: list[EntryIn] = Field(max_length=d.MAX_ENTRIES)
+    entries: list[EntryIn] = Field(max_length=d.MAX_LINES)
 
     def content(self) -> ContentInput:
         return ContentInput(self.date, self.description, [
-            EntryInput(e.account_code, e.debit, e.credit, e.debit_base, e.credit_base,
-                       e.description) for e in self.entries],
+            LineDraft(e.account_code, e.debit, e.credit, e.debit_base, e.credit_base,
+                      e.description) for e in self.entries],
             self.reference, self.currency, self.exchange_rate)
 
 
@@ -324,7 +325,7 @@ def from_aggregate(tx: JournalTransaction) -> TransactionOut:
         id=tx.id, number=tx.number, fiscal_year=tx.fiscal_year, status=tx.status.value,
         date=content.date, description=content.description, reference=content.reference,
         currency=content.currency, exchange_rate=str(content.exchange_rate),
-        entries=_entries([e.as_data() for e in content.entries]), total=_money(content.total),
+        entries=_entries([e.as_data() for e in content.lines]), total=_money(content.total),
         created_by=tx.created_by, approved_by=tx.approved_by, posted_by=tx.posted_by,
         reverses=tx.reverses, reversed_by=tx.reversed_by, reversal_reason=tx.reversal_reason,
         source=(SourceOut(type=content.source.type, id=content.source.id)
@@ -430,12 +431,12 @@ def router() -> APIRouter:
                 places = minor_units(currency)
                 return CurrencyBalanceOut(
                     code=code, as_of=day, currency=currency,
-                    debit=_amount_in(found.amount_debit, places),
-                    credit=_amount_in(found.amount_credit, places),
-                    balance=_amount_in(found.amount_debit - found.amount_credit, places),
-                    base_currency=settings.base_currency, debit_base=_money(found.debit),
-                    credit_base=_money(found.credit),
-                    balance_base=_money(found.debit - found.credit))
+                    debit=_amount_in(found.debit, places),
+                    credit=_amount_in(found.credit, places),
+                    balance=_amount_in(found.debit - found.credit, places),
+                    base_currency=settings.base_currency, debit_base=_money(found.debit_base),
+                    credit_base=_money(found.credit_base),
+                    balance_base=_money(found.debit_base - found.credit_base))
             debit, credit = await queries.balance(conn, ctx.company_id, code, day,
                                                   postable=row["postable"])
             foreign = await queries.currency_balances(conn, ctx.company_id, code, day,
@@ -444,11 +445,11 @@ def router() -> APIRouter:
                           balance=_money(debit - credit), currency=settings.base_currency,
                           foreign=[ForeignBalanceOut(
                               currency=f.currency,
-                              debit=_amount_in(f.amount_debit, minor_units(f.currency)),
-                              credit=_amount_in(f.amount_credit, minor_units(f.currency)),
-                              balance=_amount_in(f.amount_debit - f.amount_credit,
-                                                 minor_units(f.currency)),
-                              balance_base=_money(f.debit - f.credit)) for f in foreign]
+                              debit=_amount_in(f.debit, minor_units(f.currency)),
+                              credit=_amount_in(f.credit, minor_units(f.currency)),
+                              balance=_amount_in(f.debit - f.credit, minor_units(f.currency)),
+                              balance_base=_money(f.debit_base - f.credit_base))
+                                   for f in foreign]
                           or None)
 
     # ----------------------------------------------------------------- transactions
@@ -459,7 +460,7 @@ def router() -> APIRouter:
     async def create(ctx: Writer, ledger: Ledger, rid: RequestId,
                      body: Annotated[TransactionIn, Depends(_transaction_body)],
                      idempotency_key: IdempotencyKey = None) -> TransactionOut:
-        tx, _ = await ledger.create(ctx, body.content(), idempotency_key, rid)
+        tx, _ = await ledger.draft(ctx, body.content(), idempotency_key, rid)
         return from_aggregate(tx)
 
     @api.post("/transactions/batch",

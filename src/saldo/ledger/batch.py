@@ -191,7 +191,7 @@ def _fill(chunk: Chunk, transactions: Sequence[tuple[UUID, d.Content, int, int]]
         chunk.posted_ids.append(posted.event_id)
         chunk.drafted.append(dumps(drafted.data))
         chunk.posted.append(dumps(posted.data))
-        chunk.codes.append(" ".join(sorted({e.account_code for e in content.entries})))
+        chunk.codes.append(" ".join(sorted({e.account_code for e in content.lines})))
         chunk.totals.append(str(content.total))
         if keep_events:
             chunk.appends.append(StreamAppend(TRANSACTION_STREAM_PREFIX + str(transaction_id),

@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from saldo.ledger.domain import ContentInput, EntryInput, Finding
+from saldo.ledger.domain import ContentInput, Finding, LineDraft
 
 HEADER = ("transaction", "date", "description", "reference", "currency", "exchange_rate",
           "account", "debit", "credit", "line_description")
@@ -54,7 +54,7 @@ class _Open:
     key: str
     row: int
     fields: dict[str, str]
-    entries: list[EntryInput]
+    lines: list[LineDraft]
     bad: bool = False
     #: The rest of a transaction met earlier: reported once, where it reappears.
     split: bool = False
@@ -151,7 +151,7 @@ def parse_journal(data: bytes | str) -> tuple[list[tuple[int, ContentInput]], li
             if entry is None:
                 current.bad = True
             else:
-                current.entries.append(entry)
+                current.lines.append(entry)
         if current is not None:
             _close(current, transactions, findings)
     except csv.Error as exc:
@@ -185,7 +185,7 @@ def _columns(header: list[str], findings: list[Finding]) -> list[str] | None:
     return None
 
 
-def _entry(row: dict[str, str], line: int, findings: list[Finding]) -> EntryInput | None:
+def _entry(row: dict[str, str], line: int, findings: list[Finding]) -> LineDraft | None:
     ok = True
     if not row["account"]:
         findings.append(Finding(line, "missing_account", "The account column is empty."))
@@ -209,8 +209,8 @@ def _entry(row: dict[str, str], line: int, findings: list[Finding]) -> EntryInpu
         ok = False
     if not ok:
         return None
-    return EntryInput(row["account"], row["debit"] or None, row["credit"] or None,
-                      description=row["line_description"])
+    return LineDraft(row["account"], row["debit"] or None, row["credit"] or None,
+                     description=row["line_description"])
 
 
 def _close(tx: _Open, out: list[tuple[int, ContentInput]], findings: list[Finding]) -> None:
@@ -246,6 +246,6 @@ def _close(tx: _Open, out: list[tuple[int, ContentInput]], findings: list[Findin
         return
     # The file's transaction value is the idempotency key: importing the file again (after
     # a crash, or by mistake) posts only the transactions not posted before.
-    out.append((tx.row, ContentInput(day, f["description"], tx.entries,
+    out.append((tx.row, ContentInput(day, f["description"], tx.lines,
                                      f["reference"] or None, f["currency"] or None,
                                      f["exchange_rate"] or None, key=tx.key)))

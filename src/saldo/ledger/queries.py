@@ -15,7 +15,7 @@ from uuid import UUID
 import orjson
 from psycopg.rows import tuple_row
 
-from saldo.ledger.domain import InvalidEntry, periods_of_year
+from saldo.ledger.domain import InvalidLine, periods_of_year
 from saldo.platform.db import Connection
 
 _ACCOUNT_COLUMNS = ("code, name, name_ka, type, normal_balance, classification, parent_code,"
@@ -78,9 +78,9 @@ async def balance(conn: Connection, company_id: UUID, code: str, as_of: date,
 # ---------------------------------------------------------------------- currencies
 
 _CURRENCY_BALANCE = SUBTREE + """
-SELECT coalesce(sum(t.amount_debit), 0) AS amount_debit,
-       coalesce(sum(t.amount_credit), 0) AS amount_credit,
-       coalesce(sum(t.debit), 0) AS debit, coalesce(sum(t.credit), 0) AS credit
+SELECT coalesce(sum(t.amount_debit), 0) AS debit,
+       coalesce(sum(t.amount_credit), 0) AS credit,
+       coalesce(sum(t.debit), 0) AS debit_base, coalesce(sum(t.credit), 0) AS credit_base
   FROM tree JOIN account_currency_turnover t
     ON t.company_id = %(company)s AND t.account_code = tree.code
    AND t.currency = %(currency)s AND t.day <= %(as_of)s
@@ -90,13 +90,15 @@ SELECT coalesce(sum(t.amount_debit), 0) AS amount_debit,
 @dataclass(frozen=True, slots=True)
 class CurrencyBalance:
     """An account's posted totals in one currency up to a day: in the currency
-    (``amount_*``) and their carrying amount in the base currency."""
+    (``debit``, ``credit``) and their carrying amount in GEL, the base currency
+    (``debit_base``, ``credit_base``), as a line names them (decision 0017). The read
+    model's columns are ``amount_debit`` (the currency) and ``debit`` (GEL)."""
 
     currency: str
-    amount_debit: Decimal
-    amount_credit: Decimal
     debit: Decimal
     credit: Decimal
+    debit_base: Decimal
+    credit_base: Decimal
 
 
 async def currency_balance(conn: Connection, company_id: UUID, code: str, currency: str,
@@ -106,9 +108,8 @@ async def currency_balance(conn: Connection, company_id: UUID, code: str, curren
                                                     "currency": currency, "as_of": as_of})
     row = await cursor.fetchone()
     assert row is not None
-    return CurrencyBalance(currency, Decimal(row["amount_debit"]),
-                           Decimal(row["amount_credit"]), Decimal(row["debit"]),
-                           Decimal(row["credit"]))
+    return CurrencyBalance(currency, Decimal(row["debit"]), Decimal(row["credit"]),
+                           Decimal(row["debit_base"]), Decimal(row["credit_base"]))
 
 
 async def currency_balances(conn: Connection, company_id: UUID, code: str, as_of: date,
@@ -116,9 +117,8 @@ async def currency_balances(conn: Connection, company_id: UUID, code: str, as_of
     """``code``'s (and its sub-accounts') balances per foreign currency up to ``as_of``,
     where either the currency or the GEL balance is not zero."""
     cursor = await conn.execute(SUBTREE + """
-        SELECT t.currency, sum(t.amount_debit) AS amount_debit,
-               sum(t.amount_credit) AS amount_credit, sum(t.debit) AS debit,
-               sum(t.credit) AS credit
+        SELECT t.currency, sum(t.amount_debit) AS debit, sum(t.amount_credit) AS credit,
+               sum(t.debit) AS debit_base, sum(t.credit) AS credit_base
           FROM tree JOIN account_currency_turnover t
             ON t.company_id = %(company)s AND t.account_code = tree.code
            AND t.currency <> %(base)s AND t.day <= %(as_of)s
@@ -126,9 +126,9 @@ async def currency_balances(conn: Connection, company_id: UUID, code: str, as_of
         HAVING sum(t.amount_debit) <> sum(t.amount_credit) OR sum(t.debit) <> sum(t.credit)
          ORDER BY t.currency""", {"company": company_id, "code": code, "as_of": as_of,
                                   "base": base_currency})
-    return [CurrencyBalance(r["currency"].strip(), Decimal(r["amount_debit"]),
-                            Decimal(r["amount_credit"]), Decimal(r["debit"]),
-                            Decimal(r["credit"])) for r in await cursor.fetchall()]
+    return [CurrencyBalance(r["currency"].strip(), Decimal(r["debit"]), Decimal(r["credit"]),
+                            Decimal(r["debit_base"]), Decimal(r["credit_base"]))
+            for r in await cursor.fetchall()]
 
 
 async def foreign_positions(conn: Connection, company_id: UUID, as_of: date,
@@ -191,7 +191,7 @@ class TransactionFilter:
     cursor: str | None = None
 
 
-class InvalidCursor(InvalidEntry):
+class InvalidCursor(InvalidLine):
     code = "invalid_cursor"
     title = "Invalid cursor"
 
@@ -264,15 +264,18 @@ async def fiscal_periods(conn: Connection, company_id: UUID, year: int,
 # never the whole journal in memory.
 _POSTED_JOURNAL = """
 SELECT l.transaction_id, l.entry_date, l.number, t.fiscal_year, t.description, t.reference,
-       t.currency, t.exchange_rate, t.reverses, t.kind, l.line_no, l.account_code, l.debit,
-       l.credit, l.amount_debit, l.amount_credit, l.description AS line_description
+       t.currency, t.exchange_rate, t.reverses, t.kind, l.line_no, l.account_code,
+       l.amount_debit, l.amount_credit, l.debit, l.credit, l.description AS line_description
   FROM journal_lines l
   JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
  WHERE l.company_id = %(company)s{range}
  ORDER BY l.entry_date, l.number, l.transaction_id, l.line_no
 """
 
-_LINE_KEYS = ("line_no", "account_code", "debit", "credit", "amount_debit", "amount_credit",
+#: A line's amounts as a line names them (decision 0017): ``debit``/``credit`` in the
+#: transaction's currency (the read model's ``amount_debit``/``amount_credit``),
+#: ``debit_base``/``credit_base`` in GEL (its ``debit``/``credit``).
+_LINE_KEYS = ("line_no", "account_code", "debit", "credit", "debit_base", "credit_base",
               "line_description")
 #: The columns of ``_POSTED_JOURNAL``, in order: rows travel as tuples.
 JOURNAL_COLUMNS = ("transaction_id", "entry_date", "number", "fiscal_year", "description",
@@ -307,8 +310,8 @@ async def posted_journal(conn: Connection, company_id: UUID, date_from: date | N
 
 class JournalGrouper:
     """Journal rows (``JOURNAL_COLUMNS``) into transactions: each a dict of the
-    transaction's columns (``entry_date`` as ``date``) with its ``lines`` (base-currency
-    ``debit``/``credit``, transaction-currency ``amount_debit``/``amount_credit``,
+    transaction's columns (``entry_date`` as ``date``) with its ``lines`` (transaction-
+    currency ``debit``/``credit``, GEL ``debit_base``/``credit_base``,
     ``line_description``) in line order. Feed batches in order, then :meth:`finish`."""
 
     def __init__(self) -> None:

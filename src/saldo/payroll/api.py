@@ -18,7 +18,6 @@ from saldo.identity.api import (
     CurrentUser,
     Permission,
     SuperUser,
-    Text,
     require,
 )
 from saldo.kernel.money import amount_text, parse_amount
@@ -31,7 +30,7 @@ from saldo.payroll.service import (
     PayrollService,
     ShareholderInput,
 )
-from saldo.platform.http import Bool, Date, ExactJsonBody, StrictRoute, problem_responses
+from saldo.platform.http import Bool, Date, ExactJsonBody, StrictRoute, Text, problem_responses
 
 
 async def payroll_service(request: Request) -> PayrollService:

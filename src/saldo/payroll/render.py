@@ -22,7 +22,7 @@ from typing import Any
 
 from fpdf import FPDF
 
-from saldo.kernel.money import amount_text
+from saldo.kernel.money import amount_text, display_amount
 
 BANK_COLUMNS = ("Beneficiary IBAN", "Beneficiary name", "Beneficiary personal number",
                 "Amount", "Currency", "Purpose")
@@ -66,18 +66,8 @@ NBSP = "\u00a0"
 
 
 def _money(value: Any, lang: str) -> str:
-    text = amount_text(Decimal(value))
-    whole, _, cents = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = whole.lstrip("-")
-    groups = []
-    while whole:
-        groups.append(whole[-3:])
-        whole = whole[:-3]
     # Georgian writes 1 234,56 (space thousands, decimal comma); English 1,234.56.
-    if lang == "ka":
-        return f"{sign}{NBSP.join(reversed(groups))},{cents}"
-    return f"{sign}{','.join(reversed(groups))}.{cents}"
+    return display_amount(Decimal(value), 2, lang)
 
 
 def payslip_pdf(company: Mapping[str, Any], run: Mapping[str, Any],

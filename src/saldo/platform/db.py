@@ -14,6 +14,10 @@ Two kinds of pool exist (docs/decisions/0010-identity-and-tenant-isolation.md):
 * the **privileged** pool (no role) is for migrations, projection workers and other
   machinery that must read across companies.
 
+A third, optional pool reads from a **streaming replica** (``SALDO_REPLICA_DATABASE_URL``):
+:class:`ReadPool` gives reports a transaction on the replica when it is up and not too far
+behind, and on the application pool otherwise (docs/scaling.md; decision 0065).
+
 A company-scoped unit of work names its company: ``db.transaction(company_id=...)``
 sets ``saldo.company_id`` for that transaction only (``set_config(..., true)`` is
 ``SET LOCAL``), and the row-level security policies compare every row against it.
@@ -24,18 +28,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
 
 import psycopg
+import structlog
+from prometheus_client import Counter, Gauge
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from saldo.platform.metrics import REGISTRY
+
 Connection = psycopg.AsyncConnection[Any]
+
+log = structlog.get_logger(__name__)
 
 
 class DatabaseUnavailable(Exception):
@@ -126,9 +138,11 @@ class Database:
                 self._broken(conn)
                 raise
 
-    async def open(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - the pool's own timeout
+    async def open(self, timeout: float = 10.0, *, wait: bool = True) -> None:  # noqa: ASYNC109 - the pool's own timeout
+        """Open the pool; ``wait=False`` returns at once and connects in the background
+        (a replica that is down must not stop the API from starting)."""
         try:
-            await self._pool.open(wait=True, timeout=timeout)
+            await self._pool.open(wait=wait, timeout=timeout)
         except Exception as exc:  # psycopg_pool raises PoolTimeout with the cause logged
             await self._pool.close()
             raise DatabaseUnavailable(
@@ -151,7 +165,7 @@ class Database:
     @asynccontextmanager
     async def transaction(
         self, *, company_id: UUID | None = None, user_id: UUID | None = None,
-        snapshot: bool = False,
+        snapshot: bool = False, wait: float | None = None,
     ) -> AsyncIterator[Connection]:
         """A connection inside one transaction: committed on success, rolled back on error.
 
@@ -160,6 +174,7 @@ class Database:
         transaction-local, so a pooled connection never carries them into the next use.
         ``snapshot``: a read-only transaction whose every query sees the same committed
         state (REPEATABLE READ), for reports that read with several queries.
+        ``wait``: seconds to wait for a connection (default: the pool's).
         """
         # BEGIN travels with the settings in one round trip (a simple-query string, so
         # the values are quoted literals), where psycopg would send BEGIN on its own:
@@ -173,7 +188,7 @@ class Database:
                                      sql.Literal(str(company_id) if company_id else ""),
                                      sql.Literal(USER_SETTING),
                                      sql.Literal(str(user_id) if user_id else ""))
-        async with self._pooled() as conn:
+        async with self._pooled(wait) as conn:
             await conn.set_autocommit(True)
             try:
                 await conn.execute(begin)
@@ -203,6 +218,167 @@ class Database:
             finally:
                 with contextlib.suppress(psycopg.Error):
                     await conn.set_autocommit(False)
+
+
+# ---------------------------------------------------------------------- read replica
+
+#: Which database answered the reads of the current request: ``"replica"`` or
+#: ``"primary"``, set by :meth:`ReadPool.transaction` (the reporting API says it in the
+#: ``X-Saldo-Read-Source`` header). A context variable: each request task has its own.
+READ_SOURCE: ContextVar[str | None] = ContextVar("saldo_read_source", default=None)
+
+REPLICA_READS = Counter("saldo_replica_reads_total", "Read-only report transactions, by the "
+                        "database that answered", ["source"], registry=REGISTRY)
+REPLICA_FALLBACKS = Counter("saldo_replica_fallbacks_total", "Reads meant for the replica "
+                            "that the primary answered (unavailable: down or every "
+                            "connection busy; lagging: further behind than allowed)",
+                            ["reason"], registry=REGISTRY)
+REPLICA_LAG = Gauge("saldo_replica_lag_seconds", "How far the replica was behind the primary "
+                    "when last checked (0: it had replayed all the primary had written)",
+                    registry=REGISTRY)
+
+#: Samples of the primary's WAL position kept for the lag estimate (one per check).
+_LAG_SAMPLES = 64
+
+
+class ReadPool:
+    """Where read-only reports run: the replica when one is configured, reachable and not
+    further behind than ``max_lag`` seconds; the primary (the application pool) otherwise.
+
+    Lag is measured against the primary, not taken from the replica's own view (a replica
+    whose stream broke would see itself as current): every ``check_interval`` seconds the
+    primary's WAL position is sampled (``pg_current_wal_lsn()``) and compared with what
+    the replica has replayed (``pg_last_wal_replay_lsn()``). The lag is the age of the
+    oldest sample the replica has not replayed yet: 0 when it has everything the primary
+    had written at the last check, whether the primary is busy or idle.
+
+    A replica that fails (down, every connection busy past ``replica_wait``, a check that
+    errs) is set aside for ``retry_after`` seconds: reports go to the primary meanwhile,
+    each counted in ``saldo_replica_fallbacks_total`` and the first one logged, so a dead
+    replica costs one short wait, not one per report. The fallback happens when the
+    transaction is begun; a replica lost in the middle of a report fails that request
+    (503, as for the primary) and sets the replica aside for the next ones.
+    """
+
+    def __init__(self, primary: Database, replica: Database | None = None, *,
+                 max_lag: float = 30.0, check_interval: float = 5.0,
+                 retry_after: float = 10.0, replica_wait: float = 1.0) -> None:
+        self.primary, self.replica = primary, replica
+        self.max_lag, self.check_interval = max_lag, check_interval
+        self.retry_after, self.replica_wait = retry_after, replica_wait
+        self._down_until = 0.0
+        self._checked_at: float | None = None
+        self._lag = 0.0
+        self._samples: list[tuple[float, int]] = []  # (monotonic time, primary WAL position)
+        self._checking = asyncio.Lock()
+        self._opened = False
+
+    @property
+    def url(self) -> str:
+        return self.primary.url
+
+    async def open(self) -> None:
+        """Open the replica's pool without waiting for it (the primary's is the
+        application pool, opened by its owner): a replica that is down at start is set
+        aside like one that goes down later."""
+        if self.replica is not None and not self._opened:
+            try:
+                await self.replica.open(wait=False)
+            except DatabaseUnavailable as exc:
+                self._set_aside("unavailable", exc)
+            self._opened = True
+
+    async def close(self) -> None:
+        if self.replica is not None and self._opened:
+            self._opened = False
+            await self.replica.close()
+
+    def _set_aside(self, reason: str, error: BaseException | str) -> None:
+        first = time.monotonic() >= self._down_until
+        self._down_until = time.monotonic() + self.retry_after
+        if first:
+            log.warning("replica_set_aside", reason=reason, error=str(error),
+                        retry_after=self.retry_after)
+
+    async def _check_lag(self) -> None:
+        """Sample the primary's WAL position and what the replica has replayed."""
+        assert self.replica is not None
+        now = time.monotonic()
+        self._checked_at = now
+        primary = await self.primary.fetch_one(
+            "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint AS lsn", ())
+        replica = await self.replica.fetch_one(
+            "SELECT CASE WHEN pg_is_in_recovery()"
+            " THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint END AS lsn", ())
+        if primary is not None:
+            self._samples.append((now, int(primary["lsn"])))
+            del self._samples[:-_LAG_SAMPLES]
+        replayed = replica["lsn"] if replica is not None else None
+        if replayed is None:  # promoted, or the URL names a primary: as current as it gets
+            self._samples.clear()
+        else:
+            self._samples = [(t, lsn) for t, lsn in self._samples if lsn > int(replayed)]
+        self._lag = now - self._samples[0][0] if self._samples else 0.0
+        REPLICA_LAG.set(self._lag)
+
+    async def _use_replica(self) -> bool:
+        if self.replica is None or not self._opened:  # none, or a command that did not open it
+            return False
+        now = time.monotonic()
+        if now < self._down_until:
+            REPLICA_FALLBACKS.labels("unavailable").inc()
+            return False
+        due = self._checked_at is None or now - self._checked_at >= self.check_interval
+        if due and not self._checking.locked():
+            async with self._checking:
+                try:
+                    await asyncio.wait_for(self._check_lag(), timeout=self.replica_wait + 1)
+                except (psycopg.Error, TimeoutError, OSError) as exc:
+                    REPLICA_FALLBACKS.labels("unavailable").inc()
+                    self._set_aside("unavailable", exc)
+                    return False
+        if self._lag > self.max_lag:
+            REPLICA_FALLBACKS.labels("lagging").inc()
+            log.info("replica_lagging", lag_seconds=round(self._lag, 3), max_lag=self.max_lag)
+            return False
+        return True
+
+    @asynccontextmanager
+    async def transaction(
+        self, *, company_id: UUID | None = None, user_id: UUID | None = None,
+        snapshot: bool = True,
+    ) -> AsyncIterator[Connection]:
+        """A read-only transaction (``snapshot``: REPEATABLE READ, the same committed state
+        for every query) on the replica if it can answer, else on the primary; the
+        source is in :data:`READ_SOURCE` and ``saldo_replica_reads_total``."""
+        if await self._use_replica():
+            assert self.replica is not None
+            stack = contextlib.AsyncExitStack()
+            try:
+                conn = await stack.enter_async_context(self.replica.transaction(
+                    company_id=company_id, user_id=user_id, snapshot=True,
+                    wait=self.replica_wait))
+            except Exception as exc:  # no connection, or BEGIN failed on a dead one
+                if not is_unavailable(exc):
+                    raise
+                REPLICA_FALLBACKS.labels("unavailable").inc()
+                self._set_aside("unavailable", exc)
+            else:
+                async with stack:
+                    READ_SOURCE.set("replica")
+                    REPLICA_READS.labels("replica").inc()
+                    try:
+                        yield conn
+                    except Exception as exc:
+                        if is_unavailable(exc):
+                            self._set_aside("unavailable", exc)
+                        raise
+                return
+        READ_SOURCE.set("primary")
+        REPLICA_READS.labels("primary").inc()
+        async with self.primary.transaction(company_id=company_id, user_id=user_id,
+                                            snapshot=snapshot) as conn:
+            yield conn
 
 
 async def connect(url: str) -> Connection:

@@ -36,7 +36,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, BeforeValidator, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,6 +46,26 @@ from saldo.platform import metrics
 from saldo.platform.db import is_unavailable
 
 log = structlog.get_logger("saldo.http")
+
+# ---------------------------------------------------------------------- request text
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded: both are
+    # bad input (422), never a driver error (500).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+#: A string from a request that PostgreSQL can store: every context's request models
+#: use it for their text fields.
+Text = Annotated[str, AfterValidator(_storable)]
+
 
 PROBLEM = "application/problem+json"
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from saldo.kernel.errors import SaldoError
-from saldo.platform.db import Database
+from saldo.platform.db import Database, ReadPool
 from saldo.platform.eventstore import EventStore, InlineProjection, Upcasters
 from saldo.platform.projections import Projection
 from saldo.platform.settings import Settings
@@ -41,6 +42,12 @@ class Wiring:
     app_db: Database
     events: EventStore
     units: UnitsOfWork
+    #: Threads for CPU-bound work off the event loop (rendering reports), one pool per
+    #: process, built by the composition root.
+    render_threads: Executor
+    #: Read-only reports: the streaming replica when ``SALDO_REPLICA_DATABASE_URL`` is
+    #: set, falling back to ``app_db`` (docs/scaling.md). ``None``: ``app_db`` alone.
+    reads: ReadPool | None = None
     #: The services built so far, by context name (a context's dependencies come first).
     services: dict[str, Any] = field(default_factory=dict)
 

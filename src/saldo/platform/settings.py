@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     #: The application role's own URL, with its password (production servers that
     #: authenticate by password). Unset: derived from the privileged URL (above).
     app_database_url: str | None = None
+    #: A streaming replica of the database, for reports (docs/scaling.md, decision 0065).
+    #: The reports' pool logs in to it as the API's pool does to the primary: with
+    #: ``SALDO_APP_DATABASE_URL`` set this URL is used as it is (it names the application
+    #: role and its password); otherwise its user becomes ``SALDO_DB_APP_ROLE``. Unset:
+    #: reports read from the primary.
+    replica_database_url: str | None = None
+    #: A replica further behind the primary than this many seconds is not used: reports
+    #: go to the primary until it catches up.
+    replica_max_lag_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    #: How often the replica's lag is measured (two short queries), in seconds.
+    replica_check_seconds: float = Field(default=5.0, ge=0, le=3600)
+    #: After the replica failed (down, busy), reports use the primary this many seconds
+    #: before the replica is tried again.
+    replica_retry_seconds: float = Field(default=10.0, ge=0, le=3600)
 
     # -- tokens (docs/decisions/0010-identity-and-tenant-isolation.md)
     access_token_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
@@ -101,7 +115,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
 
-    @field_validator("database_url", "app_database_url")
+    @field_validator("database_url", "app_database_url", "replica_database_url")
     @classmethod
     def _database_url_scheme(cls, value: str | None) -> str | None:
         if value is None or value == "":

@@ -70,6 +70,7 @@ class Message:
     body: bytes
 
 
+@cache  # a handful of event types, thousands of events a second
 def subject_for(event_type: str) -> str:
     """``accounting.<event_type>``, with characters neither NATS subjects nor Kafka topic
     names allow replaced by ``_`` (dots inside a type would add subject levels)."""
@@ -159,6 +160,7 @@ def _validator(name: str) -> Any:
     return None if schema is None else jsonschema_rs.validator_for(schema)
 
 
+@cache
 def data_schema_name(event_type: str, version: int) -> str:
     return f"{_UNSAFE.sub('_', event_type)}.v{version}.json"
 

@@ -1,20 +1,26 @@
 """The outbox relay: an asynchronous projection whose read model is a broker.
 
-Each batch (docs/events.md, decision 0055):
+A round (docs/events.md, decisions 0055 and 0065):
 
-1. takes the sink's advisory lock (one active relay per sink; others stand by);
-2. reads the next committed events after the sink's checkpoint, in commit order;
-3. turns each into its envelope (an event breaking its schema is *poison*) and publishes
-   the batch, then waits for the broker's acknowledgements;
-4. walks the events in order: acknowledged → passed; poison or refused for good → sent to
+1. takes the sink's advisory lock (one active relay per sink; others stand by) in a
+   transaction that only reads;
+2. reads the next committed events after the sink's checkpoint, in commit order, a batch
+   at a time; turns each into its envelope (an event breaking its schema is *poison*) and
+   hands the batch to the broker **without waiting** for the acknowledgements: up to
+   ``in_flight`` batches are out at once, so the next read and encoding overlap the
+   broker's round trips;
+3. settles the batches oldest first: awaits the batch's acknowledgements and walks its
+   events in order: acknowledged → passed; poison or refused for good → sent to
    ``accounting.dead_letter`` with its error, recorded, passed; not delivered now → the
-   walk stops there;
-5. moves the checkpoint to the last event passed, in one transaction with the dead
-   letters' rows.
+   round stops there (the batches behind it are abandoned, their events sent again next
+   round);
+4. after each settled batch moves the checkpoint to the last event passed, in a short
+   transaction of its own with the dead letters' rows (never backwards).
 
-So the checkpoint never passes an event the broker did not take (at least once), a
-crash repeats at most one batch (JetStream drops the repeats by ``Nats-Msg-Id``; the
-consumer helper drops what gets through), and a poison event never stops the relay.
+So the checkpoint only ever passes events the broker acknowledged, in commit order (at
+least once); a crash repeats at most the batches in flight (JetStream drops the repeats
+by ``Nats-Msg-Id``; the consumer helper drops what gets through), and a poison event
+never stops the relay.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +39,7 @@ from saldo.platform.db import Database
 from saldo.platform.eventstore import Checkpoint, EventStore, RecordedEvent
 from saldo.platform.metrics import REGISTRY
 from saldo.relay import store
-from saldo.relay.brokers import Outcome, Publisher, dead_letter_message
+from saldo.relay.brokers import Outcome, Pending, Publisher, dead_letter_message
 from saldo.relay.domain import Message, PoisonEvent, Source, dead_letter, message
 
 log = structlog.get_logger(__name__)
@@ -43,19 +50,35 @@ DEAD_LETTERS = Counter("saldo_relay_dead_letters_total", "Poison events sent to 
                        "letters", ["sink"], registry=REGISTRY)
 NOT_DELIVERED = Counter("saldo_relay_not_delivered_total", "Batches stopped short by a "
                         "broker that did not acknowledge", ["sink"], registry=REGISTRY)
-BATCH_SECONDS = Histogram("saldo_relay_batch_seconds", "Time to publish one batch and "
-                          "save its checkpoint", ["sink"], registry=REGISTRY)
+BATCH_SECONDS = Histogram("saldo_relay_batch_seconds", "Time from sending one batch to "
+                          "saving its checkpoint", ["sink"], registry=REGISTRY)
 POSITION = Gauge("saldo_relay_position", "The position of the last event published",
                  ["sink"], registry=REGISTRY)
 
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
+    """What one round did (:meth:`Relay.run_once`)."""
+
     read: int
     published: int
     dead_letters: int
-    #: Why the batch stopped short (the broker did not acknowledge), if it did.
+    #: Why the round stopped short (the broker did not acknowledge), if it did.
     stopped: str | None = None
+    #: The round ended at its batch limit, not at the end of the log: more is waiting.
+    more: bool = False
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """A batch handed to the broker, its acknowledgements not yet awaited."""
+
+    recorded: Sequence[RecordedEvent]
+    events: list[Source]
+    messages: list[Message | None]
+    poison: dict[int, str]
+    pending: Pending | None
+    sent_at: float
 
 
 def source(event: RecordedEvent) -> Source:
@@ -65,46 +88,64 @@ def source(event: RecordedEvent) -> Source:
 
 
 class Relay:
+    """``batch_size`` events per batch; up to ``in_flight`` batches handed to the broker
+    before the oldest one's acknowledgements are awaited; a round (``catch_up``,
+    ``run_forever``) of up to ``round_batches`` batches holds the sink's lock."""
+
     def __init__(self, db: Database, events: EventStore, publisher: Publisher, *,
-                 batch_size: int = 500) -> None:
+                 batch_size: int = 500, in_flight: int = 4, round_batches: int = 50) -> None:
         self.db, self.events, self.publisher = db, events, publisher
-        self.batch_size = batch_size
+        self.batch_size, self.in_flight = batch_size, max(in_flight, 1)
+        self.round_batches = max(round_batches, 1)
         self.sink = publisher.sink
 
-    async def run_once(self) -> BatchResult:
-        started = time.perf_counter()
+    async def run_once(self, max_batches: int = 1) -> BatchResult:
+        """One round of up to ``max_batches`` batches (one, unless told otherwise)."""
+        read = published = dead = batches = 0
+        stopped: str | None = None
+        exhausted = False
         async with self.db.transaction() as conn:
             if not await store.try_lock(conn, self.sink):
                 return BatchResult(0, 0, 0)
             at = await store.checkpoint(conn, self.sink)
-            recorded = await self.events.read_all(conn, at, self.batch_size)
-            if not recorded:
-                return BatchResult(0, 0, 0)
-            passed, published, letters, stopped = await self._publish(
-                [source(e) for e in recorded])
-            if passed:
-                last = recorded[passed - 1]
-                await store.record_dead_letters(conn, self.sink, letters)
-                await store.advance(conn, self.sink, Checkpoint(last.transaction_id,
-                                                                last.position),
-                                    published, len(letters))
-        if passed:
-            PUBLISHED.labels(self.sink).inc(published)
-            POSITION.labels(self.sink).set(recorded[passed - 1].position)
-        if letters:
-            DEAD_LETTERS.labels(self.sink).inc(len(letters))
+            flight: deque[_InFlight] = deque()
+            try:
+                while True:
+                    while not exhausted and batches < max_batches \
+                            and len(flight) < self.in_flight:
+                        recorded = await self.events.read_all(conn, at, self.batch_size)
+                        if not recorded:
+                            exhausted = True
+                            break
+                        batches += 1
+                        read += len(recorded)
+                        exhausted = len(recorded) < self.batch_size
+                        at = Checkpoint(recorded[-1].transaction_id, recorded[-1].position)
+                        flight.append(await self._send(recorded))
+                    if not flight:
+                        break
+                    batch = flight.popleft()
+                    passed, sent, letters, stopped = await self._settle(batch)
+                    published += sent
+                    dead += len(letters)
+                    if passed:
+                        await self._advance(batch, passed, sent, letters)
+                    if stopped:
+                        break
+            finally:
+                for left in flight:  # after a stop: sent again next round
+                    if left.pending is not None:
+                        left.pending.abandon()
         if stopped:
             NOT_DELIVERED.labels(self.sink).inc()
-            log.warning("relay_not_delivered", sink=self.sink, passed=passed,
-                        read=len(recorded), error=stopped)
-        BATCH_SECONDS.labels(self.sink).observe(time.perf_counter() - started)
-        return BatchResult(len(recorded), published, len(letters), stopped)
+            log.warning("relay_not_delivered", sink=self.sink, published=published,
+                        read=read, error=stopped)
+        return BatchResult(read, published, dead, stopped,
+                           more=not stopped and not exhausted)
 
-    async def _publish(
-        self, events: Sequence[Source]
-    ) -> tuple[int, int, list[tuple[Source, str]], str | None]:
-        """Publish ``events``; return how many in order are passed (acknowledged or dead
-        lettered), how many were published, the dead letters, and why it stopped."""
+    async def _send(self, recorded: Sequence[RecordedEvent]) -> _InFlight:
+        """Encode the batch (poison events are set aside) and hand it to the broker."""
+        events = [source(e) for e in recorded]
         messages: list[Message | None] = []
         poison: dict[int, str] = {}
         for index, event in enumerate(events):
@@ -113,12 +154,40 @@ class Relay:
             except PoisonEvent as exc:
                 messages.append(None)
                 poison[index] = str(exc)
+        sent_at = time.perf_counter()
         sendable = [m for m in messages if m is not None]
-        outcomes = iter(await self.publisher.publish(sendable) if sendable else [])
+        pending = await self.publisher.send(sendable) if sendable else None
+        return _InFlight(recorded, events, messages, poison, pending, sent_at)
+
+    async def _advance(self, batch: _InFlight, passed: int, published: int,
+                       letters: list[tuple[Source, str]]) -> None:
+        """The checkpoint past the batch's first ``passed`` events, with the dead letters,
+        in a short transaction of its own (the lock's transaction only reads: a write
+        there would hold back the commit-order horizon for the whole round)."""
+        last = batch.recorded[passed - 1]
+        async with self.db.transaction() as conn:
+            await store.record_dead_letters(conn, self.sink, letters)
+            await store.advance(conn, self.sink, Checkpoint(last.transaction_id,
+                                                            last.position),
+                                published, len(letters))
+        PUBLISHED.labels(self.sink).inc(published)
+        POSITION.labels(self.sink).set(last.position)
+        if letters:
+            DEAD_LETTERS.labels(self.sink).inc(len(letters))
+        BATCH_SECONDS.labels(self.sink).observe(time.perf_counter() - batch.sent_at)
+
+    async def _settle(
+        self, batch: _InFlight
+    ) -> tuple[int, int, list[tuple[Source, str]], str | None]:
+        """Await the batch's acknowledgements; return how many events in order are passed
+        (acknowledged or dead lettered), how many were published, the dead letters, and
+        why it stopped."""
+        outcomes = iter(await batch.pending.outcomes() if batch.pending is not None else [])
         passed = published = 0
         letters: list[tuple[Source, str]] = []
-        for index, (event, sent) in enumerate(zip(events, messages, strict=True)):
-            outcome: Outcome = Outcome(False, True, poison[index]) if sent is None \
+        for index, (event, sent) in enumerate(zip(batch.events, batch.messages,
+                                                  strict=True)):
+            outcome: Outcome = Outcome(False, True, batch.poison[index]) if sent is None \
                 else next(outcomes)
             if outcome.ok:
                 published += 1
@@ -142,11 +211,11 @@ class Relay:
         """Publish until every committed event is passed; stops at a broker failure."""
         total = 0
         while True:
-            result = await self.run_once()
+            result = await self.run_once(self.round_batches)
             total += result.published + result.dead_letters
             if result.stopped:
                 raise RelayStopped(result.stopped)
-            if result.read < self.batch_size:
+            if not result.more:
                 return total
 
     async def run_forever(self, poll_interval: float, stop: asyncio.Event) -> None:
@@ -154,7 +223,7 @@ class Relay:
         backoff = poll_interval
         while not stop.is_set():
             try:
-                result = await self.run_once()
+                result = await self.run_once(self.round_batches)
             except Exception as exc:  # the database or the broker went away: try again
                 log.warning("relay_batch_failed", sink=self.sink, error=repr(exc))
                 result = BatchResult(0, 0, 0, repr(exc))
@@ -163,7 +232,7 @@ class Relay:
                 wait = backoff
             else:
                 backoff = poll_interval
-                if result.read >= self.batch_size:
+                if result.more:
                     continue
                 wait = poll_interval
             with contextlib.suppress(TimeoutError):

@@ -22,6 +22,9 @@ class RelaySettings(BaseSettings):
     #: How long a Kafka message may wait for its acknowledgement (``message.timeout.ms``).
     kafka_message_timeout_ms: int = Field(default=30_000, ge=1000)
     relay_batch_size: int = Field(default=500, ge=1, le=100_000)
+    #: Batches handed to the broker before the oldest one's acknowledgements are awaited
+    #: (the overlap of reading with the broker's round trips; decision 0066).
+    relay_in_flight: int = Field(default=4, ge=1, le=64)
     relay_poll_interval: float = Field(default=0.2, gt=0, le=60)
     #: Seconds to wait for a batch's acknowledgements before it counts as not delivered.
     relay_ack_timeout: float = Field(default=10.0, gt=0, le=600)

@@ -37,7 +37,10 @@ async def advance(conn: Connection, sink: str, to: Checkpoint, published: int,
         " dead_letters) VALUES (%s, %s::text::xid8, %s, %s, %s)"
         " ON CONFLICT (sink) DO UPDATE SET transaction_id = excluded.transaction_id,"
         " position = excluded.position, published = c.published + excluded.published,"
-        " dead_letters = c.dead_letters + excluded.dead_letters, updated_at = now()",
+        " dead_letters = c.dead_letters + excluded.dead_letters, updated_at = now()"
+        # Never backwards: a relay that lost its lock (its connection dropped) while
+        # another took over must not undo the newer relay's progress.
+        " WHERE (c.transaction_id, c.position) < (excluded.transaction_id, excluded.position)",
         (sink, xid8(to.transaction_id), to.position, published, dead))
 
 

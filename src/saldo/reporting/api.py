@@ -19,11 +19,16 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from saldo.identity.api import CompanyContext, Permission, Text, require
-from saldo.platform.http import Date, QueryBool, StrictRoute, problem_responses
+from saldo.identity.api import CompanyContext, Permission, require
+from saldo.platform.db import READ_SOURCE
+from saldo.platform.http import Date, QueryBool, StrictRoute, Text, problem_responses
 from saldo.reporting import domain as d
 from saldo.reporting.domain import journal
 from saldo.reporting.service import Options, Report, ReportingService, journal_export
+
+#: Says which database answered a report: ``replica`` (a streaming replica, possibly a
+#: few seconds behind the primary) or ``primary`` (docs/scaling.md).
+READ_SOURCE_HEADER = "X-Saldo-Read-Source"
 
 # ---------------------------------------------------------------------- dependencies
 
@@ -201,13 +206,16 @@ async def _answer(service: ReportingService, ctx: CompanyContext, name: str,
     d.check_choice(fmt, d.FORMATS, d.UnsupportedFormat, "format")
     d.check_choice(lang, d.LANGUAGES, d.UnsupportedLanguage, "language")
     report, company = await service.build(ctx, name, replace(options, format=fmt))
+    # Which database answered: the replica (maybe seconds behind) or the primary.
+    source = {READ_SOURCE_HEADER: READ_SOURCE.get() or "primary"}
     if fmt == "json":
         # A general ledger's JSON may be 20 MB: encoded off the event loop as well.
         body = await asyncio.to_thread(_json, report, lang)
-        return Response(body, media_type="application/json")
+        return Response(body, media_type="application/json", headers=source)
     body, media_type, filename = await service.render(report, company, fmt, lang)
     return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             **source})
 
 
 def _json(report: Report, lang: str) -> bytes:

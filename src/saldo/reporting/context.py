@@ -11,7 +11,9 @@ from saldo.reporting.service import ReportingService
 
 
 def build(w: Wiring) -> ReportingService:
-    return ReportingService(w.app_db, w.service("ledger", LedgerService))
+    # Reports read from the replica when one is configured (w.reads), else the primary.
+    return ReportingService(w.reads or w.app_db, w.service("ledger", LedgerService),
+                            threads=w.render_threads)
 
 
 def routers() -> list[APIRouter]:

@@ -40,7 +40,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import CellBordersLayout, TableBordersLayout, TableCellFillMode, WrapMode
 from fpdf.fonts import FontFace
@@ -51,7 +50,7 @@ from openpyxl.cell.cell import Cell as XlCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from saldo.kernel.money import amount_text, minor_units, padded
+from saldo.kernel.money import amount_text, display_amount, minor_units, padded
 from saldo.reporting.document import Cell, Column, Label, Language, ReportDocument
 
 Format = Literal["csv", "xlsx", "pdf"]
@@ -120,16 +119,9 @@ _LOCALES: dict[str, str] = {"en": "en_US", "ka": "ka_GE"}
 
 def format_amount(amount: Decimal | None, places: int = 2, lang: Language = "en") -> str:
     """For people, in the language's number format: ``1,180.00`` in English, ``1 180,00``
-    in Georgian (a no-break space groups the thousands, a comma marks the decimals: CLDR
-    ``ka``); blank for None. The amount is rounded before (``padded``), never here."""
-    if amount is None:
-        return ""
-    exact = padded(amount, places)
-    if lang == "en":
-        return format(exact, ",f")
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(exact, format=pattern, locale=_LOCALES[lang],
-                          decimal_quantization=False)
+    in Georgian (the kernel's :func:`~saldo.kernel.money.display_amount`); blank for
+    None."""
+    return "" if amount is None else display_amount(amount, places, lang)
 
 
 def _text(value: Cell, column: Column, lang: Language, places: int, *, human: bool) -> str:

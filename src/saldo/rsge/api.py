@@ -12,10 +12,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from saldo.identity.api import CompanyContext, Permission, Text, require
+from saldo.identity.api import CompanyContext, Permission, require
 from saldo.kernel.events import Actor
 from saldo.kernel.money import amount_text
-from saldo.platform.http import Bool, QueryBool, StrictRoute, problem_responses
+from saldo.platform.http import Bool, QueryBool, StrictRoute, Text, problem_responses
 from saldo.rsge import domain as d
 from saldo.rsge import queries
 from saldo.rsge.service import RsgeService
@@ -218,6 +218,15 @@ class CounterpartyOut(BaseModel):
     vat_payer: bool
 
 
+class TaxIdCheckOut(BaseModel):
+    counterparty_id: UUID
+    tax_id: str
+    status: Literal["verified", "pending", "failed", "not_registered"]
+    name: str | None
+    vat_payer: bool | None
+    detail: str
+
+
 class TaxpayerOut(BaseModel):
     tax_id: str
     name: str
@@ -225,7 +234,8 @@ class TaxpayerOut(BaseModel):
 
 
 DocumentId = Annotated[UUID, Path()]
-RsId = Annotated[int, Path(ge=1)]
+#: rs.ge's ids are bigint: a larger number is a 422, never a database error.
+RsId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # ---------------------------------------------------------------------- routes
@@ -318,6 +328,14 @@ def router() -> APIRouter:
                       "VAT status", responses=problem_responses(*_ERRORS, 409, 502))
     async def counterparty(body: CounterpartyIn, ctx: Writer, rs: Rs) -> CounterpartyOut:
         return CounterpartyOut(**await rs.register_counterparty(ctx, body.tax_id))
+
+    @api.post("/rs/counterparties/{counterparty_id}/check", response_model=TaxIdCheckOut,
+              summary="Check a counterparty's tax id on rs.ge again and record the answer",
+              responses=problem_responses(*_ERRORS, 502))
+    async def recheck(counterparty_id: Annotated[UUID, Path()], ctx: Writer,
+                      rs: Rs) -> TaxIdCheckOut:
+        return TaxIdCheckOut(**await rs.recheck_counterparty(ctx.company_id, _actor(ctx),
+                                                             counterparty_id))
 
     @api.post("/rs/waybills", status_code=201, response_model=WaybillOut,
               summary="Save a waybill on rs.ge (from a sales invoice's goods lines)",

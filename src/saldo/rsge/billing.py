@@ -20,9 +20,10 @@ from saldo.billing.service import (
     DocumentInput,
     DocumentKind,
     LineInput,
+    TaxIdCheck,
 )
 from saldo.identity.service import CompanyContext
-from saldo.kernel.errors import RuleViolation
+from saldo.kernel.errors import NotFound, RuleViolation
 from saldo.kernel.events import Actor
 from saldo.kernel.money import round_half_up
 from saldo.platform.db import Connection
@@ -61,8 +62,21 @@ class BillingPort(Protocol):
         """A draft purchase bill made from an incoming e-invoice; its id."""
 
     async def register_counterparty(self, ctx: CompanyContext, name: str, tax_id: str,
-                                    vat_payer: bool) -> UUID:
-        """A counterparty registered with what rs.ge said of its tax id."""
+                                    vat_payer: bool, detail: str = "") -> UUID:
+        """A counterparty registered with what rs.ge said of its tax id (recorded as a
+        verified check)."""
+
+    async def pending_checks(self, conn: Connection, company_id: UUID) -> list[tuple[UUID, str]]:
+        """Counterparties (id, tax id) whose tax-id check waits for rs.ge."""
+
+    async def counterparty_tax_id(self, conn: Connection, company_id: UUID,
+                                  counterparty_id: UUID) -> str | None:
+        """A counterparty's Georgian tax id (None: none, or a foreign one); raises
+        not-found for an unknown counterparty."""
+
+    async def record_check(self, company_id: UUID, actor: Actor, counterparty_id: UUID,
+                           check: TaxIdCheck) -> None:
+        """Record a later tax-id check on the counterparty."""
 
 
 class NoBilling:
@@ -89,7 +103,18 @@ class NoBilling:
         raise RuleViolation("Purchase bills are not available in this installation.")
 
     async def register_counterparty(self, ctx: CompanyContext, name: str, tax_id: str,
-                                    vat_payer: bool) -> UUID:
+                                    vat_payer: bool, detail: str = "") -> UUID:
+        raise RuleViolation("Counterparties are not available in this installation.")
+
+    async def pending_checks(self, conn: Connection, company_id: UUID) -> list[tuple[UUID, str]]:
+        return []
+
+    async def counterparty_tax_id(self, conn: Connection, company_id: UUID,
+                                  counterparty_id: UUID) -> str | None:
+        raise NotFound("Counterparties are not available in this installation.")
+
+    async def record_check(self, company_id: UUID, actor: Actor, counterparty_id: UUID,
+                           check: TaxIdCheck) -> None:
         raise RuleViolation("Counterparties are not available in this installation.")
 
 
@@ -148,7 +173,7 @@ class BillingAdapter:
             # original's lines less every note up to this one, by description; what is
             # credited entirely is cancelled (type 1), anything else is type 3 "price
             # changed or other" (georgia.md §1.6). UNCONFIRMED: how rs.ge wants a
-            # partial return shown; docs/rsge.md.
+            # partial return shown; docs/rs-ge.md.
             original = await billing_queries.document(conn, company_id, row["corrects"])
             if original is None:
                 return None
@@ -209,7 +234,7 @@ class BillingAdapter:
         supplier = await self.units.run(ctx.company_id, actor, find)
         supplier_id = supplier["id"] if supplier else await self.register_counterparty(
             ctx, invoice.supplier_name or invoice.supplier_tax_id, invoice.supplier_tax_id,
-            invoice.vat > 0)
+            invoice.vat > 0, f"from its e-invoice {invoice.reference} on rs.ge")
         net = invoice.total - invoice.vat
         doc = await self.service.draft(ctx, DocumentKind.PURCHASE_BILL, DocumentInput(
             supplier_id, invoice.date,
@@ -219,6 +244,23 @@ class BillingAdapter:
         return doc.id
 
     async def register_counterparty(self, ctx: CompanyContext, name: str, tax_id: str,
-                                    vat_payer: bool) -> UUID:
+                                    vat_payer: bool, detail: str = "") -> UUID:
+        # What rs.ge said is passed on as the check: billing does not ask again.
         return await self.service.register_counterparty(
-            ctx, CounterpartyInput(name=name, tax_id=tax_id, vat_payer=vat_payer))
+            ctx, CounterpartyInput(name=name, tax_id=tax_id, vat_payer=vat_payer),
+            checked=TaxIdCheck("verified", "rs.ge", name, vat_payer, detail))
+
+    async def pending_checks(self, conn: Connection, company_id: UUID) -> list[tuple[UUID, str]]:
+        return [(r["id"], r["tax_id"]) for r in
+                await billing_queries.pending_tax_id_checks(conn, company_id)]
+
+    async def counterparty_tax_id(self, conn: Connection, company_id: UUID,
+                                  counterparty_id: UUID) -> str | None:
+        row = await billing_queries.counterparty(conn, company_id, counterparty_id)
+        if row is None:
+            raise NotFound("No such counterparty.", counterparty_id=str(counterparty_id))
+        return str(row["tax_id"]) if row["tax_id"] and row["country"].strip() == "GE" else None
+
+    async def record_check(self, company_id: UUID, actor: Actor, counterparty_id: UUID,
+                           check: TaxIdCheck) -> None:
+        await self.service.record_tax_id_check(company_id, actor, counterparty_id, check)

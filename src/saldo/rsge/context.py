@@ -13,11 +13,10 @@ from saldo.platform.eventstore import InlineProjection
 from saldo.platform.projections import Projection
 from saldo.platform.registry import Context, Wiring
 from saldo.rsge import api
-from saldo.rsge import domain as d
 from saldo.rsge.billing import BillingAdapter, BillingPort, NoBilling
-from saldo.rsge.crypto import Cipher, CredentialsUnreadable
+from saldo.rsge.crypto import Cipher
 from saldo.rsge.projections import EInvoiceOutbox, EInvoiceProjection
-from saldo.rsge.service import RsgeService
+from saldo.rsge.service import ERROR_STATUSES, RsgeService
 from saldo.rsge.settings import credentials_key, load_rs_settings
 
 
@@ -34,6 +33,14 @@ def build(w: Wiring) -> RsgeService:
     # Production refuses to start without the key (SettingsError names the variable).
     return RsgeService(w.units, w.db, rs, Cipher(credentials_key(w.settings, rs)),
                        billing_port(w), w.service("ledger", LedgerService))
+
+
+def connect(w: Wiring) -> None:
+    # Creating a Georgian counterparty in billing checks its tax id on rs.ge when the
+    # company has a service user (issue 15 item 5, decision 0063).
+    billing = w.services.get("billing")
+    if isinstance(billing, BillingService):
+        billing.counterparty_lookups.append(w.service("rsge", RsgeService).lookup_if_configured)
 
 
 def inline_projections() -> list[InlineProjection]:
@@ -58,12 +65,13 @@ CONTEXT = Context(
     name="rsge",
     package="saldo.rsge",
     build=build,
+    connect=connect,
     routers=routers,
     inline_projections=inline_projections,
     async_projections=async_projections,
     workers=workers,
     cli="saldo.cli.rsge",
-    errors={d.RsRequestFailed: 502, d.UnknownStatus: 502, CredentialsUnreadable: 422},
+    errors=ERROR_STATUSES,
     permissions=("documents:read", "documents:write", "documents:approve"),
     tables=("rs_credentials", "rs_einvoices", "rs_incoming", "rs_waybills"),
 )

@@ -41,7 +41,7 @@ TAXPAYERS: dict[str, tuple[int, str, bool]] = {
     "01024012345": (731005, "გიორგი ბერიძე", False),
     "445566778": (731006, "შპს მცირე საწარმო", False),
 }
-#: The demo's service user (docs/rsge.md): its taxpayer is the demo company.
+#: The demo's service user (docs/rs-ge.md): its taxpayer is the demo company.
 DEMO_USER = ("saldo-demo", "demo-password", "204567891")
 
 

@@ -30,8 +30,9 @@ from uuid import UUID, uuid4
 import orjson
 import structlog
 
+from saldo.billing.service import TaxIdCheck
 from saldo.identity.service import CompanyContext
-from saldo.kernel.errors import Conflict, NotFound, RuleViolation
+from saldo.kernel.errors import Conflict, NotFound, RuleViolation, SaldoError
 from saldo.kernel.events import SYSTEM, Actor, DomainEvent
 from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceRef
 from saldo.platform.db import Connection, Database
@@ -40,7 +41,7 @@ from saldo.platform.uow import UnitOfWork, UnitsOfWork
 from saldo.rsge import domain as d
 from saldo.rsge import queries
 from saldo.rsge.billing import BillingPort, NoBilling
-from saldo.rsge.crypto import Cipher
+from saldo.rsge.crypto import Cipher, CredentialsUnreadable
 from saldo.rsge.settings import RsSettings
 from saldo.rsge.soap import (
     RsAuthFailed,
@@ -56,8 +57,17 @@ T = TypeVar("T")
 
 #: How long a service user's ``user_id`` and ``un_id`` are reused without asking again.
 ID_CACHE_SECONDS = 600.0
+#: How long counterparty creation waits for rs.ge's look-up before it goes on with the
+#: check ``pending`` (decision 0063): an accountant at a form, not a batch job.
+LOOKUP_BUDGET_SECONDS = 5.0
 #: How far back the incoming sync looks on its first run (then from the last sync).
 FIRST_SYNC_DAYS = 90
+
+
+#: The exchange's errors that are not plain kernel errors, with their HTTP statuses (the
+#: context registers them; the web screens answer the same).
+ERROR_STATUSES: dict[type[SaldoError], int] = {
+    d.RsRequestFailed: 502, d.UnknownStatus: 502, CredentialsUnreadable: 422}
 
 
 def _utcnow() -> datetime:
@@ -78,6 +88,7 @@ class RsgeService:
         self._last_sync: dict[UUID, datetime] = {}
         self._id_cache: dict[tuple[UUID, str, int], tuple[int, int, float]] = {}
         self._un_ids: dict[str, int] = {}
+        self._last_recheck: datetime | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -439,6 +450,7 @@ class RsgeService:
                 busy = await self.deliver_due() > 0
                 await self.poll_sent()
                 await self.scheduled_sync()
+                await self.recheck_pending()
             except Exception as exc:  # a database outage: try again next round
                 log.warning("rs_worker_round_failed", error=repr(exc)[:300])
             if not busy:
@@ -623,7 +635,8 @@ class RsgeService:
         (``get_name_from_tin``, ``is_vat_payer_tin``; issue 15 item 5)."""
         found = await self.lookup_taxpayer(ctx.company_id, tax_id)
         counterparty_id = await self.billing.register_counterparty(
-            ctx, found["name"], tax_id, found["vat_payer"])
+            ctx, found["name"], tax_id, found["vat_payer"],
+            "VAT payer" if found["vat_payer"] else "not a VAT payer")
         return {"id": counterparty_id, **found}
 
     # ------------------------------------------------------------------ look-ups
@@ -637,26 +650,108 @@ class RsgeService:
         async with self._calling():
             name = await client.name_from_tin(creds, tax_id)
             if not name:
+                await client.check_service_user(creds)  # a wrong password answers "" too
                 raise d.RsRejectedRequest(f"rs.ge knows no taxpayer {tax_id}.",
                                           operation="get_name_from_tin")
             vat_payer = await client.is_vat_payer(creds, tax_id)
         return {"tax_id": tax_id, "name": name, "vat_payer": vat_payer}
 
-    async def lookup_if_configured(self, conn: Connection, company_id: UUID,
-                                   tax_id: str) -> dict[str, Any] | None:
-        """For counterparty creation: the look-up when the company has a service user;
-        None without one, or when rs.ge cannot answer now (creation goes on)."""
-        creds = await self._credentials(conn, company_id)
+    async def lookup_if_configured(self, company_id: UUID, tax_id: str) -> TaxIdCheck | None:
+        """Billing's hook on counterparty creation (``BillingService.counterparty_lookups``,
+        decision 0063): None when the company has no service user (nothing is checked);
+        else what rs.ge said -- ``verified`` with its name and VAT status, ``unknown``,
+        ``failed`` when it refused the service user (or the stored password does not
+        decrypt), ``pending`` when it could not be asked within
+        :data:`LOOKUP_BUDGET_SECONDS` (creation goes on; the worker asks again)."""
+        async def read(uow: UnitOfWork) -> d.Credentials | None:
+            return await self._credentials(uow.conn, company_id)
+
+        try:
+            creds = await self.units.run(company_id, SYSTEM, read)
+        except CredentialsUnreadable:
+            return TaxIdCheck("failed", "rs.ge", detail="the stored rs.ge password does not "
+                              "decrypt with this key; set the service user again")
         if creds is None:
             return None
+        return await self._check_tax_id(creds, tax_id)
+
+    async def _check_tax_id(self, creds: d.Credentials, tax_id: str) -> TaxIdCheck:
         client = self.client()
-        try:
+
+        async def ask() -> tuple[str, bool]:
             name = await client.name_from_tin(creds, tax_id)
-            vat_payer = await client.is_vat_payer(creds, tax_id)
-        except RsCallFailed as exc:
-            log.info("rs_lookup_failed", error=str(exc)[:200])
-            return None
-        return {"tax_id": tax_id, "name": name, "vat_payer": vat_payer} if name else None
+            if not name.strip():
+                # rs.ge answers an empty name for a wrong password too: an unknown tax id
+                # is only believed once the service user is known to be accepted.
+                await client.check_service_user(creds)
+                return "", False
+            return name, await client.is_vat_payer(creds, tax_id)
+
+        budget = min(self.settings.timeout, LOOKUP_BUDGET_SECONDS)
+        try:
+            name, vat_payer = await asyncio.wait_for(ask(), timeout=budget)
+        except RsAuthFailed as exc:
+            return TaxIdCheck("failed", "rs.ge", detail=exc.message[:300])
+        except (RsCallFailed, TimeoutError) as exc:
+            detail = (exc.message if isinstance(exc, RsCallFailed)
+                      else f"rs.ge did not answer within {budget:g} s")
+            log.info("rs_lookup_pending", error=detail[:200])
+            return TaxIdCheck("pending", "rs.ge", detail=detail[:300])
+        if not name.strip():
+            return TaxIdCheck("unknown", "rs.ge", detail=f"rs.ge knows no taxpayer {tax_id}")
+        return TaxIdCheck("verified", "rs.ge", name.strip(), vat_payer,
+                          detail="VAT payer" if vat_payer else "not a VAT payer")
+
+    async def recheck_counterparty(self, company_id: UUID, actor: Actor,
+                                   counterparty_id: UUID) -> dict[str, Any]:
+        """Ask rs.ge again about a counterparty's tax id and record what it said."""
+        async def read(uow: UnitOfWork) -> str | None:
+            return await self.billing.counterparty_tax_id(uow.conn, company_id,
+                                                          counterparty_id)
+
+        tax_id = await self.units.run(company_id, actor, read)
+        if tax_id is None:
+            raise RuleViolation("This counterparty has no Georgian tax id to check.",
+                                field="tax_id")
+        creds = await self._require_credentials(company_id)
+        check = await self._check_tax_id(creds, tax_id)
+        await self.billing.record_check(company_id, actor, counterparty_id, check)
+        status = "not_registered" if check.status == "unknown" else check.status
+        return {"counterparty_id": counterparty_id, "tax_id": tax_id, "status": status,
+                "name": check.name, "vat_payer": check.vat_payer, "detail": check.detail}
+
+    async def recheck_pending(self) -> int:
+        """The worker's sweep: counterparties whose check was left ``pending`` are asked
+        about again, at most once per poll interval (``SALDO_RS_POLL_SECONDS``)."""
+        now = self.clock()
+        if self._last_recheck is not None and \
+                now - self._last_recheck < timedelta(seconds=self.settings.poll_seconds):
+            return 0
+        self._last_recheck = now
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("SELECT company_id FROM rs_credentials")
+            companies = [r["company_id"] for r in await cursor.fetchall()]
+        done = 0
+        for company_id in companies:
+            async def pending(uow: UnitOfWork) -> list[tuple[UUID, str]]:
+                return await self.billing.pending_checks(uow.conn, uow.company_id)
+
+            try:
+                waiting = await self.units.run(company_id, SYSTEM, pending)
+                if not waiting:
+                    continue
+                creds = await self._require_credentials(company_id)
+                for counterparty_id, tax_id in waiting:
+                    check = await self._check_tax_id(creds, tax_id)
+                    if check.status == "pending":
+                        break  # still unreachable: the next sweep tries again
+                    await self.billing.record_check(company_id, SYSTEM, counterparty_id,
+                                                    check)
+                    done += 1
+            except Exception as exc:  # one company's trouble does not stop the others
+                log.info("rs_recheck_failed", company_id=str(company_id),
+                         error=str(exc)[:300])
+        return done
 
     # ------------------------------------------------------------------ waybills
 

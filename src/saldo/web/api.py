@@ -29,11 +29,13 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import Response
 
-from saldo.billing.service import DocumentInput, LineInput
+from saldo.billing.service import DocumentInput, DocumentKind, LineInput
 from saldo.identity.service import CompanyContext, Origin, Permission, Role
-from saldo.kernel.errors import Forbidden, NotFound, RuleViolation, SaldoError
+from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation, SaldoError
+from saldo.kernel.money import amount_text
 from saldo.ledger import queries as ledger_queries
-from saldo.ledger.service import ContentInput, EntryInput
+from saldo.ledger.service import ContentInput, LineDraft
+from saldo.payroll.service import LineInput as PayLineInput
 from saldo.platform.http import STATUS_BY_ERROR, status_for
 from saldo.reporting.service import Options
 from saldo.web import i18n
@@ -57,7 +59,7 @@ from saldo.web.service import Session, SignInRequired, WebService
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
-_STATIC = ("app.css", "app.js", "entry.js")
+_STATIC = ("app.css", "app.js", "entry.js", "forms.js")
 REPORT_NAMES = ("trial-balance", "balance-sheet", "profit-and-loss", "cash-flow",
                 "changes-in-equity")
 _DOWNLOADS = ("pdf", "xlsx", "csv")
@@ -68,9 +70,14 @@ DOCUMENT_STATUSES = ("draft", "posted", "partly_paid", "paid", "credited")
 ROLES = [r.value for r in Role]
 #: The VAT codes a sales line may take (billing's contract, api/v1.md "VAT codes").
 SALES_VAT_CODES = ("vat18", "export0", "exempt_credit", "exempt", "out_of_scope")
-#: Lines the new-invoice form shows at first; "Add line" adds one, up to the cap.
+#: A purchase line may take every code: reverse charge and import VAT are purchases' own.
+PURCHASE_VAT_CODES = ("vat18", "reverse_charge18", "import18", "exempt_credit", "exempt",
+                      "export0", "out_of_scope")
+#: What the document form makes on each side, and what its page may approve and post.
+FORM_KINDS = {"sales": DocumentKind.SALES_INVOICE, "purchases": DocumentKind.PURCHASE_BILL}
+#: Lines the new-document form shows at first; "Add line" adds one, up to the cap.
 BLANK_LINES, MAX_FORM_LINES = 3, 200
-_LINE_CELLS = ("description", "quantity", "unit_price", "vat_code")
+_LINE_CELLS = ("description", "quantity", "unit_price", "vat_code", "account_code")
 
 _env = Environment(loader=PackageLoader("saldo.web", "templates"),
                    autoescape=select_autoescape(default=True, default_for_string=True),
@@ -275,9 +282,11 @@ _MENU: tuple[tuple[str, str, Permission], ...] = (
     ("periods", "periods", Permission.ACCOUNTS_READ),
     ("reports", "reports", Permission.REPORTS_FINANCIAL),
     ("documents", "documents", Permission.DOCUMENTS_READ),
+    ("payments", "payments", Permission.DOCUMENTS_READ),
     ("vat_return", "vat", Permission.REPORTS_TAX),
     ("payroll", "payroll", Permission.PAYROLL_READ),
     ("bank", "bank", Permission.BANK_READ),
+    ("rs_ge", "rs", Permission.DOCUMENTS_READ),  # saldo.web.rsge_pages
     ("users", "users", Permission.COMPANY_READ),
 )
 
@@ -317,6 +326,7 @@ BankReader = Annotated[CompanyContext, Depends(company(Permission.BANK_READ))]
 DocApprover = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_APPROVE))]
 DocWriter = Annotated[CompanyContext, Depends(company(Permission.DOCUMENTS_WRITE))]
 BankWriter = Annotated[CompanyContext, Depends(company(Permission.BANK_WRITE))]
+PayrollWriter = Annotated[CompanyContext, Depends(company(Permission.PAYROLL_WRITE))]
 
 # ---------------------------------------------------------------------- routes
 
@@ -472,7 +482,7 @@ def router() -> APIRouter:
         if existing:
             tx = await ledger.amend(ctx, UUID(str(existing)), content, rid)
         else:
-            tx, _ = await ledger.create(ctx, content, None, rid)
+            tx, _ = await ledger.draft(ctx, content, None, rid)
         return JSONResponse({"id": str(tx.id),
                              "url": f"/c/{ctx.company_id}/journal/{tx.id}",
                              "message": i18n.t("saved", _lang(request))}, status_code=201)
@@ -589,16 +599,22 @@ def router() -> APIRouter:
 
     @web.get("/c/{company_id}/accounts/{code}")
     async def account_card(request: Request, session: SignedIn, ctx: Reports, code: str,
-                           date_from: str | None = None,
-                           date_to: str | None = None) -> Response:
+                           date_from: str | None = None, date_to: str | None = None,
+                           page: int = 1) -> Response:
         service = _web(request)
         options = Options(date_from=_date(date_from), date_to=_date(date_to),
                           account=code[:40], format="json")
         built, _ = await service.reporting.build(ctx, "general-ledger", options)
         data = built.as_json(_lang(request))
         query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
+        cards, pages = _card_pages(data.get("accounts") or [], page)
+        page = max(1, min(page, pages))
+        links = {name: f"?{urlencode({**query, 'page': number})}"
+                 for name, number in (("earlier", page - 1), ("later", page + 1))
+                 if 1 <= number <= pages}
         return await _company_page(request, session, ctx, "account.html", code=code,
-                                   data=data, filters=query)
+                                   data=data, cards=cards, filters=query, page=page,
+                                   pages=pages, links=links)
 
     # ----------------------------------------------------------------- other contexts
 
@@ -612,10 +628,17 @@ def router() -> APIRouter:
                                    side=side, doc_status=status, statuses=DOCUMENT_STATUSES,
                                    may_write=ctx.may(Permission.DOCUMENTS_WRITE))
 
+    @web.get("/c/{company_id}/payments")
+    async def payments(request: Request, session: SignedIn, ctx: Documents) -> Response:
+        rows = await _web(request).payments(ctx)
+        return await _company_page(request, session, ctx, "payments.html", rows=rows)
+
     @web.get("/c/{company_id}/documents/new")
-    async def new_invoice(request: Request, session: SignedIn, ctx: DocWriter) -> Response:
+    async def new_invoice(request: Request, session: SignedIn, ctx: DocWriter,
+                          side: str = "sales") -> Response:
         today = _web(request).ledger.today().isoformat()
-        typed = {"counterparty_id": "", "date": today, "due_date": "", "reference": "",
+        typed = {"side": _side(side), "counterparty_id": "", "date": today, "due_date": "",
+                 "reference": "", "supplier_reference": "",
                  "lines": [_blank_line() for _ in range(BLANK_LINES)]}
         return await _invoice_form(request, session, ctx, typed)
 
@@ -624,40 +647,86 @@ def router() -> APIRouter:
                              form: Form) -> Response:
         check_csrf(session, form.get(CSRF_FIELD))
         typed = _typed_invoice(form)
+        purchases = typed["side"] == "purchases"
         if form.get("action") == "add_line":
             if len(typed["lines"]) < MAX_FORM_LINES:
-                typed["lines"].append(_blank_line())
+                typed["lines"].append(_blank_line(typed["lines"][-1]["vat_code"]))
             return await _invoice_form(request, session, ctx, typed)
         rows: list[int] = []
         try:
-            data, rows = _invoice_input(typed)
-            document_id = await _web(request).draft_invoice(ctx, data)
+            data, rows = _invoice_input(typed, await _chart(request, ctx)
+                                        if purchases else None)
+            document_id = await _web(request).draft_document(
+                ctx, FORM_KINDS[typed["side"]], data)
         except SaldoError as exc:
             # Every typed value goes back into the form, the error at its field.
-            return await _invoice_form(request, session, ctx, typed,
-                                       errors=_invoice_errors(exc, rows, _lang(request)),
-                                       status=status_for(exc, STATUS_BY_ERROR))
+            return await _invoice_form(
+                request, session, ctx, typed,
+                errors=_invoice_errors(exc, rows, _lang(request), purchases),
+                status=status_for(exc, STATUS_BY_ERROR))
         return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}",
                                 status_code=303)
 
     @web.get("/c/{company_id}/documents/{document_id}")
-    async def sales_document(request: Request, session: SignedIn, ctx: Documents,
+    async def document(request: Request, session: SignedIn, ctx: Documents,
                              document_id: UUID) -> Response:
         return await _document_page(request, session, ctx, document_id)
+
+    @web.get("/c/{company_id}/documents/{document_id}/pdf")
+    async def document_pdf(request: Request, session: SignedIn, ctx: Documents,
+                           document_id: UUID) -> Response:
+        body, number = await _web(request).billing.invoice_pdf(ctx.company_id, document_id,
+                                                               _lang(request))
+        return Response(body, media_type="application/pdf", headers={
+            "content-disposition": f"attachment; filename=\"{quote(number)}.pdf\""})
 
     @web.post("/c/{company_id}/documents/{document_id}/approve")
     async def approve_invoice(request: Request, session: SignedIn, ctx: DocApprover,
                               document_id: UUID, form: Form) -> Response:
         check_csrf(session, form.get(CSRF_FIELD))
         return await _document_action(request, session, ctx, document_id,
-                                      _web(request).approve_invoice)
+                                      _web(request).approve_document)
 
     @web.post("/c/{company_id}/documents/{document_id}/post")
     async def post_invoice(request: Request, session: SignedIn, ctx: DocWriter,
                            document_id: UUID, form: Form) -> Response:
         check_csrf(session, form.get(CSRF_FIELD))
         return await _document_action(request, session, ctx, document_id,
-                                      _web(request).post_invoice)
+                                      _web(request).post_document)
+
+    @web.get("/c/{company_id}/documents/{document_id}/credit-note")
+    async def new_credit_note(request: Request, session: SignedIn, ctx: DocWriter,
+                              document_id: UUID) -> Response:
+        doc = await _creditable(request, ctx, document_id)
+        typed = _note_typed(doc, _web(request).ledger.today())
+        return await _note_form(request, session, ctx, doc, typed)
+
+    @web.post("/c/{company_id}/documents/{document_id}/credit-note")
+    async def create_credit_note(request: Request, session: SignedIn, ctx: DocWriter,
+                                 document_id: UUID, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        doc = await _creditable(request, ctx, document_id)
+        purchases = not doc["sales"]
+        typed = {**_typed_invoice(form), "side": "purchases" if purchases else "sales"}
+        if form.get("action") == "add_line":
+            if len(typed["lines"]) < MAX_FORM_LINES:
+                typed["lines"].append(_blank_line(typed["lines"][-1]["vat_code"]))
+            return await _note_form(request, session, ctx, doc, typed)
+        rows: list[int] = []
+        try:
+            day = _day(typed["date"], "date")
+            lines, rows = _form_lines(typed["lines"], purchases,
+                                      await _chart(request, ctx) if purchases else None)
+            note_id = await _web(request).credit_note(ctx, document_id, day, lines,
+                                                      typed["reference"].strip() or None)
+        except SaldoError as exc:
+            if exc.code == "document_not_found":
+                raise
+            return await _note_form(
+                request, session, ctx, doc, typed,
+                errors=_invoice_errors(exc, rows, _lang(request), purchases),
+                status=status_for(exc, STATUS_BY_ERROR))
+        return RedirectResponse(f"/c/{ctx.company_id}/documents/{note_id}", status_code=303)
 
     @web.get("/c/{company_id}/vat")
     async def vat(request: Request, session: SignedIn, ctx: TaxReader,
@@ -701,10 +770,108 @@ def router() -> APIRouter:
         return RedirectResponse(f"/c/{ctx.company_id}/bank?status=unreconciled",
                                 status_code=303)
 
+    @web.get("/c/{company_id}/bank/{line_id}/split")
+    async def split_form(request: Request, session: SignedIn, ctx: BankWriter,
+                         line_id: UUID) -> Response:
+        return await _split_page(request, session, ctx, line_id, None)
+
+    @web.post("/c/{company_id}/bank/{line_id}/split")
+    async def split(request: Request, session: SignedIn, ctx: BankWriter, line_id: UUID,
+                    form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        typed = {k[len("allocate-"):]: _text(v, 40) for k, v in form.items()
+                 if k.startswith("allocate-")}
+        typed["advance"] = "yes" if form.get("advance") == "yes" else ""
+        line, documents = await _web(request).bank_line(ctx, line_id)
+        if line is None:
+            raise BankLineMissing("No such statement line.", line_id=str(line_id))
+        if form.get("action") == "recalculate":
+            return await _split_page(request, session, ctx, line_id, typed)
+        try:
+            allocations = _split_input(line, documents, typed)
+            await _web(request).reconcile_split(ctx, line_id, allocations)
+        except SaldoError as exc:
+            if exc.code == "bank_line_not_found":
+                raise
+            field = str(exc.data.get("document_id") or exc.data.get("field") or "form")
+            lang = _lang(request)
+            data = {**exc.data, **({"amount": i18n.money(exc.data["amount"], lang)}
+                                   if "amount" in exc.data else {})}
+            message = i18n.problem_text(exc.code, exc.detail, lang, data)
+            return await _split_page(request, session, ctx, line_id, typed,
+                                     errors={field: message},
+                                     status=status_for(exc, STATUS_BY_ERROR))
+        return RedirectResponse(f"/c/{ctx.company_id}/bank?status=unreconciled",
+                                status_code=303)
+
     @web.get("/c/{company_id}/payroll")
     async def payroll(request: Request, session: SignedIn, ctx: PayrollReader) -> Response:
-        runs = await _web(request).payroll_runs(ctx)
-        return await _company_page(request, session, ctx, "payroll.html", runs=runs)
+        service = _web(request)
+        runs = await service.payroll_runs(ctx)
+        staff = await service.employees(ctx, service.ledger.today())
+        return await _company_page(request, session, ctx, "payroll.html", runs=runs,
+                                   staff=staff, may_write=ctx.may(Permission.PAYROLL_WRITE))
+
+    @web.get("/c/{company_id}/payroll/new")
+    async def new_run(request: Request, session: SignedIn, ctx: PayrollWriter,
+                      period: str | None = None) -> Response:
+        service = _web(request)
+        first = _period_start(period) or service.ledger.today().replace(day=1)
+        last = _month_end(first)
+        staff = await service.employees(ctx, last)
+        lines = [{"employee": e["personal_number"], "gross": _plain(e["gross_salary"])}
+                 for e in staff if e["gross_salary"] is not None
+                 and e["start_date"] <= last and (e["end_date"] is None
+                                                  or e["end_date"] >= first)]
+        typed = {"period": f"{first.year:04d}-{first.month:02d}",
+                 "payment_date": last.isoformat(),
+                 "lines": lines or [_blank_pay_line() for _ in range(BLANK_LINES)]}
+        return await _run_form(request, session, ctx, typed, staff=staff)
+
+    @web.post("/c/{company_id}/payroll/new")
+    async def create_run(request: Request, session: SignedIn, ctx: PayrollWriter,
+                         form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        typed = _typed_run(form)
+        service = _web(request)
+        if form.get("action") == "add_line":
+            if len(typed["lines"]) < MAX_FORM_LINES:
+                typed["lines"].append(_blank_pay_line())
+            return await _run_form(request, session, ctx, typed)
+        staff = await service.employees(ctx, service.ledger.today())
+        rows: dict[str, int] = {}
+        try:
+            period, payment_date, lines, rows = _run_input(typed, staff)
+            run_id = await service.create_run(ctx, period, payment_date, lines)
+        except SaldoError as exc:
+            return await _run_form(request, session, ctx, typed,
+                                   errors=_run_errors(exc, rows, _lang(request)),
+                                   status=status_for(exc, STATUS_BY_ERROR), staff=staff)
+        return RedirectResponse(f"/c/{ctx.company_id}/payroll/{run_id}", status_code=303)
+
+    @web.get("/c/{company_id}/payroll/{run_id}")
+    async def payroll_run(request: Request, session: SignedIn, ctx: PayrollReader,
+                          run_id: UUID) -> Response:
+        return await _run_page(request, session, ctx, run_id)
+
+    @web.post("/c/{company_id}/payroll/{run_id}/{action}")
+    async def run_action(request: Request, session: SignedIn, ctx: PayrollWriter,
+                         run_id: UUID, action: str, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        service = _web(request)
+        if action not in ("post", "discard"):
+            return error_page(request, None, status=404)
+        try:
+            await (service.post_run if action == "post" else service.discard_run)(ctx, run_id)
+        except SaldoError as exc:
+            if exc.code == "payroll_run_not_found":
+                raise
+            message = i18n.problem_text(exc.code, exc.detail, _lang(request), exc.data)
+            return await _run_page(request, session, ctx, run_id, error=message,
+                                   status=status_for(exc, STATUS_BY_ERROR))
+        if action == "discard":
+            return RedirectResponse(f"/c/{ctx.company_id}/payroll", status_code=303)
+        return RedirectResponse(f"/c/{ctx.company_id}/payroll/{run_id}", status_code=303)
 
     # ----------------------------------------------------------------- users
 
@@ -786,7 +953,7 @@ def _json_block(data: Any) -> str:
 
 def _plain(value: Any) -> str:
     amount = Decimal(str(value))
-    return "" if amount == 0 else f"{amount:.2f}"
+    return "" if amount == 0 else amount_text(amount)
 
 
 class InvalidDraft(RuleViolation):
@@ -823,9 +990,9 @@ def _content(body: dict[str, Any]) -> ContentInput:
     for line in body["entries"][:10000]:
         if not isinstance(line, dict):
             continue
-        entries.append(EntryInput(_text(line.get("account_code"), 40).strip(),
-                                  _amount(line.get("debit")), _amount(line.get("credit")),
-                                  description=_text(line.get("description"))))
+        entries.append(LineDraft(_text(line.get("account_code"), 40).strip(),
+                                 _amount(line.get("debit")), _amount(line.get("credit")),
+                                 description=_text(line.get("description"))))
     return ContentInput(when, _text(body.get("description")), entries,
                         _text(body.get("reference"), 100).strip() or None)
 
@@ -836,6 +1003,31 @@ def _amount(value: Any) -> str | None:
         return None
     text = value.replace("\u00a0", "").replace(" ", "")
     return text.replace(",", ".") if "," in text and "." not in text else text.replace(",", "")
+
+
+#: Lines an account card shows per page: a busy bank account has thousands in a month,
+#: and rendering them all was most of the page's time (bench/web.py, docs/web.md).
+CARD_LINES = 500
+
+
+def _card_pages(cards: list[dict[str, Any]], page: int
+                ) -> tuple[list[dict[str, Any]], int]:
+    """The account cards' lines of one page, each card with the balance brought forward
+    to its first shown line and carried forward from its last (the running balance goes
+    on across pages), and how many pages the longest card has."""
+    pages = max([1, *((len(c.get("lines") or []) + CARD_LINES - 1) // CARD_LINES
+                      for c in cards)])
+    page = max(1, min(page, pages))
+    start = (page - 1) * CARD_LINES
+    shown = []
+    for card in cards:
+        lines = card.get("lines") or []
+        part = lines[start:start + CARD_LINES]
+        before = lines[start - 1]["balance"] if 0 < start <= len(lines) else card["opening"]
+        shown.append({**card, "lines": part, "brought_forward": before,
+                      "carried_forward": part[-1]["balance"] if part else before,
+                      "first": start == 0, "last": start + CARD_LINES >= len(lines)})
+    return shown, pages
 
 
 def _options(name: str, date_from: str | None, date_to: str | None, fmt: str) -> Options:
@@ -871,23 +1063,34 @@ class ChooseAccount(RuleViolation):
     title = "Choose a document or an account"
 
 
-def _blank_line() -> dict[str, str]:
-    return {"description": "", "quantity": "", "unit_price": "", "vat_code": "vat18"}
+def _blank_line(vat_code: str = "vat18") -> dict[str, str]:
+    return {"description": "", "quantity": "", "unit_price": "", "vat_code": vat_code,
+            "account_code": ""}
 
 
-def _typed_invoice(form: Mapping[str, str]) -> dict[str, Any]:
-    """The new-invoice form as typed (strings only, trimmed to sane lengths)."""
+def _side(value: str | None) -> str:
+    return value if value in FORM_KINDS else "sales"
+
+
+def _typed_lines(form: Mapping[str, str]) -> list[dict[str, str]]:
     try:
         count = int(form.get("line_count", str(BLANK_LINES)))
     except ValueError:
         count = BLANK_LINES
     count = max(1, min(count, MAX_FORM_LINES))
-    lines = [{cell: _text(form.get(f"lines-{i}-{cell}", ""), 500 if cell == "description"
-                          else 40) for cell in _LINE_CELLS} for i in range(count)]
-    return {"counterparty_id": _text(form.get("counterparty_id"), 40),
+    return [{cell: _text(form.get(f"lines-{i}-{cell}", ""), 500 if cell == "description"
+                         else 40) for cell in _LINE_CELLS} for i in range(count)]
+
+
+def _typed_invoice(form: Mapping[str, str]) -> dict[str, Any]:
+    """The new-document form as typed (strings only, trimmed to sane lengths)."""
+    return {"side": _side(form.get("side")),
+            "counterparty_id": _text(form.get("counterparty_id"), 40),
             "date": _text(form.get("date"), 40).strip(),
             "due_date": _text(form.get("due_date"), 40).strip(),
-            "reference": _text(form.get("reference"), 100), "lines": lines}
+            "reference": _text(form.get("reference"), 100),
+            "supplier_reference": _text(form.get("supplier_reference"), 100),
+            "lines": _typed_lines(form)}
 
 
 def _day(value: str, field: str) -> dt.date:
@@ -897,63 +1100,123 @@ def _day(value: str, field: str) -> dt.date:
         raise InvalidDateText(f"{value!r} is not a date.", field=field) from None
 
 
-def _invoice_input(typed: Mapping[str, Any]) -> tuple[DocumentInput, list[int]]:
-    """Billing's input from the form, and which form row each of its lines came from
-    (blank rows are skipped, so billing's ``lines[1]`` may be the form's third row)."""
-    try:
-        customer = UUID(typed["counterparty_id"])
-    except ValueError:
-        raise ChooseCustomer("Choose a customer.", field="counterparty_id") from None
-    day = _day(typed["date"], "date")
-    due = _day(typed["due_date"], "due_date") if typed["due_date"] else None
-    rows, lines = [], []
-    for i, line in enumerate(typed["lines"]):
-        if not any(line[c].strip() for c in ("description", "quantity", "unit_price")):
+class UnknownLineAccount(RuleViolation):
+    code = "unknown_account"
+    title = "No such account"
+
+
+class NonPostableLineAccount(RuleViolation):
+    code = "non_postable_account"
+    title = "A header account"
+
+
+def _form_lines(typed_lines: list[dict[str, str]], purchases: bool,
+                chart: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> tuple[list[LineInput], list[int]]:
+    """Billing's lines from the form's rows, and which row each came from (blank rows
+    are skipped, so billing's ``lines[1]`` may be the form's third row). A purchase
+    line's account is checked against the chart here, so the refusal stands at its row
+    before anything is drafted (billing would find it only when the bill is posted)."""
+    rows: list[int] = []
+    lines: list[LineInput] = []
+    for i, line in enumerate(typed_lines):
+        if not any(line[c].strip() for c in ("description", "quantity", "unit_price",
+                                             "account_code")):
             continue
         rows.append(i)
+        account = line["account_code"].strip() if purchases else ""
+        if account and chart is not None:
+            found = chart.get(account)
+            if found is None or not found["active"]:
+                raise UnknownLineAccount(f"There is no account {account}.", code=account,
+                                         field=f"lines[{len(lines)}].account_code",
+                                         form_row=i)
+            if not found["postable"]:
+                raise NonPostableLineAccount(f"{account} is a header.", code=account,
+                                             field=f"lines[{len(lines)}].account_code",
+                                             form_row=i)
         lines.append(LineInput(line["description"], _amount(line["quantity"]) or "",
-                               _amount(line["unit_price"]) or "", line["vat_code"]))
-    return DocumentInput(customer, day, lines, due_date=due,
-                         reference=typed["reference"].strip() or None), rows
+                               _amount(line["unit_price"]) or "", line["vat_code"],
+                               account or None))
+    return lines, rows
+
+
+def _invoice_input(typed: Mapping[str, Any],
+                   chart: Mapping[str, Mapping[str, Any]] | None = None
+                   ) -> tuple[DocumentInput, list[int]]:
+    """Billing's input from the form, and which form row each of its lines came from."""
+    purchases = typed["side"] == "purchases"
+    try:
+        party = UUID(typed["counterparty_id"])
+    except ValueError:
+        raise ChooseCustomer("Choose a counterparty.", field="counterparty_id") from None
+    day = _day(typed["date"], "date")
+    due = _day(typed["due_date"], "due_date") if typed["due_date"] else None
+    lines, rows = _form_lines(typed["lines"], purchases, chart)
+    return DocumentInput(party, day, lines, due_date=due,
+                         reference=typed["reference"].strip() or None,
+                         supplier_reference=(typed["supplier_reference"].strip() or None)
+                         if purchases else None), rows
 
 
 _BILLING_FIELD = re.compile(r"lines\[(\d+)\](?:\.(\w+))?")
 
 
-def _invoice_errors(exc: SaldoError, rows: list[int], lang: str) -> dict[str, str]:
+def _invoice_errors(exc: SaldoError, rows: list[int], lang: str,
+                    purchases: bool = False) -> dict[str, str]:
     """The error as a sentence keyed by the form field it concerns (``form`` when it
-    concerns the whole invoice): ``lines[1].quantity`` → ``lines-2-quantity``."""
+    concerns the whole document): ``lines[1].quantity`` → ``lines-2-quantity``."""
     field = str(exc.data.get("field") or "")
-    key = {"counterparty_not_found": "choose_customer",
+    party_key = "choose_supplier" if purchases else "choose_customer"
+    key = {"counterparty_not_found": party_key, "choose_customer": party_key,
            "period_closed": exc.code}.get(exc.code, exc.code)
     target = {"counterparty_not_found": "counterparty_id",
-              "period_closed": "date"}.get(exc.code, field or "form")
+              "period_closed": "date",
+              "duplicate_supplier_reference": "supplier_reference"}.get(exc.code,
+                                                                        field or "form")
     found = _BILLING_FIELD.fullmatch(field)
     if found:
         index = int(found.group(1))
         row = rows[index] if index < len(rows) else index
+        if isinstance(exc.data.get("form_row"), int):  # found by the web before billing
+            row = exc.data["form_row"]
         cell = found.group(2)
         target = f"lines-{row}-{cell}" if cell else f"lines-{row}"
         if cell in ("quantity", "unit_price"):
             key = "invalid_number"
         elif cell == "vat_code":
-            key = "invalid_vat_code"
+            key = "vat_code_direction" if exc.code == "vat_code_direction" \
+                else "invalid_vat_code"
+        elif cell == "account_code":
+            key = exc.code if exc.code in ("unknown_account", "non_postable_account") \
+                else "choose_line_account"
         elif cell is None:
             key = "invalid_line"
     elif field == "lines":
         key = "no_lines" if not rows else key
     elif field == "due_date" and exc.code == "invalid_document":
         key = "due_before_date"
+    elif field == "date" and exc.code == "invalid_document":
+        key = "credit_before_invoice"
     return {target: i18n.problem_text(key, exc.detail, lang, exc.data)}
+
+
+async def _chart(request: Request, ctx: CompanyContext) -> dict[str, dict[str, Any]]:
+    return {a["code"]: a for a in await _web(request).accounts(ctx)}
 
 
 async def _invoice_form(request: Request, session: Session, ctx: CompanyContext,
                         typed: Mapping[str, Any], errors: Mapping[str, str] | None = None,
                         status: int = 200) -> Response:
-    customers = await _web(request).customers(ctx)
+    purchases = typed["side"] == "purchases"
+    counterparties = await _web(request).customers(ctx)
+    accounts = ([a for a in (await _chart(request, ctx)).values()
+                 if a["postable"] and a["active"]] if purchases else [])
     return await _company_page(request, session, ctx, "invoice_new.html", status=status,
-                               typed=typed, errors=errors or {}, customers=customers,
-                               vat_codes=SALES_VAT_CODES)
+                               typed=typed, errors=errors or {}, customers=counterparties,
+                               vat_codes=PURCHASE_VAT_CODES if purchases else SALES_VAT_CODES,
+                               purchases=purchases, ledger_accounts=accounts, note_of=None,
+                               action=f"/c/{ctx.company_id}/documents/new")
 
 
 async def _document_action(
@@ -971,26 +1234,79 @@ async def _document_action(
     return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}", status_code=303)
 
 
+#: The kinds a page may approve and post (the others are posted when they are made).
+_POSTABLE = (DocumentKind.SALES_INVOICE.value, DocumentKind.PURCHASE_BILL.value)
+#: The kinds a credit note may be made against.
+_CREDITABLE = _POSTABLE
+
+
 async def _document_page(request: Request, session: Session, ctx: CompanyContext,
                          document_id: UUID, error: str | None = None,
                          status: int = 200) -> Response:
-    doc = await _web(request).sales_document(ctx, document_id)
+    doc = await _web(request).document(ctx, document_id)
     if doc is None:
         raise DocumentMissing("No such document.", document_id=str(document_id))
+    draft = doc["status"] == "draft" and doc["kind"] in _POSTABLE
     return await _company_page(request, session, ctx, "document.html", status=status,
                                doc=doc, error=error,
-                               may_post=ctx.may(Permission.DOCUMENTS_WRITE)
-                               and doc["status"] == "draft"
-                               and doc["kind"] == "sales_invoice",
-                               may_approve=ctx.may(Permission.DOCUMENTS_APPROVE)
-                               and doc["status"] == "draft" and not doc["approved_by"]
-                               and doc["kind"] == "sales_invoice"
-                               and doc["created_by"] != session.user.username)
+                               may_post=ctx.may(Permission.DOCUMENTS_WRITE) and draft,
+                               may_approve=ctx.may(Permission.DOCUMENTS_APPROVE) and draft
+                               and not doc["approved_by"]
+                               and doc["created_by"] != session.user.username,
+                               may_credit=ctx.may(Permission.DOCUMENTS_WRITE)
+                               and doc["posted"] and doc["kind"] in _CREDITABLE
+                               and doc["creditable"] > 0)
+
+
+def _note_typed(doc: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
+    """A credit note's form at first: dated today (not before the document), each of the
+    document's lines offered as it was, to be reduced to what is credited."""
+    lines = [{"description": x["description"], "quantity": _plain_number(x["quantity"]),
+              "unit_price": _plain_number(x["unit_price"]), "vat_code": x["vat_code"],
+              "account_code": x["account_code"] if not doc["sales"] else ""}
+             for x in doc["lines"]]
+    return {"side": "sales" if doc["sales"] else "purchases", "counterparty_id": "",
+            "date": max(today, doc["date"]).isoformat(), "due_date": "",
+            "reference": "", "supplier_reference": "", "lines": lines}
+
+
+def _plain_number(value: Any) -> str:
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+async def _note_form(request: Request, session: Session, ctx: CompanyContext,
+                     doc: Mapping[str, Any], typed: Mapping[str, Any],
+                     errors: Mapping[str, str] | None = None, status: int = 200) -> Response:
+    purchases = not doc["sales"]
+    accounts = ([a for a in (await _chart(request, ctx)).values()
+                 if a["postable"] and a["active"]] if purchases else [])
+    return await _company_page(request, session, ctx, "invoice_new.html", status=status,
+                               typed=typed, errors=errors or {}, customers=[],
+                               vat_codes=PURCHASE_VAT_CODES if purchases else SALES_VAT_CODES,
+                               purchases=purchases, ledger_accounts=accounts, note_of=doc,
+                               action=f"/c/{ctx.company_id}/documents/{doc['id']}/credit-note")
 
 
 class DocumentMissing(NotFound):
     code = "document_not_found"
     title = "No such document"
+
+
+async def _creditable(request: Request, ctx: CompanyContext,
+                      document_id: UUID) -> dict[str, Any]:
+    """A posted invoice or bill a credit note may be made against (else 404 or 409)."""
+    doc = await _web(request).document(ctx, document_id)
+    if doc is None or doc["kind"] not in _CREDITABLE:
+        raise DocumentMissing("No such invoice or bill.", document_id=str(document_id))
+    if not doc["posted"]:
+        raise NotCreditable("Only a posted document can be credited.",
+                            document_id=str(document_id))
+    return doc
+
+
+class NotCreditable(Conflict):
+    code = "invalid_state"
+    title = "Not posted"
 
 
 # ---------------------------------------------------------------------- bank
@@ -1021,6 +1337,256 @@ async def _bank_page(request: Request, session: Session, ctx: CompanyContext, st
                                accounts=accounts, lines=lines, line_status=chosen or "all",
                                may_reconcile=may_reconcile, ledger_accounts=ledger_accounts,
                                errors=errors or {}, typed=typed or {}, error=error)
+
+
+class BankLineMissing(NotFound):
+    code = "bank_line_not_found"
+    title = "No such statement line"
+
+
+class RemainderUnallocated(RuleViolation):
+    code = "remainder_unallocated"
+    title = "Part of the line is not allocated"
+
+
+class AllocationsMissing(RuleViolation):
+    code = "no_allocations"
+    title = "Nothing allocated"
+
+
+def _cents_total(values: list[Decimal]) -> Decimal:
+    return sum(values, Decimal("0.00"))
+
+
+def _split_amounts(documents: list[dict[str, Any]], typed: Mapping[str, str]
+                   ) -> list[tuple[UUID, Decimal]]:
+    """The amounts typed against the offered documents (blank ones skipped); a text that
+    is not an amount is refused at its field."""
+    chosen = []
+    for doc in documents:
+        key = str(doc["document_id"])
+        text = _amount(typed.get(key, ""))
+        if text is None:
+            continue
+        try:
+            value = Decimal(text)
+        except ArithmeticError:
+            raise InvalidSplitAmount("Not an amount.", document_id=key) from None
+        if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+            raise InvalidSplitAmount("Not an amount.", document_id=key)
+        chosen.append((doc["document_id"], value))
+    return chosen
+
+
+class InvalidSplitAmount(RuleViolation):
+    code = "invalid_number"
+    title = "Not an amount"
+
+
+def _split_figures(line: Mapping[str, Any], documents: list[dict[str, Any]],
+                   typed: Mapping[str, str]) -> dict[str, Decimal]:
+    """The line's size, what the typed amounts allocate and what remains (negative:
+    more allocated than the line); unreadable amounts count as nothing here."""
+    allocated = Decimal("0.00")
+    for doc in documents:
+        text = _amount(typed.get(str(doc["document_id"]), ""))
+        try:
+            value = Decimal(text) if text else Decimal(0)
+        except ArithmeticError:
+            value = Decimal(0)
+        if value.is_finite() and value > 0:
+            allocated += value
+    size = abs(Decimal(line["amount"]))
+    return {"size": size, "allocated": allocated, "remainder": size - allocated}
+
+
+def _split_input(line: Mapping[str, Any], documents: list[dict[str, Any]],
+                 typed: Mapping[str, str]) -> list[tuple[UUID, Decimal]]:
+    """The allocations to send to banking. What is left of the line after them is never
+    dropped silently: it is refused unless the user chose to keep it as the
+    counterparty's advance (banking books it so, on the same payment)."""
+    chosen = _split_amounts(documents, typed)
+    if not chosen:
+        raise AllocationsMissing("Allocate the line to at least one document.",
+                                 field="form")
+    size = abs(Decimal(line["amount"]))
+    remainder = size - _cents_total([v for _, v in chosen])
+    if remainder < 0:
+        raise OverLine("More is allocated than the line.", field="remainder",
+                       amount=str(-remainder))
+    if remainder > 0 and typed.get("advance") != "yes":
+        raise RemainderUnallocated(f"{remainder} of the line is not allocated.",
+                                   field="remainder", amount=str(remainder))
+    return chosen
+
+
+class OverLine(RuleViolation):
+    code = "over_allocation"
+    title = "More allocated than the line"
+
+
+async def _split_page(request: Request, session: Session, ctx: CompanyContext,
+                      line_id: UUID, typed: Mapping[str, str] | None,
+                      errors: Mapping[str, str] | None = None,
+                      status: int = 200) -> Response:
+    line, documents = await _web(request).bank_line(ctx, line_id)
+    if line is None:
+        raise BankLineMissing("No such statement line.", line_id=str(line_id))
+    if typed is None:  # at first: what the suggestions allocate, the best group's
+        typed = {str(s["document_id"]): _plain(s["allocate"])
+                 for s in _first_group(line.get("suggestions") or [], line)}
+    figures = _split_figures(line, documents, typed)
+    offered = {str(d["document_id"]) for d in documents}
+    error = next((m for k, m in (errors or {}).items()
+                  if k not in offered and k != "remainder"), None)
+    return await _company_page(request, session, ctx, "bank_split.html", status=status,
+                               line=line, documents=documents, typed=typed,
+                               errors=errors or {}, error=error, figures=figures,
+                               reconciled=line["status"] != "unreconciled")
+
+
+def _first_group(suggestions: list[dict[str, Any]],
+                 line: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The best-ranked suggestion, as a starting point (its ``allocate`` amount)."""
+    return suggestions[:1]
+
+
+# ---------------------------------------------------------------------- payroll
+
+
+def _period_start(text: str | None) -> dt.date | None:
+    if text and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        return dt.date(int(text[:4]), int(text[5:7]), 1)
+    return None
+
+
+def _month_end(first: dt.date) -> dt.date:
+    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def _blank_pay_line() -> dict[str, str]:
+    return {"employee": "", "gross": ""}
+
+
+def _typed_run(form: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        count = int(form.get("line_count", str(BLANK_LINES)))
+    except ValueError:
+        count = BLANK_LINES
+    count = max(1, min(count, MAX_FORM_LINES))
+    return {"period": _text(form.get("period"), 20).strip(),
+            "payment_date": _text(form.get("payment_date"), 40).strip(),
+            "lines": [{"employee": _text(form.get(f"lines-{i}-employee"), 200).strip(),
+                       "gross": _text(form.get(f"lines-{i}-gross"), 40)}
+                      for i in range(count)]}
+
+
+class ChooseEmployee(RuleViolation):
+    code = "choose_employee"
+    title = "Choose an employee"
+
+
+class NoEmployees(RuleViolation):
+    code = "no_employees"
+    title = "No employees in the run"
+
+
+def _employee_of(text: str, staff: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An employee by personal number, or by a name (either alphabet) that only one has:
+    the whole name, else the start of a word of it."""
+    wanted = text.casefold()
+    for e in staff:
+        if e["personal_number"] == text:
+            return e
+    def whole(name: str) -> bool:
+        return name == wanted
+
+    def word(name: str) -> bool:
+        return name.startswith(wanted) or any(w.startswith(wanted) for w in name.split())
+
+    for test in (whole, word):
+        found = [e for e in staff if test(e["full_name"].casefold())]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return None
+    return None
+
+
+def _run_input(typed: Mapping[str, Any], staff: list[dict[str, Any]]
+               ) -> tuple[str, dt.date, list[PayLineInput], dict[str, int]]:
+    """Payroll's input from the form: the period, the payment date, each row's employee
+    and gross (blank rows skipped); and the row of each employee, to place payroll's
+    refusals."""
+    period = typed["period"]
+    payment_date = _day(typed["payment_date"], "payment_date")
+    lines: list[PayLineInput] = []
+    rows: dict[str, int] = {}
+    for i, row in enumerate(typed["lines"]):
+        if not (row["employee"] or row["gross"].strip()):
+            continue
+        employee = _employee_of(row["employee"], staff)
+        if employee is None:
+            raise ChooseEmployee("Choose an employee.", field=f"lines-{i}-employee")
+        if str(employee["id"]) in rows:
+            raise ChooseEmployee("The employee is in the run already.",
+                                 field=f"lines-{i}-employee", twice="yes")
+        text = _amount(row["gross"])
+        try:
+            gross = Decimal(text) if text else None
+        except ArithmeticError:
+            gross = None
+        if gross is None or not gross.is_finite() or gross < 0 \
+                or gross != gross.quantize(Decimal("0.01")):
+            raise InvalidSplitAmount("Not an amount.", field=f"lines-{i}-gross")
+        rows[str(employee["id"])] = i
+        lines.append(PayLineInput(employee["id"], gross))
+    if not lines:
+        raise NoEmployees("Add at least one employee.", field="lines")
+    return period, payment_date, lines, rows
+
+
+def _run_errors(exc: SaldoError, rows: Mapping[str, int], lang: str) -> dict[str, str]:
+    field = str(exc.data.get("field") or "")
+    key = exc.code
+    if exc.code == "choose_employee" and exc.data.get("twice"):
+        key = "employee_twice"
+    if exc.code in ("invalid_period", "payroll_run_exists"):
+        field = "period"
+    elif exc.code == "period_closed":
+        field = "payment_date"
+    elif exc.code == "invalid_date":
+        field = field or "payment_date"
+    elif exc.data.get("employee_id") in rows:
+        row = rows[str(exc.data["employee_id"])]
+        field = f"lines-{row}-gross" if exc.code == "negative_gross" \
+            else f"lines-{row}-employee"
+    if exc.code == "invalid_number":
+        key = "invalid_number"
+    return {field or "form": i18n.problem_text(key, exc.detail, lang, exc.data)}
+
+
+async def _run_form(request: Request, session: Session, ctx: CompanyContext,
+                    typed: Mapping[str, Any], errors: Mapping[str, str] | None = None,
+                    status: int = 200,
+                    staff: list[dict[str, Any]] | None = None) -> Response:
+    service = _web(request)
+    if staff is None:
+        staff = await service.employees(ctx, service.ledger.today())
+    names = {e["personal_number"]: e["full_name"] for e in staff}
+    return await _company_page(request, session, ctx, "payroll_new.html", status=status,
+                               typed=typed, errors=errors or {}, staff=staff, names=names)
+
+
+async def _run_page(request: Request, session: Session, ctx: CompanyContext, run_id: UUID,
+                    error: str | None = None, status: int = 200) -> Response:
+    run, lines = await _web(request).payroll_run(ctx, run_id)
+    totals = {k: Decimal(str(v)) for k, v in (run["totals"] or {}).items()}
+    may_write = ctx.may(Permission.PAYROLL_WRITE) and run["status"] == "draft"
+    return await _company_page(request, session, ctx, "payroll_run.html", status=status,
+                               run=run, lines=lines, totals=totals, error=error,
+                               may_write=may_write)
 
 
 async def _users_page(request: Request, session: Session, ctx: CompanyContext,

@@ -9,30 +9,41 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.dates import format_datetime, get_date_format
+from babel.dates import parse_pattern as parse_date_pattern
+from babel.numbers import parse_pattern
 
+from saldo.kernel.money import display_amount
 from saldo.web.domain import language
 
 LOCALES = {"ka": "ka_GE", "en": "en_GB"}
-_AMOUNT = "#,##0.00"
+_QUANTITY = "#,##0.####"
+
+# Babel's own objects, parsed once: ``format_decimal``/``format_date`` parse the locale
+# and the pattern again at every call, which was most of the time a report page with a
+# few hundred amounts spent rendering (bench/web.py). The formatting is still Babel's.
+_LOCALE = {lang: Locale.parse(name) for lang, name in LOCALES.items()}
+_QUANTITY_PATTERN = parse_pattern(_QUANTITY)
+_DATE_PATTERN = {lang: parse_date_pattern(str(get_date_format("medium", locale=locale)))
+                 for lang, locale in _LOCALE.items()}
 
 
 def money(value: Any, lang: str) -> str:
     """An amount in the language's format, two decimals (``71 640,00``)."""
     if value is None or value == "":
         return ""
-    return format_decimal(Decimal(str(value)), format=_AMOUNT, locale=LOCALES[language(lang)])
+    return display_amount(Decimal(str(value)), 2, language(lang))
 
 
 def quantity(value: Any, lang: str) -> str:
     """A quantity in the language's format, as many decimals as it has (``2``, ``1,5``)."""
     if value is None or value == "":
         return ""
-    return format_decimal(Decimal(str(value)), format="#,##0.####",
-                          locale=LOCALES[language(lang)])
+    return str(_QUANTITY_PATTERN.apply(Decimal(str(value)), _LOCALE[language(lang)]))
 
 
 def day(value: dt.date | str | None, lang: str) -> str:
@@ -40,7 +51,13 @@ def day(value: dt.date | str | None, lang: str) -> str:
         return ""
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
-    return format_date(value, format="medium", locale=LOCALES[language(lang)])
+    return _day(value, language(lang))
+
+
+@lru_cache(maxsize=4096)
+def _day(value: dt.date, lang: str) -> str:
+    # A page shows the same few dates many times (an account card's month).
+    return str(_DATE_PATTERN[lang].apply(value, _LOCALE[lang]))
 
 
 def moment(value: dt.datetime | None, lang: str) -> str:
@@ -225,6 +242,68 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "match_date": ("in time", "ვადაში"),
     "reconcile_to": ("Reconcile to {number}", "შედარება: {number}"),
     "reconcile_to_account": ("Or to account", "ან ანგარიშზე"),
+    "new_bill": ("New purchase bill", "ახალი შესყიდვის ანგარიში"),
+    "supplier": ("Supplier", "მომწოდებელი"),
+    "supplier_reference": ("Supplier's number", "მომწოდებლის ნომერი"),
+    "creditable": ("Can still be credited", "შესაძლო დასაკრედიტებელი"),
+    "form_keys_hint": ("Enter: next field; on the last line, a new line. Ctrl+S: save. "
+                       "F1: the shortcuts.",
+                       "Enter: შემდეგი ველი; ბოლო სტრიქონზე — ახალი სტრიქონი. Ctrl+S: შენახვა. "
+                       "F1: მალსახმობები."),
+    "key_enter_form": ("Next field; from a line's last field, the next line; on the last "
+                       "line, a new line", "შემდეგი ველი; სტრიქონის ბოლო ველიდან — შემდეგი "
+                       "სტრიქონი; ბოლო სტრიქონზე — ახალი სტრიქონი"),
+    "key_save_form": ("Save (the form's main button)", "შენახვა (ფორმის მთავარი ღილაკი)"),
+    "key_help": ("This list (? outside a text field)", "ეს სია (? ტექსტური ველის გარეთ)"),
+    "new_credit_note": ("Credit note", "კრედიტ-ნოტა"),
+    "new_credit_note_of": ("Credit note against {number}", "კრედიტ-ნოტა {number}-ზე"),
+    "post_credit_note": ("Post the credit note", "კრედიტ-ნოტის გატარება"),
+    "amount_due_long": ("Amount due", "გადასახდელი თანხა"),
+    "corrects": ("Corrects", "ასწორებს"),
+    "notes": ("Credit and debit notes", "კრედიტ- და დებეტ-ნოტები"),
+    "reversed": ("reversed", "შებრუნებული"),
+    "new_payroll_run": ("New payroll run", "ახალი სახელფასო უწყისი"),
+    "payroll_hint": ("An employee is found by personal number or name.",
+                     "თანამშრომელი მოიძებნება პირადი ნომრით ან სახელით."),
+    "calculate_run": ("Calculate and save draft", "გამოთვლა და პროექტის შენახვა"),
+    "employee": ("Employee", "თანამშრომელი"),
+    "gross": ("Gross", "დარიცხული"),
+    "net_pay": ("Net pay", "ხელზე ასაღები"),
+    "pension_employee": ("Pension (employee 2%)", "საპენსიო (დასაქმებული 2%)"),
+    "pension_employer": ("Pension (employer 2%)", "საპენსიო (დამსაქმებელი 2%)"),
+    "payroll_run": ("payroll", "ხელფასი"),
+    "payments": ("Payments", "გადახდები"),
+    "find_counterparty": ("Find by name or tax id", "ძებნა სახელით ან საიდ. კოდით"),
+    "brought_forward": ("Brought forward", "გადმოტანილი ნაშთი"),
+    "carried_forward": ("Carried forward", "გადასატანი ნაშთი"),
+    "earlier_lines": ("Earlier lines", "წინა სტრიქონები"),
+    "later_lines": ("Later lines", "მომდევნო სტრიქონები"),
+    "page_of": ("page {page} of {pages}", "გვერდი {page} / {pages}"),
+    "direction": ("Direction", "მიმართულება"),
+    "settles": ("Settles", "ფარავს"),
+    "advance": ("Advance", "ავანსი"),
+    "money_in": ("in", "შემოსავალი"),
+    "money_out": ("out", "გასავალი"),
+    "employees": ("Employees", "თანამშრომლები"),
+    "personal_number": ("Personal number", "პირადი ნომერი"),
+    "start_date": ("Start", "დაწყება"),
+    "end_date": ("End", "დასრულება"),
+    "salary": ("Salary", "ხელფასი"),
+    "split_line": ("Split over several documents", "რამდენიმე დოკუმენტზე გადანაწილება"),
+    "split_hint": ("Type the amount each document receives; what is left stays visible "
+                   "and must be allocated or kept as the counterparty's advance.",
+                   "ჩაწერეთ თითოეულ დოკუმენტზე გასანაწილებელი თანხა; ნაშთი ჩანს და "
+                   "უნდა გადანაწილდეს ან დარჩეს კონტრაგენტის ავანსად."),
+    "open_documents": ("Open documents", "ღია დოკუმენტები"),
+    "no_open_documents": ("No open documents of this direction.",
+                          "ამ მიმართულების ღია დოკუმენტი არ არის."),
+    "suggested": ("suggested", "შეთავაზებული"),
+    "line_amount": ("Line", "სტრიქონი"),
+    "allocated": ("Allocated", "განაწილებული"),
+    "remainder": ("Not allocated", "გაუნაწილებელი"),
+    "keep_advance": ("Keep what is not allocated as the counterparty's advance",
+                     "გაუნაწილებელი თანხა დარჩეს კონტრაგენტის ავანსად"),
+    "recalculate": ("Recalculate", "გადათვლა"),
     # Problems: the API's codes as sentences.
     "not_authenticated": ("Wrong username or password.",
                           "მომხმარებლის სახელი ან პაროლი არასწორია."),
@@ -297,6 +376,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bank_line_not_found": ("No such statement line.", "ასეთი ამონაწერის სტრიქონი არ არსებობს."),
     "documents_unavailable": ("There are no documents to reconcile to; choose an account.",
                               "შესადარებელი დოკუმენტები არ არის; აირჩიეთ ანგარიში."),
+    "choose_supplier": ("Choose a supplier.", "აირჩიეთ მომწოდებელი."),
+    "choose_line_account": ("Write the account this line is booked to (code or name).",
+                            "ჩაწერეთ ანგარიში, რომელზეც სტრიქონი გატარდება (კოდი ან სახელი)."),
+    "credit_before_invoice": ("A credit note cannot be dated before its document.",
+                              "კრედიტ-ნოტა დოკუმენტზე ადრე ვერ დათარიღდება."),
+    "credit_exceeds_invoice": ("The credit note's {total} is more than the {remaining} that "
+                               "remains of the document.",
+                               "კრედიტ-ნოტის თანხა {total} აღემატება დოკუმენტის დარჩენილ "
+                               "{remaining}-ს."),
+    "duplicate_supplier_reference": ("This supplier's bill {supplier_reference} is entered "
+                                     "already.",
+                                     "მომწოდებლის ანგარიში {supplier_reference} უკვე "
+                                     "შეყვანილია."),
+    "choose_employee": ("Choose an employee: a personal number or a name only one has.",
+                        "აირჩიეთ თანამშრომელი: პირადი ნომერი ან უნიკალური სახელი."),
+    "employee_twice": ("This employee is in the run already.",
+                       "ეს თანამშრომელი უწყისში უკვე არის."),
+    "no_employees": ("A payroll run needs at least one employee.",
+                     "სახელფასო უწყისს სჭირდება მინიმუმ ერთი თანამშრომელი."),
+    "invalid_period": ("Not a month: write it as 2026-03.", "არასწორი თვე: ჩაწერეთ 2026-03."),
+    "payroll_run_exists": ("This month has a payroll run already; discard or reverse it first.",
+                           "ამ თვეს სახელფასო უწყისი უკვე აქვს; ჯერ გააუქმეთ ან შეაბრუნეთ."),
+    "negative_gross": ("The gross cannot be negative.", "დარიცხული თანხა უარყოფითი ვერ იქნება."),
+    "invalid_payroll_run": ("This payroll run is not valid.", "სახელფასო უწყისი არასწორია."),
+    "payroll_run_not_found": ("No such payroll run.", "ასეთი სახელფასო უწყისი არ არსებობს."),
+    "remainder_unallocated": ("{amount} of the line is not allocated: allocate it, or keep it "
+                              "as the counterparty's advance.",
+                              "სტრიქონის {amount} არ არის განაწილებული: გაანაწილეთ ან "
+                              "დატოვეთ კონტრაგენტის ავანსად."),
+    "no_allocations": ("Allocate the line to at least one document.",
+                       "გაანაწილეთ სტრიქონი მინიმუმ ერთ დოკუმენტზე."),
     "validation_failed": ("Some fields are not valid.", "ზოგიერთი ველი არასწორია."),
 }
 
@@ -330,3 +440,117 @@ def client_messages(lang: str) -> dict[str, str]:
             , "invalid_amount", "invalid_entry", "period_closed", "fiscal_year_unavailable",
             "csrf_failed", "session_expired", "permission_denied")
     return {k: MESSAGES[k][1 if language(lang) == "ka" else 0] for k in dict.fromkeys(keys)}
+
+
+# The Revenue Service (rs.ge) screens' words (saldo.web.rsge_pages, decision 0064), and
+# the exchange's problem codes as sentences; a block of their own at the end of the file.
+MESSAGES.update({
+    "rs_ge": ("Revenue Service", "შემოსავლების სამსახური"),
+    "rs_outgoing": ("Outgoing e-invoices", "გაცემული ელ. ანგარიშ-ფაქტურები"),
+    "rs_incoming": ("Incoming e-invoices", "მიღებული ელ. ანგარიშ-ფაქტურები"),
+    "rs_credentials": ("Service user", "სერვისის მომხმარებელი"),
+    "rs_sections": ("Revenue Service sections", "შემოსავლების სამსახურის განყოფილებები"),
+    "rs_waybills": ("Waybills", "ზედნადებები"),
+    "rs_state_all": ("All", "ყველა"),
+    "rs_state_queued": ("Queued", "რიგშია"),
+    "rs_state_sent": ("Sent", "გაგზავნილია"),
+    "rs_state_confirmed": ("Confirmed", "დადასტურებულია"),
+    "rs_state_rejected": ("Rejected", "უარყოფილია"),
+    "rs_state_failed": ("Failed", "ვერ გაიგზავნა"),
+    "rs_invoice": ("Invoice", "ანგარიშ-ფაქტურა"),
+    "rs_kind_invoice": ("Invoice", "ანგარიშ-ფაქტურა"),
+    "rs_kind_correction": ("Correction", "კორექტირება"),
+    "rs_number_on_rs": ("Series and number on rs.ge", "სერია და ნომერი rs.ge-ზე"),
+    "rs_attempts": ("Attempts", "მცდელობები"),
+    "rs_last_error": ("Last error", "ბოლო შეცდომა"),
+    "rs_next_attempt": ("Next attempt", "შემდეგი მცდელობა"),
+    "rs_updated": ("Updated", "განახლდა"),
+    "rs_retry": ("Retry {number}", "ხელახლა გაგზავნა: {number}"),
+    "rs_retried": ("The e-invoice is queued again.", "ელ. ანგარიშ-ფაქტურა ისევ რიგშია."),
+    "rs_none": ("Nothing here.", "აქ არაფერია."),
+    "rs_direction": ("Direction", "მიმართულება"),
+    "rs_direction_outgoing": ("Outgoing", "გაცემული"),
+    "rs_direction_incoming": ("Incoming", "მიღებული"),
+    "rs_waybill_number": ("Waybill number", "ზედნადების ნომერი"),
+    "rs_buyer": ("Buyer", "მყიდველი"),
+    "rs_route": ("From → to", "საიდან → სად"),
+    "rs_wb_saved": ("Saved", "შენახული"),
+    "rs_wb_active": ("Active", "აქტიური"),
+    "rs_wb_closed": ("Closed", "დასრულებული"),
+    "rs_wb_deleted": ("Deleted", "წაშლილი"),
+    "rs_wb_cancelled": ("Cancelled", "გაუქმებული"),
+    "rs_wb_sent_to_transporter": ("With the carrier", "გადაეცა გადამზიდავს"),
+    "rs_wb_unknown": ("Unknown", "უცნობი"),
+    "rs_wb_activate": ("Activate", "გააქტიურება"),
+    "rs_wb_close": ("Close", "დასრულება"),
+    "rs_wb_confirm": ("Confirm", "დადასტურება"),
+    "rs_wb_reject": ("Reject", "უარყოფა"),
+    "rs_waybill_done": ("The waybill is updated on rs.ge.", "ზედნადები განახლდა rs.ge-ზე."),
+    "rs_sync": ("Fetch from rs.ge", "rs.ge-დან წამოღება"),
+    "rs_last_sync": ("Last fetched", "ბოლოს წამოღებულია"),
+    "rs_never": ("never", "არასდროს"),
+    "rs_synced": ("{invoices} e-invoices fetched, {matched} matched to bills, {waybills} "
+                  "waybills.",
+                  "წამოღებულია {invoices} ელ. ანგარიშ-ფაქტურა, შესყიდვის ანგარიშთან "
+                  "შედარებულია {matched}, ზედნადები: {waybills}."),
+    "rs_findings": ("Rows rs.ge sent that could not be read", "rs.ge-ს წაუკითხავი სტრიქონები"),
+    "rs_supplier": ("Supplier", "მომწოდებელი"),
+    "rs_vat_held": ("VAT awaiting confirmation", "დღგ დადასტურების მოლოდინში"),
+    "rs_match": ("Bill", "შესყიდვის ანგარიში"),
+    "rs_match_exact": ("matched", "შედარებულია"),
+    "rs_match_amount": ("matched by amount", "შედარებულია თანხით"),
+    "rs_match_ambiguous": ("several bills fit", "რამდენიმე ანგარიში ემთხვევა"),
+    "rs_match_unmatched": ("no bill", "ანგარიში არ არის"),
+    "rs_match_draft": ("draft bill", "ანგარიშის პროექტი"),
+    "rs_decision": ("Your decision", "თქვენი გადაწყვეტილება"),
+    "rs_decision_confirmed": ("confirmed", "დადასტურებული"),
+    "rs_decision_rejected": ("rejected", "უარყოფილი"),
+    "rs_draft_bill": ("Make a draft bill", "შესყიდვის ანგარიშის პროექტის შექმნა"),
+    "rs_drafted": ("A draft bill was made; finish it under Documents.",
+                   "შეიქმნა შესყიდვის ანგარიშის პროექტი; დაასრულეთ დოკუმენტებში."),
+    "rs_confirm": ("Confirm on rs.ge", "დადასტურება rs.ge-ზე"),
+    "rs_reject": ("Reject on rs.ge", "უარყოფა rs.ge-ზე"),
+    "rs_reason": ("Reason", "მიზეზი"),
+    "rs_confirmed_msg": ("Confirmed on rs.ge.", "დადასტურებულია rs.ge-ზე."),
+    "rs_rejected_msg": ("Rejected on rs.ge.", "უარყოფილია rs.ge-ზე."),
+    "rs_service_user": ("Service user name", "სერვისის მომხმარებლის სახელი"),
+    "rs_service_password": ("Service user password", "სერვისის მომხმარებლის პაროლი"),
+    "rs_password_hint": ("Stored encrypted; never shown again. Type it anew to change it.",
+                         "ინახება დაშიფრული; აღარასდროს გამოჩნდება. შესაცვლელად ხელახლა "
+                         "აკრიფეთ."),
+    "rs_configured": ("A service user is set: {user}.", "სერვისის მომხმარებელი: {user}."),
+    "rs_not_configured": ("No service user is set: nothing is sent to rs.ge.",
+                          "სერვისის მომხმარებელი არ არის: rs.ge-ზე არაფერი იგზავნება."),
+    "rs_save_credentials": ("Save the service user", "სერვისის მომხმარებლის შენახვა"),
+    "rs_saved": ("The service user is saved.", "სერვისის მომხმარებელი შენახულია."),
+    "rs_setup_hint": ("Create the service user on rs.ge for Saldo's IP address, then enter it "
+                      "here (docs/rs-ge.md).",
+                      "შექმენით სერვისის მომხმარებელი rs.ge-ზე Saldo-ს IP მისამართისთვის და "
+                      "შეიყვანეთ აქ (docs/rs-ge.md)."),
+    "rs_fill_both": ("Enter both the user name and the password.",
+                     "შეიყვანეთ მომხმარებლის სახელიც და პაროლიც."),
+    "rs_reason_needed": ("A rejection needs a reason.", "უარყოფას სჭირდება მიზეზი."),
+    # Problem codes of the rs.ge context, as sentences (problem_text).
+    "rs_credentials_missing": ("The company has no rs.ge service user: set it first.",
+                               "კომპანიას არ აქვს rs.ge-ის სერვისის მომხმარებელი: ჯერ ის "
+                               "დააყენეთ."),
+    "rs_credentials_unreadable": ("The stored rs.ge password cannot be read: set the service "
+                                  "user again.",
+                                  "შენახული rs.ge-ის პაროლი ვერ იკითხება: სერვისის "
+                                  "მომხმარებელი თავიდან დააყენეთ."),
+    "rs_unavailable": ("rs.ge did not answer; nothing was lost, try again later.",
+                       "rs.ge-მ არ უპასუხა; არაფერი დაკარგულა, სცადეთ მოგვიანებით."),
+    "rs_refused": ("rs.ge refused the request.", "rs.ge-მ მოთხოვნა უარყო."),
+    "rs_unknown_status": ("rs.ge answered with a status Saldo does not know.",
+                          "rs.ge-მ უცნობი სტატუსით უპასუხა."),
+    "e_invoice_not_found": ("This invoice was never sent to rs.ge.",
+                            "ეს ანგარიშ-ფაქტურა rs.ge-ზე არ გაგზავნილა."),
+    "tax_id_unknown": ("The Revenue Service knows no company with this tax id: check the "
+                       "number.",
+                       "შემოსავლების სამსახურში ამ საიდენტიფიკაციო კოდით კომპანია არ "
+                       "არის: შეამოწმეთ ნომერი."),
+    "waybill_not_found": ("No such waybill.", "ასეთი ზედნადები არ არის."),
+    "rs_invoice_not_found": ("No such incoming e-invoice; fetch from rs.ge first.",
+                             "ასეთი მიღებული ელ. ანგარიშ-ფაქტურა არ არის; ჯერ წამოიღეთ "
+                             "rs.ge-დან."),
+})

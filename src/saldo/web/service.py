@@ -25,7 +25,7 @@ from uuid import UUID
 from saldo.banking import queries as banking_queries
 from saldo.banking.service import BankingService, Reconciled
 from saldo.billing import queries as billing_queries
-from saldo.billing.service import BillingService, DocumentInput, DocumentKind
+from saldo.billing.service import BillingService, DocumentInput, DocumentKind, LineInput
 from saldo.identity import queries as identity_queries
 from saldo.identity.service import (
     CompanyContext,
@@ -38,6 +38,8 @@ from saldo.kernel.errors import NotFound, SaldoError
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import LedgerService
 from saldo.payroll import queries as payroll_queries
+from saldo.payroll.service import LineInput as PayLineInput
+from saldo.payroll.service import PayrollService
 from saldo.reporting.service import ReportingService
 from saldo.tax.service import TaxService, next_working_day
 from saldo.web.domain import csrf_token
@@ -81,6 +83,10 @@ DASHBOARD_ACCOUNTS = {
 VAT_ACCOUNTS = ("3330", "3331", "3332", "3340", "3341", "3342", "3343", "3344")
 
 
+#: The documents drafted from a form and posted later (credit and debit notes post at once).
+DRAFTED_KINDS = (DocumentKind.SALES_INVOICE, DocumentKind.PURCHASE_BILL)
+
+
 class NotInstalled(NotFound):
     """A screen's context is not part of this deployment (``SALDO_CONTEXTS``)."""
 
@@ -93,10 +99,11 @@ class WebService:
                  reporting: ReportingService, tax: TaxService, *, key: str,
                  secure_cookies: bool, refresh_seconds: int,
                  billing: BillingService | None = None,
-                 banking: BankingService | None = None) -> None:
+                 banking: BankingService | None = None,
+                 payroll: PayrollService | None = None) -> None:
         self.identity, self.ledger, self.reporting = identity, ledger, reporting
         self.tax = tax
-        self._billing, self._banking = billing, banking
+        self._billing, self._banking, self._payroll = billing, banking, payroll
         self.key, self.secure_cookies = key, secure_cookies
         self.refresh_seconds = refresh_seconds
         self._rotated: OrderedDict[str, tuple[float, Tokens]] = OrderedDict()
@@ -187,38 +194,55 @@ class WebService:
 
     async def dashboard(self, ctx: CompanyContext) -> dict[str, Any]:
         """Balances as of today (debit − credit, shown with the account's normal sign),
-        the drafts waiting for approval and the approved ones waiting to be posted."""
+        the drafts waiting for approval and the approved ones waiting to be posted.
+
+        The reads are independent, so they run at the same time on their own pooled
+        connections (the balances, the waiting transactions, each year's tax calendar:
+        at most four): the page waits for the slowest, not for the sum of about fifteen
+        round trips (bench/web.py, docs/web.md)."""
         today = self.ledger.today()
-        figures: dict[str, Decimal] = {}
-        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
-            for name, codes in DASHBOARD_ACCOUNTS.items():
-                total = Decimal(0)
-                for code in codes:
+
+        async def balances() -> dict[str, Decimal]:
+            figures: dict[str, Decimal] = {}
+            async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+                for name, codes in DASHBOARD_ACCOUNTS.items():
+                    total = Decimal(0)
+                    for code in codes:
+                        debit, credit = await ledger_queries.balance(
+                            conn, ctx.company_id, code, today, postable=False)
+                        total += debit - credit
+                    figures[name] = total if name != "payables" else -total
+                vat = Decimal(0)
+                for code in VAT_ACCOUNTS:
                     debit, credit = await ledger_queries.balance(
-                        conn, ctx.company_id, code, today, postable=False)
-                    total += debit - credit
-                figures[name] = total if name != "payables" else -total
-            vat = Decimal(0)
-            for code in VAT_ACCOUNTS:
-                debit, credit = await ledger_queries.balance(conn, ctx.company_id, code, today,
-                                                             postable=True)
-                vat += credit - debit
-            figures["vat_due"] = vat
-            drafts, _ = await ledger_queries.transactions(
-                conn, ctx.company_id, ledger_queries.TransactionFilter(status="draft", limit=10))
-            approved, _ = await ledger_queries.transactions(
-                conn, ctx.company_id,
-                ledger_queries.TransactionFilter(status="approved", limit=10))
+                        conn, ctx.company_id, code, today, postable=True)
+                    vat += credit - debit
+                figures["vat_due"] = vat
+            return figures
+
+        async def waiting() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+                drafts, _ = await ledger_queries.transactions(
+                    conn, ctx.company_id,
+                    ledger_queries.TransactionFilter(status="draft", limit=10))
+                approved, _ = await ledger_queries.transactions(
+                    conn, ctx.company_id,
+                    ledger_queries.TransactionFilter(status="approved", limit=10))
+            return drafts, approved
+
+        figures, lists, deadlines = await asyncio.gather(
+            balances(), waiting(), self.deadlines(ctx, today))
+        drafts, approved = lists
         return {"figures": figures, "drafts": drafts, "approved": approved,
-                "deadlines": await self.deadlines(ctx, today)}
+                "deadlines": deadlines}
 
     async def deadlines(self, ctx: CompanyContext, today: date) -> list[dict[str, Any]]:
         """The company's next returns from the tax calendar (VAT, income tax, profit tax,
         property tax: each context's return sources), due dates moved to working days;
         the monthly 15th when the calendar has nothing ahead yet."""
-        found = [due for year in (today.year, today.year + 1)
-                 for due in await self.tax.calendar(ctx.company_id, year)
-                 if due.due_date >= today]
+        years = await asyncio.gather(*(self.tax.calendar(ctx.company_id, year)
+                                       for year in (today.year, today.year + 1)))
+        found = [due for dues in years for due in dues if due.due_date >= today]
         if found:
             return [{"date": d.due_date, "tax": d.tax, "period": d.period} for d in found[:4]]
         return [{"date": d, "tax": None, "period": None} for d in tax_deadlines(today)]
@@ -255,39 +279,138 @@ class WebService:
         async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
             return await billing_queries.counterparties(conn, ctx.company_id, None, 1000, None)
 
-    async def draft_invoice(self, ctx: CompanyContext, data: DocumentInput) -> UUID:
-        """A draft sales invoice through billing's use case (billing prices its lines)."""
-        doc = await self.billing.draft(ctx, DocumentKind.SALES_INVOICE, data)
+    @property
+    def payroll(self) -> PayrollService:
+        if self._payroll is None:
+            raise NotInstalled("Payroll is not installed.")
+        return self._payroll
+
+    async def draft_document(self, ctx: CompanyContext, kind: DocumentKind,
+                             data: DocumentInput) -> UUID:
+        """A draft sales invoice or purchase bill through billing's use case (billing
+        prices the lines)."""
+        doc = await self.billing.draft(ctx, kind, data)
         return doc.id
 
-    async def sales_document(self, ctx: CompanyContext,
-                             document_id: UUID) -> dict[str, Any] | None:
-        """A sales document as billing's read side has it, its lines and its customer."""
+    async def document(self, ctx: CompanyContext, document_id: UUID) -> dict[str, Any] | None:
+        """A document as billing's read side has it: its lines, its counterparty, what is
+        due, and the notes that corrected it (credit and debit notes)."""
         doc = await self.billing.document(ctx.company_id, document_id)
-        if doc.kind not in (DocumentKind.SALES_INVOICE, DocumentKind.CREDIT_NOTE):
-            return None
         async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
             row = await billing_queries.document(conn, ctx.company_id, document_id)
             found = await billing_queries.counterparty(conn, ctx.company_id,
                                                        doc.counterparty_id)
+            notes = [n for n in [await billing_queries.document(conn, ctx.company_id, i)
+                                 for i in await billing_queries.notes_of(
+                                     conn, ctx.company_id, document_id)] if n]
+            corrects = (await billing_queries.document(conn, ctx.company_id, doc.corrects)
+                        if doc.corrects else None)
         lines = [{"description": x.description, "quantity": x.quantity,
                   "unit_price": x.unit_price, "vat_code": x.vat_code.value,
                   "account_code": x.account_code, "net": x.net, "vat": x.vat,
-                  "gross": x.net + x.vat} for x in doc.lines]
+                  "gross": x.gross} for x in doc.lines]
         status = row["status"] if row else ("posted" if doc.posted else "draft")
-        return {"id": doc.id, "kind": doc.kind.value, "number": doc.number,
-                "date": doc.date, "due_date": doc.due_date, "currency": doc.currency,
-                "reference": doc.reference, "status": status,
+        return {"id": doc.id, "kind": doc.kind.value, "sales": doc.kind.sales,
+                "number": doc.number, "date": doc.date, "due_date": doc.due_date,
+                "currency": doc.currency, "reference": doc.reference,
+                "supplier_reference": doc.supplier_reference, "status": status,
                 "created_by": doc.created_by, "approved_by": doc.approved_by,
-                "transaction_id": doc.transaction_id,
+                "transaction_id": doc.transaction_id, "posted": doc.posted,
                 "counterparty": found["name"] if found else "", "lines": lines,
-                "net_total": doc.net_total, "vat_total": doc.vat_total, "total": doc.total}
+                "net_total": doc.net_total, "vat_total": doc.vat_total, "total": doc.total,
+                "credited": doc.credited, "creditable": doc.total - doc.credited,
+                "amount_due": doc.amount_due,
+                "notes": notes, "corrects": corrects}
 
-    async def post_invoice(self, ctx: CompanyContext, document_id: UUID) -> None:
-        await self.billing.post(ctx, document_id, (DocumentKind.SALES_INVOICE,))
+    async def post_document(self, ctx: CompanyContext, document_id: UUID) -> None:
+        """Post a draft sales invoice or purchase bill (the notes post when made)."""
+        await self.billing.post(ctx, document_id, DRAFTED_KINDS)
 
-    async def approve_invoice(self, ctx: CompanyContext, document_id: UUID) -> None:
-        await self.billing.approve(ctx, document_id, (DocumentKind.SALES_INVOICE,))
+    async def approve_document(self, ctx: CompanyContext, document_id: UUID) -> None:
+        await self.billing.approve(ctx, document_id, DRAFTED_KINDS)
+
+    async def credit_note(self, ctx: CompanyContext, document_id: UUID, on: date,
+                          lines: list[LineInput], reference: str | None) -> UUID:
+        """A posted credit note against a posted invoice (a supplier's against a bill),
+        by billing's use case: never more than what remains of it."""
+        note = await self.billing.credit_note(ctx, document_id, on, lines, reference)
+        return note.id
+
+    async def payments(self, ctx: CompanyContext, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest payments in and out, with their counterparty and the numbers of the
+        documents they settled (billing's read model)."""
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            rows = list(reversed(await billing_queries.payments(conn, ctx.company_id)))[:limit]
+            names: dict[Any, str] = {}
+            numbers: dict[str, str] = {}
+            for row in rows:
+                cp = row["counterparty_id"]
+                if cp not in names:
+                    found = await billing_queries.counterparty(conn, ctx.company_id, cp)
+                    names[cp] = found["name"] if found else ""
+                for allocation in row["allocations"] or []:
+                    doc = str(allocation.get("document_id"))
+                    if doc not in numbers:
+                        got = await billing_queries.document(conn, ctx.company_id, UUID(doc))
+                        numbers[doc] = got["number"] if got else doc
+        return [{**r, "counterparty": names.get(r["counterparty_id"], ""),
+                 "settled": [{"document_id": a.get("document_id"),
+                              "number": numbers.get(str(a.get("document_id")), ""),
+                              "amount": a.get("amount")} for a in r["allocations"] or []]}
+                for r in rows]
+
+    # ------------------------------------------------------------------ payroll
+
+    async def employees(self, ctx: CompanyContext, on: date) -> list[dict[str, Any]]:
+        """The company's employees with the salary in effect ``on`` (the run form's rows)."""
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            return await payroll_queries.employees(conn, ctx.company_id, on)
+
+    async def create_run(self, ctx: CompanyContext, period: str, payment_date: date,
+                         lines: list[PayLineInput]) -> UUID:
+        """A draft payroll run: payroll computes each line's pension, income tax and net."""
+        run = await self.payroll.create_run(ctx, period, payment_date, lines)
+        return run.id
+
+    async def payroll_run(self, ctx: CompanyContext, run_id: UUID
+                          ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return await self.payroll.run(ctx.company_id, run_id)
+
+    async def post_run(self, ctx: CompanyContext, run_id: UUID) -> None:
+        await self.payroll.post_run(ctx, run_id)
+
+    async def discard_run(self, ctx: CompanyContext, run_id: UUID) -> None:
+        await self.payroll.discard_run(ctx, run_id)
+
+    # ------------------------------------------------------------------ banking
+
+    async def bank_line(self, ctx: CompanyContext, line_id: UUID
+                        ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """A statement line and the open documents it may be split over: those settled by
+        money moving its way, of a counterparty (billing's documents), the suggested ones
+        first (by score), then by counterparty and due date."""
+        async with self.ledger.db.transaction(company_id=ctx.company_id) as conn:
+            row = await banking_queries.line(conn, ctx.company_id, line_id)
+            if row is None:
+                return None, []
+            items = await self.banking.open_items(conn, ctx.company_id)
+            names = {p["id"]: p["name"] for p in await billing_queries.counterparties(
+                conn, ctx.company_id, None, 100_000, None)} if items else {}
+        direction = "in" if Decimal(row["amount"]) > 0 else "out"
+        scores = {str(s["document_id"]): int(s.get("score") or 0)
+                  for s in row.get("suggestions") or []}
+        documents = [{"document_id": i.document_id, "kind": i.kind, "number": i.number,
+                      "counterparty": names.get(i.counterparty_id, ""),
+                      "counterparty_id": i.counterparty_id, "date": i.issued,
+                      "due_date": i.due_date, "currency": i.currency,
+                      "amount_due": i.amount_due,
+                      "score": scores.get(str(i.document_id))}
+                     for i in items if i.direction == direction
+                     and i.counterparty_id is not None and i.currency == row["currency"]]
+        documents.sort(key=lambda x: (x["score"] is None, -(x["score"] or 0),
+                                      x["counterparty"], x["due_date"] or x["date"],
+                                      x["number"]))
+        return row, documents
 
     async def reconcile(self, ctx: CompanyContext, line_id: UUID, *,
                         document: tuple[UUID, Decimal] | None = None,
@@ -297,6 +420,12 @@ class WebService:
         return await self.banking.reconcile(
             ctx, line_id, allocations=[document] if document is not None else None,
             account_code=account_code)
+
+    async def reconcile_split(self, ctx: CompanyContext, line_id: UUID,
+                              allocations: list[tuple[UUID, Decimal]]) -> Reconciled:
+        """A statement line split over several documents: one payment, allocated as
+        given (banking's use case; what the allocations leave is the advance)."""
+        return await self.banking.reconcile(ctx, line_id, allocations=allocations)
 
     async def vat_return(self, ctx: CompanyContext, period: str) -> Any:
         vat, filings, findings = await self.tax.vat_return(ctx.company_id, period)

@@ -21,7 +21,7 @@ from saldo.fx.domain import OfficialRate
 from saldo.fx.service import FxService
 from saldo.identity.domain import NewCompany, Permission, Role, User
 from saldo.kernel.money import round_half_up
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 
 pytestmark = pytest.mark.integration
 
@@ -89,8 +89,8 @@ async def test_a_revaluation_keeps_the_books_in_balance(
         for code, sign in ((dr, 1), (cr, -1)):
             foreign[code, currency] += sign * amount
             carrying[code, currency] += sign * base
-        rows.append((n, ContentInput(day, f"Item {n}", [EntryInput(dr, debit=amount),
-                                                       EntryInput(cr, credit=amount)],
+        rows.append((n, ContentInput(day, f"Item {n}", [LineDraft(dr, debit=amount),
+                                                        LineDraft(cr, credit=amount)],
                                      currency=currency, exchange_rate=rate)))
     outcome = await h.container.ledger.post_batch(ctx, rows)
     assert outcome.ok, outcome.findings

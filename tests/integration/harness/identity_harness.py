@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from saldo import bootstrap
 from saldo.identity.domain import CompanyContext, Permission, Role, User
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 from saldo.platform.settings import Settings, load_settings
 
 SECRET = "test-secret-key-long-enough-for-hs256-and-hs512-0123456789abcdefghij"
@@ -121,8 +121,8 @@ class _Books:
     async def draft(self, h: Harness, company_id: UUID) -> UUID:
         ctx = await self._ctx(h, company_id, self.maker, Permission.TRANSACTIONS_WRITE)
         content = ContentInput(date(2026, 3, 15), "Cash sale", [
-            EntryInput("1110", debit="100.00"), EntryInput("6110", credit="100.00")])
-        tx, _ = await h.container.ledger.create(ctx, content)
+            LineDraft("1110", debit="100.00"), LineDraft("6110", credit="100.00")])
+        tx, _ = await h.container.ledger.draft(ctx, content)
         return tx.id
 
     async def approved(self, h: Harness, company_id: UUID) -> UUID:

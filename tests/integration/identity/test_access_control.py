@@ -164,6 +164,7 @@ DECLARED: dict[tuple[str, str], Permission] = {
     ("GET", C + "/rs-credentials"): P.DOCUMENTS_READ,
     ("PUT", C + "/rs-credentials"): P.DOCUMENTS_APPROVE,
     ("POST", C + "/rs/counterparties"): P.DOCUMENTS_WRITE,
+    ("POST", C + "/rs/counterparties/{counterparty_id}/check"): P.DOCUMENTS_WRITE,
     ("GET", C + "/rs/e-invoices"): P.DOCUMENTS_READ,
     ("GET", C + "/rs/incoming-invoices"): P.DOCUMENTS_READ,
     ("POST", C + "/rs/incoming-invoices/{rs_id}/confirm"): P.DOCUMENTS_APPROVE,

@@ -24,7 +24,7 @@ from saldo.identity.domain import Permission
 from saldo.identity.service import CompanyContext
 from saldo.kernel.errors import SaldoError
 from saldo.ledger import domain as d
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import RecordedEvent
 
@@ -35,7 +35,7 @@ def _content(day: date, lines: Sequence[tuple[str, str, str]], description: str 
              **extra: Any) -> ContentInput:
     """``lines``: (account, debit, credit), "" for the empty side."""
     return ContentInput(day, description, [
-        EntryInput(a, debit=dr or None, credit=cr or None) for a, dr, cr in lines], **extra)
+        LineDraft(a, debit=dr or None, credit=cr or None) for a, dr, cr in lines], **extra)
 
 
 SALE = [("1410", "1180.00", ""), ("6110", "", "1000.00"), ("3330", "", "180.00")]
@@ -56,7 +56,7 @@ async def _single(h: Harness, books: Books, raw: ContentInput) -> str | None:
     ledger = h.container.ledger
     chief, clerk = await _contexts(h, books)
     try:
-        tx, _ = await ledger.create(clerk, raw)
+        tx, _ = await ledger.draft(clerk, raw)
         await ledger.approve(chief, tx.id)
         await ledger.post(clerk, tx.id)
     except SaldoError as exc:
@@ -85,8 +85,8 @@ async def test_every_rule_refuses_in_a_batch_as_it_refuses_a_single_post(h: Harn
         "unknown currency": _content(ok, SALE, currency="XYZ", exchange_rate="1"),
         "currency without a rate": _content(ok, SALE, currency="USD"),
         "base amount off the rate": ContentInput(ok, "Export", [
-            EntryInput("1410", debit="100.00", debit_base="270.01"),
-            EntryInput("6110", credit="100.00")], currency="USD", exchange_rate="2.7"),
+            LineDraft("1410", debit="100.00", debit_base="270.01"),
+            LineDraft("6110", credit="100.00")], currency="USD", exchange_rate="2.7"),
         "year out of reach": _content(date(1990, 1, 5), SALE),
     }
     for name, raw in broken.items():
@@ -180,9 +180,9 @@ async def test_the_events_are_the_domains_born_posted_events(h: Harness) -> None
     chief, _ = await _contexts(h, books)
     raws = [_content(date(2026, 3, 2), SALE, reference="INV-1"),
             ContentInput(date(2026, 3, 3), "Export", [
-                EntryInput("1410", debit="150.02"), EntryInput("6110", credit="100.01"),
-                EntryInput("6110", credit="50.01"),
-                EntryInput("8240", debit_base="0.01", description="Rounding")],
+                LineDraft("1410", debit="150.02"), LineDraft("6110", credit="100.01"),
+                LineDraft("6110", credit="50.01"),
+                LineDraft("8240", debit_base="0.01", description="Rounding")],
                 currency="USD", exchange_rate="2.7000")]
     result = await ledger.post_batch(chief, list(enumerate(raws, start=1)))
     assert result.ok, result.findings
@@ -195,7 +195,7 @@ async def test_the_events_are_the_domains_born_posted_events(h: Harness) -> None
         assert [(e.type, e.version, e.stream_type) for e in stored] == [
             (x.type, n, "ledger.transaction") for n, x in enumerate(expected, start=1)]
         # As stored: the JSON of the domain's data, nothing added, nothing lost.
-        assert [e.data for e in stored] == [orjson.loads(orjson.dumps(x.data))
+        assert [e.data for e in stored] == [orjson.loads(orjson.dumps(x.to_data()))
                                             for x in expected]
         assert all(e.company_id == books.company_id for e in stored)
         assert all(e.metadata["actor"] == str(chief.user.id) for e in stored)
@@ -247,9 +247,9 @@ async def test_the_read_model_equals_single_posting_and_a_replay(h: Harness) -> 
     chief, _ = await _contexts(h, by_batch)
     rows: list[tuple[int, ContentInput]] = []
     for row, (day, lines, extra) in enumerate(_JOURNAL, start=1):
-        entries = [EntryInput(a, debit=dr or None, credit=cr or None) for a, dr, cr in lines]
+        entries = [LineDraft(a, debit=dr or None, credit=cr or None) for a, dr, cr in lines]
         if extra.get("currency"):  # USD 150.02 at 2.7 is 405.05 against 270.03 + 135.03
-            entries.append(EntryInput("8240", debit_base="0.01"))
+            entries.append(LineDraft("8240", debit_base="0.01"))
         rows.append((row, ContentInput(date.fromisoformat(day), f"Entry {row}", entries,
                                        **extra)))
         body_entries = [{"account_code": e.account_code,

@@ -9,14 +9,14 @@ import pytest
 from ledger_harness import Harness
 
 from saldo.identity.domain import Permission
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 
 pytestmark = pytest.mark.integration
 
 
 def _sale(row: int, amount: str, account: str = "1410") -> tuple[int, ContentInput]:
     return row, ContentInput(date(2026, 2, 1 + row % 27), f"Sale {row}", [
-        EntryInput(account, debit=amount), EntryInput("6110", credit=amount)])
+        LineDraft(account, debit=amount), LineDraft("6110", credit=amount)])
 
 
 async def test_batches_post_in_order_and_stop_at_the_first_with_findings(h: Harness) -> None:

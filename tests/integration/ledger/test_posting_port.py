@@ -275,12 +275,12 @@ async def test_a_person_cannot_type_an_exchange_difference(h: Harness) -> None:
     ctx = await h.container.identity.member_context(books.company_id, "clerk",
                                                     Permission.TRANSACTIONS_WRITE)
     raw = d.ContentInput(date(2026, 3, 15), "Plug", [
-        d.EntryInput("1220", debit="100.00"), d.EntryInput("1410", credit="100.00"),
-        d.EntryInput("8140", credit_base="50.00", kind=FX_DIFFERENCE),
-        d.EntryInput("1410", debit_base="50.00", kind=FX_DIFFERENCE)],
+        d.LineDraft("1220", debit="100.00"), d.LineDraft("1410", credit="100.00"),
+        d.LineDraft("8140", credit_base="50.00", kind=FX_DIFFERENCE),
+        d.LineDraft("1410", debit_base="50.00", kind=FX_DIFFERENCE)],
         currency="USD", exchange_rate="2.70")
-    with pytest.raises(d.InvalidEntry):
-        await h.container.ledger.create(ctx, raw)
+    with pytest.raises(d.InvalidLine):
+        await h.container.ledger.draft(ctx, raw)
 
 
 async def test_the_approval_rule_holds_at_the_service_layer(h: Harness) -> None:
@@ -289,9 +289,9 @@ async def test_the_approval_rule_holds_at_the_service_layer(h: Harness) -> None:
     books = await h.books()
     ctx = await h.container.identity.member_context(books.company_id, "chief",
                                                     Permission.TRANSACTIONS_APPROVE)
-    tx, _ = await h.container.ledger.create(ctx, d.ContentInput(
-        date(2026, 3, 15), "Own draft", [d.EntryInput("1110", debit="10.00"),
-                                         d.EntryInput("5150", credit="10.00")]))
+    tx, _ = await h.container.ledger.draft(ctx, d.ContentInput(
+        date(2026, 3, 15), "Own draft", [d.LineDraft("1110", debit="10.00"),
+                                         d.LineDraft("5150", credit="10.00")]))
     with pytest.raises(d.SegregationOfDuties):
         await h.container.ledger.approve(ctx, tx.id)
     with pytest.raises(d.InvalidState):  # and an unapproved draft is not posted

@@ -29,7 +29,7 @@ from ledger_harness import Harness
 
 from saldo.identity.domain import CompanyContext, NewCompany, Permission, Role, User
 from saldo.kernel.money import round_half_up
-from saldo.ledger.domain import ContentInput, EntryInput, fiscal_year_of
+from saldo.ledger.domain import ContentInput, LineDraft, fiscal_year_of
 from saldo.ledger.projections import READ_MODELS
 
 pytestmark = pytest.mark.integration
@@ -66,12 +66,12 @@ class Spec:
     rate: Decimal | None = None
 
     def content(self) -> ContentInput:
-        entries = [EntryInput(a, debit=str(money(dr)) if dr else None,
-                              credit=str(money(cr)) if cr else None) for a, dr, cr in self.lines]
+        entries = [LineDraft(a, debit=str(money(dr)) if dr else None,
+                             credit=str(money(cr)) if cr else None) for a, dr, cr in self.lines]
         difference = self._difference()
         if difference:
             side = "credit_base" if difference > 0 else "debit_base"
-            entries.append(EntryInput(ROUNDING_ACCOUNT, **{side: str(abs(difference))}))
+            entries.append(LineDraft(ROUNDING_ACCOUNT, **{side: str(abs(difference))}))
         return ContentInput(self.day, "Property", entries,
                             currency="USD" if self.rate else None,
                             exchange_rate=str(self.rate) if self.rate else None)
@@ -150,7 +150,7 @@ class Books:
         self.reversible.append((tx_id, spec))
 
     async def cycle(self, spec: Spec) -> UUID:
-        draft, new = await self.ledger.create(self.clerk, spec.content())
+        draft, new = await self.ledger.draft(self.clerk, spec.content())
         assert new
         await self.ledger.approve(self.chief, draft.id)
         tx = await self.ledger.post(self.clerk, draft.id)
@@ -167,7 +167,7 @@ class Books:
             self._posted(tx_id, spec, year, number)
 
     async def draft(self, spec: Spec, approve: bool) -> None:
-        tx, _ = await self.ledger.create(self.clerk, spec.content())
+        tx, _ = await self.ledger.draft(self.clerk, spec.content())
         if approve:
             await self.ledger.approve(self.chief, tx.id)
 

@@ -111,14 +111,25 @@ async def test_kafka_killed_relay_broker_outage_and_poison(
         relay = Relay(db, EventStore(), publisher, batch_size=100)
         for _ in range(2):
             assert (await relay.run_once()).stopped is None
+        # Events committed now are certainly not published yet, however far the killed
+        # relay got: the batch below has something to send. (The test once relied on
+        # the killed relay leaving more than two batches behind; on a loaded machine it
+        # had published nearly everything, the third batch read nothing and so "passed"
+        # with every broker stopped. The relay's ack handling was not at fault.)
+        later = await append_synthetic(db, 600, streams=6)
+        expected |= set(later)
+        good |= set(later)
         before = await _checkpoint(db)
         os.kill(brokers.pid, signal.SIGSTOP)
         result = await relay.run_once()
+        assert result.read > 0, "the batch sent into the outage was empty"
         assert result.stopped is not None
+        assert result.published == 0
         assert "timed out" in result.stopped.lower()
         assert await _checkpoint(db) == before  # nothing unacknowledged was passed
-        with pytest.raises(RelayStopped):
+        with pytest.raises(RelayStopped):  # pipelined: several batches out, none acked
             await relay.catch_up()
+        assert await _checkpoint(db) == before
         os.kill(brokers.pid, signal.SIGCONT)  # 3. the brokers are back: catch up
         await publish_everything(relay, db)
     finally:

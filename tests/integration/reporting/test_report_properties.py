@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from ledger_harness import Harness
 
 from saldo.identity.domain import CompanyContext, NewCompany, Permission, User
-from saldo.ledger.domain import ContentInput, EntryInput
+from saldo.ledger.domain import ContentInput, LineDraft
 from saldo.reporting.service import Options, ReportingService
 
 pytestmark = pytest.mark.integration
@@ -96,8 +96,8 @@ class World:
             self.chief, NewCompany(f"Property {next(self.names)} LLC", "204567891", True))
         ctx = await identity.member_context(company.id, "chief", Permission.TRANSACTIONS_APPROVE)
         rows = [(i, ContentInput(day, f"Random {i}", [
-            EntryInput(code, debit=str(cents(dr)) if dr else None,
-                       credit=str(cents(cr)) if cr else None) for code, dr, cr in lines]))
+            LineDraft(code, debit=str(cents(dr)) if dr else None,
+                      credit=str(cents(cr)) if cr else None) for code, dr, cr in lines]))
             for i, (day, lines) in enumerate(txs, start=1)]
         result = await ledger.post_batch(ctx, rows)
         assert result.ok, result.findings
@@ -105,7 +105,9 @@ class World:
             await ledger.close_fiscal_year(ctx, 2025)
         reader = await identity.member_context(company.id, "chief",
                                                Permission.REPORTS_FINANCIAL)
-        return Books(ReportingService(self.h.container.app_db, ledger), reader, txs)
+        return Books(ReportingService(self.h.container.app_db, ledger,
+                                      threads=self.h.container.reporting.threads),
+                     reader, txs)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import psycopg
+from rsge_harness import Rs
 
-from conftest import Rs
 from saldo.rsge.settings import load_rs_settings
 
 

@@ -7,9 +7,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rsge_harness import Rs
 from sandbox_server import free_port
 
-from conftest import Rs
 from saldo.rsge.service import RsgeService
 from saldo.rsge.settings import load_rs_settings
 

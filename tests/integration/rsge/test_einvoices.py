@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from ledger_harness import expect_problem
+from rsge_harness import Rs
 
-from conftest import Rs
 from saldo.platform.eventstore import Metadata, NewEvent
 from saldo.rsge.domain import CorrectionType
 

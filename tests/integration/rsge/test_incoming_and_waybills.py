@@ -9,8 +9,8 @@ from uuid import uuid4
 
 import pytest
 from ledger_harness import expect_problem
+from rsge_harness import BUYER_TIN, COMPANY_TIN, SUPPLIER_TIN, Rs
 
-from conftest import BUYER_TIN, COMPANY_TIN, SUPPLIER_TIN, Rs
 from saldo.rsge.domain import BillCandidate, WaybillLine
 
 

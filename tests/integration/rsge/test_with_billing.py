@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from rsge_harness import BUYER_TIN, COMPANY_TIN, SUPPLIER_TIN, Rs
 
-from conftest import BUYER_TIN, COMPANY_TIN, SUPPLIER_TIN, Rs
 from saldo.rsge.billing import BillingAdapter
 
 

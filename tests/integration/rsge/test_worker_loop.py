@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import COMPANY_TIN, SUPPLIER_TIN, Rs
+from rsge_harness import COMPANY_TIN, SUPPLIER_TIN, Rs
+
 from saldo.rsge.settings import load_rs_settings
 
 

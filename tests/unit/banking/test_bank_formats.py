@@ -110,6 +110,17 @@ def test_not_a_statement() -> None:
             formats.read_statement(content)
 
 
+def test_binary_files_with_stray_line_ends_are_not_statements() -> None:
+    """A PNG decodes as Latin-ish UTF-8 noise with a lone CR inside "fields": the csv
+    module once raised on it, and the upload answered 500 (found by the fuzz test)."""
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08"
+           b"\x00\x00\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H"
+           b"\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82")
+    for content in (png, b"a,b\rc,\"d\re\"\x00,f\n", b"\x00\x00,\r;\n"):
+        with pytest.raises(NotAStatement):
+            formats.read_statement(content)
+
+
 def test_billion_laughs_and_xxe_are_refused_unexpanded() -> None:
     laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
               b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'

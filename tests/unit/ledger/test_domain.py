@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,15 +20,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from saldo.kernel.errors import SaldoError
+from saldo.kernel.events import DomainEvent
 from saldo.kernel.money import round_half_up
 from saldo.ledger import domain as d
 from saldo.ledger.domain import (
     Actor,
     Content,
     ContentInput,
-    EntryInput,
     InvalidAmountError,
     JournalTransaction,
+    LineDraft,
     Status,
     UnbalancedTransaction,
     check_content,
@@ -72,9 +74,9 @@ def written(cents: int, as_text: bool) -> object:
     return str(money(cents)) if as_text else money(cents)
 
 
-def inputs(lines: list[tuple[str, int, int]], as_text: bool = True) -> list[EntryInput]:
-    return [EntryInput(a, debit=written(dr, as_text) if dr else None,
-                       credit=written(cr, as_text) if cr else None) for a, dr, cr in lines]
+def inputs(lines: list[tuple[str, int, int]], as_text: bool = True) -> list[LineDraft]:
+    return [LineDraft(a, debit=written(dr, as_text) if dr else None,
+                      credit=written(cr, as_text) if cr else None) for a, dr, cr in lines]
 
 
 # ---------------------------------------------------------------------- base currency
@@ -86,12 +88,12 @@ def test_balanced_lines_are_accepted(lines: list[tuple[str, int, int]], as_text:
     assert content.currency == GEL
     assert content.exchange_rate == 1
     assert content.description == "Sale"
-    assert [(e.account_code, e.debit, e.credit) for e in content.entries] == [
+    assert [(e.account_code, e.debit, e.credit) for e in content.lines] == [
         (a, money(dr), money(cr)) for a, dr, cr in lines]
     # In the base currency the GEL amount is the amount itself.
-    assert all(e.debit_base == e.debit and e.credit_base == e.credit for e in content.entries)
+    assert all(e.debit_base == e.debit and e.credit_base == e.credit for e in content.lines)
     assert content.total == money(sum(dr for _, dr, _ in lines))
-    assert content.total == sum((e.credit_base for e in content.entries), Decimal(0))
+    assert content.total == sum((e.credit_base for e in content.lines), Decimal(0))
 
 
 @given(balanced(), st.data())
@@ -149,18 +151,18 @@ def test_foreign_currency_balances_in_gel_or_names_its_rounding_line(
                                      "currency": GEL}
         assert f"rounding line of {abs(difference)} GEL" in caught.value.detail
         side = "credit_base" if difference > 0 else "debit_base"
-        rounding = EntryInput("8220", **{side: str(abs(difference))})
-        content = check_content(dataclasses.replace(raw, entries=[*raw.entries, rounding]), GEL)
-        assert content.entries[-1].debit == content.entries[-1].credit == 0
+        rounding = LineDraft("8220", **{side: str(abs(difference))})
+        content = check_content(dataclasses.replace(raw, lines=[*raw.lines, rounding]), GEL)
+        assert content.lines[-1].debit == content.lines[-1].credit == 0
     assert content.currency == "USD"
     assert content.exchange_rate == rate
-    for entry, (_, dr, cr) in zip(content.entries, lines, strict=False):
+    for entry, (_, dr, cr) in zip(content.lines, lines, strict=False):
         assert entry.debit == money(dr)
         assert entry.credit == money(cr)
         assert entry.debit_base == round_half_up(money(dr) * rate, 2)
         assert entry.credit_base == round_half_up(money(cr) * rate, 2)
     assert content.total == max(gel_debit, gel_credit)
-    assert sum((e.debit_base - e.credit_base for e in content.entries), Decimal(0)) == 0
+    assert sum((e.debit_base - e.credit_base for e in content.lines), Decimal(0)) == 0
 
 
 @given(balanced(max_cents=10**7), rates)
@@ -171,7 +173,7 @@ def test_base_amounts_the_client_writes_must_be_the_converted_ones(
     side = "debit_base" if dr else "credit_base"
     wrong = [dataclasses.replace(e, **({side: str(expected + CENT)} if i == 0 else {}))
              for i, e in enumerate(inputs(lines))]
-    with pytest.raises(d.InvalidEntry) as caught:
+    with pytest.raises(d.InvalidLine) as caught:
         check_content(ContentInput(DAY, "x", wrong, currency="EUR", exchange_rate=rate), GEL)
     assert str(expected) in caught.value.detail
 
@@ -186,21 +188,21 @@ def test_reversing_twice_gives_back_the_original_entries(lines: list[tuple[str, 
     mirror = content.reversed(on, "Reversal")
     assert mirror.date == on
     assert mirror.description == "Reversal"
-    for original, swapped in zip(content.entries, mirror.entries, strict=True):
+    for original, swapped in zip(content.lines, mirror.lines, strict=True):
         assert (swapped.debit, swapped.credit) == (original.credit, original.debit)
         assert (swapped.debit_base, swapped.credit_base) == (original.credit_base,
                                                              original.debit_base)
     assert mirror.total == content.total
     assert mirror.reversed(DAY, "Sale") == content
-    assert mirror.reversed(DAY, "Sale").entries == content.entries
+    assert mirror.reversed(DAY, "Sale").lines == content.lines
 
 
 # ---------------------------------------------------------------------- replay
 
 
-def stored(events: list[d.Event]) -> list[tuple[str, dict[str, Any]]]:
+def stored(events: Sequence[DomainEvent]) -> list[tuple[str, dict[str, Any]]]:
     """Events as they come back from the event store: through JSON."""
-    return [(e.type, orjson.loads(orjson.dumps(e.data))) for e in events]
+    return [(e.type, orjson.loads(orjson.dumps(e.to_data()))) for e in events]
 
 
 contents = balanced(max_cents=10**8).map(

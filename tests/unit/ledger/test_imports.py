@@ -40,11 +40,11 @@ def test_consecutive_rows_form_one_transaction_with_the_first_rows_fields() -> N
     assert sale.date == date(2025, 1, 15)
     assert (sale.description, sale.reference, sale.currency, sale.exchange_rate) == (
         "Sale of goods", "INV-1", None, None)
-    assert [(e.account_code, e.debit, e.credit, e.description) for e in sale.entries] == [
+    assert [(e.account_code, e.debit, e.credit, e.description) for e in sale.lines] == [
         ("1410", "1180.00", None, "Customer"), ("6110", None, "1000.00", "Revenue"),
         ("3330", None, "180.00", "Output VAT 18%")]
     assert rent.reference is None  # an empty column is no reference, not ""
-    assert [e.account_code for e in rent.entries] == ["7420", "1210"]
+    assert [e.account_code for e in rent.lines] == ["7420", "1210"]
 
 
 def test_foreign_currency_fields_and_any_column_order() -> None:
@@ -55,7 +55,7 @@ def test_foreign_currency_fields_and_any_column_order() -> None:
                       "6110,,5000.00,X,,,,,,"])
     [(_, tx)] = only(text)
     assert (tx.currency, tx.exchange_rate, tx.reference) == ("USD", "2.70", "EXP-1")
-    assert tx.entries[0].debit == "5000.00"
+    assert tx.lines[0].debit == "5000.00"
 
 
 def test_georgian_text_round_trips_with_and_without_a_byte_order_mark() -> None:
@@ -69,7 +69,7 @@ def test_georgian_text_round_trips_with_and_without_a_byte_order_mark() -> None:
     [(_, tx)] = plain
     assert tx.description == description
     assert tx.reference == "ანგ-1"
-    assert [e.description for e in tx.entries] == ["მყიდველი", "შემოსავალი", line]
+    assert [e.description for e in tx.lines] == ["მყიდველი", "შემოსავალი", line]
 
 
 def test_crlf_line_endings_blank_lines_and_quoted_newlines_keep_physical_line_numbers() -> None:

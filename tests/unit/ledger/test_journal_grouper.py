@@ -16,8 +16,8 @@ def row(tx: int, line_no: int, account: str, debit: str, credit: str) -> tuple[A
         "fiscal_year": 2026, "description": f"tx {tx}", "reference": None,
         "currency": "GEL", "exchange_rate": Decimal("1"), "reverses": None, "kind": "regular",
         "line_no": line_no, "account_code": account, "debit": Decimal(debit),
-        "credit": Decimal(credit), "amount_debit": Decimal(debit),
-        "amount_credit": Decimal(credit), "line_description": "",
+        "credit": Decimal(credit), "debit_base": Decimal(debit),
+        "credit_base": Decimal(credit), "line_description": "",
     }
     return tuple(values[c] for c in JOURNAL_COLUMNS)
 
@@ -41,7 +41,7 @@ def test_rows_become_transactions_with_their_lines_in_order() -> None:
     assert [line["account_code"] for line in second["lines"]] == ["1110", "6110", "3330"]
     assert second["lines"][2] == {
         "line_no": 3, "account_code": "3330", "debit": Decimal("0"), "credit": Decimal("2"),
-        "amount_debit": Decimal("0"), "amount_credit": Decimal("2"), "line_description": ""}
+        "debit_base": Decimal("0"), "credit_base": Decimal("2"), "line_description": ""}
     assert third["description"] == "tx 3"
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from saldo.ledger.service import CompanySettings as Company
 from saldo.reporting import domain as d
-from saldo.reporting.service import ReportingService
+from saldo.reporting.service import ReportingService, render_threads
 
 BANK = {"code": "1210", "name": "Bank accounts in GEL", "name_ka": "ბანკი", "type": "asset",
         "normal_balance": "debit", "classification": "current_asset", "parent_code": None,
@@ -64,7 +64,7 @@ def _ledger(lines: int) -> d.GeneralLedger:
 
 def test_export_refuses_a_general_ledger_too_long_for_its_format(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    service = ReportingService(cast(Any, None), cast(Any, None),
+    service = ReportingService(cast(Any, None), cast(Any, None), threads=render_threads(),
                                now=lambda: datetime(2026, 1, 5, tzinfo=UTC))
     company = Company(uuid4(), "Tbilisi Trade LLC", "204567891", "GEL", 7)
     monkeypatch.setitem(d.MAX_LEDGER_LINES, "pdf", 3)

@@ -29,6 +29,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   valueFrom: {secretKeyRef: {name: {{ .Values.existingSecret }}, key: {{ .Values.secretKeys.metricsToken }}}}
 - name: SALDO_REDIS_URL
   valueFrom: {secretKeyRef: {name: {{ .Values.existingSecret }}, key: {{ .Values.secretKeys.redisUrl }}}}
+{{- if .Values.secretKeys.replicaDatabaseUrl }}
+- name: SALDO_REPLICA_DATABASE_URL
+  valueFrom: {secretKeyRef: {name: {{ .Values.existingSecret }}, key: {{ .Values.secretKeys.replicaDatabaseUrl }}, optional: true}}
+{{- end }}
 {{- end }}
 
 {{- define "saldo.podSecurity" -}}

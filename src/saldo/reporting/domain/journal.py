@@ -172,7 +172,7 @@ def _foreign(tx: Mapping[str, Any], line: Mapping[str, Any], base: str) -> str |
     """A foreign-currency line's own amount and rate (None in the base currency, and for
     rounding lines, which have a base amount only)."""
     currency = str(tx["currency"]).strip()
-    value = Decimal(line["amount_debit"]) - Decimal(line["amount_credit"])
+    value = Decimal(line["debit"]) - Decimal(line["credit"])
     if currency == base or not value:
         return None
     cents = value.quantize(Decimal("0.01"))
@@ -244,7 +244,8 @@ class LedgerWriter:
             if foreign:
                 notes.append(foreign)
             lines.append(self._posting(line["account_code"],
-                                       Decimal(line["debit"]) - Decimal(line["credit"]),
+                                       Decimal(line["debit_base"])
+                                       - Decimal(line["credit_base"]),
                                        " | ".join(n for n in notes if n)))
         return "\n".join(lines) + "\n\n"
 
@@ -305,7 +306,8 @@ class BeancountWriter:
             lines.append(f"  kind: \"{tx['kind']}\"")
         for line in tx["lines"]:
             lines.append(self._posting(line["account_code"],
-                                       Decimal(line["debit"]) - Decimal(line["credit"])))
+                                       Decimal(line["debit_base"])
+                                       - Decimal(line["credit_base"])))
             if line["line_description"]:
                 lines.append(f"    description: {beancount_string(line['line_description'])}")
             foreign = _foreign(tx, line, self.currency)
