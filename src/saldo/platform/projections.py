@@ -195,12 +195,42 @@ class ProjectionRunner:
                 (name, failure.event.position, failure.event.type, repr(failure.cause)[:2000]),
             )
 
-    async def catch_up(self, name: str) -> int:
-        """Run ``name`` until it has applied every committed event; return how many."""
+    async def catch_up(self, name: str, timeout: float = 30.0) -> int:  # noqa: ASYNC109
+        """Run ``name`` until it has applied every event committed before the call; return
+        how many it applied.
+
+        A reader sees only what committed before the oldest transaction still open anywhere
+        on the server (:meth:`EventStore.read_all`), and another worker may hold the
+        projection for a moment: an empty batch is therefore not "caught up" while the
+        checkpoint is still behind the newest event of the call's start. Then it waits
+        briefly and tries again, for at most ``timeout`` seconds."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT transaction_id, position FROM events"
+                " ORDER BY transaction_id DESC, position DESC LIMIT 1")
+            newest = await cursor.fetchone()
+        target = (int(newest["transaction_id"]), int(newest["position"])) if newest else (0, 0)
+        deadline = asyncio.get_running_loop().time() + timeout
         total = 0
-        while (applied := await self.run_once(name)) > 0:
+        while True:
+            applied = await self.run_once(name)
             total += applied
-        return total
+            if applied > 0:
+                continue
+            if await self._checkpoint_of(name) >= target:
+                return total
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("projection_catch_up_timed_out", projection=name, applied=total)
+                return total
+            await asyncio.sleep(0.02)
+
+    async def _checkpoint_of(self, name: str) -> tuple[int, int]:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT transaction_id, position FROM projection_checkpoints WHERE name = %s",
+                (name,))
+            row = await cursor.fetchone()
+        return (int(row["transaction_id"]), int(row["position"])) if row else (0, 0)
 
     async def run_forever(self, poll_interval: float, stop: asyncio.Event) -> None:
         """The worker loop: every projection not failed, polled every ``poll_interval``."""
