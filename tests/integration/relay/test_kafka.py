@@ -125,7 +125,10 @@ async def test_kafka_killed_relay_broker_outage_and_poison(
         assert result.read > 0, "the batch sent into the outage was empty"
         assert result.stopped is not None
         assert result.published == 0
-        assert "timed out" in result.stopped.lower()
+        # Whichever gives up first: librdkafka's message timeout ("Message timed out") or
+        # the relay's own wait for the delivery reports ("no delivery report in time").
+        assert any(why in result.stopped.lower() for why in ("timed out", "in time")), \
+            result.stopped
         assert await _checkpoint(db) == before  # nothing unacknowledged was passed
         with pytest.raises(RelayStopped):  # pipelined: several batches out, none acked
             await relay.catch_up()
