@@ -33,7 +33,11 @@ from psycopg.rows import tuple_row
 
 from saldo.kernel.events import Actor, DomainEvent
 from saldo.ledger import domain as d
-from saldo.ledger.projections import TRANSACTION_STREAM_PREFIX, LedgerProjection
+from saldo.ledger.projections import (
+    TRANSACTION_STREAM_PREFIX,
+    TURNOVERS_OF_LINES,
+    LedgerProjection,
+)
 from saldo.platform.eventstore import NO_STREAM, Metadata, NewEvent, StreamAppend, dumps
 from saldo.platform.uow import UnitOfWork, as_new_event
 
@@ -106,30 +110,7 @@ WITH t AS (
                                 WITH ORDINALITY AS l(e, n)
     RETURNING company_id, account_code, entry_date, debit, credit, kind, currency,
               amount_debit, amount_credit
-), turnover AS (
-    INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
-                                       lines)
-    SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
-           count(*)
-      FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (company_id, account_code, day, closing)
-    DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
-                  lines = a.lines + excluded.lines
-    RETURNING 1
-), currency_turnover AS (
-    INSERT INTO account_currency_turnover AS c (company_id, account_code, currency, day,
-                                                debit, credit, amount_debit, amount_credit,
-                                                lines)
-    SELECT company_id, account_code, currency, entry_date, sum(debit), sum(credit),
-           sum(amount_debit), sum(amount_credit), count(*)
-      FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (company_id, account_code, currency, day)
-    DO UPDATE SET debit = c.debit + excluded.debit, credit = c.credit + excluded.credit,
-                  amount_debit = c.amount_debit + excluded.amount_debit,
-                  amount_credit = c.amount_credit + excluded.amount_credit,
-                  lines = c.lines + excluded.lines
-    RETURNING 1
-)
+), """ + TURNOVERS_OF_LINES + """
 """
 # What the statement answers: the events' assigned columns when another inline projection
 # needs records, else their count (data-modifying CTEs run to completion either way).

@@ -89,6 +89,35 @@ UPDATE journal_transactions t
  WHERE t.company_id = u.company_id AND t.id = u.id
 """
 
+#: The two turnover upserts, as common table expressions over a ``lines`` CTE of the rows
+#: just inserted into journal_lines: the daily turnovers move in the same statement as the
+#: lines, for a single post (``_POST``) and for a chunk of bulk posting (ledger/batch.py).
+TURNOVERS_OF_LINES = """turnover AS (
+    INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
+                                       lines)
+    SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
+           count(*)
+      FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (company_id, account_code, day, closing)
+    DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
+                  lines = a.lines + excluded.lines
+    RETURNING 1
+), currency_turnover AS (
+    -- Per currency too (foreign balances, IAS 21 revaluation), in the same lock order.
+    INSERT INTO account_currency_turnover AS c (company_id, account_code, currency, day,
+                                                debit, credit, amount_debit, amount_credit,
+                                                lines)
+    SELECT company_id, account_code, currency, entry_date, sum(debit), sum(credit),
+           sum(amount_debit), sum(amount_credit), count(*)
+      FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (company_id, account_code, currency, day)
+    DO UPDATE SET debit = c.debit + excluded.debit, credit = c.credit + excluded.credit,
+                  amount_debit = c.amount_debit + excluded.amount_debit,
+                  amount_credit = c.amount_credit + excluded.amount_credit,
+                  lines = c.lines + excluded.lines
+    RETURNING 1
+)"""
+
 # Posting, in one statement: the rows not inserted as posted get their numbers; the
 # counters follow (a no-op when posting, where the service has advanced them already; their
 # source on a rebuild); the lines are written from the rows' entries; and the turnover rows
@@ -131,28 +160,8 @@ WITH p AS (
      CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
     RETURNING company_id, account_code, entry_date, debit, credit, kind, currency,
               amount_debit, amount_credit
-), turnover AS (
-    INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
-                                       lines)
-    SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
-           count(*)
-      FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (company_id, account_code, day, closing)
-    DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
-                  lines = a.lines + excluded.lines
-    RETURNING 1
-)
--- Per currency too (foreign balances, IAS 21 revaluation), in the same lock order.
-INSERT INTO account_currency_turnover AS c (company_id, account_code, currency, day, debit,
-                                            credit, amount_debit, amount_credit, lines)
-SELECT company_id, account_code, currency, entry_date, sum(debit), sum(credit),
-       sum(amount_debit), sum(amount_credit), count(*)
-  FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-ON CONFLICT (company_id, account_code, currency, day)
-DO UPDATE SET debit = c.debit + excluded.debit, credit = c.credit + excluded.credit,
-              amount_debit = c.amount_debit + excluded.amount_debit,
-              amount_credit = c.amount_credit + excluded.amount_credit,
-              lines = c.lines + excluded.lines
+), """ + TURNOVERS_OF_LINES + """
+SELECT 1
 """
 
 _REVERSED = """
