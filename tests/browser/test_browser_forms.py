@@ -177,6 +177,11 @@ def test_a_payroll_run_is_computed_and_posted(
     check_screen(browser, "payroll-run", problems)
     css(browser, "form[action$='/post'] button").click()
     wait(browser, lambda d: d.find_element(By.ID, "run-status").text == "გატარებული")
+    # Posted: the salaries are paid from the bank, the payslips offered.
+    check_screen(browser, "payroll-posted", problems)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#payslips a")) == 2
+    css(browser, "#pay-form button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "run-status").text == "გადახდილი")
     assert problems == {}
 
 

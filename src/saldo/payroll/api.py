@@ -21,9 +21,8 @@ from saldo.identity.api import (
     require,
 )
 from saldo.kernel.money import amount_text, parse_amount
-from saldo.ledger.service import LedgerService
 from saldo.payroll import domain as d
-from saldo.payroll import queries, render
+from saldo.payroll import queries
 from saldo.payroll.service import (
     EmployeeInput,
     LineInput,
@@ -529,14 +528,9 @@ def router() -> APIRouter:
              response_class=Response, responses={
                  **problem_responses(*_ERRORS), 200: {"content": {"text/csv": {}}}})
     async def bank_file(run_id: UUID, ctx: Reader, payroll: Payroll) -> Response:
-        row, lines = await payroll.run(ctx.company_id, run_id)
-        if row["status"] not in (d.POSTED, d.PAID):
-            raise d.InvalidState(f"The payroll run is {row['status']}; post it first.",
-                                 status=row["status"])
-        return Response(render.bank_csv(lines, row["period"]),
-                        media_type="text/csv; charset=utf-8", headers={
-                            "Content-Disposition":
-                                f'attachment; filename="salaries-{row["period"]}.csv"'})
+        body, name = await payroll.bank_file(ctx.company_id, run_id)
+        return Response(body, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @api.get("/payroll-runs/{run_id}/budget-payments",
              summary="The payments to the budget the run makes on its payment date",
@@ -566,18 +560,8 @@ def router() -> APIRouter:
              response_class=Response, responses={
                  **problem_responses(*_ERRORS), 200: {"content": {"application/pdf": {}}}})
     async def payslip(run_id: UUID, employee_id: UUID, ctx: Reader, payroll: Payroll,
-                      request: Request,
                       lang: Annotated[Literal["ka", "en"], Query()] = "ka") -> Response:
-        row, lines = await payroll.run(ctx.company_id, run_id)
-        line = next((x for x in lines if x["employee_id"] == employee_id), None)
-        if line is None:
-            raise d.EmployeeNotFound("The employee has no line in this run.",
-                                     employee_id=str(employee_id))
-        ledger = cast(LedgerService, request.app.state.ledger)
-        company = await ledger.company(ctx.company_id)
-        body = render.payslip_pdf({"name": company.name, "tax_id": company.tax_id}, row,
-                                  line, lang)
-        name = f"payslip-{row['period']}-{line['personal_number']}-{lang}.pdf"
+        body, name = await payroll.payslip(ctx.company_id, run_id, employee_id, lang)
         return Response(body, media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -168,6 +168,16 @@ async def withholdings(conn: Connection, company_id: UUID, first: date,
     return list(await cursor.fetchall())
 
 
+async def withholding_of_bill(conn: Connection, company_id: UUID,
+                              document_id: UUID) -> dict[str, Any] | None:
+    """The tax withheld from a purchase bill (at most one per bill), if any."""
+    cursor = await conn.execute(
+        "SELECT id, date, code, gross, withheld, transaction_id FROM payroll_withholdings"
+        " WHERE company_id = %s AND document_id = %s", (company_id, document_id))
+    row: dict[str, Any] | None = await cursor.fetchone()
+    return row
+
+
 async def months_with_returns(conn: Connection, company_id: UUID,
                               year: int) -> dict[str, set[str]]:
     """The months of ``year`` with an income tax or profit tax return to file:

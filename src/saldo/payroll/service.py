@@ -20,7 +20,7 @@ from saldo.kernel.money import round_half_up
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import JournalDraft, LedgerService, LineDraft, SourceRef
 from saldo.payroll import domain as d
-from saldo.payroll import queries
+from saldo.payroll import queries, render
 from saldo.platform.db import Connection
 from saldo.platform.eventstore import NO_STREAM, NewEvent, StreamAppend
 from saldo.platform.uow import UnitOfWork, UnitsOfWork, as_new_event
@@ -352,6 +352,9 @@ class PayrollService:
 
     async def reverse_run(self, ctx: CompanyContext, run_id: UUID, reason: str) -> d.PayrollRun:
         actor = _actor(ctx)
+        reason = reason.strip()
+        if not reason:  # the reversal's journal transaction says why it was made
+            raise d.InvalidRun("A reversal needs a reason.", field="reason")
 
         async def decide(uow: UnitOfWork) -> d.PayrollRun:
             run = await self._load_run(uow, run_id)
@@ -382,6 +385,29 @@ class PayrollService:
             if not found:
                 raise d.RunNotFound("No such payroll run.", run_id=str(run_id))
             return found[0], await queries.run_lines(conn, company_id, run_id)
+
+    async def bank_file(self, company_id: UUID, run_id: UUID) -> tuple[bytes, str]:
+        """The run's salary transfers as a CSV for a bank's bulk upload, and its file name;
+        a run is paid from the books only once posted."""
+        row, lines = await self.run(company_id, run_id)
+        if row["status"] not in (d.POSTED, d.PAID):
+            raise d.InvalidState(f"The payroll run is {row['status']}; post it first.",
+                                 status=row["status"])
+        return render.bank_csv(lines, row["period"]), f"salaries-{row['period']}.csv"
+
+    async def payslip(self, company_id: UUID, run_id: UUID, employee_id: UUID,
+                      lang: str) -> tuple[bytes, str]:
+        """An employee's payslip of the run as a PDF in ``lang`` (``ka`` or ``en``), and
+        its file name."""
+        row, lines = await self.run(company_id, run_id)
+        line = next((x for x in lines if x["employee_id"] == employee_id), None)
+        if line is None:
+            raise d.EmployeeNotFound("The employee has no line in this run.",
+                                     employee_id=str(employee_id))
+        company = await self.ledger.company(company_id)
+        body = render.payslip_pdf({"name": company.name, "tax_id": company.tax_id}, row,
+                                  line, lang)
+        return body, f"payslip-{row['period']}-{line['personal_number']}-{lang}.pdf"
 
     async def pension_due(self, paid_on: date) -> date:
         """When the pension contributions of salaries paid on ``paid_on`` are due: the

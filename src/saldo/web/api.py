@@ -694,6 +694,17 @@ def router() -> APIRouter:
         return await _document_action(request, session, ctx, document_id,
                                       _web(request).post_document)
 
+    @web.post("/c/{company_id}/documents/{document_id}/withholding")
+    async def withhold_on_bill(request: Request, session: SignedIn, ctx: DocWriter,
+                               document_id: UUID, form: Form) -> Response:
+        check_csrf(session, form.get(CSRF_FIELD))
+        code, day = form.get("code", ""), _date(form.get("date"))
+
+        async def withhold(ctx: CompanyContext, bill_id: UUID) -> None:
+            await _web(request).withhold_on_bill(ctx, bill_id, code, day)
+
+        return await _document_action(request, session, ctx, document_id, withhold)
+
     @web.get("/c/{company_id}/documents/{document_id}/credit-note")
     async def new_credit_note(request: Request, session: SignedIn, ctx: DocWriter,
                               document_id: UUID) -> Response:
@@ -854,15 +865,36 @@ def router() -> APIRouter:
                           run_id: UUID) -> Response:
         return await _run_page(request, session, ctx, run_id)
 
+    @web.get("/c/{company_id}/payroll/{run_id}/salaries.csv")
+    async def salary_file(request: Request, session: SignedIn, ctx: PayrollReader,
+                          run_id: UUID) -> Response:
+        body, name = await _web(request).salary_file(ctx, run_id)
+        return Response(body, media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": f"attachment; filename=\"{quote(name)}\""})
+
+    @web.get("/c/{company_id}/payroll/{run_id}/payslips/{employee_id}")
+    async def payslip(request: Request, session: SignedIn, ctx: PayrollReader,
+                      run_id: UUID, employee_id: UUID) -> Response:
+        body, name = await _web(request).payslip(ctx, run_id, employee_id, _lang(request))
+        return Response(body, media_type="application/pdf", headers={
+            "content-disposition": f"attachment; filename=\"{quote(name)}\""})
+
     @web.post("/c/{company_id}/payroll/{run_id}/{action}")
     async def run_action(request: Request, session: SignedIn, ctx: PayrollWriter,
                          run_id: UUID, action: str, form: Form) -> Response:
         check_csrf(session, form.get(CSRF_FIELD))
         service = _web(request)
-        if action not in ("post", "discard"):
+        if action not in ("post", "discard", "pay", "reverse"):
             return error_page(request, None, status=404)
         try:
-            await (service.post_run if action == "post" else service.discard_run)(ctx, run_id)
+            if action == "pay":
+                await service.pay_run(ctx, run_id, _date(form.get("date")),
+                                      form.get("bank_account_code") or DEFAULT_PAY_ACCOUNT)
+            elif action == "reverse":
+                await service.reverse_run(ctx, run_id, form.get("reason", "").strip())
+            else:
+                await (service.post_run if action == "post" else service.discard_run)(
+                    ctx, run_id)
         except SaldoError as exc:
             if exc.code == "payroll_run_not_found":
                 raise
@@ -1234,6 +1266,12 @@ async def _document_action(
     return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}", status_code=303)
 
 
+#: The income a bill's payee is paid, by the rate withheld from it (payroll's codes:
+#: docs/payroll-and-profit-tax.md, "Other withholding").
+WITHHOLDING_CODES = ("services_individual", "nonresident_services", "rent_individual",
+                     "interest", "royalties")
+
+
 #: The kinds a page may approve and post (the others are posted when they are made).
 _POSTABLE = (DocumentKind.SALES_INVOICE.value, DocumentKind.PURCHASE_BILL.value)
 #: The kinds a credit note may be made against.
@@ -1255,7 +1293,12 @@ async def _document_page(request: Request, session: Session, ctx: CompanyContext
                                and doc["created_by"] != session.user.username,
                                may_credit=ctx.may(Permission.DOCUMENTS_WRITE)
                                and doc["posted"] and doc["kind"] in _CREDITABLE
-                               and doc["creditable"] > 0)
+                               and doc["creditable"] > 0,
+                               may_withhold=ctx.may(Permission.DOCUMENTS_WRITE)
+                               and doc["posted"] and doc["withholding_payee"]
+                               and doc["kind"] == DocumentKind.PURCHASE_BILL.value
+                               and doc["withheld"] is None and doc["amount_due"] > 0,
+                               withholding_codes=WITHHOLDING_CODES)
 
 
 def _note_typed(doc: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
@@ -1579,14 +1622,26 @@ async def _run_form(request: Request, session: Session, ctx: CompanyContext,
                                typed=typed, errors=errors or {}, staff=staff, names=names)
 
 
+#: The account salaries are paid from unless the form names another (payroll's default).
+DEFAULT_PAY_ACCOUNT = "1210"
+
+
 async def _run_page(request: Request, session: Session, ctx: CompanyContext, run_id: UUID,
                     error: str | None = None, status: int = 200) -> Response:
     run, lines = await _web(request).payroll_run(ctx, run_id)
     totals = {k: Decimal(str(v)) for k, v in (run["totals"] or {}).items()}
-    may_write = ctx.may(Permission.PAYROLL_WRITE) and run["status"] == "draft"
+    writer = ctx.may(Permission.PAYROLL_WRITE)
+    # The accounts salaries are paid from: the chart's postable cash and bank accounts
+    # (classes 11 and 12 of the Georgian chart).
+    pay_accounts = ([a for a in (await _chart(request, ctx)).values()
+                     if a["postable"] and a["active"] and a["code"][:2] in ("11", "12")]
+                    if writer and run["status"] == "posted" else [])
     return await _company_page(request, session, ctx, "payroll_run.html", status=status,
                                run=run, lines=lines, totals=totals, error=error,
-                               may_write=may_write)
+                               may_write=writer and run["status"] == "draft",
+                               may_pay=writer and run["status"] == "posted",
+                               pay_accounts=pay_accounts, pay_default=DEFAULT_PAY_ACCOUNT,
+                               files=run["status"] in ("posted", "paid"))
 
 
 async def _users_page(request: Request, session: Session, ctx: CompanyContext,

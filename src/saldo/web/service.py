@@ -305,6 +305,9 @@ class WebService:
                                      conn, ctx.company_id, document_id)] if n]
             corrects = (await billing_queries.document(conn, ctx.company_id, doc.corrects)
                         if doc.corrects else None)
+            withheld = (await payroll_queries.withholding_of_bill(conn, ctx.company_id,
+                                                                  document_id)
+                        if doc.kind.value == "purchase_bill" else None)
         lines = [{"description": x.description, "quantity": x.quantity,
                   "unit_price": x.unit_price, "vat_code": x.vat_code.value,
                   "account_code": x.account_code, "net": x.net, "vat": x.vat,
@@ -320,7 +323,15 @@ class WebService:
                 "net_total": doc.net_total, "vat_total": doc.vat_total, "total": doc.total,
                 "credited": doc.credited, "creditable": doc.total - doc.credited,
                 "amount_due": doc.amount_due,
-                "notes": notes, "corrects": corrects}
+                "notes": notes, "corrects": corrects, "withheld": withheld,
+                # A person (11-digit tax id) or a non-resident: tax may be withheld at
+                # source from what the company pays them (georgia.md §2).
+                "withholding_payee": found is not None and (
+                    len(found["tax_id"] or "") == 11 or not found["resident"])}
+
+    async def withhold_on_bill(self, ctx: CompanyContext, bill_id: UUID, code: str,
+                               day: date | None) -> None:
+        await self.payroll.withhold_on_bill(ctx, bill_id, code, day)
 
     async def post_document(self, ctx: CompanyContext, document_id: UUID) -> None:
         """Post a draft sales invoice or purchase bill (the notes post when made)."""
@@ -381,6 +392,20 @@ class WebService:
 
     async def discard_run(self, ctx: CompanyContext, run_id: UUID) -> None:
         await self.payroll.discard_run(ctx, run_id)
+
+    async def pay_run(self, ctx: CompanyContext, run_id: UUID, paid_on: date | None,
+                      bank_account_code: str) -> None:
+        await self.payroll.pay_run(ctx, run_id, paid_on, bank_account_code)
+
+    async def reverse_run(self, ctx: CompanyContext, run_id: UUID, reason: str) -> None:
+        await self.payroll.reverse_run(ctx, run_id, reason)
+
+    async def salary_file(self, ctx: CompanyContext, run_id: UUID) -> tuple[bytes, str]:
+        return await self.payroll.bank_file(ctx.company_id, run_id)
+
+    async def payslip(self, ctx: CompanyContext, run_id: UUID, employee_id: UUID,
+                      lang: str) -> tuple[bytes, str]:
+        return await self.payroll.payslip(ctx.company_id, run_id, employee_id, lang)
 
     # ------------------------------------------------------------------ banking
 

@@ -300,6 +300,86 @@ async def test_a_payroll_run_is_entered_computed_and_posted(h: Harness):
     await auditor.aclose()
 
 
+async def test_a_posted_payroll_run_is_paid_and_its_payslips_and_salary_file_downloaded(
+        h: Harness):
+    books = await h.books()
+    await hire(h, books, "01001011111", "ნინო ბერიძე", "1000.00")
+    await hire(h, books, "01001022222", "Giorgi Kapanadze", "2500.00")
+    runs = {}
+    for period, day in (("2026-03", "2026-03-31"), ("2026-04", "2026-04-30")):
+        r = await h.client.post(books.url("/payroll-runs"), headers=books.clerk,
+                                json={"period": period, "payment_date": day})
+        assert r.status_code == 201, r.text
+        runs[period] = r.json()["id"]
+        r = await h.client.post(books.url(f"/payroll-runs/{runs[period]}/post"),
+                                headers=books.clerk)
+        assert r.status_code == 200, r.text
+    await sign_in(h.client, "clerk")
+    plant(h.client, "saldo_lang", "en")
+    base = f"/c/{books.company_id}"
+    march = f"{base}/payroll/{runs['2026-03']}"
+    page = await h.client.get(march)
+    assert f'action="{march}/pay"' in page.text
+    assert '<option value="1210" selected>' in page.text  # cash and bank accounts only
+    assert '<option value="6110"' not in page.text
+    csrf = csrf_of(page.text)
+    # The salary file and the payslips, once the run is posted.
+    csv_file = await h.client.get(f"{march}/salaries.csv")
+    assert csv_file.status_code == 200
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    assert "salaries-2026-03.csv" in csv_file.headers["content-disposition"]
+    rows = csv_file.text.splitlines()
+    assert len(rows) == 3  # a header and one transfer each
+    assert any("784.00" in row for row in rows)
+    assert any("1960.00" in row for row in rows)
+    employees = re.findall(rf'href="{re.escape(march)}/payslips/([0-9a-f-]+)"', page.text)
+    assert len(employees) == 2
+    slip = await h.client.get(f"{march}/payslips/{employees[0]}")
+    assert slip.status_code == 200
+    assert slip.content.startswith(b"%PDF")
+    assert "-en.pdf" in slip.headers["content-disposition"]
+
+    # A date that is not one keeps the run posted, with the error on the page.
+    r = await h.client.post(f"{march}/pay", data={"csrf_token": csrf, "date": "31.03",
+                                                  "bank_account_code": "1210"})
+    assert r.status_code == 422
+    assert '>posted</a></dd>' in r.text
+    r = await h.client.post(f"{march}/pay", data={"date": "2026-03-31",
+                                                  "bank_account_code": "1210"})
+    assert r.status_code == 403  # no CSRF token
+    r = await h.client.post(f"{march}/pay", data={"csrf_token": csrf, "date": "2026-03-31",
+                                                  "bank_account_code": "1210"})
+    assert r.status_code == 303, r.text
+    page = await h.client.get(march)
+    assert 'id="run-status"' in page.text
+    assert ">paid<" in page.text
+    assert f'action="{march}/pay"' not in page.text
+    # Net 784.00 + 1,960.00, income tax 196.00 + 490.00, pensions 2 × (20.00 + 50.00):
+    # 3,570.00 leaves the bank.
+    r = await h.client.get(books.url("/accounts/1210/balance?as_of=2026-03-31"),
+                           headers=books.clerk)
+    assert r.status_code == 200
+    assert r.json()["balance"] == "-3570.00"
+    r = await h.client.post(f"{march}/pay", data={"csrf_token": csrf, "date": "2026-03-31",
+                                                  "bank_account_code": "1210"})
+    assert r.status_code == 409
+    assert 'role="alert"' in r.text
+
+    # April's run is reversed before it is paid; a reason is needed.
+    april = f"{base}/payroll/{runs['2026-04']}"
+    page = await h.client.get(april)
+    assert f'action="{april}/reverse"' in page.text
+    r = await h.client.post(f"{april}/reverse", data={"csrf_token": csrf, "reason": " "})
+    assert r.status_code == 422
+    assert '>posted</a></dd>' in r.text
+    r = await h.client.post(f"{april}/reverse", data={"csrf_token": csrf,
+                                                      "reason": "Entered twice"})
+    assert r.status_code == 303, r.text
+    page = await h.client.get(april)
+    assert ">reversed<" in page.text
+    assert f'action="{april}/pay"' not in page.text
+
+
 async def test_a_bank_line_is_split_over_two_invoices_and_the_rest_kept_as_advance(
         h: Harness):
     from bank_files import Entry, camt053
@@ -467,3 +547,48 @@ async def test_a_bill_that_needs_approval_is_approved_by_another_person_then_pos
     r = await h.client.post(f"{location}/post", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 303
     assert (await billing.bill_doc(bill["id"]))["status"] == "posted"
+
+
+async def test_tax_is_withheld_from_a_persons_purchase_bill_on_its_page(h: Harness):
+    from billing_harness import Billing, line
+
+    books = await h.books()
+    billing = Billing(books)
+    person = await billing.counterparty("Dato Maisuradze", "01001011299")
+    company = await billing.counterparty("შპს ოფისი", "204777777")
+    # A resident individual's design work, 1,500.00 out of VAT scope: 20% = 300.00 is
+    # withheld, 1,200.00 left to pay him.
+    bill = await billing.bill(person, "2026-08-10",
+                              [line("1", "1500.00", "out_of_scope", "7490", "Design")])
+    other = await billing.bill(company, "2026-08-10", [line("1", "100.00", "vat18", "7420")])
+    await sign_in(h.client, "clerk")
+    plant(h.client, "saldo_lang", "en")
+    base = f"/c/{books.company_id}"
+    # A company's bill offers no withholding; a person's does.
+    page = await h.client.get(f"{base}/documents/{other['id']}")
+    assert "withholding-form" not in page.text
+    url = f"{base}/documents/{bill['id']}"
+    page = await h.client.get(url)
+    assert 'id="withholding-form"' in page.text
+    assert '<option value="services_individual">Services of an individual (20%)' in page.text
+    csrf = csrf_of(page.text)
+    r = await h.client.post(f"{url}/withholding", data={"code": "services_individual",
+                                                        "date": "2026-08-10"})
+    assert r.status_code == 403  # no CSRF token
+    r = await h.client.post(f"{url}/withholding", data={"csrf_token": csrf, "code": "gift",
+                                                        "date": "2026-08-10"})
+    assert r.status_code == 422
+    assert 'role="alert"' in r.text
+    r = await h.client.post(f"{url}/withholding", data={
+        "csrf_token": csrf, "code": "services_individual", "date": "2026-08-10"})
+    assert r.status_code == 303, r.text
+    page = await h.client.get(url)
+    assert 'id="doc-due">1,200.00 GEL<' in page.text
+    assert "Tax withheld at source: 300.00" in page.text
+    assert 'id="withholding-form"' not in page.text
+    assert await books.balance("3322", "2026-08-31") == "-300.00"
+    # Payables: the person's 1,200.00 and the company's 100.00 + 18% VAT.
+    assert await books.balance("3110", "2026-08-31") == "-1318.00"
+    r = await h.client.post(f"{url}/withholding", data={
+        "csrf_token": csrf, "code": "services_individual", "date": "2026-08-10"})
+    assert r.status_code == 409  # once per bill
