@@ -705,36 +705,42 @@ def router() -> APIRouter:
 
         return await _document_action(request, session, ctx, document_id, withhold)
 
-    @web.get("/c/{company_id}/documents/{document_id}/credit-note")
-    async def new_credit_note(request: Request, session: SignedIn, ctx: DocWriter,
-                              document_id: UUID) -> Response:
-        doc = await _creditable(request, ctx, document_id)
-        typed = _note_typed(doc, _web(request).ledger.today())
-        return await _note_form(request, session, ctx, doc, typed)
+    @web.get("/c/{company_id}/documents/{document_id}/{note}")
+    async def new_note(request: Request, session: SignedIn, ctx: DocWriter,
+                       document_id: UUID, note: str) -> Response:
+        if note not in NOTES:
+            return error_page(request, None, status=404)
+        doc = await _correctable(request, ctx, document_id, note)
+        typed = _note_typed(doc, _web(request).ledger.today(), note)
+        return await _note_form(request, session, ctx, doc, typed, note)
 
-    @web.post("/c/{company_id}/documents/{document_id}/credit-note")
-    async def create_credit_note(request: Request, session: SignedIn, ctx: DocWriter,
-                                 document_id: UUID, form: Form) -> Response:
+    @web.post("/c/{company_id}/documents/{document_id}/{note}")
+    async def create_note(request: Request, session: SignedIn, ctx: DocWriter,
+                          document_id: UUID, note: str, form: Form) -> Response:
+        if note not in NOTES:
+            return error_page(request, None, status=404)
         check_csrf(session, form.get(CSRF_FIELD))
-        doc = await _creditable(request, ctx, document_id)
+        doc = await _correctable(request, ctx, document_id, note)
         purchases = not doc["sales"]
         typed = {**_typed_invoice(form), "side": "purchases" if purchases else "sales"}
         if form.get("action") == "add_line":
             if len(typed["lines"]) < MAX_FORM_LINES:
                 typed["lines"].append(_blank_line(typed["lines"][-1]["vat_code"]))
-            return await _note_form(request, session, ctx, doc, typed)
+            return await _note_form(request, session, ctx, doc, typed, note)
         rows: list[int] = []
+        service = _web(request)
+        make = service.credit_note if note == CREDIT_NOTE else service.debit_note
         try:
             day = _day(typed["date"], "date")
             lines, rows = _form_lines(typed["lines"], purchases,
                                       await _chart(request, ctx) if purchases else None)
-            note_id = await _web(request).credit_note(ctx, document_id, day, lines,
-                                                      typed["reference"].strip() or None)
+            note_id = await make(ctx, document_id, day, lines,
+                                 typed["reference"].strip() or None)
         except SaldoError as exc:
             if exc.code == "document_not_found":
                 raise
             return await _note_form(
-                request, session, ctx, doc, typed,
+                request, session, ctx, doc, typed, note,
                 errors=_invoice_errors(exc, rows, _lang(request), purchases),
                 status=status_for(exc, STATUS_BY_ERROR))
         return RedirectResponse(f"/c/{ctx.company_id}/documents/{note_id}", status_code=303)
@@ -1294,6 +1300,9 @@ async def _document_page(request: Request, session: Session, ctx: CompanyContext
                                may_credit=ctx.may(Permission.DOCUMENTS_WRITE)
                                and doc["posted"] and doc["kind"] in _CREDITABLE
                                and doc["creditable"] > 0,
+                               may_debit=ctx.may(Permission.DOCUMENTS_WRITE)
+                               and doc["posted"]
+                               and doc["kind"] == DocumentKind.PURCHASE_BILL.value,
                                may_withhold=ctx.may(Permission.DOCUMENTS_WRITE)
                                and doc["posted"] and doc["withholding_payee"]
                                and doc["kind"] == DocumentKind.PURCHASE_BILL.value
@@ -1301,13 +1310,18 @@ async def _document_page(request: Request, session: Session, ctx: CompanyContext
                                withholding_codes=WITHHOLDING_CODES)
 
 
-def _note_typed(doc: Mapping[str, Any], today: dt.date) -> dict[str, Any]:
-    """A credit note's form at first: dated today (not before the document), each of the
-    document's lines offered as it was, to be reduced to what is credited."""
-    lines = [{"description": x["description"], "quantity": _plain_number(x["quantity"]),
-              "unit_price": _plain_number(x["unit_price"]), "vat_code": x["vat_code"],
-              "account_code": x["account_code"] if not doc["sales"] else ""}
-             for x in doc["lines"]]
+def _note_typed(doc: Mapping[str, Any], today: dt.date, note: str) -> dict[str, Any]:
+    """A note's form at first: dated today (not before the document); a credit note offers
+    each of the document's lines as it was, to be reduced to what is credited, a debit
+    note one blank line (what is added is new) with the bill's first account and VAT code."""
+    if note == DEBIT_NOTE:
+        first = doc["lines"][0] if doc["lines"] else {"vat_code": "vat18", "account_code": ""}
+        lines = [{**_blank_line(first["vat_code"]), "account_code": first["account_code"]}]
+    else:
+        lines = [{"description": x["description"], "quantity": _plain_number(x["quantity"]),
+                  "unit_price": _plain_number(x["unit_price"]), "vat_code": x["vat_code"],
+                  "account_code": x["account_code"] if not doc["sales"] else ""}
+                 for x in doc["lines"]]
     return {"side": "sales" if doc["sales"] else "purchases", "counterparty_id": "",
             "date": max(today, doc["date"]).isoformat(), "due_date": "",
             "reference": "", "supplier_reference": "", "lines": lines}
@@ -1318,7 +1332,7 @@ def _plain_number(value: Any) -> str:
 
 
 async def _note_form(request: Request, session: Session, ctx: CompanyContext,
-                     doc: Mapping[str, Any], typed: Mapping[str, Any],
+                     doc: Mapping[str, Any], typed: Mapping[str, Any], note: str,
                      errors: Mapping[str, str] | None = None, status: int = 200) -> Response:
     purchases = not doc["sales"]
     accounts = ([a for a in (await _chart(request, ctx)).values()
@@ -1327,7 +1341,8 @@ async def _note_form(request: Request, session: Session, ctx: CompanyContext,
                                typed=typed, errors=errors or {}, customers=[],
                                vat_codes=PURCHASE_VAT_CODES if purchases else SALES_VAT_CODES,
                                purchases=purchases, ledger_accounts=accounts, note_of=doc,
-                               action=f"/c/{ctx.company_id}/documents/{doc['id']}/credit-note")
+                               debit_note=note == DEBIT_NOTE,
+                               action=f"/c/{ctx.company_id}/documents/{doc['id']}/{note}")
 
 
 class DocumentMissing(NotFound):
@@ -1335,14 +1350,22 @@ class DocumentMissing(NotFound):
     title = "No such document"
 
 
-async def _creditable(request: Request, ctx: CompanyContext,
-                      document_id: UUID) -> dict[str, Any]:
-    """A posted invoice or bill a credit note may be made against (else 404 or 409)."""
+#: The notes a posted document's page makes: a credit note against an invoice or a bill
+#: (the supplier's), a debit note (more to pay) against a bill only.
+CREDIT_NOTE, DEBIT_NOTE = "credit-note", "debit-note"
+NOTES = (CREDIT_NOTE, DEBIT_NOTE)
+
+
+async def _correctable(request: Request, ctx: CompanyContext, document_id: UUID,
+                       note: str) -> dict[str, Any]:
+    """A posted invoice or bill the ``note`` may be made against (else 404 or 409)."""
     doc = await _web(request).document(ctx, document_id)
-    if doc is None or doc["kind"] not in _CREDITABLE:
-        raise DocumentMissing("No such invoice or bill.", document_id=str(document_id))
+    kinds = _CREDITABLE if note == CREDIT_NOTE else (DocumentKind.PURCHASE_BILL.value,)
+    if doc is None or doc["kind"] not in kinds:
+        raise DocumentMissing("No such invoice or bill." if note == CREDIT_NOTE
+                              else "No such bill.", document_id=str(document_id))
     if not doc["posted"]:
-        raise NotCreditable("Only a posted document can be credited.",
+        raise NotCreditable("Only a posted document can be corrected by a note.",
                             document_id=str(document_id))
     return doc
 

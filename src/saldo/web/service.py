@@ -347,6 +347,12 @@ class WebService:
         note = await self.billing.credit_note(ctx, document_id, on, lines, reference)
         return note.id
 
+    async def debit_note(self, ctx: CompanyContext, bill_id: UUID, on: date,
+                         lines: list[LineInput], reference: str | None) -> UUID:
+        """A supplier's debit note against a posted bill: more to pay, posted like a bill."""
+        note = await self.billing.debit_note(ctx, bill_id, on, lines, reference)
+        return note.id
+
     async def payments(self, ctx: CompanyContext, limit: int = 200) -> list[dict[str, Any]]:
         """The newest payments in and out, with their counterparty and the numbers of the
         documents they settled (billing's read model)."""

@@ -592,3 +592,59 @@ async def test_tax_is_withheld_from_a_persons_purchase_bill_on_its_page(h: Harne
     r = await h.client.post(f"{url}/withholding", data={
         "csrf_token": csrf, "code": "services_individual", "date": "2026-08-10"})
     assert r.status_code == 409  # once per bill
+
+
+async def test_a_suppliers_debit_note_adds_to_a_posted_bill(h: Harness):
+    from billing_harness import Billing, line
+
+    books = await h.books()
+    billing = Billing(books)
+    supplier = await billing.counterparty("შპს ოფისი", "204777777")
+    customer = await billing.counterparty("შპს დელტა", "204666666")
+    # 2 × 50.00 at vat18 to 7420: 100.00 + 18.00 = 118.00.
+    bill = await billing.bill(supplier, "2026-03-10", [line("2", "50.00", "vat18", "7420")])
+    invoice = await billing.invoice(customer, "2026-03-02", [line("1", "10.00")])
+    await sign_in(h.client, "clerk")
+    plant(h.client, "saldo_lang", "en")
+    base = f"/c/{books.company_id}"
+    url = f"{base}/documents/{bill['id']}"
+    page = await h.client.get(url)
+    assert f'href="{url}/debit-note"' in page.text
+    # An invoice has credit notes only.
+    invoice_page = await h.client.get(f"{base}/documents/{invoice['id']}")
+    assert "/debit-note" not in invoice_page.text
+    r = await h.client.get(f"{base}/documents/{invoice['id']}/debit-note")
+    assert r.status_code == 404
+    form_page = await h.client.get(f"{url}/debit-note")
+    assert form_page.status_code == 200
+    assert "Supplier&#39;s debit note on" in form_page.text
+    assert 'id="note-due">118.00 GEL<' in form_page.text
+    assert 'value="7420"' in form_page.text  # the bill's account offered
+    csrf = csrf_of(form_page.text)
+
+    def note(**cells: str) -> dict[str, str]:
+        body = {"csrf_token": csrf, "line_count": "1", "date": "2026-03-20",
+                "reference": "DN-7", "lines-0-description": "Delivery",
+                "lines-0-quantity": "1", "lines-0-unit_price": "25,00",
+                "lines-0-vat_code": "vat18", "lines-0-account_code": "7420",
+                "action": "save"}
+        body.update(cells)
+        return body
+
+    # No account on the line: refused at its field, what was typed kept.
+    r = await h.client.post(f"{url}/debit-note", data=note(**{"lines-0-account_code": ""}))
+    assert r.status_code == 422
+    assert error_at(r.text, "lines-0-account_code").startswith("Write the account")
+    assert 'value="Delivery"' in r.text
+    r = await h.client.post(f"{url}/debit-note", data={
+        k: v for k, v in note().items() if k != "csrf_token"})
+    assert r.status_code == 403
+    # 25.00 + 18% = 29.50 more to pay; the payables grow to 147.50.
+    r = await h.client.post(f"{url}/debit-note", data=note())
+    assert r.status_code == 303, r.text
+    page = await h.client.get(r.headers["location"])
+    assert 'id="doc-total">29.50<' in page.text
+    assert f'href="{url}"' in page.text  # the bill it corrects
+    assert await books.balance("3110", "2026-03-31") == "-147.50"
+    page = await h.client.get(url)
+    assert 'id="doc-notes"' in page.text
