@@ -6,14 +6,22 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from identity_harness import PASSWORD
+import uvicorn
+from identity_harness import PASSWORD, settings_for_tests
 
-__all__ = ["AXE", "CHROMEDRIVER", "CHROMIUM", "PASSWORD", "SCREENS", "Live", "free_port", "missing"]
+from saldo import bootstrap
+
+__all__ = ["AXE", "CHROMEDRIVER", "CHROMIUM", "PASSWORD", "SCREENS", "Live", "free_port",
+           "missing", "serve_live"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = os.environ.get("SALDO_CHROMIUM", "/usr/bin/chromium")
@@ -58,3 +66,27 @@ class Live:
         return result
 
 
+
+
+@contextmanager
+def serve_live(database_url: str, **settings: Any) -> Iterator[Live]:
+    """Saldo served on a free port by uvicorn in a thread, over the test database, with
+    ``settings`` (e.g. ``projections_in_process=True``) on top of the tests' own."""
+    container = bootstrap.build(settings_for_tests(db_pool_max=6, **settings), database_url)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(bootstrap.create_app(container), host="127.0.0.1",
+                                           port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name=f"saldo-live-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the Saldo server did not start")
+        time.sleep(0.05)
+    live = Live(f"http://127.0.0.1:{port}")
+    try:
+        yield live
+    finally:
+        live.api.close()
+        server.should_exit = True
+        thread.join(timeout=30)

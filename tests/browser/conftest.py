@@ -9,39 +9,19 @@ axe-core (the accessibility check) comes from the npm registry, pinned by
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from browser_support import AXE, CHROMEDRIVER, CHROMIUM, PASSWORD, Live, free_port, missing
-from identity_harness import settings_for_tests
+from browser_support import AXE, CHROMEDRIVER, CHROMIUM, PASSWORD, Live, missing, serve_live
 
-from saldo import bootstrap
 from saldo.platform.db import Database
 
 
 @pytest.fixture
 def live(db: Database) -> Iterator[Live]:
-    container = bootstrap.build(settings_for_tests(db_pool_max=6), db.url)
-    app = bootstrap.create_app(container)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="saldo-live", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the Saldo server did not start")
-        time.sleep(0.05)
-    live = Live(f"http://127.0.0.1:{port}")
-    yield live
-    live.api.close()
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_live(db.url) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

@@ -7,21 +7,16 @@ languages, and each readable at 1280×800 and 390×844."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from browser_support import AXE, CHROMEDRIVER, CHROMIUM, Live, free_port
-from identity_harness import settings_for_tests
+from browser_support import AXE, CHROMEDRIVER, CHROMIUM, Live, serve_live
 from sandbox_server import Served, serve_sandbox
 from test_browser import axe, books, css, readable, screenshot, sign_in, wait
 
-from saldo import bootstrap
 from saldo.platform.db import Database
 from saldo.rsge.sandbox import DEMO_USER
 from saldo.rsge.soap import tbilisi_now
@@ -49,24 +44,8 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
 def rs_live(stand_in: Served, db: Database) -> Iterator[Live]:
     """Saldo served with its projections and the rs.ge worker in process (as ``saldo
     serve`` on the embedded server), pointed at the stand-in."""
-    container = bootstrap.build(settings_for_tests(db_pool_max=6, projections_in_process=True),
-                                db.url)
-    app = bootstrap.create_app(container)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, name="saldo-live-rs", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the Saldo server did not start")
-        time.sleep(0.05)
-    live = Live(f"http://127.0.0.1:{port}")
-    yield live
-    live.api.close()
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serve_live(db.url, projections_in_process=True) as served:
+        yield served
 
 
 def _status(live: Live, company: str, document_id: str, headers: dict[str, str]) -> str:

@@ -33,6 +33,18 @@ async def sign_in(client: httpx.AsyncClient, username: str,
                                              "csrf_token": csrf_of(page.text), "next": "/"})
 
 
+def invalid(html: str, field_id: str) -> bool:
+    """Whether the field ``field_id`` is marked invalid (``aria-invalid``)."""
+    return re.search(rf'id="{re.escape(field_id)}"[^>]*aria-invalid="true"', html) is not None
+
+
+def error_at(html: str, name: str) -> str:
+    """The sentence shown at the field ``name`` (its ``err-`` element)."""
+    found = re.search(rf'id="err-{re.escape(name)}"[^>]*>([^<]*)<', html)
+    assert found, f"no error at {name}"
+    return found.group(1)
+
+
 def plant(client: httpx.AsyncClient, name: str, value: str) -> None:
     """A cookie as the server would have set it (same domain and path: it replaces)."""
     client.cookies.set(name, value, domain="saldo.test", path="/")

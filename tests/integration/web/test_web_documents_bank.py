@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 from ledger_harness import Harness
-from test_web import INLINE_SCRIPT, browser, csrf_of, plant, sign_in
+from test_web import (
+    INLINE_SCRIPT,
+    browser,
+    csrf_of,
+    invalid,
+    plant,
+    sign_in,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def invalid(html: str, field_id: str) -> bool:
-    return re.search(rf'id="{re.escape(field_id)}"[^>]*aria-invalid="true"', html) is not None
 
 
 def invoice_form(csrf: str, customer: str, **cells: str) -> dict[str, str]:

@@ -13,19 +13,17 @@ from typing import Any
 
 import pytest
 from ledger_harness import Harness
-from test_web import INLINE_SCRIPT, browser, csrf_of, plant, sign_in
+from test_web import (
+    INLINE_SCRIPT,
+    browser,
+    csrf_of,
+    error_at,
+    invalid,
+    plant,
+    sign_in,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def invalid(html: str, field_id: str) -> bool:
-    return re.search(rf'id="{re.escape(field_id)}"[^>]*aria-invalid="true"', html) is not None
-
-
-def error_at(html: str, name: str) -> str:
-    found = re.search(rf'id="err-{re.escape(name)}"[^>]*>([^<]*)<', html)
-    assert found, f"no error at {name}"
-    return found.group(1)
 
 
 def bill_form(csrf: str, supplier: str, **cells: str) -> dict[str, str]:
