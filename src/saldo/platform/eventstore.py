@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -604,7 +604,7 @@ class EventStore:
         batch_size: int = 250,
         poll_interval: float = 0.2,
         stop_when_caught_up: bool = False,
-    ) -> AsyncIterator[RecordedEvent]:
+    ) -> AsyncGenerator[RecordedEvent, None]:
         """Follow all events from ``after`` in commit order, polling when caught up.
 
         ``connect`` is an async context manager factory (``db.connection``), and a
@@ -703,6 +703,19 @@ class EventStore:
             snapshot = None
         events = await self.read_stream(conn, stream_id, snapshot.version if snapshot else 0)
         return snapshot, events
+
+    async def newest_checkpoint(self, conn: Connection) -> Checkpoint:
+        """The checkpoint of the newest event committed (as ``conn`` sees it: the privileged
+        pool sees every company's), :data:`START` for an empty log. A follower that has
+        passed it has read everything committed before this call, however long another
+        open transaction holds the commit-order horizon back."""
+        cursor = await conn.execute(
+            "SELECT transaction_id, position FROM events"
+            " ORDER BY transaction_id DESC, position DESC LIMIT 1")
+        row = await cursor.fetchone()
+        if row is None:
+            return START
+        return Checkpoint(int(row["transaction_id"]), int(row["position"]))
 
 
 _DUPLICATE_VERSION = re.compile(r"\(stream_id, version\)=\((.*), \d+\)")
