@@ -19,6 +19,8 @@ GLOBAL_KEYS = {
     ("events", "events_pkey"),
     ("events", "events_event_id_key"),
     ("events", "events_stream_version"),
+    # A stream's newest snapshot, keyed by the stream as its events are (decision 0067).
+    ("snapshots", "snapshots_pkey"),
     # Foreign keys to users, a global table that becomes a Citus reference table.
     ("memberships", "memberships_user_id_fkey"),
     ("member_invitations", "member_invitations_invited_by_fkey"),

@@ -7,8 +7,12 @@ paragraph naming what to fix and exit non-zero; stack traces are for bugs only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -36,6 +40,7 @@ from saldo.cli.common import (
 from saldo.kernel.errors import SaldoError
 from saldo.platform import db as database
 from saldo.platform import migrations as migrations_module
+from saldo.platform.eventstore import START, Checkpoint, RecordedEvent, dumps
 from saldo.platform.projections import ProjectionFailed
 from saldo.platform.runtime import freeze_startup_objects, listen
 from saldo.platform.settings import Settings, SettingsError
@@ -43,8 +48,10 @@ from saldo.platform.settings import Settings, SettingsError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Saldo accounting platform.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema migrations.")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models fed from the event store.")
+events_app = typer.Typer(no_args_is_help=True, help="The event log itself.")
 app.add_typer(db_app, name="db")
 app.add_typer(projections_app, name="projections")
+app.add_typer(events_app, name="events")
 #: ``saldo import …``: each context adds its importer (``import journal``, ``import bank``).
 app.add_typer(import_app, name="import")
 
@@ -202,6 +209,145 @@ def projections_rebuild(name: str = typer.Argument(..., help="The projection to 
     except ProjectionFailed as exc:
         _fail(str(exc), EXIT_FAILURE)
     out.print(f"{name}: rebuilt from {count} events")
+
+
+# ---------------------------------------------------------------------- events
+
+#: How long ``events tail --no-follow`` waits for the events committed before it started
+#: that a transaction still open elsewhere keeps out of sight (the commit-order horizon).
+TAIL_CATCH_UP_WAIT = 30.0
+_CHECKPOINT = re.compile(r"(\d+)/(\d+)")
+
+
+def _checkpoint_text(checkpoint: Checkpoint) -> str:
+    """``TRANSACTION/POSITION``, as ``projections status`` and ``relay status`` print it."""
+    return f"{checkpoint.transaction_id}/{checkpoint.position}"
+
+
+def _parse_checkpoint(value: str | None) -> Checkpoint:
+    if value is None:
+        return START
+    match = _CHECKPOINT.fullmatch(value.strip())
+    if match is None:
+        raise typer.BadParameter("a checkpoint is TRANSACTION/POSITION, as each printed line's "
+                                 '"checkpoint" gives it (e.g. 7394/1208)',
+                                 param_hint="'--after'")
+    return Checkpoint(int(match[1]), int(match[2]))
+
+
+def _event_line(event: RecordedEvent) -> str:
+    return dumps({
+        "checkpoint": _checkpoint_text(event.checkpoint), "position": event.position,
+        "transaction_id": event.transaction_id, "stream_id": event.stream_id,
+        "stream_type": event.stream_type, "type": event.type, "version": event.version,
+        "schema_version": event.schema_version, "event_id": event.event_id,
+        "recorded_at": event.recorded_at, "company_id": event.company_id,
+        "data": event.data, "metadata": event.metadata})
+
+
+class _ReaderGone(Exception):
+    """The program reading our output has gone (``saldo events tail | head``)."""
+
+
+def _print_line(line: str, flush: bool) -> None:
+    try:
+        sys.stdout.write(line + "\n")
+        if flush:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would fail again flushing stdout at exit: point it at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise _ReaderGone from None
+
+
+async def _tail(container: bootstrap.Container, after: Checkpoint, wanted: Callable[
+        [RecordedEvent], bool], follow: bool) -> tuple[Checkpoint, bool]:
+    """Print the events after ``after`` that are ``wanted``; return the checkpoint read up
+    to and whether every event committed before the call was read.
+
+    Every company's events: the privileged pool reads them all, as the projection worker
+    and the relay do (row-level security restricts only the application role).
+    """
+    store, poll = container.store, container.settings.worker_poll_interval
+    async with container.db.connection() as conn:
+        target = await store.newest_checkpoint(conn)
+        await conn.rollback()
+    checkpoint = after
+    deadline = asyncio.get_running_loop().time() + TAIL_CATCH_UP_WAIT
+    while follow or checkpoint < target:
+        # Without --follow a pass stops where the reader is caught up; that is before
+        # ``target`` while a transaction open elsewhere holds the horizon back: try again.
+        events = store.subscribe(container.db.connection, checkpoint, poll_interval=poll,
+                                 stop_when_caught_up=not follow)
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if wanted(event):
+                    _print_line(_event_line(event), flush=follow)
+                checkpoint = event.checkpoint
+                if not follow and checkpoint >= target:
+                    break
+        if not follow and checkpoint < target:
+            if asyncio.get_running_loop().time() > deadline:
+                return checkpoint, False
+            await asyncio.sleep(poll)
+    return checkpoint, True
+
+
+@events_app.command("tail")
+@_expected_failures
+def events_tail(
+    after: str | None = typer.Option(
+        None, "--after", metavar="CHECKPOINT",
+        help="Start after this checkpoint (TRANSACTION/POSITION, as each line's "
+             '"checkpoint"); default: the beginning of the log.'),
+    stream_type: list[str] = typer.Option(
+        [], "--stream-type", metavar="STREAM_TYPE",
+        help="Only events of streams of this type (repeatable)."),
+    event_type: list[str] = typer.Option(
+        [], "--type", metavar="EVENT_TYPE", help="Only events of this type (repeatable)."),
+    follow: bool = typer.Option(
+        False, "--follow/--no-follow",
+        help="Keep printing new events until Ctrl+C; default: stop once every event "
+             "committed before the command started is printed."),
+) -> None:
+    """Print committed events in commit order, one JSON line each, every company's."""
+    start = _parse_checkpoint(after)
+    stream_types, types = frozenset(stream_type), frozenset(event_type)
+
+    def wanted(event: RecordedEvent) -> bool:
+        return ((not stream_types or event.stream_type in stream_types)
+                and (not types or event.type in types))
+
+    async def work(container: bootstrap.Container) -> tuple[Checkpoint, bool] | None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        if follow:  # on stderr: stdout is the events' alone
+            err.print(f"following events after {_checkpoint_text(start)}; Ctrl+C stops",
+                      highlight=False)
+        tail = asyncio.create_task(_tail(container, start, wanted, follow))
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({tail, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (tail, stopped):
+                task.cancel()
+            await asyncio.gather(tail, stopped, return_exceptions=True)
+        if tail.cancelled():  # Ctrl+C: each printed line names where to resume
+            return None
+        try:
+            return tail.result()
+        except _ReaderGone:
+            return None
+
+    result = _run(_with_container(_settings(), work))
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
+    if result is not None and not result[1]:
+        _fail(f"stopped at {_checkpoint_text(result[0])}: a transaction still open on the "
+              f"server holds back events committed after it; run again with --after "
+              f"{_checkpoint_text(result[0])}", EXIT_FAILURE)
 
 
 # ---------------------------------------------------------------------- demo

@@ -82,10 +82,21 @@ class Accounts(Books):
         await self.units.run(ctx.company_id, actor_of(ctx), decide)
 
 
+#: The chart's stream grows by an event per account added, changed or deleted, and every
+#: use case of the chart loads it: when an append takes the stream's version across a
+#: multiple of this, the chart is also saved as a snapshot in the same transaction, so a
+#: use case applies fewer than this many events on top of the newest snapshot however
+#: long the chart's history grows (decision 0067).
+CHART_SNAPSHOT_INTERVAL = 50
+
+
 async def _chart(uow: UnitOfWork) -> d.ChartOfAccounts:
-    """The company's chart of accounts, replayed from its stream."""
-    events = await uow.read(chart_stream(uow.company_id))
-    accounts = d.ChartOfAccounts.replay((e.type, e.data) for e in events)
+    """The company's chart of accounts: its newest snapshot (one of the current schema)
+    and the events after it, or its whole stream replayed."""
+    snapshot, events = await uow.load(chart_stream(uow.company_id), d.CHART_SNAPSHOT_SCHEMA)
+    start = (None if snapshot is None
+             else d.ChartOfAccounts.from_snapshot(snapshot.state, snapshot.version))
+    accounts = d.ChartOfAccounts.replay(((e.type, e.data) for e in events), start)
     if accounts is None:  # every company's chart is loaded when it is created
         raise CompanyNotFound("No such company.", company_id=str(uow.company_id))
     return accounts
@@ -93,8 +104,12 @@ async def _chart(uow: UnitOfWork) -> d.ChartOfAccounts:
 
 async def _save_chart(uow: UnitOfWork, accounts: d.ChartOfAccounts) -> None:
     pending, accounts.pending = accounts.pending, []
-    if pending:
-        await uow.append(chart_stream(uow.company_id), CHART_STREAM,
-                         accounts.version - len(pending), pending)
+    if not pending:
+        return
+    stream, before = chart_stream(uow.company_id), accounts.version - len(pending)
+    await uow.append(stream, CHART_STREAM, before, pending)
+    if accounts.version // CHART_SNAPSHOT_INTERVAL > before // CHART_SNAPSHOT_INTERVAL:
+        await uow.save_snapshot(stream, CHART_STREAM, accounts.version,
+                                accounts.snapshot_state(), d.CHART_SNAPSHOT_SCHEMA)
 
 

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -170,11 +170,18 @@ class StreamAppend:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
+    """A stream's state as of ``version``, in the shape ``schema_version`` of its owner.
+
+    ``company_id`` scopes it as the stream's events are scoped: the application role sees
+    and writes only its company's snapshots (row-level security, decision 0067).
+    """
+
     stream_id: str
     stream_type: str
     version: int
     state: dict[str, Any]
     schema_version: int = 1
+    company_id: UUID | None = None
 
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -597,7 +604,7 @@ class EventStore:
         batch_size: int = 250,
         poll_interval: float = 0.2,
         stop_when_caught_up: bool = False,
-    ) -> AsyncIterator[RecordedEvent]:
+    ) -> AsyncGenerator[RecordedEvent, None]:
         """Follow all events from ``after`` in commit order, polling when caught up.
 
         ``connect`` is an async context manager factory (``db.connection``), and a
@@ -657,20 +664,22 @@ class EventStore:
         """Keep the newest snapshot of a stream; an older one never replaces a newer one."""
         await conn.execute(
             """
-            INSERT INTO snapshots (stream_id, stream_type, version, schema_version, state)
-            VALUES (%s, %s, %s, %s, %s::jsonb)
+            INSERT INTO snapshots (stream_id, stream_type, version, schema_version, state,
+                                   company_id)
+            VALUES (%s, %s, %s, %s, %s::jsonb, %s)
             ON CONFLICT (stream_id) DO UPDATE
                SET version = excluded.version, schema_version = excluded.schema_version,
-                   state = excluded.state, taken_at = now()
+                   state = excluded.state, company_id = excluded.company_id,
+                   taken_at = now()
              WHERE snapshots.version < excluded.version
             """,
             (snapshot.stream_id, snapshot.stream_type, snapshot.version,
-             snapshot.schema_version, dumps(snapshot.state)),
+             snapshot.schema_version, dumps(snapshot.state), snapshot.company_id),
         )
 
     async def load_snapshot(self, conn: Connection, stream_id: str) -> Snapshot | None:
         cursor = await conn.execute(
-            "SELECT stream_id, stream_type, version, schema_version, state"
+            "SELECT stream_id, stream_type, version, schema_version, state, company_id"
             "  FROM snapshots WHERE stream_id = %s",
             (stream_id,),
         )
@@ -678,15 +687,35 @@ class EventStore:
         if row is None:
             return None
         return Snapshot(row["stream_id"], row["stream_type"], row["version"], row["state"],
-                        row["schema_version"])
+                        row["schema_version"], row["company_id"])
 
     async def load(
-        self, conn: Connection, stream_id: str
+        self, conn: Connection, stream_id: str, schema_version: int | None = None
     ) -> tuple[Snapshot | None, list[RecordedEvent]]:
-        """The newest snapshot (if any) and the events recorded after it."""
+        """The newest snapshot (if any) and the events recorded after it.
+
+        With ``schema_version``, a snapshot of another schema version counts as none: its
+        owner can no longer read that shape, so every event is returned instead.
+        """
         snapshot = await self.load_snapshot(conn, stream_id)
+        if snapshot is not None and schema_version is not None \
+                and snapshot.schema_version != schema_version:
+            snapshot = None
         events = await self.read_stream(conn, stream_id, snapshot.version if snapshot else 0)
         return snapshot, events
+
+    async def newest_checkpoint(self, conn: Connection) -> Checkpoint:
+        """The checkpoint of the newest event committed (as ``conn`` sees it: the privileged
+        pool sees every company's), :data:`START` for an empty log. A follower that has
+        passed it has read everything committed before this call, however long another
+        open transaction holds the commit-order horizon back."""
+        cursor = await conn.execute(
+            "SELECT transaction_id, position FROM events"
+            " ORDER BY transaction_id DESC, position DESC LIMIT 1")
+        row = await cursor.fetchone()
+        if row is None:
+            return START
+        return Checkpoint(int(row["transaction_id"]), int(row["position"]))
 
 
 _DUPLICATE_VERSION = re.compile(r"\(stream_id, version\)=\((.*), \d+\)")

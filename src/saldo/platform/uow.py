@@ -36,6 +36,7 @@ from saldo.platform.eventstore import (
     Metadata,
     NewEvent,
     RecordedEvent,
+    Snapshot,
     StreamAppend,
 )
 
@@ -82,6 +83,22 @@ class UnitOfWork:
     async def read(self, stream_id: str) -> list[RecordedEvent]:
         """A stream's events (row-level security hides other companies' streams)."""
         return await self.events.read_stream(self.conn, stream_id)
+
+    async def load(self, stream_id: str, schema_version: int | None = None
+                   ) -> tuple[Snapshot | None, list[RecordedEvent]]:
+        """A stream's newest snapshot and the events after it (all events without one).
+
+        Row-level security hides other companies' snapshots as it hides their events. A
+        snapshot of another ``schema_version`` than the caller reads is ignored.
+        """
+        return await self.events.load(self.conn, stream_id, schema_version)
+
+    async def save_snapshot(self, stream_id: str, stream_type: str, version: int,
+                            state: dict[str, Any], schema_version: int) -> None:
+        """Keep ``state`` as the stream's snapshot at ``version``, for this company, in
+        this transaction: it commits with the events it sums up or not at all."""
+        await self.events.save_snapshot(self.conn, Snapshot(
+            stream_id, stream_type, version, state, schema_version, self.company_id))
 
     async def version(self, stream_id: str) -> int:
         return await self.events.stream_version(self.conn, stream_id)

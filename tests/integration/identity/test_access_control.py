@@ -437,10 +437,22 @@ async def test_events_are_isolated_by_company_too(h: Harness, app_db: Database,
                 " VALUES (%s, 'forged', 'forged', 1, 'Forged', '{}', %s)", (uuid4(), b))
 
 
-async def test_the_application_role_cannot_read_snapshots(app_db: Database) -> None:
+async def test_snapshots_are_company_data_for_the_application_role(app_db: Database,
+                                                                  db: Database) -> None:
+    """Since 0014 (decision 0067) the chart of accounts loads from snapshots in its unit
+    of work: the role reads and writes its company's, sees no company-less one (the
+    machinery's), and deletes none. Company against company: tests/integration/ledger/
+    test_chart_snapshots.py."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO snapshots (stream_id, stream_type, version, state)"
+            " VALUES ('machine', 'machine', 1, '{}')")
+    async with app_db.transaction() as conn:
+        count = await (await conn.execute("SELECT count(*) AS n FROM snapshots")).fetchone()
+        assert count == {"n": 0}
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         async with app_db.transaction() as conn:
-            await conn.execute("SELECT count(*) FROM snapshots")
+            await conn.execute("DELETE FROM snapshots")
 
 
 async def test_the_application_pool_cannot_reset_or_set_its_way_out(

@@ -379,6 +379,12 @@ class AccountFacts:
     has_open_drafts: bool = False
 
 
+#: The shape of :meth:`ChartOfAccounts.snapshot_state`. Raise it whenever that shape, or
+#: what replaying the chart's events yields, changes: a stored snapshot of another schema
+#: version is then ignored and the stream replayed in full (decision 0067).
+CHART_SNAPSHOT_SCHEMA = 1
+
+
 @dataclass(slots=True)
 class ChartOfAccounts:
     """A company's chart of accounts: its accounts, in the order they were recorded."""
@@ -396,11 +402,28 @@ class ChartOfAccounts:
         return new
 
     @classmethod
-    def replay(cls, events: Iterable[tuple[str, Mapping[str, Any]]]) -> ChartOfAccounts | None:
-        chart = cls()
+    def replay(cls, events: Iterable[tuple[str, Mapping[str, Any]]],
+               start: ChartOfAccounts | None = None) -> ChartOfAccounts | None:
+        """The chart its stream's events make, applied from the beginning or on ``start``
+        (a chart restored from a snapshot); None while nothing at all is recorded."""
+        chart = start if start is not None else cls()
         for event_type, data in events:
             chart.apply(CHART_EVENTS[event_type].from_data(data))
         return chart if chart.version else None
+
+    def snapshot_state(self) -> dict[str, Any]:
+        """The state as JSON values (schema :data:`CHART_SNAPSHOT_SCHEMA`): the chart's
+        name and every account in recorded order, as the events write them. Pending
+        events are not state until they are stored: a snapshot is taken after they are
+        appended, at :attr:`version`."""
+        return {"chart": self.chart, "accounts": [a.as_data() for a in self.accounts.values()]}
+
+    @classmethod
+    def from_snapshot(cls, state: Mapping[str, Any], version: int) -> ChartOfAccounts:
+        """The chart as :meth:`snapshot_state` wrote it at stream version ``version``;
+        the events after that version are applied to it (:meth:`replay` with ``start``)."""
+        accounts = (Account.from_data(a) for a in state["accounts"])
+        return cls(version=version, chart=state["chart"], accounts={a.code: a for a in accounts})
 
     def account(self, code: str) -> Account:
         found = self.accounts.get(code)
