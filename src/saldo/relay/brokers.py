@@ -2,16 +2,19 @@
 returns at once with a :class:`Pending`), later learn per message whether the broker
 acknowledged it, refused it for good, or could not be reached. Sending the next batch
 before the previous one's acknowledgements are in is what lets the relay overlap its
-reads with the broker's round trips (decision 0065).
+reads with the broker's round trips (decision 0066).
 
 * **NATS JetStream** (nats-py): subject ``accounting.<type>``, header ``Nats-Msg-Id`` =
   the event id, so the stream drops a message it stored already inside its duplicate
   window. A JetStream publish is a core NATS publish with a reply subject, to which the
   stream answers its acknowledgement (``{"stream":…,"seq":…}`` or ``{"error":…}``); the
-  publisher sends each message with a reply subject of its own under one inbox and
-  reads every acknowledgement through one wildcard subscription. nats-py's
-  ``publish_async`` does the same with a task hop, a semaphore and a parsed ``PubAck``
-  per message, and took 2.2 times as long per message here (decision 0065).
+  publisher sends each message with a reply subject of its own under one inbox
+  (``<inbox>.<batch>.<index>``) and reads every acknowledgement through one wildcard
+  subscription. nats-py's ``publish_async`` does the same with a task hop, a semaphore
+  and a parsed ``PubAck`` per message, and took 2.2 times as long per message here
+  (decision 0066). A batch is written to nats-py's buffer in one piece and its answers
+  are collected by the batch, taken from nats-py's reader before it builds a message
+  object for each (decision 0068).
 * **Kafka** (confluent-kafka): the idempotent producer (``enable.idempotence``, which
   implies ``acks=all``), topic ``accounting.<type>``, key the stream id (one partition per
   stream keeps a stream's events in order). Delivery reports say what was acknowledged;

@@ -1,6 +1,6 @@
 """The outbox relay: an asynchronous projection whose read model is a broker.
 
-A round (docs/events.md, decisions 0055 and 0065):
+A round (docs/events.md, decisions 0055, 0066 and 0068):
 
 1. takes the sink's advisory lock (one active relay per sink; others stand by) in a
    transaction that only reads;
@@ -15,7 +15,9 @@ A round (docs/events.md, decisions 0055 and 0065):
    round stops there (the batches behind it are abandoned, their events sent again next
    round);
 4. after each settled batch moves the checkpoint to the last event passed, in a short
-   transaction of its own with the dead letters' rows (never backwards).
+   transaction of its own with the dead letters' rows (never backwards). The save runs
+   as a task while the round goes on, each after the one before; the round waits for the
+   last before it lets go of the lock.
 
 So the checkpoint only ever passes events the broker acknowledged, in commit order (at
 least once); a crash repeats at most the batches in flight (JetStream drops the repeats
