@@ -161,10 +161,10 @@ class NatsPublisher:
     def _ack(self, subject: bytes, answer: Any) -> None:
         """JetStream's answer on ``<inbox>.<batch>.<index>``: kept by its batch as its
         bytes (or, with headers, nats-py's message)."""
-        _, token, index = subject.rsplit(b".", 2)
-        batch = self._waiting.get(token)
-        if batch is not None and index.isdigit():
-            batch.answer(int(index), answer)
+        parts = subject.rsplit(b".", 2)  # runs in nats-py's reader: must not raise
+        batch = self._waiting.get(parts[1]) if len(parts) == 3 else None
+        if batch is not None and parts[2].isdigit():
+            batch.answer(int(parts[2]), answer)
 
     async def send(self, messages: Sequence[Message]) -> Pending:
         self._batches_sent += 1
@@ -176,11 +176,14 @@ class NatsPublisher:
         nc = self._nc
         if _writes_whole_batches(nc):
             self._write(batch, messages, prefix)
-            if batch.parts:
-                await nc._send_command(b"".join(batch.parts))
-                batch.parts = []
-                if nc._flush_queue is not None and nc._flush_queue.empty():
-                    await nc._flush_pending()
+            try:
+                if batch.parts:
+                    await nc._send_command(b"".join(batch.parts))
+                    if nc._flush_queue is not None and nc._flush_queue.empty():
+                        await nc._flush_pending()
+            except Exception as exc:  # not now: whatever got out is sent again later
+                batch.fail(repr(exc))
+            batch.parts = []
         else:  # reconnecting, closed, or another nats-py: its public publish, one by one
             await self._publish_each(batch, messages, prefix)
         batch.sent()
@@ -324,6 +327,15 @@ class _NatsBatch:
         if self.items[index] is None and self.answers[index] is None:
             self.items[index] = outcome
             self.missing -= 1
+
+    def fail(self, error: str) -> None:
+        """Nothing of the batch counts as sent: every message not refused already is
+        *not delivered* (an answer that still comes changes nothing)."""
+        for index, item in enumerate(self.items):
+            if item is None:
+                self.items[index] = Outcome(False, False, error)
+        self.answers = [None] * len(self.items)
+        self.missing = 0
 
     def sent(self) -> None:
         if self.missing <= 0 and not self.done.done():

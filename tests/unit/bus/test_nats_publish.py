@@ -163,3 +163,22 @@ def test_whole_batches_need_a_connected_client_of_the_known_nats_py() -> None:
         is_connected, is_draining_pubs = True, False
 
     assert brokers._writes_whole_batches(Unknown()) is False
+
+
+async def test_a_write_that_fails_leaves_the_whole_batch_not_delivered() -> None:
+    class Broken(FakeClient):
+        async def _send_command(self, cmd: bytes, priority: bool = False) -> None:
+            raise ConnectionResetError("reset")
+
+    nats = publisher(Broken())
+    pending = await nats.send([Message(uuid4(), "accounting.A", "k", b"{}")] * 2)
+    nats._ack(b"_INBOX.abc.1.0", b'{"stream":"S","seq":1}')  # changes nothing now
+    outcomes = await asyncio.wait_for(pending.outcomes(), 1)
+    assert [(o.ok, o.permanent) for o in outcomes] == [(False, False), (False, False)]
+    assert "reset" in (outcomes[0].error or "")
+
+
+def test_an_answer_on_an_unexpected_subject_is_ignored() -> None:
+    nats = publisher(FakeClient())
+    for subject in (b"", b"_INBOX", b"x.y", b"_INBOX.abc.1.-1"):
+        nats._ack(subject, b"{}")  # runs inside nats-py's reader: must not raise
