@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -678,6 +679,34 @@ async def test_old_schema_is_upcast_on_read_and_stored_row_is_unchanged(db: Data
         (3, {"money": {"amount": "12.00", "currency": "EUR"}}),
         (1, {"name": "x"}),
     ]
+
+
+async def test_read_all_json_is_read_all_undecoded_and_decode_upcasts(db: Database) -> None:
+    store = EventStore(upcasters=three_versions())
+    async with db.transaction() as conn:
+        await store.append(conn, "priced", "Item", NO_STREAM, [
+            NewEvent("PriceSet", {"price": "10.00"}, schema_version=1),
+            NewEvent("Renamed", {"name": "ნ", "lines": [1, 2]}),
+        ], Metadata(actor="clerk", correlation_id="c-9"))
+    async with db.connection() as conn:
+        await conn.set_autocommit(True)
+        decoded = await poll_until(store, conn, START, 2)
+        stored = await store.read_all_json(conn, START, 10)
+        page = await store.read_all_json(conn, stored[0].checkpoint, 10)
+        await conn.set_autocommit(False)
+    assert [e.event_id for e in stored] == [e.event_id for e in decoded]
+    assert page == stored[1:]
+    first, second = stored
+    # As stored: the JSON text PostgreSQL prints, version 1, nothing upcast.
+    assert (first.schema_version, json.loads(first.data)) == (1, {"price": "10.00"})
+    assert json.loads(first.metadata)["actor"] == "clerk"
+    assert json.loads(second.data) == {"lines": [1, 2], "name": "ნ"}
+    assert first.checkpoint == decoded[0].checkpoint
+    # decode() is what read_all() gives, upcast to the newest version.
+    assert store.decode(first) == decoded[0]
+    assert store.decode(first).data == {"money": {"amount": "10.00", "currency": "GEL"}}
+    assert store.upcasters.covers("PriceSet")
+    assert not store.upcasters.covers("Renamed")
 
 
 # --------------------------------------------------------------------------- immutability

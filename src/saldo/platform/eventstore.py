@@ -140,6 +140,30 @@ class RecordedEvent(NamedTuple):
         return Checkpoint(self.transaction_id, self.position)
 
 
+class StoredEvent(NamedTuple):
+    """An event as stored, its two JSON columns left as the text PostgreSQL sent
+    (:meth:`EventStore.read_all_json`): for a reader that passes the JSON on rather than
+    looks inside it (the outbox relay splices ``data`` into its envelope, decision 0068).
+    Not upcast: :meth:`EventStore.decode` gives the :class:`RecordedEvent`, upcast."""
+
+    position: int
+    transaction_id: int
+    event_id: UUID
+    stream_id: str
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    company_id: UUID | None
+    recorded_at: datetime
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.transaction_id, self.position)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Checkpoint:
     """A place in the commit order: everything at or before it has been seen."""
@@ -220,6 +244,10 @@ class Upcasters:
         if version == event.schema_version:
             return event
         return event._replace(data=data, schema_version=version)
+
+    def covers(self, event_type: str) -> bool:
+        """Whether some hook may change events of ``event_type``."""
+        return event_type in self._types
 
     @property
     def has_hooks(self) -> bool:
@@ -555,6 +583,21 @@ class EventStore:
         """
         return await self._events(_READ_ALL, conn,
                                   (xid8(after.transaction_id), after.position, limit))
+
+    async def read_all_json(
+        self, conn: Connection, after: Checkpoint = START, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """:meth:`read_all`'s events, their JSON undecoded and not upcast (the rows as
+        they come: no decoding and no record to build; decision 0068)."""
+        async with conn.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(_READ_ALL, (xid8(after.transaction_id), after.position,
+                                             limit))
+            new = _new_record
+            return [new(StoredEvent, row) for row in await cursor.fetchall()]
+
+    def decode(self, event: StoredEvent) -> RecordedEvent:
+        """The record of a :class:`StoredEvent`: its JSON decoded, upcast."""
+        return self._decode([event])[0]
 
     async def replay(
         self, conn: Connection, batch_size: int

@@ -2,16 +2,19 @@
 returns at once with a :class:`Pending`), later learn per message whether the broker
 acknowledged it, refused it for good, or could not be reached. Sending the next batch
 before the previous one's acknowledgements are in is what lets the relay overlap its
-reads with the broker's round trips (decision 0065).
+reads with the broker's round trips (decision 0066).
 
 * **NATS JetStream** (nats-py): subject ``accounting.<type>``, header ``Nats-Msg-Id`` =
   the event id, so the stream drops a message it stored already inside its duplicate
   window. A JetStream publish is a core NATS publish with a reply subject, to which the
   stream answers its acknowledgement (``{"stream":…,"seq":…}`` or ``{"error":…}``); the
-  publisher sends each message with a reply subject of its own under one inbox and
-  reads every acknowledgement through one wildcard subscription. nats-py's
-  ``publish_async`` does the same with a task hop, a semaphore and a parsed ``PubAck``
-  per message, and took 2.2 times as long per message here (decision 0065).
+  publisher sends each message with a reply subject of its own under one inbox
+  (``<inbox>.<batch>.<index>``) and reads every acknowledgement through one wildcard
+  subscription. nats-py's ``publish_async`` does the same with a task hop, a semaphore
+  and a parsed ``PubAck`` per message, and took 2.2 times as long per message here
+  (decision 0066). A batch is written to nats-py's buffer in one piece and its answers
+  are collected by the batch, taken from nats-py's reader before it builds a message
+  object for each (decision 0068).
 * **Kafka** (confluent-kafka): the idempotent producer (``enable.idempotence``, which
   implies ``acks=all``), topic ``accounting.<type>``, key the stream id (one partition per
   stream keeps a stream's events in order). Delivery reports say what was acknowledged;
@@ -23,11 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 import structlog
@@ -49,13 +53,27 @@ class Outcome:
 
 ACKED = Outcome(True)
 NOT_SENT = Outcome(False, False, "not sent")
+NO_ACK = Outcome(False, False, "no acknowledgement in time")
 
 
-class Pending:
-    """A batch handed to a broker: per message either its outcome already (refused at
-    once, not sent) or a future the broker's acknowledgement resolves. :meth:`outcomes`
-    waits for them until ``deadline`` (``time.monotonic()``); what has not answered by
+class Pending(Protocol):
+    """A batch handed to a broker. :meth:`outcomes` waits for its acknowledgements until
+    its deadline and returns one outcome per message, in order; what has not answered by
     then is *not delivered* (retried later), never counted as acknowledged."""
+
+    def __len__(self) -> int: ...
+
+    async def outcomes(self) -> list[Outcome]: ...
+
+    def abandon(self) -> None:
+        """Stop waiting (the relay stopped before this batch): an acknowledgement that
+        still comes changes nothing; the events are published again later."""
+
+
+class FuturePending:
+    """Per message either its outcome already (refused at once, not sent) or a future the
+    broker's acknowledgement resolves; waited for until ``deadline``
+    (``time.monotonic()``)."""
 
     def __init__(self, items: Sequence[Outcome | asyncio.Future[Any]],
                  read: Callable[[asyncio.Future[Any]], Outcome], deadline: float) -> None:
@@ -73,8 +91,6 @@ class Pending:
         return outcomes
 
     def abandon(self) -> None:
-        """Stop waiting (the relay stopped before this batch): an acknowledgement that
-        still comes changes nothing; the events are published again later."""
         for item in self.items:
             if isinstance(item, asyncio.Future) and not item.done():
                 item.cancel()
@@ -112,9 +128,10 @@ class NatsPublisher:
         self._nc: Any = None
         self._js: Any = None
         self._inbox = ""
-        self._sent = 0
-        #: Reply subject → the future its acknowledgement resolves.
-        self._waiting: dict[str, asyncio.Future[Any]] = {}
+        self._batches_sent = 0
+        #: Batch token (the reply subject's second-last token) → the batch waiting for
+        #: its acknowledgements.
+        self._waiting: dict[bytes, _NatsBatch] = {}
 
     async def start(self) -> None:
         import nats
@@ -130,44 +147,87 @@ class NatsPublisher:
         except NotFoundError:
             await ensure_stream(self._js, self.stream, self.duplicate_window)
         self._inbox = self._nc.new_inbox()
-        # One subscription for every acknowledgement (resubscribed by nats-py after a
-        # reconnect); limits far above what the relay keeps in flight.
-        await self._nc.subscribe(f"{self._inbox}.*", cb=self._on_ack,
-                                 pending_msgs_limit=1_000_000,
-                                 pending_bytes_limit=256 * 1024 * 1024)
+        # One subscription for every acknowledgement, ``<inbox>.<batch>.<index>``
+        # (resubscribed by nats-py after a reconnect); limits far above what the relay
+        # keeps in flight.
+        sub = await self._nc.subscribe(f"{self._inbox}.*.*", cb=self._on_ack,
+                                       pending_msgs_limit=1_000_000,
+                                       pending_bytes_limit=256 * 1024 * 1024)
+        _take_acks_first(self._nc, sub, self._ack)
 
     async def _on_ack(self, msg: Any) -> None:
-        future = self._waiting.pop(msg.subject, None)
-        if future is not None and not future.done():
-            future.set_result(msg)
+        self._ack(msg.subject.encode(), msg.data if not msg.headers else msg)
+
+    def _ack(self, subject: bytes, answer: Any) -> None:
+        """JetStream's answer on ``<inbox>.<batch>.<index>``: kept by its batch as its
+        bytes (or, with headers, nats-py's message)."""
+        parts = subject.rsplit(b".", 2)  # runs in nats-py's reader: must not raise
+        batch = self._waiting.get(parts[1]) if len(parts) == 3 else None
+        if batch is not None and parts[2].isdigit():
+            batch.answer(int(parts[2]), answer)
 
     async def send(self, messages: Sequence[Message]) -> Pending:
+        self._batches_sent += 1
+        token = str(self._batches_sent)
+        batch = _NatsBatch(self, token.encode(), len(messages),
+                           time.monotonic() + self.ack_timeout)
+        self._waiting[batch.token] = batch
+        prefix = f"{self._inbox}.{token}."
+        nc = self._nc
+        if _writes_whole_batches(nc):
+            self._write(batch, messages, prefix)
+            try:
+                if batch.parts:
+                    await nc._send_command(b"".join(batch.parts))
+                    if nc._flush_queue is not None and nc._flush_queue.empty():
+                        await nc._flush_pending()
+            except Exception as exc:  # not now: whatever got out is sent again later
+                batch.fail(repr(exc))
+            batch.parts = []
+        else:  # reconnecting, closed, or another nats-py: its public publish, one by one
+            await self._publish_each(batch, messages, prefix)
+        batch.sent()
+        return batch
+
+    def _write(self, batch: _NatsBatch, messages: Sequence[Message], prefix: str) -> None:
+        """The batch as NATS protocol: per message ``HPUB <subject> <reply> <header
+        bytes> <total bytes>``, the header block with ``Nats-Msg-Id``, the body; what
+        ``Client.publish`` writes for one message (its header and subject checks hold by
+        construction: a fixed header name, a UUID for its value, subjects from
+        ``subject_for``), written with one call for the batch."""
+        limit = self._nc.max_payload
+        reply = prefix.encode()
+        add, dumps = batch.parts.append, orjson.dumps
+        for index, (event_id, subject, _, body) in enumerate(messages):
+            size = len(body)
+            if size > limit:
+                batch.refuse(index, Outcome(False, True, f"larger than the server's "
+                                                         f"max_payload ({limit} bytes)"))
+                continue
+            # The id as str(event_id) writes it, from orjson: str() took longer than
+            # the rest of the message's protocol line.
+            msg_id = dumps(event_id)[1:-1]
+            header = len(msg_id) + _HPUB_HEADER_SIZE
+            add(_HPUB % (subject.encode(), reply, index, header, header + size, msg_id,
+                         body))
+
+    async def _publish_each(self, batch: _NatsBatch, messages: Sequence[Message],
+                            prefix: str) -> None:
         from nats.errors import MaxPayloadError
 
-        loop = asyncio.get_running_loop()
-        items: list[Outcome | asyncio.Future[Any]] = []
-        for message in messages:
-            self._sent += 1
-            reply = f"{self._inbox}.{self._sent}"
-            future: asyncio.Future[Any] = loop.create_future()
-            self._waiting[reply] = future
+        for index, message in enumerate(messages):
             try:
-                await self._nc.publish(message.subject, message.body, reply=reply,
+                await self._nc.publish(message.subject, message.body,
+                                       reply=f"{prefix}{index}",
                                        headers={MSG_ID_HEADER: str(message.event_id)})
             except MaxPayloadError as exc:
-                del self._waiting[reply]
-                items.append(Outcome(False, True, f"larger than the server's "
-                                                  f"max_payload: {exc}"))
-                continue
+                batch.refuse(index, Outcome(False, True, f"larger than the server's "
+                                                         f"max_payload: {exc}"))
             except Exception as exc:  # connection closed, stalled: not now
-                del self._waiting[reply]
-                items.append(Outcome(False, False, repr(exc)))
-                break
-            items.append(future)
-        items += [NOT_SENT] * (len(messages) - len(items))
-        if len(self._waiting) > 10 * max(len(messages), 1000):  # abandoned long ago
-            self._waiting = {k: f for k, f in self._waiting.items() if not f.done()}
-        return Pending(items, _nats_outcome, time.monotonic() + self.ack_timeout)
+                batch.refuse(index, Outcome(False, False, repr(exc)))
+                for later in range(index + 1, len(messages)):
+                    batch.refuse(later, NOT_SENT)
+                return
 
     async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
         return await (await self.send(messages)).outcomes()
@@ -177,7 +237,131 @@ class NatsPublisher:
             with contextlib.suppress(Exception):
                 await self._nc.drain()
             self._nc = None
+        for batch in list(self._waiting.values()):
+            batch.abandon()
         self._waiting.clear()
+
+
+#: One message of a batch: ``HPUB <subject> <reply> <header bytes> <total bytes>``, the
+#: header block (``Nats-Msg-Id``: the event id), the body.
+_HPUB = b"HPUB %b %b%d %d %d\r\nNATS/1.0\r\n" + MSG_ID_HEADER.encode() + \
+    b": %b\r\n\r\n%b\r\n"
+#: The header block's size without the id.
+_HPUB_HEADER_SIZE = len(b"NATS/1.0\r\n" + MSG_ID_HEADER.encode() + b": \r\n\r\n")
+
+
+def _take_acks_first(nc: Any, sub: Any, take: Callable[[bytes, bytes], None]) -> None:
+    """Hand the acknowledgements (no headers) on ``sub`` to ``take`` as nats-py's reader
+    parses them, before it builds a message object, queues it and wakes the
+    subscription's task to run its callback: that path cost more per message than the
+    relay's own work on the event (decision 0068). Anything else on the connection, and
+    an answer with headers (a status such as 503), goes the usual way (``sub``'s
+    callback). Only for the nats-py this module knows: its reader calls
+    ``Client._process_msg(sid, subject, reply, data, headers)`` for every message, and a
+    resubscription after a reconnect keeps the sid."""
+    process = getattr(nc, "_process_msg", None)
+    sid = getattr(sub, "_id", None)
+    if process is None or not isinstance(sid, int) \
+            or list(inspect.signature(process).parameters) != [
+                "sid", "subject", "reply", "data", "headers"]:
+        return
+
+    async def process_msg(msg_sid: int, subject: bytes, reply: bytes, data: bytes,
+                          headers: bytes) -> None:
+        if msg_sid == sid and not headers:
+            take(subject, data)
+        else:
+            await process(msg_sid, subject, reply, data, headers)
+
+    nc._process_msg = process_msg
+
+
+def _writes_whole_batches(nc: Any) -> bool:
+    """Whether a batch can go to nats-py's write buffer in one piece: connected (while
+    reconnecting, ``Client.publish`` bounds what it buffers, and a closed or draining
+    client refuses), and the nats-py whose buffer this module knows (2.x:
+    ``_send_command``, ``_flush_pending``, ``_flush_queue``)."""
+    return bool(nc.is_connected and not nc.is_draining_pubs
+                and hasattr(nc, "_send_command") and hasattr(nc, "_flush_pending")
+                and hasattr(nc, "_flush_queue"))
+
+
+class _Answer(NamedTuple):
+    """An answer kept as its bytes (it had no headers)."""
+
+    data: bytes
+    headers: None = None
+
+
+class _NatsBatch:
+    """One batch's acknowledgements: JetStream answers each message on its own reply
+    subject, ``<inbox>.<batch>.<index>``; the answers are kept by index and one future
+    per batch is resolved when the last one is in (a future per message, and
+    ``asyncio.wait`` over a thousand of them, cost more than the answers themselves)."""
+
+    __slots__ = (
+        "answers",
+        "deadline",
+        "done",
+        "items",
+        "missing",
+        "parts",
+        "publisher",
+        "token",
+    )
+
+    def __init__(self, publisher: NatsPublisher, token: bytes, size: int,
+                 deadline: float) -> None:
+        self.publisher, self.token, self.deadline = publisher, token, deadline
+        #: An outcome known without the broker (refused at once, not sent), by index.
+        self.items: list[Outcome | None] = [None] * size
+        self.answers: list[Any] = [None] * size
+        self.missing = size
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.parts: list[bytes] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def refuse(self, index: int, outcome: Outcome) -> None:
+        if self.items[index] is None and self.answers[index] is None:
+            self.items[index] = outcome
+            self.missing -= 1
+
+    def fail(self, error: str) -> None:
+        """Nothing of the batch counts as sent: every message not refused already is
+        *not delivered* (an answer that still comes changes nothing)."""
+        for index, item in enumerate(self.items):
+            if item is None:
+                self.items[index] = Outcome(False, False, error)
+        self.answers = [None] * len(self.items)
+        self.missing = 0
+
+    def sent(self) -> None:
+        if self.missing <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+    def answer(self, index: int, msg: Any) -> None:
+        if 0 <= index < len(self.answers) and self.answers[index] is None \
+                and self.items[index] is None:
+            self.answers[index] = msg
+            self.missing -= 1
+            if self.missing <= 0 and not self.done.done():
+                self.done.set_result(None)
+
+    async def outcomes(self) -> list[Outcome]:
+        if not self.done.done():
+            await asyncio.wait([self.done], timeout=max(self.deadline - time.monotonic(), 0))
+        self.abandon()  # what did not answer in time: no longer waited for (nor counted)
+        return [item if item is not None
+                else _answer_outcome(_Answer(answer)) if type(answer) is bytes
+                else _answer_outcome(answer) if answer is not None else NO_ACK
+                for item, answer in zip(self.items, self.answers, strict=True)]
+
+    def abandon(self) -> None:
+        self.publisher._waiting.pop(self.token, None)
+        if not self.done.done():
+            self.done.cancel()
 
 
 async def ensure_stream(js: Any, stream: str, duplicate_window: float) -> None:
@@ -197,8 +381,11 @@ def _nats_outcome(future: asyncio.Future[Any]) -> Outcome:
     a duplicate it had stored already), an API error, or "no responders" (no stream
     captures the subject, as while a stream is being made again: not now)."""
     if future.cancelled() or not future.done():
-        return Outcome(False, False, "no acknowledgement in time")
-    msg = future.result()
+        return NO_ACK
+    return _answer_outcome(future.result())
+
+
+def _answer_outcome(msg: Any) -> Outcome:
     status = (msg.headers or {}).get("Status")
     if status is not None and not msg.data:
         return Outcome(False, False, f"no stream answered (status {status})")
@@ -307,7 +494,7 @@ class KafkaPublisher:
                 continue
             items.append(future)
         items += [NOT_SENT] * (len(messages) - len(items))
-        return Pending(items, _kafka_outcome, time.monotonic() + self.ack_timeout)
+        return FuturePending(items, _kafka_outcome, time.monotonic() + self.ack_timeout)
 
     async def publish(self, messages: Sequence[Message]) -> list[Outcome]:
         return await (await self.send(messages)).outcomes()

@@ -1,6 +1,6 @@
 """The outbox relay: an asynchronous projection whose read model is a broker.
 
-A round (docs/events.md, decisions 0055 and 0065):
+A round (docs/events.md, decisions 0055, 0066 and 0068):
 
 1. takes the sink's advisory lock (one active relay per sink; others stand by) in a
    transaction that only reads;
@@ -15,7 +15,9 @@ A round (docs/events.md, decisions 0055 and 0065):
    round stops there (the batches behind it are abandoned, their events sent again next
    round);
 4. after each settled batch moves the checkpoint to the last event passed, in a short
-   transaction of its own with the dead letters' rows (never backwards).
+   transaction of its own with the dead letters' rows (never backwards). The save runs
+   as a task while the round goes on, each after the one before; the round waits for the
+   last before it lets go of the lock.
 
 So the checkpoint only ever passes events the broker acknowledged, in commit order (at
 least once); a crash repeats at most the batches in flight (JetStream drops the repeats
@@ -36,11 +38,18 @@ import structlog
 from prometheus_client import Counter, Gauge, Histogram
 
 from saldo.platform.db import Database
-from saldo.platform.eventstore import Checkpoint, EventStore, RecordedEvent
+from saldo.platform.eventstore import Checkpoint, EventStore, RecordedEvent, StoredEvent
 from saldo.platform.metrics import REGISTRY
 from saldo.relay import store
 from saldo.relay.brokers import Outcome, Pending, Publisher, dead_letter_message
-from saldo.relay.domain import Message, PoisonEvent, Source, dead_letter, message
+from saldo.relay.domain import (
+    Message,
+    PoisonEvent,
+    Source,
+    dead_letter,
+    message,
+    stored_message,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -73,9 +82,9 @@ class BatchResult:
 class _InFlight:
     """A batch handed to the broker, its acknowledgements not yet awaited."""
 
-    recorded: Sequence[RecordedEvent]
-    events: list[Source]
-    messages: list[Message | None]
+    recorded: Sequence[StoredEvent]
+    #: Poison events by index, with their error: the others were sent, in order (the
+    #: messages themselves are not kept once the broker has them).
     poison: dict[int, str]
     pending: Pending | None
     sent_at: float
@@ -109,11 +118,19 @@ class Relay:
                 return BatchResult(0, 0, 0)
             at = await store.checkpoint(conn, self.sink)
             flight: deque[_InFlight] = deque()
+            #: The newest checkpoint being saved (each waits for the one before).
+            saving: asyncio.Task[None] | None = None
+            #: The next batch being read (the server runs the query while this process
+            #: encodes the batch before it).
+            ahead: asyncio.Task[list[StoredEvent]] | None = None
             try:
                 while True:
                     while not exhausted and batches < max_batches \
                             and len(flight) < self.in_flight:
-                        recorded = await self.events.read_all(conn, at, self.batch_size)
+                        recorded = await (ahead if ahead is not None else
+                                          self.events.read_all_json(conn, at,
+                                                                    self.batch_size))
+                        ahead = None
                         if not recorded:
                             exhausted = True
                             break
@@ -121,6 +138,9 @@ class Relay:
                         read += len(recorded)
                         exhausted = len(recorded) < self.batch_size
                         at = Checkpoint(recorded[-1].transaction_id, recorded[-1].position)
+                        if not exhausted and batches < max_batches:
+                            ahead = asyncio.create_task(
+                                self.events.read_all_json(conn, at, self.batch_size))
                         flight.append(await self._send(recorded))
                     if not flight:
                         break
@@ -128,14 +148,25 @@ class Relay:
                     passed, sent, letters, stopped = await self._settle(batch)
                     published += sent
                     dead += len(letters)
+                    if saving is not None and saving.done():
+                        saving.result()  # a checkpoint that failed ends the round now
                     if passed:
-                        await self._advance(batch, passed, sent, letters)
+                        saving = asyncio.create_task(
+                            self._advance(batch, passed, sent, letters, after=saving))
                     if stopped:
                         break
             finally:
                 for left in flight:  # after a stop: sent again next round
                     if left.pending is not None:
                         left.pending.abandon()
+                waits = [task for task in (ahead, saving) if task is not None]
+                if waits:  # the connection idle again, the checkpoint saved, before the
+                    await asyncio.wait(waits)  # lock is let go
+                for task in waits:  # seen (a failed save is raised below)
+                    if not task.cancelled():
+                        task.exception()
+            if saving is not None:
+                saving.result()
         if stopped:
             NOT_DELIVERED.labels(self.sink).inc()
             log.warning("relay_not_delivered", sink=self.sink, published=published,
@@ -143,27 +174,45 @@ class Relay:
         return BatchResult(read, published, dead, stopped,
                            more=not stopped and not exhausted)
 
-    async def _send(self, recorded: Sequence[RecordedEvent]) -> _InFlight:
-        """Encode the batch (poison events are set aside) and hand it to the broker."""
-        events = [source(e) for e in recorded]
-        messages: list[Message | None] = []
+    async def _send(self, recorded: Sequence[StoredEvent]) -> _InFlight:
+        """Encode the batch (poison events are set aside) and hand it to the broker.
+
+        An event is built from its stored JSON without decoding it (``stored_message``,
+        valid by construction: decision 0068); one of a type an upcaster may change, or
+        one that cannot be vouched for that way, is decoded and validated against the
+        schemas (``message``), which names what makes it poison."""
+        sendable: list[Message] = []
         poison: dict[int, str] = {}
-        for index, event in enumerate(events):
-            try:
-                messages.append(message(event))
-            except PoisonEvent as exc:
-                messages.append(None)
-                poison[index] = str(exc)
+        covers = self.events.upcasters.covers
+        for index, event in enumerate(recorded):
+            sent = None if covers(event.type) else stored_message(event)
+            if sent is None:
+                try:
+                    sent = message(self._source(event))
+                except PoisonEvent as exc:
+                    poison[index] = str(exc)
+                    continue
+            sendable.append(sent)
         sent_at = time.perf_counter()
-        sendable = [m for m in messages if m is not None]
         pending = await self.publisher.send(sendable) if sendable else None
-        return _InFlight(recorded, events, messages, poison, pending, sent_at)
+        return _InFlight(recorded, poison, pending, sent_at)
+
+    def _source(self, event: StoredEvent) -> Source:
+        return source(self.events.decode(event))
 
     async def _advance(self, batch: _InFlight, passed: int, published: int,
-                       letters: list[tuple[Source, str]]) -> None:
+                       letters: list[tuple[Source, str]], *,
+                       after: asyncio.Task[None] | None = None) -> None:
         """The checkpoint past the batch's first ``passed`` events, with the dead letters,
         in a short transaction of its own (the lock's transaction only reads: a write
-        there would hold back the commit-order horizon for the whole round)."""
+        there would hold back the commit-order horizon for the whole round).
+
+        Run as a task, once the checkpoint ``after`` (the previous batch's) is saved: the
+        relay reads, sends and settles the next batches while the commit waits for the
+        disk (decision 0068). Checkpoints are still saved one at a time, in order, each
+        only past acknowledged events; the round waits for the last before it ends."""
+        if after is not None:
+            await after
         last = batch.recorded[passed - 1]
         async with self.db.transaction() as conn:
             await store.record_dead_letters(conn, self.sink, letters)
@@ -185,14 +234,15 @@ class Relay:
         outcomes = iter(await batch.pending.outcomes() if batch.pending is not None else [])
         passed = published = 0
         letters: list[tuple[Source, str]] = []
-        for index, (event, sent) in enumerate(zip(batch.events, batch.messages,
-                                                  strict=True)):
-            outcome: Outcome = Outcome(False, True, batch.poison[index]) if sent is None \
+        poison = batch.poison
+        for index in range(len(batch.recorded)):
+            outcome: Outcome = Outcome(False, True, poison[index]) if index in poison \
                 else next(outcomes)
             if outcome.ok:
                 published += 1
             elif outcome.permanent:
                 error = outcome.error or "refused"
+                event = self._source(batch.recorded[index])
                 letter = Message(event.event_id, "", event.stream_id,
                                  dead_letter(event, error, self.sink))
                 [sent_letter] = await self.publisher.publish([dead_letter_message(letter)])
