@@ -5,10 +5,13 @@ and the relay run as a real process (``saldo relay``) that a test can kill."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,18 +43,30 @@ def nats_url() -> str:
     return NATS_URL
 
 
+#: Held for the whole of a test that uses the machine's JetStream: the relay's subjects
+#: (``accounting.>``) can be captured by one stream only, and each such test starts by
+#: deleting the streams that capture them, so two xdist workers must not overlap there.
+NATS_LOCK = Path(tempfile.gettempdir()) / "saldo-tests-jetstream.lock"
+
+
 @pytest.fixture
 async def js(nats_url: str) -> AsyncIterator[Any]:
-    """A JetStream context on a clean slate: no stream captures ``accounting.>``."""
+    """A JetStream context on a clean slate (no stream captures ``accounting.>``), the
+    machine's JetStream to this test alone until it ends."""
     import nats
 
-    nc = await nats.connect(nats_url)
-    js = nc.jetstream()
-    for info in await js.streams_info():
-        if any(s.startswith("accounting.") for s in info.config.subjects or []):
-            await js.delete_stream(info.config.name)
-    yield js
-    await nc.close()
+    with NATS_LOCK.open("a") as lock:
+        await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            nc = await nats.connect(nats_url)
+            js = nc.jetstream()
+            for info in await js.streams_info():
+                if any(s.startswith("accounting.") for s in info.config.subjects or []):
+                    await js.delete_stream(info.config.name)
+            yield js
+            await nc.close()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture
