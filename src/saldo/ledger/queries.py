@@ -381,41 +381,50 @@ SELECT account_code,
        coalesce(sum(credit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
            AS year_end_credit
   FROM account_turnover
- WHERE company_id = %(company)s AND day <= %(date_to)s
+ WHERE company_id = %(company)s AND day <= %(date_to)s{accounts}
  GROUP BY account_code
 """
 
 
 async def turnover_by_account(conn: Connection, company_id: UUID, date_from: date,
-                              date_to: date) -> list[dict[str, Any]]:
-    """Every account that moved up to ``date_to``: ``opening_debit``/``opening_credit``
-    (posted before ``date_from``), ``debit``/``credit`` (from ``date_from`` to
-    ``date_to``) and ``year_end_debit``/``year_end_credit`` (the part of the turnover in
-    the range made by year-end closing transactions and their reversals). Base currency."""
-    cursor = await conn.execute(_TURNOVER_BY_ACCOUNT, {
-        "company": company_id, "date_from": date_from, "date_to": date_to})
+                              date_to: date, codes: Sequence[str] | None = None
+                              ) -> list[dict[str, Any]]:
+    """Every account that moved up to ``date_to`` (of ``codes`` only, when given):
+    ``opening_debit``/``opening_credit`` (posted before ``date_from``), ``debit``/
+    ``credit`` (from ``date_from`` to ``date_to``) and ``year_end_debit``/
+    ``year_end_credit`` (the part of the turnover in the range made by year-end closing
+    transactions and their reversals). Base currency."""
+    query = _TURNOVER_BY_ACCOUNT.format(
+        accounts="" if codes is None else " AND account_code = ANY(%(codes)s)")
+    cursor = await conn.execute(query, {"company": company_id, "date_from": date_from,
+                                        "date_to": date_to, "codes": list(codes or ())})
     return list(await cursor.fetchall())
 
 
-# Lines of the given accounts with their transaction's description and counter accounts:
-# the accounts on the other side of the same transaction (all other accounts if there
-# is none, e.g. a line against its own account). Lines of one transaction share its date,
-# so the counter-account lookup stays inside one partition.
-_ACCOUNT_LINES = """
-SELECT l.account_code, l.entry_date AS date, l.number, l.transaction_id, l.line_no,
-       l.debit, l.credit, coalesce(nullif(l.description, ''), t.description) AS description,
-       t.kind,
+# A line's counter accounts: the accounts on the other side of the same transaction (all
+# other accounts if there is none, e.g. a line against its own account). Lines of one
+# transaction share its date, so the lookup stays inside one partition. For the line
+# ``l`` of the statement it is put in; ``{dates}`` may bound ``o.entry_date`` by the
+# statement's range as well (true anyway), so that the planner drops the partitions
+# outside it instead of keeping every month in both sub-plans to prune while executing.
+_COUNTER_ACCOUNTS = """
        coalesce((SELECT array_agg(DISTINCT o.account_code ORDER BY o.account_code)
                    FROM journal_lines o
-                  WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date
+                  WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date{dates}
                     AND o.transaction_id = l.transaction_id AND o.line_no <> l.line_no
                     AND ((l.debit > 0 AND o.credit > 0) OR (l.credit > 0 AND o.debit > 0))),
                 (SELECT array_agg(DISTINCT o.account_code ORDER BY o.account_code)
                    FROM journal_lines o
-                  WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date
+                  WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date{dates}
                     AND o.transaction_id = l.transaction_id
                     AND o.account_code <> l.account_code),
-                ARRAY[]::text[]) AS counter_accounts
+                ARRAY[]::text[]) AS counter_accounts"""
+
+# Lines of the given accounts with their transaction's description and counter accounts.
+_ACCOUNT_LINES = """
+SELECT l.account_code, l.entry_date AS date, l.number, l.transaction_id, l.line_no,
+       l.debit, l.credit, coalesce(nullif(l.description, ''), t.description) AS description,
+       t.kind,""" + _COUNTER_ACCOUNTS.format(dates="") + """
   FROM journal_lines l
   JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
  WHERE l.company_id = %(company)s AND l.entry_date >= %(date_from)s
@@ -434,6 +443,92 @@ async def account_lines(conn: Connection, company_id: UUID, codes: Sequence[str]
     cursor = await conn.execute(query, {"company": company_id, "date_from": date_from,
                                         "date_to": date_to, "codes": list(codes or ())})
     return list(await cursor.fetchall())
+
+
+# One page of each account's card: the lines numbered ``skip + 1`` to ``skip + count`` in
+# the range, in card order, each with its ordinal and the movement (debit − credit) of
+# the account's lines in the range up to and including it, so the running balance
+# continues across pages. The daily turnover says, per account, on which day the page's
+# first line falls and how many lines and how much movement lie before that day; only
+# the lines from that day on are read, at most ``count`` past the page's start, however
+# far into the range the page is. The counter accounts and the transaction's description
+# are looked up for the page's lines alone. (entry_date, number, transaction_id,
+# line_no) orders the lines of an account totally: the running sums need no tie.
+_CARD_PAGE = """
+WITH days AS (
+    SELECT account_code, day, sum(lines) AS lines, sum(debit - credit) AS moved
+      FROM account_turnover
+     WHERE company_id = %(company)s AND account_code = ANY(%(codes)s)
+       AND day >= %(date_from)s AND day <= %(date_to)s
+     GROUP BY account_code, day
+), running AS (
+    SELECT account_code, day, lines,
+           (sum(lines) OVER w - lines)::bigint AS lines_before,
+           sum(moved) OVER w - moved AS moved_before
+      FROM days
+    WINDOW w AS (PARTITION BY account_code ORDER BY day)
+), start AS (
+    SELECT DISTINCT ON (account_code) account_code, day, lines_before, moved_before
+      FROM running
+     WHERE lines_before + lines > %(skip)s
+     ORDER BY account_code, day
+), page AS (
+    SELECT l.*, s.lines_before + row_number() OVER p AS position,
+           s.moved_before + sum(l.debit - l.credit) OVER p AS moved
+      FROM start s
+     CROSS JOIN LATERAL (
+           SELECT l.company_id, l.account_code, l.entry_date, l.number, l.transaction_id,
+                  l.line_no, l.debit, l.credit, l.description
+             FROM journal_lines l
+            WHERE l.company_id = %(company)s AND l.account_code = s.account_code
+              AND l.entry_date >= s.day AND l.entry_date >= %(date_from)s
+              AND l.entry_date <= %(date_to)s
+            ORDER BY l.entry_date, l.number, l.transaction_id, l.line_no
+            LIMIT %(skip)s - s.lines_before + %(count)s) l
+    WINDOW p AS (PARTITION BY l.account_code
+                 ORDER BY l.entry_date, l.number, l.transaction_id, l.line_no
+                 ROWS UNBOUNDED PRECEDING)
+)
+SELECT l.account_code, l.entry_date AS date, l.number, l.transaction_id, l.line_no,
+       l.debit, l.credit, coalesce(nullif(l.description, ''), t.description) AS description,
+       t.kind, l.position, l.moved,""" + _COUNTER_ACCOUNTS.format(
+    dates="\n                    AND o.entry_date >= %(date_from)s"
+          " AND o.entry_date <= %(date_to)s") + """
+  FROM page l
+  JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
+ WHERE l.position > %(skip)s
+ ORDER BY l.account_code, l.position
+"""
+
+
+async def account_card_page(conn: Connection, company_id: UUID, codes: Sequence[str],
+                            date_from: date, date_to: date, skip: int,
+                            count: int) -> list[dict[str, Any]]:
+    """The posted lines of ``codes`` dated in the range that come after the first
+    ``skip`` of each account, at most ``count`` per account, in account, date and number
+    order: what :func:`account_lines` returns for them (``date, number, transaction_id,
+    debit, credit, description, counter_accounts``), with ``position`` (the line's
+    ordinal in its account's range, from 1) and ``moved`` (debit − credit of the
+    account's lines in the range up to and including this one). An account with no more
+    than ``skip`` lines in the range has none."""
+    if not codes or count <= 0:
+        return []
+    cursor = await conn.execute(_CARD_PAGE, {
+        "company": company_id, "codes": list(codes), "date_from": date_from,
+        "date_to": date_to, "skip": max(skip, 0), "count": count})
+    return list(await cursor.fetchall())
+
+
+async def line_counts(conn: Connection, company_id: UUID, codes: Sequence[str],
+                      date_from: date, date_to: date) -> dict[str, int]:
+    """Posted lines per account of ``codes`` dated in the range (accounts with none are
+    left out), counted in the daily turnover: :func:`journal_line_count` per account."""
+    cursor = await conn.execute(
+        "SELECT account_code, sum(lines) AS lines FROM account_turnover"
+        " WHERE company_id = %s AND account_code = ANY(%s) AND day >= %s AND day <= %s"
+        " GROUP BY account_code HAVING sum(lines) > 0",
+        (company_id, list(codes), date_from, date_to))
+    return {r["account_code"]: int(r["lines"]) for r in await cursor.fetchall()}
 
 
 _TRANSACTIONS_TOUCHING = """

@@ -106,9 +106,11 @@ class ReportingService:
         return d.Chart.from_rows(await ledger_queries.accounts(conn, company_id))
 
     @staticmethod
-    async def _sums(conn: Connection, company_id: UUID, date_from: date,
-                    date_to: date) -> dict[str, d.Sums]:
-        rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to)
+    async def _sums(conn: Connection, company_id: UUID, date_from: date, date_to: date,
+                    codes: Sequence[str] | None = None) -> dict[str, d.Sums]:
+        """Each account's (each of ``codes``', when given) sums over the range."""
+        rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to,
+                                                        codes)
         return {r["account_code"]: d.Sums.from_row(r) for r in rows}
 
     def _range(self, company: CompanySettings, date_from: date | None,
@@ -205,6 +207,39 @@ class ReportingService:
         # Up to 100,000 lines: the running balances are computed off the event loop too.
         return await asyncio.to_thread(_general_ledger, chart, sums, rows, codes, start, end,
                                        o.account)
+
+    async def account_card_page(self, ctx: CompanyContext, code: str,
+                                date_from: date | None, date_to: date | None, page: int,
+                                per_page: int) -> d.CardPages:
+        """Page ``page`` (1 to the longest card's last; outside, the nearest) of the
+        account card of ``code`` over the range (defaults as every report's): one card
+        for a postable account, one per sub-account that moved or has an opening balance
+        under a header; ``per_page`` lines of each card a page, with the balance brought
+        forward from the lines before the page. Reads the page's lines only: the
+        balances, the totals and the line counts come from the daily turnover, so a page
+        of a year of a busy account costs what the first page of a day does. No line
+        limit applies (the general ledger's, :data:`d.MAX_LEDGER_LINES`, bounds whole
+        reports)."""
+        if not 1 <= per_page <= d.MAX_LEDGER_LINES["json"]:
+            raise ValueError(f"per_page {per_page} is not between 1 and "
+                             f"{d.MAX_LEDGER_LINES['json']}")
+        d.check_dates(date_from=date_from, date_to=date_to)
+        async with self.db.transaction(company_id=ctx.company_id, snapshot=True) as conn:
+            company = await self.ledger.company(ctx.company_id)
+            start, end = self._range(company, date_from, date_to)
+            chart = await self._chart(conn, company.id)
+            if code not in chart.accounts:
+                raise d.UnknownAccount(f"No account {code}.", code=code)
+            leaves = chart.leaves(code)
+            sums = await self._sums(conn, company.id, start, end, leaves)
+            counts = await ledger_queries.line_counts(conn, company.id, leaves, start, end)
+            codes = d.card_codes(chart, code, sums, counts)
+            pages = d.card_page_count((counts.get(c, 0) for c in codes), per_page)
+            page = min(max(page, 1), pages)
+            rows = await ledger_queries.account_card_page(
+                conn, company.id, codes, start, end, (page - 1) * per_page, per_page)
+        return d.card_pages(chart, code, codes, sums, counts, rows, start, end, page, pages,
+                            per_page)
 
     async def _position_column(self, conn: Connection, company: CompanySettings, chart: d.Chart,
                                as_of: date) -> d.PositionColumn:

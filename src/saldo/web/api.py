@@ -601,20 +601,17 @@ def router() -> APIRouter:
     async def account_card(request: Request, session: SignedIn, ctx: Reports, code: str,
                            date_from: str | None = None, date_to: str | None = None,
                            page: int = 1) -> Response:
-        service = _web(request)
-        options = Options(date_from=_date(date_from), date_to=_date(date_to),
-                          account=code[:40], format="json")
-        built, _ = await service.reporting.build(ctx, "general-ledger", options)
-        data = built.as_json(_lang(request))
+        # Reporting reads and hands over one page of each card (decision 0069).
+        cards = await _web(request).reporting.account_card_page(
+            ctx, code[:40], _date(date_from), _date(date_to), page, CARD_LINES)
+        data = cards.as_json(_lang(request))
         query = {k: v for k, v in (("date_from", date_from), ("date_to", date_to)) if v}
-        cards, pages = _card_pages(data.get("accounts") or [], page)
-        page = max(1, min(page, pages))
         links = {name: f"?{urlencode({**query, 'page': number})}"
-                 for name, number in (("earlier", page - 1), ("later", page + 1))
-                 if 1 <= number <= pages}
+                 for name, number in (("earlier", cards.page - 1), ("later", cards.page + 1))
+                 if 1 <= number <= cards.pages}
         return await _company_page(request, session, ctx, "account.html", code=code,
-                                   data=data, cards=cards, filters=query, page=page,
-                                   pages=pages, links=links)
+                                   data=data, cards=data["accounts"], filters=query,
+                                   page=cards.page, pages=cards.pages, links=links)
 
     # ----------------------------------------------------------------- other contexts
 
@@ -1043,29 +1040,9 @@ def _amount(value: Any) -> str | None:
     return text.replace(",", ".") if "," in text and "." not in text else text.replace(",", "")
 
 
-#: Lines an account card shows per page: a busy bank account has thousands in a month,
-#: and rendering them all was most of the page's time (bench/web.py, docs/web.md).
-CARD_LINES = 500
-
-
-def _card_pages(cards: list[dict[str, Any]], page: int
-                ) -> tuple[list[dict[str, Any]], int]:
-    """The account cards' lines of one page, each card with the balance brought forward
-    to its first shown line and carried forward from its last (the running balance goes
-    on across pages), and how many pages the longest card has."""
-    pages = max([1, *((len(c.get("lines") or []) + CARD_LINES - 1) // CARD_LINES
-                      for c in cards)])
-    page = max(1, min(page, pages))
-    start = (page - 1) * CARD_LINES
-    shown = []
-    for card in cards:
-        lines = card.get("lines") or []
-        part = lines[start:start + CARD_LINES]
-        before = lines[start - 1]["balance"] if 0 < start <= len(lines) else card["opening"]
-        shown.append({**card, "lines": part, "brought_forward": before,
-                      "carried_forward": part[-1]["balance"] if part else before,
-                      "first": start == 0, "last": start + CARD_LINES >= len(lines)})
-    return shown, pages
+#: Lines of each account card a page shows: about three screens, what a person scrolls
+#: through before narrowing the range; reporting reads just these (decision 0069).
+CARD_LINES = 100
 
 
 def _options(name: str, date_from: str | None, date_to: str | None, fmt: str) -> Options:

@@ -69,9 +69,14 @@ from saldo.reporting.domain.equity import (
 )
 from saldo.reporting.domain.general_ledger import (
     AccountCard,
+    CardPage,
+    CardPages,
     GeneralLedger,
     LedgerLine,
     account_card,
+    card_codes,
+    card_page_count,
+    card_pages,
 )
 from saldo.reporting.domain.parameters import (
     CASH_FLOW_METHODS,
@@ -183,6 +188,8 @@ __all__ = [
     "AccountCard",
     "Analysis",
     "AnnualSet",
+    "CardPage",
+    "CardPages",
     "CashFlowSection",
     "CashFlows",
     "ChangesInEquity",
@@ -216,6 +223,9 @@ __all__ = [
     "account_card",
     "allocate",
     "analyse",
+    "card_codes",
+    "card_page_count",
+    "card_pages",
     "cash_flows_direct",
     "cash_flows_indirect",
     "changes_in_equity",

@@ -23,8 +23,9 @@ PL_LAYOUT_CHOICES = ("nature", "function")
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
 
-#: The most journal lines one general-ledger request (or account card) may show, per
-#: format, checked with a count from the daily turnover before a line is read. What each
+#: The most journal lines one general-ledger request may show, per format, checked with a
+#: count from the daily turnover before a line is read (the web's account card reads a
+#: page at a time and needs no limit: decision 0069). What each
 #: costs (measured, one core): 100,000 lines are ~22 MB of JSON in about a second and
 #: ~8 MB of CSV; an XLSX of 50,000 lines takes ~8 s; a PDF ~1.8 ms a line, so 5,000
 #: lines (some 100 pages) take ~9 s. Beyond these a request would hold a worker for
