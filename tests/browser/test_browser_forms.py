@@ -145,6 +145,25 @@ def test_a_bill_from_the_keyboard_and_a_credit_note(
     wait(browser, lambda d: d.find_element(By.ID, "doc-total").text == "236,00")
     css(browser, "#doc-corrects a").click()
     wait(browser, lambda d: d.find_element(By.ID, "doc-due").text == "944,00 GEL")
+
+    # A person's design work, 1,500.00 out of VAT scope: 20 % withheld from its page.
+    person = live.post(f"/api/v1/companies/{first}/counterparties", clerk,
+                       name="Dato Maisuradze", tax_id="01001011299")
+    bill = live.post(f"/api/v1/companies/{first}/purchase-bills", clerk,
+                     supplier_id=person["id"], date="2026-03-12", lines=[
+                         {"description": "Design", "quantity": "1", "unit_price": "1500.00",
+                          "vat_code": "out_of_scope", "account_code": "7490"}])
+    live.post(f"/api/v1/companies/{first}/purchase-bills/{bill['id']}/post", clerk)
+    browser.get(f"{live.url}/c/{first}/documents/{bill['id']}")
+    css(browser, "#withholding-form")
+    check_screen(browser, "bill-withholding", problems)
+    css(browser, "#withholding-form button").click()
+    wait(browser, lambda d: d.find_element(By.ID, "doc-due").text == "1 200,00 GEL")
+    assert "300,00" in css(browser, "#doc-withheld").text
+    # The supplier's debit note on the same bill: its form, checked like the others.
+    css(browser, "#debit-note").click()
+    assert css(browser, "#l0-account_code").get_attribute("value") == "7490"
+    check_screen(browser, "debit-note-new", problems)
     assert problems == {}
 
 
