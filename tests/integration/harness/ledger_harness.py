@@ -11,7 +11,13 @@ import httpx
 from identity_harness import Harness as IdentityHarness
 from identity_harness import settings_for_tests
 
-__all__ = ["Books", "Harness", "settings_for_tests"]
+__all__ = ["Books", "Harness", "entries_body", "settings_for_tests"]
+
+
+def entries_body(entries: list[tuple[str, str, str]]) -> list[dict[str, str]]:
+    """(account, debit, credit) with "" for the empty side, as the API takes lines."""
+    return [{"account_code": a, **({"debit": dr} if dr else {}),
+             **({"credit": cr} if cr else {})} for a, dr, cr in entries]
 
 
 @dataclass
@@ -30,9 +36,8 @@ class Books:
     async def draft(self, entries: list[tuple[str, str, str]], day: str = "2026-03-15",
                     description: str = "Test", by: str = "clerk", **extra: Any) -> dict[str, Any]:
         """``entries``: (account, debit, credit) with "" for the empty side."""
-        body = {"date": day, "description": description, **extra, "entries": [
-            {"account_code": a, **({"debit": dr} if dr else {}), **({"credit": cr} if cr else {})}
-            for a, dr, cr in entries]}
+        body = {"date": day, "description": description, **extra,
+                "entries": entries_body(entries)}
         response = await self.h.client.post(self.url("/transactions"), json=body,
                                             headers=getattr(self, by))
         assert response.status_code == 201, response.text
@@ -49,6 +54,17 @@ class Books:
                                      headers=self.clerk)
         assert r.status_code == 200, r.text
         return dict(r.json())
+
+    async def post_batch(self, transactions: list[tuple[str, str, list[tuple[str, str, str]]]]
+                         ) -> None:
+        """(date, description, entries) each, posted at once by the chief and numbered in
+        order (``POST …/transactions/batch``)."""
+        body = {"transactions": [
+            {"date": day, "description": text, "entries": entries_body(entries)}
+            for day, text, entries in transactions]}
+        r = await self.h.client.post(self.url("/transactions/batch"), json=body,
+                                     headers=self.chief)
+        assert r.status_code == 201, r.text
 
     async def balance(self, code: str, as_of: str = "2026-12-31") -> str:
         r = await self.h.client.get(self.url(f"/accounts/{code}/balance"),

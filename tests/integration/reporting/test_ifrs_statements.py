@@ -80,13 +80,7 @@ Y2024 = {"date_from": "2024-01-01", "date_to": "2024-12-31"}
 @pytest.fixture
 async def books(h: Harness) -> Books:
     books = await h.books("Kartli Export LLC")
-    body = {"transactions": [
-        {"date": day, "description": text, "entries": [
-            {"account_code": a, **({"debit": dr} if dr else {}),
-             **({"credit": cr} if cr else {})} for a, dr, cr in entries]}
-        for day, text, entries in SCENARIO]}
-    r = await h.client.post(books.url("/transactions/batch"), json=body, headers=books.chief)
-    assert r.status_code == 201, r.text
+    await books.post_batch(SCENARIO)
     return books
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from ledger_harness import Books, Harness, expect_problem
-from test_statements import H1, SCENARIO, post_all
+from test_statements import H1, SCENARIO
 
 from saldo.reporting import domain as d
 from saldo.reporting import render
@@ -31,7 +31,7 @@ BANK_LINES = sum(1 for _, _, entries in SCENARIO for a, _, _ in entries if a == 
 @pytest.fixture
 async def books(h: Harness) -> Books:
     books = await h.books()
-    await post_all(books, SCENARIO)
+    await books.post_batch(SCENARIO)
     return books
 
 
@@ -181,7 +181,7 @@ async def july(h: Harness) -> Books:
     company_id = r.json()["id"]
     await h.member(chief, company_id, "clerk", "accountant")
     books = Books(h, company_id, chief, await h.headers("clerk"))
-    await post_all(books, SCENARIO)
+    await books.post_batch(SCENARIO)
     return books
 
 

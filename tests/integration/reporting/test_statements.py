@@ -63,23 +63,11 @@ SCENARIO: list[tuple[str, str, list[tuple[str, str, str]]]] = [
 H1 = {"date_from": "2025-01-01", "date_to": "2025-06-30"}
 
 
-async def post_all(books: Books, scenario: list[tuple[str, str, list[tuple[str, str, str]]]]
-                   ) -> None:
-    """The scenario as one batch (posted at once, numbered in order)."""
-    body = {"transactions": [
-        {"date": day, "description": text, "entries": [
-            {"account_code": a, **({"debit": dr} if dr else {}),
-             **({"credit": cr} if cr else {})} for a, dr, cr in entries]}
-        for day, text, entries in scenario]}
-    r = await books.h.client.post(books.url("/transactions/batch"), json=body,
-                                  headers=books.chief)
-    assert r.status_code == 201, r.text
-
 
 @pytest.fixture
 async def books(h: Harness) -> Books:
     books = await h.books()
-    await post_all(books, SCENARIO)
+    await books.post_batch(SCENARIO)
     return books
 
 
@@ -278,7 +266,7 @@ async def test_cash_flows_reconcile_to_the_bank(books: Books, method: str) -> No
 
 async def test_statement_of_changes_in_equity(books: Books) -> None:
     # A dividend of 30 declared in June (from the year's profit), posted on top.
-    await post_all(books, [("2025-06-30", "Dividend declared",
+    await books.post_batch([("2025-06-30", "Dividend declared",
                             [("5310", "30.00", ""), ("3420", "", "30.00")])])
     ce = await report(books, "changes-in-equity", **H1)
     assert [c["key"] for c in ce["columns"]] == [

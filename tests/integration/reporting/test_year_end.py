@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from ledger_harness import Books, Harness, expect_problem
-from test_statements import by_key, post_all, report
+from test_statements import by_key, report
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ PL_CLASSES = ("6", "7", "8", "9")
 @pytest.fixture
 async def books(h: Harness) -> Books:
     books = await h.books()
-    await post_all(books, YEAR_2025 + YEAR_2026)
+    await books.post_batch(YEAR_2025 + YEAR_2026)
     return books
 
 

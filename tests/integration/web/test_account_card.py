@@ -50,25 +50,14 @@ def february() -> list[tuple[str, str, list[tuple[str, str, str]]]]:
     return txs
 
 
-async def post_all(books: Books, txs: list[tuple[str, str, list[tuple[str, str, str]]]]
-                   ) -> None:
-    body = {"transactions": [
-        {"date": day, "description": text, "entries": [
-            {"account_code": a, **({"debit": dr} if dr else {}),
-             **({"credit": cr} if cr else {})} for a, dr, cr in entries]}
-        for day, text, entries in txs]}
-    r = await books.h.client.post(books.url("/transactions/batch"), json=body,
-                                  headers=books.chief)
-    assert r.status_code == 201, r.text
-
 
 @pytest.fixture
 async def books(h: Harness) -> Books:
     books = await h.books()
-    await post_all(books, [("2026-01-15", "Capital paid in", [
+    await books.post_batch([("2026-01-15", "Capital paid in", [
         ("1210", "1000.00", ""), ("1220", "500.00", ""), ("5150", "", "1500.00")])])
-    await post_all(books, february())
-    await post_all(books, [("2026-03-01", "Sale in March", [("1210", "999.00", ""),
+    await books.post_batch(february())
+    await books.post_batch([("2026-03-01", "Sale in March", [("1210", "999.00", ""),
                                                              ("6110", "", "999.00")])])
     return books
 
