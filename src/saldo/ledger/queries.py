@@ -379,7 +379,8 @@ SELECT account_code,
        coalesce(sum(debit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
            AS year_end_debit,
        coalesce(sum(credit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
-           AS year_end_credit
+           AS year_end_credit,
+       coalesce(sum(lines) FILTER (WHERE day >= %(date_from)s), 0)::bigint AS lines
   FROM account_turnover
  WHERE company_id = %(company)s AND day <= %(date_to)s{accounts}
  GROUP BY account_code
@@ -393,7 +394,8 @@ async def turnover_by_account(conn: Connection, company_id: UUID, date_from: dat
     ``opening_debit``/``opening_credit`` (posted before ``date_from``), ``debit``/
     ``credit`` (from ``date_from`` to ``date_to``) and ``year_end_debit``/
     ``year_end_credit`` (the part of the turnover in the range made by year-end closing
-    transactions and their reversals). Base currency."""
+    transactions and their reversals), ``lines`` (posted lines in the range). Base
+    currency."""
     query = _TURNOVER_BY_ACCOUNT.format(
         accounts="" if codes is None else " AND account_code = ANY(%(codes)s)")
     cursor = await conn.execute(query, {"company": company_id, "date_from": date_from,
@@ -518,17 +520,6 @@ async def account_card_page(conn: Connection, company_id: UUID, codes: Sequence[
         "date_to": date_to, "skip": max(skip, 0), "count": count})
     return list(await cursor.fetchall())
 
-
-async def line_counts(conn: Connection, company_id: UUID, codes: Sequence[str],
-                      date_from: date, date_to: date) -> dict[str, int]:
-    """Posted lines per account of ``codes`` dated in the range (accounts with none are
-    left out), counted in the daily turnover: :func:`journal_line_count` per account."""
-    cursor = await conn.execute(
-        "SELECT account_code, sum(lines) AS lines FROM account_turnover"
-        " WHERE company_id = %s AND account_code = ANY(%s) AND day >= %s AND day <= %s"
-        " GROUP BY account_code HAVING sum(lines) > 0",
-        (company_id, list(codes), date_from, date_to))
-    return {r["account_code"]: int(r["lines"]) for r in await cursor.fetchall()}
 
 
 _TRANSACTIONS_TOUCHING = """

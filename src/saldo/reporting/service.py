@@ -106,11 +106,9 @@ class ReportingService:
         return d.Chart.from_rows(await ledger_queries.accounts(conn, company_id))
 
     @staticmethod
-    async def _sums(conn: Connection, company_id: UUID, date_from: date, date_to: date,
-                    codes: Sequence[str] | None = None) -> dict[str, d.Sums]:
-        """Each account's (each of ``codes``', when given) sums over the range."""
-        rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to,
-                                                        codes)
+    async def _sums(conn: Connection, company_id: UUID, date_from: date,
+                    date_to: date) -> dict[str, d.Sums]:
+        rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to)
         return {r["account_code"]: d.Sums.from_row(r) for r in rows}
 
     def _range(self, company: CompanySettings, date_from: date | None,
@@ -231,8 +229,11 @@ class ReportingService:
             if code not in chart.accounts:
                 raise d.UnknownAccount(f"No account {code}.", code=code)
             leaves = chart.leaves(code)
-            sums = await self._sums(conn, company.id, start, end, leaves)
-            counts = await ledger_queries.line_counts(conn, company.id, leaves, start, end)
+            # One read of the daily turnover: each card's sums and its lines in the range.
+            turnover = await ledger_queries.turnover_by_account(conn, company.id, start, end,
+                                                                leaves)
+            sums = {r["account_code"]: d.Sums.from_row(r) for r in turnover}
+            counts = {r["account_code"]: r["lines"] for r in turnover if r["lines"]}
             codes = d.card_codes(chart, code, sums, counts)
             pages = d.card_page_count((counts.get(c, 0) for c in codes), per_page)
             page = min(max(page, 1), pages)

@@ -46,23 +46,8 @@ class AccountCard:
         return self.opening + self.debit - self.credit
 
     def as_json(self, lang: str) -> dict[str, Any]:
-        od, oc = sides(self.opening)
-        cd, cc = sides(self.closing)
-        return {
-            "code": self.account.code, "name": self.account.label(lang),
-            "name_ka": self.account.name_ka,
-            "opening": money(self.opening), "opening_debit": money(od),
-            "opening_credit": money(oc),
-            "lines": [{"date": ln.day.isoformat(), "number": ln.number,
-                       "transaction_id": str(ln.transaction_id),
-                       "description": ln.description,
-                       "counter_accounts": list(ln.counter_accounts),
-                       "debit": money(ln.debit), "credit": money(ln.credit),
-                       "balance": money(ln.balance)} for ln in self.lines],
-            "debit": money(self.debit), "credit": money(self.credit),
-            "closing": money(self.closing), "closing_debit": money(cd),
-            "closing_credit": money(cc),
-        }
+        return _card_json(self.account, self.opening, self.debit, self.credit, self.closing,
+                          self.lines, lang)
 
 
 def account_card(account: Account, opening: Decimal,
@@ -98,6 +83,19 @@ class GeneralLedger:
 
 
 # ---------------------------------------------------------------------- a page of the cards
+
+
+def _card_json(account: Account, opening: Decimal, debit: Decimal, credit: Decimal,
+               closing: Decimal, lines: Iterable[LedgerLine], lang: str) -> dict[str, Any]:
+    """A card's account, balances, turnover and lines: what a whole card and a page of
+    one both say."""
+    od, oc = sides(opening)
+    cd, cc = sides(closing)
+    return {"code": account.code, "name": account.label(lang), "name_ka": account.name_ka,
+            "opening": money(opening), "opening_debit": money(od), "opening_credit": money(oc),
+            "lines": [_line_json(ln) for ln in lines],
+            "debit": money(debit), "credit": money(credit),
+            "closing": money(closing), "closing_debit": money(cd), "closing_credit": money(cc)}
 
 
 def _line_json(ln: LedgerLine) -> dict[str, Any]:
@@ -144,21 +142,11 @@ class CardPage:
         return self.skip + len(self.lines) >= self.line_count
 
     def as_json(self, lang: str) -> dict[str, Any]:
-        od, oc = sides(self.opening)
-        cd, cc = sides(self.closing)
-        return {
-            "code": self.account.code, "name": self.account.label(lang),
-            "name_ka": self.account.name_ka,
-            "opening": money(self.opening), "opening_debit": money(od),
-            "opening_credit": money(oc),
-            "brought_forward": money(self.brought_forward),
-            "lines": [_line_json(ln) for ln in self.lines],
-            "carried_forward": money(self.carried_forward),
-            "debit": money(self.debit), "credit": money(self.credit),
-            "closing": money(self.closing), "closing_debit": money(cd),
-            "closing_credit": money(cc),
-            "line_count": self.line_count, "first": self.first, "last": self.last,
-        }
+        return {**_card_json(self.account, self.opening, self.debit, self.credit,
+                             self.closing, self.lines, lang),
+                "brought_forward": money(self.brought_forward),
+                "carried_forward": money(self.carried_forward),
+                "line_count": self.line_count, "first": self.first, "last": self.last}
 
 
 @dataclass(frozen=True, slots=True)
