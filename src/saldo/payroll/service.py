@@ -34,6 +34,11 @@ WITHHOLDING_STREAM = "payroll.withholding"
 
 _RUN_TYPES = {c.type: c for c in d.RUN_EVENTS}
 
+#: What other contexts (the web's forms) offer: salaries are paid from this account unless
+#: another is named, and tax is withheld from a payee by one of these kinds of income.
+DEFAULT_BANK_ACCOUNT = d.DEFAULT_BANK
+WITHHOLDING_CODES = d.WITHHOLDING_CODES
+
 
 def _actor(ctx: CompanyContext) -> Actor:
     return Actor(ctx.user.id, ctx.user.username)

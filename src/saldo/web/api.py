@@ -35,6 +35,7 @@ from saldo.kernel.errors import Conflict, Forbidden, NotFound, RuleViolation, Sa
 from saldo.kernel.money import amount_text
 from saldo.ledger import queries as ledger_queries
 from saldo.ledger.service import ContentInput, LineDraft
+from saldo.payroll.service import DEFAULT_BANK_ACCOUNT, WITHHOLDING_CODES
 from saldo.payroll.service import LineInput as PayLineInput
 from saldo.platform.http import STATUS_BY_ERROR, status_for
 from saldo.reporting.service import Options
@@ -695,10 +696,10 @@ def router() -> APIRouter:
     async def withhold_on_bill(request: Request, session: SignedIn, ctx: DocWriter,
                                document_id: UUID, form: Form) -> Response:
         check_csrf(session, form.get(CSRF_FIELD))
-        code, day = form.get("code", ""), _date(form.get("date"))
 
         async def withhold(ctx: CompanyContext, bill_id: UUID) -> None:
-            await _web(request).withhold_on_bill(ctx, bill_id, code, day)
+            await _web(request).withhold_on_bill(ctx, bill_id, form.get("code", ""),
+                                                 _date(form.get("date")))
 
         return await _document_action(request, session, ctx, document_id, withhold)
 
@@ -892,7 +893,7 @@ def router() -> APIRouter:
         try:
             if action == "pay":
                 await service.pay_run(ctx, run_id, _date(form.get("date")),
-                                      form.get("bank_account_code") or DEFAULT_PAY_ACCOUNT)
+                                      form.get("bank_account_code") or DEFAULT_BANK_ACCOUNT)
             elif action == "reverse":
                 await service.reverse_run(ctx, run_id, form.get("reason", "").strip())
             else:
@@ -1247,12 +1248,6 @@ async def _document_action(
         return await _document_page(request, session, ctx, document_id, error=message,
                                     status=status_for(exc, STATUS_BY_ERROR))
     return RedirectResponse(f"/c/{ctx.company_id}/documents/{document_id}", status_code=303)
-
-
-#: The income a bill's payee is paid, by the rate withheld from it (payroll's codes:
-#: docs/payroll-and-profit-tax.md, "Other withholding").
-WITHHOLDING_CODES = ("services_individual", "nonresident_services", "rent_individual",
-                     "interest", "royalties")
 
 
 #: The kinds a page may approve and post (the others are posted when they are made).
@@ -1622,10 +1617,6 @@ async def _run_form(request: Request, session: Session, ctx: CompanyContext,
                                typed=typed, errors=errors or {}, staff=staff, names=names)
 
 
-#: The account salaries are paid from unless the form names another (payroll's default).
-DEFAULT_PAY_ACCOUNT = "1210"
-
-
 async def _run_page(request: Request, session: Session, ctx: CompanyContext, run_id: UUID,
                     error: str | None = None, status: int = 200) -> Response:
     run, lines = await _web(request).payroll_run(ctx, run_id)
@@ -1640,7 +1631,7 @@ async def _run_page(request: Request, session: Session, ctx: CompanyContext, run
                                run=run, lines=lines, totals=totals, error=error,
                                may_write=writer and run["status"] == "draft",
                                may_pay=writer and run["status"] == "posted",
-                               pay_accounts=pay_accounts, pay_default=DEFAULT_PAY_ACCOUNT,
+                               pay_accounts=pay_accounts, pay_default=DEFAULT_BANK_ACCOUNT,
                                files=run["status"] in ("posted", "paid"))
 
 

@@ -573,10 +573,12 @@ async def test_tax_is_withheld_from_a_persons_purchase_bill_on_its_page(h: Harne
     r = await h.client.post(f"{url}/withholding", data={"code": "services_individual",
                                                         "date": "2026-08-10"})
     assert r.status_code == 403  # no CSRF token
-    r = await h.client.post(f"{url}/withholding", data={"csrf_token": csrf, "code": "gift",
-                                                        "date": "2026-08-10"})
-    assert r.status_code == 422
-    assert 'role="alert"' in r.text
+    for code, day in (("gift", "2026-08-10"), ("services_individual", "10.08.2026")):
+        r = await h.client.post(f"{url}/withholding", data={"csrf_token": csrf, "code": code,
+                                                            "date": day})
+        assert r.status_code == 422
+        assert 'id="document-error"' in r.text  # on the bill's own page
+        assert 'id="withholding-form"' in r.text
     r = await h.client.post(f"{url}/withholding", data={
         "csrf_token": csrf, "code": "services_individual", "date": "2026-08-10"})
     assert r.status_code == 303, r.text
