@@ -53,6 +53,8 @@ def _json(value: Any) -> str:
 
 class BankingProjection:
     name = "banking"
+    #: The streams it reads (the event store hands it no others).
+    stream_types = ("banking.",)
 
     async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         for event in events:

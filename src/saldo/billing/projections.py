@@ -62,6 +62,8 @@ async def _daily(conn: Connection, company: Any, day: Any,
 
 class BillingProjection:
     name = "billing"
+    #: The streams it reads (the event store hands it no others).
+    stream_types = ("billing.",)
 
     async def reset(self, conn: Connection) -> None:
         for table in READ_MODELS:

@@ -1,11 +1,15 @@
 """Bulk posting's write: a checked, numbered chunk of transactions in one statement.
 
-:meth:`LedgerService.write_batch` decides (accounts, periods, keys, numbers: every rule a
-single post applies) and then hands the chunk to :func:`write_posted`, which writes, in
-one SQL statement and so in one round trip:
+:meth:`LedgerService.check_batch` checks a batch's content and builds its :class:`Chunk`
+(ids, drafted events, their JSON: nothing that needs the books), while the batch before it
+is still being written. :meth:`LedgerService.write_batch` then decides in the database
+transaction (accounts, periods, keys, numbers: every rule a single post applies), numbers
+the chunk and hands it to :func:`write_posted`, which writes, in one SQL statement and so
+in one round trip:
 
 * the two events of every transaction (drafted, posted), built by the domain's own
-  :func:`~saldo.ledger.domain.imported_events` -- the events a single born-posted post
+  :func:`~saldo.ledger.domain.imported_draft` and
+  :func:`~saldo.ledger.domain.imported_posting` -- the events a single born-posted post
   writes, to new streams, so the unique key (stream_id, version) is the only guard;
 * the ledger's read-model rows those events stand for: the ``journal_transactions`` row
   (inserted posted), the journal lines, the turnover per account and day, and the turnover
@@ -15,31 +19,41 @@ The event data travel once, as JSON; the server derives the read-model rows from
 exactly as :class:`~saldo.ledger.projections.LedgerProjection` derives them on a replay
 (``saldo projections rebuild ledger`` gives the same rows; a test proves it). What the
 inline projection would have cost per event -- a record per event, the content read
-back, 22 column arrays built and sent -- is gone; see docs/decisions/0018-set-based-bulk-posting.md.
+back, 22 column arrays built and sent -- is gone; see docs/decisions/0018-set-based-bulk-posting.md
+and 0070-bulk-posting-side-by-side.md.
 
-Other inline projections (none reads ledger events today) still see every event: when the
-event store has any besides the ledger's, the statement returns what the server assigned
-and :meth:`EventStore.project_appended` hands them the records.
+Other inline projections that read journal transactions (none does today: payroll's and
+tax's declare their own ``stream_types``) still see every event: the statement then
+returns what the server assigned and :meth:`EventStore.project_appended` hands them the
+records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
-from saldo.kernel.events import Actor, DomainEvent
+from saldo.kernel.events import Actor
+from saldo.kernel.ids import new_ids
 from saldo.ledger import domain as d
 from saldo.ledger.projections import (
     TRANSACTION_STREAM_PREFIX,
     TURNOVERS_OF_LINES,
     LedgerProjection,
 )
-from saldo.platform.eventstore import NO_STREAM, Metadata, NewEvent, StreamAppend, dumps
-from saldo.platform.uow import UnitOfWork, as_new_event
+from saldo.platform.eventstore import (
+    NO_STREAM,
+    EventStore,
+    Metadata,
+    NewEvent,
+    StreamAppend,
+    dumps,
+)
+from saldo.platform.uow import UnitOfWork
 
 #: The event store's stream type of a journal transaction (the service's name for it).
 TRANSACTION_STREAM = "ledger.transaction"
@@ -119,87 +133,125 @@ _COUNT = _WRITE + "SELECT count(*) FROM ev"
 
 
 class Chunk:
-    """A chunk's transactions as the statement's column arrays, in posting order."""
+    """A batch's transactions as the statement's column arrays, in posting order.
 
-    __slots__ = ("appends", "codes", "drafted", "drafted_ids", "ids", "numbers",
-                 "posted", "posted_ids", "totals", "types", "years")
+    Built in two steps. :meth:`add` does what does not depend on the transactions'
+    numbers (ids, the drafted events and their JSON) before the database transaction
+    begins -- :meth:`LedgerService.post_batches` does it while the previous batch is being
+    written, so Python and PostgreSQL work side by side. :meth:`number` then gives each
+    its number, reserved under the counter's lock, and builds the posted events.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("actor", "codes", "drafted", "drafted_events", "drafted_ids", "ids",
+                 "keep_events", "numbers", "posted", "posted_events", "posted_ids",
+                 "totals", "years")
+
+    def __init__(self, actor: Actor, keep_events: bool = False) -> None:
+        self.actor = actor
+        #: Also keep the events themselves (another inline projection reads them).
+        self.keep_events = keep_events
         self.ids: list[UUID] = []
-        self.numbers: list[int] = []
         self.years: list[int] = []
         self.drafted_ids: list[UUID] = []
         self.posted_ids: list[UUID] = []
         self.drafted: list[str] = []
-        self.posted: list[str] = []
         self.codes: list[str] = []
         self.totals: list[str] = []
-        #: (drafted type, schema version, posted type, schema version): one shape per chunk.
-        self.types: tuple[str, int, str, int] | None = None
-        self.appends: list[StreamAppend] = []
+        self.drafted_events: list[NewEvent] = []
+        # Filled by number():
+        self.numbers: list[int] = []
+        self.posted: list[str] = []
+        self.posted_events: list[NewEvent] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, transaction_id: UUID, content: d.Content, year: int) -> None:
+        """Append a checked transaction of fiscal year ``year``."""
+        drafted = d.imported_draft(transaction_id, content, self.actor)
+        data = drafted.to_data()
+        event_id, posted_id = new_ids(2)
+        self.ids.append(transaction_id)
+        self.years.append(year)
+        self.drafted_ids.append(event_id)
+        self.posted_ids.append(posted_id)
+        self.drafted.append(dumps(data))
+        self.codes.append(" ".join(sorted({e.account_code for e in content.lines})))
+        self.totals.append(str(content.total))
+        if self.keep_events:
+            self.drafted_events.append(NewEvent(drafted.type, data, drafted.schema_version,
+                                                event_id, json_values=True))
+
+    def subset(self, keep: Sequence[int]) -> Chunk:
+        """The chunk of the transactions at positions ``keep`` (in order): what is left
+        of a batch once the items posted before (their keys taken) are skipped."""
+        part = Chunk(self.actor, self.keep_events)
+        for name in ("ids", "years", "drafted_ids", "posted_ids", "drafted", "codes",
+                     "totals") + (("drafted_events",) if self.keep_events else ()):
+            values = getattr(self, name)
+            setattr(part, name, [values[i] for i in keep])
+        return part
+
+    def number(self, first: Mapping[int, int]) -> list[int]:
+        """Number the transactions in posting order from ``first[year]`` on (the numbers
+        :func:`~saldo.ledger.store.next_numbers` reserved), and build their posted
+        events; returns the numbers."""
+        following = dict(first)
+        posted_type = d.TransactionPosted.type
+        numbers, posted, events = [], [], []
+        for year, event_id in zip(self.years, self.posted_ids, strict=True):
+            number = following[year]
+            following[year] = number + 1
+            data = d.imported_posting(number, year, self.actor).to_data()
+            numbers.append(number)
+            posted.append(dumps(data))
+            if self.keep_events:
+                events.append(NewEvent(posted_type, data, d.TransactionPosted.schema_version,
+                                       event_id, json_values=True))
+        self.numbers, self.posted, self.posted_events = numbers, posted, events
+        return numbers
+
+    def per_year(self) -> dict[int, int]:
+        """How many transactions of each fiscal year the chunk holds."""
+        counts: dict[int, int] = {}
+        for year in self.years:
+            counts[year] = counts.get(year, 0) + 1
+        return counts
+
+    def appends(self, metadata: Metadata) -> list[StreamAppend]:
+        """The chunk's events as stream appends (for the records of other projections)."""
+        return [StreamAppend(TRANSACTION_STREAM_PREFIX + str(transaction_id),
+                             TRANSACTION_STREAM, NO_STREAM, [drafted, posted], metadata)
+                for transaction_id, drafted, posted in zip(
+                    self.ids, self.drafted_events, self.posted_events, strict=True)]
 
 
-def build_chunk(uow: UnitOfWork,
-                transactions: Sequence[tuple[UUID, d.Content, int, int]],
-                keep_events: bool = False) -> Chunk:
-    """The column arrays of ``transactions`` (id, content, fiscal year, number): each
-    transaction's events as the domain builds them for a born-posted transaction, their
-    data encoded once. ``keep_events``: also the events themselves (for records)."""
-    chunk = Chunk()
-    actor = uow.actor
-    metadata = uow.metadata
-    _fill(chunk, transactions, actor, metadata, keep_events)
-    return chunk
+def new_chunk(events: EventStore, actor: Actor) -> Chunk:
+    """An empty chunk for ``actor``'s transactions, keeping the events only where another
+    inline projection than the ledger's reads journal transactions."""
+    return Chunk(actor, keep_events=bool(
+        events.projections_besides(LedgerProjection.name, TRANSACTION_STREAM)))
 
 
-def _fill(chunk: Chunk, transactions: Sequence[tuple[UUID, d.Content, int, int]],
-          actor: Actor, metadata: Metadata, keep_events: bool) -> None:
-    for transaction_id, content, year, number in transactions:
-        events = [_new_event(e)
-                  for e in d.imported_events(transaction_id, content, actor, number, year)]
-        if len(events) != 2:  # pragma: no cover - the domain's shape changed: say so
-            raise RuntimeError("a born-posted transaction is expected to be two events")
-        drafted, posted = events
-        shape = (drafted.type, drafted.schema_version, posted.type, posted.schema_version)
-        if chunk.types is None:
-            chunk.types = shape
-        elif shape != chunk.types:  # pragma: no cover - one function, one shape
-            raise RuntimeError("the transactions of a chunk have events of other shapes")
-        chunk.ids.append(transaction_id)
-        chunk.numbers.append(number)
-        chunk.years.append(year)
-        chunk.drafted_ids.append(drafted.event_id)
-        chunk.posted_ids.append(posted.event_id)
-        chunk.drafted.append(dumps(drafted.data))
-        chunk.posted.append(dumps(posted.data))
-        chunk.codes.append(" ".join(sorted({e.account_code for e in content.lines})))
-        chunk.totals.append(str(content.total))
-        if keep_events:
-            chunk.appends.append(StreamAppend(TRANSACTION_STREAM_PREFIX + str(transaction_id),
-                                              TRANSACTION_STREAM, NO_STREAM,
-                                              [drafted, posted], metadata))
-
-
-async def write_posted(uow: UnitOfWork,
-                       transactions: Sequence[tuple[UUID, d.Content, int, int]]) -> None:
-    """Write ``transactions`` (id, checked content, fiscal year, number), born posted:
+async def write_posted(uow: UnitOfWork, chunk: Chunk) -> None:
+    """Write ``chunk``'s transactions, numbered (:meth:`Chunk.number`), born posted:
     their events and their read-model rows, in ``uow``'s transaction. The caller has
     applied every rule and reserved the numbers (``LedgerService.write_batch``)."""
-    if not transactions:
+    if not chunk.ids:
         return
-    others = uow.events.projections_besides(LedgerProjection.name)
-    chunk = build_chunk(uow, transactions, keep_events=bool(others))
-    assert chunk.types is not None
-    drafted_type, drafted_version, posted_type, posted_version = chunk.types
+    if len(chunk.numbers) != len(chunk.ids):  # pragma: no cover - a caller's slip
+        raise RuntimeError("a chunk is written after it is numbered")
+    others = chunk.keep_events
     params: dict[str, Any] = {
         "ids": chunk.ids, "numbers": chunk.numbers, "years": chunk.years,
         "drafted_ids": chunk.drafted_ids, "posted_ids": chunk.posted_ids,
         "drafted": chunk.drafted, "posted": chunk.posted, "codes": chunk.codes,
         "totals": chunk.totals, "prefix": TRANSACTION_STREAM_PREFIX,
         "stream_type": TRANSACTION_STREAM, "metadata": dumps(uow.metadata.as_json()),
-        "company": uow.company_id, "drafted_type": drafted_type,
-        "drafted_version": drafted_version, "posted_type": posted_type,
-        "posted_version": posted_version,
+        "company": uow.company_id, "drafted_type": d.TransactionDrafted.type,
+        "drafted_version": d.TransactionDrafted.schema_version,
+        "posted_type": d.TransactionPosted.type,
+        "posted_version": d.TransactionPosted.schema_version,
     }
     async with uow.conn.cursor(row_factory=tuple_row) as cursor:
         try:
@@ -207,13 +259,13 @@ async def write_posted(uow: UnitOfWork,
         except pg_errors.UniqueViolation as exc:
             raise uow.events.unique_violation(exc, {}) from exc
         rows = await cursor.fetchall()
-    expected = 2 * len(transactions)
+    expected = 2 * len(chunk.ids)
     if others:
         if len(rows) != expected:  # pragma: no cover - an insert either writes all or fails
             raise RuntimeError(f"{len(rows)} events written of {expected}")
         datas = [data for pair in zip(chunk.drafted, chunk.posted, strict=True)
                  for data in pair]
-        await uow.events.project_appended(uow.conn, rows, chunk.appends, datas,
+        await uow.events.project_appended(uow.conn, rows, chunk.appends(uow.metadata), datas,
                                           besides=LedgerProjection.name)
     else:
         written = rows[0][0] if rows else 0
@@ -222,10 +274,3 @@ async def write_posted(uow: UnitOfWork,
         uow.events.count_appended(expected)
 
 
-def _new_event(event: Any) -> NewEvent:
-    """A domain event as the event store takes it: a typed event through the unit of
-    work's conversion, a plain ``d.Event`` (type and data) as the service saves it."""
-    if isinstance(event, DomainEvent):
-        return as_new_event(event)
-    # imported_events promises data of JSON values only: records need not decode them.
-    return NewEvent(event.type, event.data, json_values=True)

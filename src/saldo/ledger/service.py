@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from uuid import UUID
@@ -43,6 +43,7 @@ from saldo.ledger.domain import (
     JournalDraft,
     LineDraft,
     PeriodStatus,
+    PostingTarget,
     SourceRef,
 )
 from saldo.ledger.journal import (
@@ -69,6 +70,8 @@ class CheckedBatch:
     findings: list[Finding] = field(default_factory=list)
     #: Row -> the item's idempotency key (``batch:`` + the client's key), where given.
     keys: dict[int, str] = field(default_factory=dict)
+    #: What can be built of the rows' events before they are numbered (in rows' order).
+    chunk: batch.Chunk | None = None
 
 
 @dataclass(slots=True)
@@ -226,7 +229,20 @@ class LedgerService(Journal, Accounts):
                 checked.findings.append(Finding(row, exc.code, exc.detail))
                 continue
             checked.rows.append((row, content, year))
+        if not checked.findings:
+            await self._build_chunk(ctx, checked)
         return checked
+
+    async def _build_chunk(self, ctx: CompanyContext, checked: CheckedBatch) -> None:
+        """The checked rows' ids and drafted events (:class:`batch.Chunk`): built with the
+        check, so that in :meth:`post_batches` it happens while the batch before is
+        written, not in the database transaction (decision 0070)."""
+        chunk = batch.new_chunk(self.units.events, _actor(ctx))
+        for index, (_, content, year) in enumerate(checked.rows):
+            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a pipelined write may be waiting to go on
+            chunk.add(new_id(), content, year)
+        checked.chunk = chunk
 
     async def _with_official_rates(
             self, company_id: UUID, rows: Sequence[tuple[int, ContentInput]],
@@ -268,43 +284,32 @@ class LedgerService(Journal, Accounts):
         for year in sorted({year for _, _, year in rows}):
             await self.open_fiscal_year(ctx.company_id, year)
         actor = _actor(ctx)
+        if checked.chunk is None:
+            await self._build_chunk(ctx, checked)
+        prepared = checked.chunk
+        assert prepared is not None
 
         async def decide(uow: UnitOfWork) -> BatchResult:
             conn = uow.conn
             done = BatchResult()
-            todo, ids = rows, [new_id() for _ in rows]
+            todo, chunk = rows, prepared
             if checked.keys:
-                todo, ids = await self._skip_posted(uow, checked, rows, ids, done)
+                todo, chunk = await self._skip_posted(uow, checked, prepared, done)
                 if done.findings:
                     raise _Refused(done)  # rolls the key claims back
             chart_targets = await store.chart(conn, ctx.company_id)
             periods = await store.lock_periods(
                 conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in todo})
-            for row, content, _ in todo:
-                try:
-                    d.check_accounts((e.account_code for e in content.lines), chart_targets)
-                    status = periods.get(d.period_of(content.date))
-                    if status is not PeriodStatus.OPEN:
-                        raise d.PeriodClosed(f"Period {d.period_of(content.date)} is "
-                                             f"{status.value if status else 'not open'}.",
-                                             period=d.period_of(content.date))
-                except SaldoError as exc:
-                    done.findings.append(Finding(row, exc.code, exc.detail))
-            if done.findings:
+            if not _all_postable(todo, chart_targets, periods):
+                done.findings = _posting_findings(todo, chart_targets, periods)
                 raise _Refused(done)
             if not todo:
                 return done
-            per_year: dict[int, int] = {}
-            for _, _, year in todo:
-                per_year[year] = per_year.get(year, 0) + 1
-            next_number = {year: await store.next_numbers(conn, ctx.company_id, year, count)
-                           for year, count in sorted(per_year.items())}
-            numbered = []
-            for (_, content, year), transaction_id in zip(todo, ids, strict=True):
-                number, next_number[year] = next_number[year], next_number[year] + 1
-                numbered.append((transaction_id, content, year, number))
-                done.posted.append((transaction_id, year, number))
-            await batch.write_posted(uow, numbered)  # set-based (decision 0018)
+            first = {year: await store.next_numbers(conn, ctx.company_id, year, count)
+                     for year, count in sorted(chunk.per_year().items())}
+            numbers = chunk.number(first)
+            done.posted = list(zip(chunk.ids, chunk.years, numbers, strict=True))
+            await batch.write_posted(uow, chunk)  # set-based (decision 0018)
             return done
 
         try:
@@ -313,25 +318,25 @@ class LedgerService(Journal, Accounts):
         except _Refused as refused:
             return refused.result
 
-    async def _skip_posted(self, uow: UnitOfWork, checked: CheckedBatch,
-                           rows: list[tuple[int, Content, int]], ids: list[UUID],
+    async def _skip_posted(self, uow: UnitOfWork, checked: CheckedBatch, chunk: batch.Chunk,
                            done: BatchResult) -> tuple[list[tuple[int, Content, int]],
-                                                       list[UUID]]:
+                                                       batch.Chunk]:
         """Claim the batch's keys; the items whose key was posted before are skipped (the
         same content) or a finding (other content under a used key). The claims commit
         with the batch, so a re-run after a crash posts exactly what is missing."""
+        rows = checked.rows
         claims = [(checked.keys[row], fingerprint(content), tx_id)
-                  for (row, content, _), tx_id in zip(rows, ids, strict=True)
+                  for (row, content, _), tx_id in zip(rows, chunk.ids, strict=True)
                   if row in checked.keys]
         taken = await store.claim_idempotency_keys(uow.conn, uow.company_id, claims)
         if not taken:
-            return rows, ids
-        kept_rows, kept_ids = [], []
-        for (row, content, year), tx_id in zip(rows, ids, strict=True):
+            return rows, chunk
+        kept_rows, kept = [], []
+        for index, (row, content, year) in enumerate(rows):
             earlier = taken.get(checked.keys.get(row, ""))
             if earlier is None:
                 kept_rows.append((row, content, year))
-                kept_ids.append(tx_id)
+                kept.append(index)
             elif earlier[0] == fingerprint(content):
                 done.skipped.append((row, earlier[1]))
             else:
@@ -340,7 +345,39 @@ class LedgerService(Journal, Accounts):
                     row, d.IdempotencyKeyReused.code,
                     f"Key {key!r} was posted before with other content (transaction "
                     f"{earlier[1]}); give the changed transaction a new key."))
-        return kept_rows, kept_ids
+        return kept_rows, chunk.subset(kept)
+
+
+def _all_postable(rows: Sequence[tuple[int, Content, int]],
+                  chart: Mapping[str, PostingTarget],
+                  periods: Mapping[str, PeriodStatus]) -> bool:
+    """Whether every account the rows post to takes postings and every period of theirs
+    is open: the common case, answered once per batch instead of once per row."""
+    try:
+        d.check_accounts({line.account_code for _, content, _ in rows
+                          for line in content.lines}, chart)
+    except SaldoError:
+        return False
+    return all(periods.get(d.period_of(content.date)) is PeriodStatus.OPEN
+               for _, content, _ in rows)
+
+
+def _posting_findings(rows: Sequence[tuple[int, Content, int]],
+                      chart: Mapping[str, PostingTarget],
+                      periods: Mapping[str, PeriodStatus]) -> list[Finding]:
+    """Each row's first refusal by the books (an account, the period), with its row."""
+    findings = []
+    for row, content, _ in rows:
+        try:
+            d.check_accounts((line.account_code for line in content.lines), chart)
+            status = periods.get(d.period_of(content.date))
+            if status is not PeriodStatus.OPEN:
+                raise d.PeriodClosed(f"Period {d.period_of(content.date)} is "
+                                     f"{status.value if status else 'not open'}.",
+                                     period=d.period_of(content.date))
+        except SaldoError as exc:
+            findings.append(Finding(row, exc.code, exc.detail))
+    return findings
 
 
 class _Refused(Exception):

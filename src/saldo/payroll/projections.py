@@ -35,6 +35,8 @@ SELECT %s, %s, l.employee_id, l.salary, l.bonus, l.other_earnings, l.gross,
 
 class PayrollProjection:
     name = "payroll"
+    #: The streams it reads (the event store hands it no others).
+    stream_types = ("payroll.",)
 
     async def reset(self, conn: Connection) -> None:
         for table in READ_MODELS:

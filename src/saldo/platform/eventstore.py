@@ -256,13 +256,26 @@ class Upcasters:
 
 
 class InlineProjection(Protocol):
-    """A read model updated in the appending transaction (exact at once)."""
+    """A read model updated in the appending transaction (exact at once).
+
+    A projection may also declare ``stream_types``, the prefixes of the stream types whose
+    events it reads (payroll's: ``("payroll.",)``); the store then hands it no other
+    events, and a writer of its own statements (bulk posting) need not build records for
+    it at all. Without it, a projection sees every appended event.
+    """
 
     name: str
 
     async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None: ...
 
     async def reset(self, conn: Connection) -> None: ...
+
+
+def reads_stream(projection: InlineProjection, stream_type: str) -> bool:
+    """Whether ``projection`` reads the events of ``stream_type`` (its ``stream_types``
+    prefixes; a projection that declares none reads every stream)."""
+    prefixes: tuple[str, ...] | None = getattr(projection, "stream_types", None)
+    return prefixes is None or stream_type.startswith(prefixes)
 
 
 # What the server assigns on insert. Echoing the JSONB payloads back would double the
@@ -483,9 +496,12 @@ class EventStore:
             raise ConcurrencyError("(batch)", None)  # pragma: no cover - see above
         return await self._recorded(conn, rows, metas, datas)
 
-    def projections_besides(self, name: str) -> list[InlineProjection]:
-        """The inline projections other than the one called ``name``."""
-        return [p for p in self.inline_projections if p.name != name]
+    def projections_besides(self, name: str,
+                            stream_type: str | None = None) -> list[InlineProjection]:
+        """The inline projections other than the one called ``name`` (with
+        ``stream_type``: those of them that read that stream type's events)."""
+        return [p for p in self.inline_projections if p.name != name
+                and (stream_type is None or reads_stream(p, stream_type))]
 
     @staticmethod
     def unique_violation(exc: pg_errors.UniqueViolation,
@@ -551,8 +567,12 @@ class EventStore:
         if self.upcasters.has_hooks:
             recorded = [self.upcasters.upcast(e) for e in recorded]
         for projection in self.inline_projections:
-            if projection.name != skip:
+            if projection.name == skip:
+                continue
+            if getattr(projection, "stream_types", None) is None:
                 await projection.apply(conn, recorded)
+            elif seen := [e for e in recorded if reads_stream(projection, e.stream_type)]:
+                await projection.apply(conn, seen)
         EVENTS_APPENDED.inc(len(recorded))  # counted before commit: a rollback still counts
         return recorded
 

@@ -33,6 +33,8 @@ ON CONFLICT (company_id, document_id) DO UPDATE
 
 class EInvoiceProjection:
     name = "rsge"
+    #: The streams it reads (the event store hands it no others).
+    stream_types = (d.EINVOICE_STREAM,)
 
     async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
         for e in events:

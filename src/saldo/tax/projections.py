@@ -13,6 +13,8 @@ READ_MODELS = ("vat_filings", "vat_registration_alerts")
 
 class TaxProjection:
     name = "tax"
+    #: The streams it reads (the event store hands it no others).
+    stream_types = ("tax.",)
 
     async def reset(self, conn: Connection) -> None:
         for table in READ_MODELS:

@@ -123,6 +123,48 @@ class _FailOnPosted:
         return None
 
 
+class _Counting:
+    """An inline projection that declares the streams it reads (``stream_types``) and
+    counts what it is handed."""
+
+    name = "test-counting"
+
+    def __init__(self, stream_types: tuple[str, ...]) -> None:
+        self.stream_types = stream_types
+        self.seen: list[str] = []
+
+    async def apply(self, conn: Connection, events: Sequence[RecordedEvent]) -> None:
+        self.seen.extend(e.stream_type for e in events)
+
+    async def reset(self, conn: Connection) -> None:
+        return None
+
+
+async def test_a_projection_of_other_streams_is_handed_no_journal_events(h: Harness) -> None:
+    """Payroll's, tax's, billing's, banking's and rs.ge's projections declare their
+    streams: bulk posting then builds no records for them (decision 0070), and a single
+    post hands them nothing, while a projection of journal streams still sees them."""
+    books = await h.books()
+    ledger = h.container.ledger
+    chief, _ = await _contexts(h, books)
+    elsewhere, journal = _Counting(("payroll.",)), _Counting(("ledger.transaction",))
+    store = h.container.store
+    assert not store.projections_besides("ledger", "ledger.transaction")
+    store.inline_projections.extend([elsewhere, journal])
+    try:
+        assert store.projections_besides("ledger", "ledger.transaction") == [journal]
+        result = await ledger.post_batch(chief, [(r, _content(date(2026, 4, r), SALE))
+                                                 for r in range(1, 4)])
+        assert result.ok
+        await _single(h, books, _content(date(2026, 4, 9), SALE))
+    finally:
+        store.inline_projections.remove(elsewhere)
+        store.inline_projections.remove(journal)
+    assert elsewhere.seen == []
+    # Three born-posted transactions (2 events each), then drafted, approved and posted.
+    assert journal.seen == ["ledger.transaction"] * 9
+
+
 async def test_a_failing_chunk_leaves_nothing_and_takes_no_numbers(h: Harness) -> None:
     books = await h.books()
     ledger = h.container.ledger

@@ -513,9 +513,20 @@ def imported_events(transaction_id: UUID, content: Content, actor: Actor, number
     """The events of a transaction drafted and posted at once (see
     :meth:`JournalTransaction.born_posted`), without building its state: bulk posting
     writes thousands and never looks at them again."""
-    by, by_id = _by(actor)
-    return [TransactionDrafted(transaction_id, content, by, by_id, reverses, kind),
-            TransactionPosted(number, fiscal_year, by, by_id)]
+    return [imported_draft(transaction_id, content, actor, reverses, kind),
+            imported_posting(number, fiscal_year, actor)]
+
+
+def imported_draft(transaction_id: UUID, content: Content, actor: Actor,
+                   reverses: UUID | None = None, kind: str = REGULAR) -> TransactionDrafted:
+    """The first of :func:`imported_events`: what bulk posting builds before it has taken
+    the transaction's number (the number is only in the second)."""
+    return TransactionDrafted(transaction_id, content, *_by(actor), reverses, kind)
+
+
+def imported_posting(number: int, fiscal_year: int, actor: Actor) -> TransactionPosted:
+    """The second of :func:`imported_events`: the transaction posted under ``number``."""
+    return TransactionPosted(number, fiscal_year, *_by(actor))
 
 
 @dataclass(slots=True)
