@@ -140,7 +140,7 @@ async def bench(args: argparse.Namespace) -> tuple[list[Row], dict[str, object]]
                     async with app.container.app_db.transaction(company_id=company) as conn:
                         cursor = await conn.execute(
                             "SELECT account_code, currency, sum(amount_debit - amount_credit),"
-                            "       sum(debit - credit) FROM journal_lines"
+                            "       sum(debit_base - credit_base) FROM journal_lines"
                             " WHERE company_id = %s AND currency <> 'GEL' AND entry_date <= %s"
                             " GROUP BY 1, 2", (company, as_of))
                         await cursor.fetchall()

@@ -147,7 +147,7 @@ WITH RECURSIVE tree AS (
     SELECT a.code FROM accounts a JOIN tree ON a.parent_code = tree.code
      WHERE a.company_id = %(company)s
 )
-SELECT coalesce(sum(debit), 0) AS debit, coalesce(sum(credit), 0) AS credit
+SELECT coalesce(sum(debit_base), 0) AS debit, coalesce(sum(credit_base), 0) AS credit
   FROM journal_lines
  WHERE company_id = %(company)s AND entry_date <= %(as_of)s
    AND account_code IN (SELECT code FROM tree)
@@ -363,7 +363,7 @@ class Bench(AppBench):
                 "SELECT coalesce(sum(lines), 0) FROM account_turnover WHERE company_id = %s",
                 (company.id,))
             unbalanced = await self.scalar(
-                "SELECT coalesce(sum(debit) - sum(credit), 0) FROM account_turnover"
+                "SELECT coalesce(sum(debit_base) - sum(credit_base), 0) FROM account_turnover"
                 " WHERE company_id = %s", (company.id,))
             if not lines == turnover == company.posted_lines or unbalanced != 0:
                 raise BenchError(f"{key}: {lines} journal lines, {turnover} in the turnover, "

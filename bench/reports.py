@@ -104,10 +104,10 @@ TEN_MILLION = 10_000_000
 # turnover read model (opening before the range, turnover inside it, per account).
 JOURNAL_TRIAL_BALANCE = """
 SELECT account_code,
-       sum(debit) FILTER (WHERE entry_date < %(first)s) AS opening_debit,
-       sum(credit) FILTER (WHERE entry_date < %(first)s) AS opening_credit,
-       sum(debit) FILTER (WHERE entry_date >= %(first)s) AS debit,
-       sum(credit) FILTER (WHERE entry_date >= %(first)s) AS credit
+       sum(debit_base) FILTER (WHERE entry_date < %(first)s) AS opening_debit,
+       sum(credit_base) FILTER (WHERE entry_date < %(first)s) AS opening_credit,
+       sum(debit_base) FILTER (WHERE entry_date >= %(first)s) AS debit,
+       sum(credit_base) FILTER (WHERE entry_date >= %(first)s) AS credit
   FROM journal_lines
  WHERE company_id = %(company)s AND entry_date <= %(last)s
  GROUP BY account_code

@@ -86,7 +86,8 @@ def _posted(books: Books) -> list[tuple[int, str, str]]:
 
 def _balance(books: Books, code: str) -> Decimal:
     with psycopg.connect(books.url) as conn:
-        row = conn.execute("SELECT coalesce(sum(debit - credit), 0) FROM account_turnover"
+        row = conn.execute("SELECT coalesce(sum(debit_base - credit_base), 0)"
+                           " FROM account_turnover"
                            " WHERE company_id = %s AND account_code = %s",
                            (books.company_id, code)).fetchone()
     assert row is not None

@@ -109,7 +109,7 @@ WITH t AS (
     RETURNING 1
 ), lines AS (
     INSERT INTO journal_lines (company_id, entry_date, transaction_id, line_no, number,
-                               account_code, debit, credit, currency, amount_debit,
+                               account_code, debit_base, credit_base, currency, amount_debit,
                                amount_credit, description, kind, counterparty_id,
                                document_id, line_kind)
     SELECT %(company)b::uuid, (t.drafted->>'date')::date, t.id, l.n, t.number,
@@ -122,7 +122,7 @@ WITH t AS (
            coalesce(l.e->>'kind', 'regular')
       FROM t CROSS JOIN LATERAL jsonb_array_elements(t.drafted->'entries')
                                 WITH ORDINALITY AS l(e, n)
-    RETURNING company_id, account_code, entry_date, debit, credit, kind, currency,
+    RETURNING company_id, account_code, entry_date, debit_base, credit_base, kind, currency,
               amount_debit, amount_credit
 ), """ + TURNOVERS_OF_LINES + """
 """

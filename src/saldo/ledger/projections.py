@@ -93,25 +93,27 @@ UPDATE journal_transactions t
 #: just inserted into journal_lines: the daily turnovers move in the same statement as the
 #: lines, for a single post (``_POST``) and for a chunk of bulk posting (ledger/batch.py).
 TURNOVERS_OF_LINES = """turnover AS (
-    INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit, credit,
-                                       lines)
-    SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit), sum(credit),
-           count(*)
+    INSERT INTO account_turnover AS a (company_id, account_code, day, closing, debit_base,
+                                       credit_base, lines)
+    SELECT company_id, account_code, entry_date, kind = 'closing', sum(debit_base),
+           sum(credit_base), count(*)
       FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (company_id, account_code, day, closing)
-    DO UPDATE SET debit = a.debit + excluded.debit, credit = a.credit + excluded.credit,
+    DO UPDATE SET debit_base = a.debit_base + excluded.debit_base,
+                  credit_base = a.credit_base + excluded.credit_base,
                   lines = a.lines + excluded.lines
     RETURNING 1
 ), currency_turnover AS (
     -- Per currency too (foreign balances, IAS 21 revaluation), in the same lock order.
     INSERT INTO account_currency_turnover AS c (company_id, account_code, currency, day,
-                                                debit, credit, amount_debit, amount_credit,
-                                                lines)
-    SELECT company_id, account_code, currency, entry_date, sum(debit), sum(credit),
+                                                debit_base, credit_base, amount_debit,
+                                                amount_credit, lines)
+    SELECT company_id, account_code, currency, entry_date, sum(debit_base), sum(credit_base),
            sum(amount_debit), sum(amount_credit), count(*)
       FROM lines GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (company_id, account_code, currency, day)
-    DO UPDATE SET debit = c.debit + excluded.debit, credit = c.credit + excluded.credit,
+    DO UPDATE SET debit_base = c.debit_base + excluded.debit_base,
+                  credit_base = c.credit_base + excluded.credit_base,
                   amount_debit = c.amount_debit + excluded.amount_debit,
                   amount_credit = c.amount_credit + excluded.amount_credit,
                   lines = c.lines + excluded.lines
@@ -146,7 +148,7 @@ WITH p AS (
     RETURNING 1
 ), lines AS (
     INSERT INTO journal_lines (company_id, entry_date, transaction_id, line_no, number,
-                               account_code, debit, credit, currency, amount_debit,
+                               account_code, debit_base, credit_base, currency, amount_debit,
                                amount_credit, description, kind, counterparty_id,
                                document_id, line_kind)
     SELECT t.company_id, t.date, t.id, l.n, p.number, l.e->>'account_code',
@@ -158,7 +160,7 @@ WITH p AS (
       FROM p
       JOIN journal_transactions t ON t.company_id = p.company_id AND t.id = p.id
      CROSS JOIN LATERAL jsonb_array_elements(t.entries) WITH ORDINALITY AS l(e, n)
-    RETURNING company_id, account_code, entry_date, debit, credit, kind, currency,
+    RETURNING company_id, account_code, entry_date, debit_base, credit_base, kind, currency,
               amount_debit, amount_credit
 ), """ + TURNOVERS_OF_LINES + """
 SELECT 1

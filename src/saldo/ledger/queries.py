@@ -52,14 +52,14 @@ WITH RECURSIVE tree AS (
 # A header's balance is its subtree's: the sums come from the turnover table's primary
 # key, one range per account.
 _BALANCE = SUBTREE + """
-SELECT coalesce(sum(t.debit), 0) AS debit, coalesce(sum(t.credit), 0) AS credit
+SELECT coalesce(sum(t.debit_base), 0) AS debit, coalesce(sum(t.credit_base), 0) AS credit
   FROM tree JOIN account_turnover t
     ON t.company_id = %(company)s AND t.account_code = tree.code AND t.day <= %(as_of)s
 """
 
 # A leaf (the common case) needs no tree walk.
 _LEAF_BALANCE = """
-SELECT coalesce(sum(debit), 0) AS debit, coalesce(sum(credit), 0) AS credit
+SELECT coalesce(sum(debit_base), 0) AS debit, coalesce(sum(credit_base), 0) AS credit
   FROM account_turnover
  WHERE company_id = %(company)s AND account_code = %(code)s AND day <= %(as_of)s
 """
@@ -80,7 +80,8 @@ async def balance(conn: Connection, company_id: UUID, code: str, as_of: date,
 _CURRENCY_BALANCE = SUBTREE + """
 SELECT coalesce(sum(t.amount_debit), 0) AS debit,
        coalesce(sum(t.amount_credit), 0) AS credit,
-       coalesce(sum(t.debit), 0) AS debit_base, coalesce(sum(t.credit), 0) AS credit_base
+       coalesce(sum(t.debit_base), 0) AS debit_base,
+       coalesce(sum(t.credit_base), 0) AS credit_base
   FROM tree JOIN account_currency_turnover t
     ON t.company_id = %(company)s AND t.account_code = tree.code
    AND t.currency = %(currency)s AND t.day <= %(as_of)s
@@ -92,7 +93,7 @@ class CurrencyBalance:
     """An account's posted totals in one currency up to a day: in the currency
     (``debit``, ``credit``) and their carrying amount in GEL, the base currency
     (``debit_base``, ``credit_base``), as a line names them (decision 0017). The read
-    model's columns are ``amount_debit`` (the currency) and ``debit`` (GEL)."""
+    model's columns are ``amount_debit`` (the currency) and ``debit_base`` (GEL)."""
 
     currency: str
     debit: Decimal
@@ -118,12 +119,13 @@ async def currency_balances(conn: Connection, company_id: UUID, code: str, as_of
     where either the currency or the GEL balance is not zero."""
     cursor = await conn.execute(SUBTREE + """
         SELECT t.currency, sum(t.amount_debit) AS debit, sum(t.amount_credit) AS credit,
-               sum(t.debit) AS debit_base, sum(t.credit) AS credit_base
+               sum(t.debit_base) AS debit_base, sum(t.credit_base) AS credit_base
           FROM tree JOIN account_currency_turnover t
             ON t.company_id = %(company)s AND t.account_code = tree.code
            AND t.currency <> %(base)s AND t.day <= %(as_of)s
          GROUP BY t.currency
-        HAVING sum(t.amount_debit) <> sum(t.amount_credit) OR sum(t.debit) <> sum(t.credit)
+        HAVING sum(t.amount_debit) <> sum(t.amount_credit)
+            OR sum(t.debit_base) <> sum(t.credit_base)
          ORDER BY t.currency""", {"company": company_id, "code": code, "as_of": as_of,
                                   "base": base_currency})
     return [CurrencyBalance(r["currency"].strip(), Decimal(r["debit"]), Decimal(r["credit"]),
@@ -138,11 +140,12 @@ async def foreign_positions(conn: Connection, company_id: UUID, as_of: date,
     carrying amount in GEL), debit positive. One pass over the per-currency turnover."""
     cursor = await conn.execute(
         "SELECT account_code, currency, sum(amount_debit) - sum(amount_credit) AS amount,"
-        "       sum(debit) - sum(credit) AS gel"
+        "       sum(debit_base) - sum(credit_base) AS gel"
         "  FROM account_currency_turnover"
         " WHERE company_id = %s AND currency <> %s AND day <= %s"
         " GROUP BY account_code, currency"
-        " HAVING sum(amount_debit) <> sum(amount_credit) OR sum(debit) <> sum(credit)"
+        " HAVING sum(amount_debit) <> sum(amount_credit)"
+        " OR sum(debit_base) <> sum(credit_base)"
         " ORDER BY account_code, currency", (company_id, base_currency, as_of))
     return [(r["account_code"], r["currency"].strip(), Decimal(r["amount"]),
              Decimal(r["gel"])) for r in await cursor.fetchall()]
@@ -265,7 +268,8 @@ async def fiscal_periods(conn: Connection, company_id: UUID, year: int,
 _POSTED_JOURNAL = """
 SELECT l.transaction_id, l.entry_date, l.number, t.fiscal_year, t.description, t.reference,
        t.currency, t.exchange_rate, t.reverses, t.kind, l.line_no, l.account_code,
-       l.amount_debit, l.amount_credit, l.debit, l.credit, l.description AS line_description
+       l.amount_debit, l.amount_credit, l.debit_base, l.credit_base,
+       l.description AS line_description
   FROM journal_lines l
   JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
  WHERE l.company_id = %(company)s{range}
@@ -274,7 +278,7 @@ SELECT l.transaction_id, l.entry_date, l.number, t.fiscal_year, t.description, t
 
 #: A line's amounts as a line names them (decision 0017): ``debit``/``credit`` in the
 #: transaction's currency (the read model's ``amount_debit``/``amount_credit``),
-#: ``debit_base``/``credit_base`` in GEL (its ``debit``/``credit``).
+#: ``debit_base``/``credit_base`` in GEL (the read model's too, migration 0051).
 _LINE_KEYS = ("line_no", "account_code", "debit", "credit", "debit_base", "credit_base",
               "line_description")
 #: The columns of ``_POSTED_JOURNAL``, in order: rows travel as tuples.
@@ -354,9 +358,10 @@ async def balances_before(conn: Connection, company_id: UUID,
     """Each account's posted balance (debit − credit, base currency) before ``day``;
     accounts at zero are left out."""
     cursor = await conn.execute(
-        "SELECT account_code, sum(debit) - sum(credit) AS balance FROM account_turnover"
+        "SELECT account_code, sum(debit_base) - sum(credit_base) AS balance"
+        "  FROM account_turnover"
         " WHERE company_id = %s AND day < %s GROUP BY account_code"
-        " HAVING sum(debit) <> sum(credit)", (company_id, day))
+        " HAVING sum(debit_base) <> sum(credit_base)", (company_id, day))
     return {r["account_code"]: Decimal(r["balance"]) for r in await cursor.fetchall()}
 
 
@@ -372,13 +377,13 @@ async def balances_before(conn: Connection, company_id: UUID,
 # by year-end closing transactions (kept apart in turnover, so P&L can leave them out).
 _TURNOVER_BY_ACCOUNT = """
 SELECT account_code,
-       coalesce(sum(debit) FILTER (WHERE day < %(date_from)s), 0) AS opening_debit,
-       coalesce(sum(credit) FILTER (WHERE day < %(date_from)s), 0) AS opening_credit,
-       coalesce(sum(debit) FILTER (WHERE day >= %(date_from)s), 0) AS debit,
-       coalesce(sum(credit) FILTER (WHERE day >= %(date_from)s), 0) AS credit,
-       coalesce(sum(debit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
+       coalesce(sum(debit_base) FILTER (WHERE day < %(date_from)s), 0) AS opening_debit,
+       coalesce(sum(credit_base) FILTER (WHERE day < %(date_from)s), 0) AS opening_credit,
+       coalesce(sum(debit_base) FILTER (WHERE day >= %(date_from)s), 0) AS debit,
+       coalesce(sum(credit_base) FILTER (WHERE day >= %(date_from)s), 0) AS credit,
+       coalesce(sum(debit_base) FILTER (WHERE day >= %(date_from)s AND closing), 0)
            AS year_end_debit,
-       coalesce(sum(credit) FILTER (WHERE day >= %(date_from)s AND closing), 0)
+       coalesce(sum(credit_base) FILTER (WHERE day >= %(date_from)s AND closing), 0)
            AS year_end_credit,
        coalesce(sum(lines) FILTER (WHERE day >= %(date_from)s), 0)::bigint AS lines
   FROM account_turnover
@@ -414,7 +419,8 @@ _COUNTER_ACCOUNTS = """
                    FROM journal_lines o
                   WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date{dates}
                     AND o.transaction_id = l.transaction_id AND o.line_no <> l.line_no
-                    AND ((l.debit > 0 AND o.credit > 0) OR (l.credit > 0 AND o.debit > 0))),
+                    AND ((l.debit_base > 0 AND o.credit_base > 0)
+                         OR (l.credit_base > 0 AND o.debit_base > 0))),
                 (SELECT array_agg(DISTINCT o.account_code ORDER BY o.account_code)
                    FROM journal_lines o
                   WHERE o.company_id = l.company_id AND o.entry_date = l.entry_date{dates}
@@ -425,7 +431,8 @@ _COUNTER_ACCOUNTS = """
 # Lines of the given accounts with their transaction's description and counter accounts.
 _ACCOUNT_LINES = """
 SELECT l.account_code, l.entry_date AS date, l.number, l.transaction_id, l.line_no,
-       l.debit, l.credit, coalesce(nullif(l.description, ''), t.description) AS description,
+       l.debit_base AS debit, l.credit_base AS credit,
+       coalesce(nullif(l.description, ''), t.description) AS description,
        t.kind,""" + _COUNTER_ACCOUNTS.format(dates="") + """
   FROM journal_lines l
   JOIN journal_transactions t ON t.company_id = l.company_id AND t.id = l.transaction_id
@@ -458,7 +465,7 @@ async def account_lines(conn: Connection, company_id: UUID, codes: Sequence[str]
 # line_no) orders the lines of an account totally: the running sums need no tie.
 _CARD_PAGE = """
 WITH days AS (
-    SELECT account_code, day, sum(lines) AS lines, sum(debit - credit) AS moved
+    SELECT account_code, day, sum(lines) AS lines, sum(debit_base - credit_base) AS moved
       FROM account_turnover
      WHERE company_id = %(company)s AND account_code = ANY(%(codes)s)
        AND day >= %(date_from)s AND day <= %(date_to)s
@@ -476,11 +483,11 @@ WITH days AS (
      ORDER BY account_code, day
 ), page AS (
     SELECT l.*, s.lines_before + row_number() OVER p AS position,
-           s.moved_before + sum(l.debit - l.credit) OVER p AS moved
+           s.moved_before + sum(l.debit_base - l.credit_base) OVER p AS moved
       FROM start s
      CROSS JOIN LATERAL (
            SELECT l.company_id, l.account_code, l.entry_date, l.number, l.transaction_id,
-                  l.line_no, l.debit, l.credit, l.description
+                  l.line_no, l.debit_base, l.credit_base, l.description
              FROM journal_lines l
             WHERE l.company_id = %(company)s AND l.account_code = s.account_code
               AND l.entry_date >= s.day AND l.entry_date >= %(date_from)s
@@ -492,7 +499,8 @@ WITH days AS (
                  ROWS UNBOUNDED PRECEDING)
 )
 SELECT l.account_code, l.entry_date AS date, l.number, l.transaction_id, l.line_no,
-       l.debit, l.credit, coalesce(nullif(l.description, ''), t.description) AS description,
+       l.debit_base AS debit, l.credit_base AS credit,
+       coalesce(nullif(l.description, ''), t.description) AS description,
        t.kind, l.position, l.moved,""" + _COUNTER_ACCOUNTS.format(
     dates="\n                    AND o.entry_date >= %(date_from)s"
           " AND o.entry_date <= %(date_to)s") + """
@@ -523,8 +531,8 @@ async def account_card_page(conn: Connection, company_id: UUID, codes: Sequence[
 
 
 _TRANSACTIONS_TOUCHING = """
-SELECT l.transaction_id, l.account_code, l.debit, l.credit, l.kind, l.entry_date, l.number,
-       l.line_no, l.counterparty_id
+SELECT l.transaction_id, l.account_code, l.debit_base AS debit, l.credit_base AS credit,
+       l.kind, l.entry_date, l.number, l.line_no, l.counterparty_id
   FROM journal_lines l
  WHERE l.company_id = %(company)s AND l.entry_date >= %(date_from)s
    AND l.entry_date <= %(date_to)s

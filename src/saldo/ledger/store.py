@@ -207,11 +207,11 @@ async def income_statement_balances(conn: Connection, company_id: UUID,
     """``debit − credit`` of every revenue and expense account up to ``as_of`` (closing
     transactions included: a closed year's accounts are back at zero)."""
     cursor = await conn.execute(
-        "SELECT t.account_code, sum(t.debit - t.credit) AS balance"
+        "SELECT t.account_code, sum(t.debit_base - t.credit_base) AS balance"
         "  FROM account_turnover t"
         "  JOIN accounts a ON a.company_id = t.company_id AND a.code = t.account_code"
         " WHERE t.company_id = %s AND t.day <= %s AND a.type IN ('revenue', 'expense')"
-        " GROUP BY t.account_code HAVING sum(t.debit - t.credit) <> 0",
+        " GROUP BY t.account_code HAVING sum(t.debit_base - t.credit_base) <> 0",
         (company_id, as_of))
     return {r["account_code"]: r["balance"] for r in await cursor.fetchall()}
 

@@ -85,7 +85,7 @@ async def balance(h: Harness, company_id: UUID, codes: tuple[str, ...], as_of: d
     """Debit − credit of journal lines on ``codes`` per counterparty (None: total)."""
     async with h.container.db.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT counterparty_id, sum(debit - credit) AS net FROM journal_lines"
+            "SELECT counterparty_id, sum(debit_base - credit_base) AS net FROM journal_lines"
             " WHERE company_id = %s AND account_code = ANY(%s) AND entry_date <= %s"
             "   AND entry_date >= %s GROUP BY 1",
             (company_id, list(codes), as_of, date_from or date(1900, 1, 1)))

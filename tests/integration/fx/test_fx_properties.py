@@ -56,7 +56,7 @@ async def world(h: Harness) -> World:
 async def balances(world: World, company: object, as_of: date) -> dict[str, Decimal]:
     async with world.h.container.db.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT account_code, sum(debit) - sum(credit) AS b FROM account_turnover"
+            "SELECT account_code, sum(debit_base) - sum(credit_base) AS b FROM account_turnover"
             " WHERE company_id = %s AND day <= %s GROUP BY 1", (company, as_of))
         return {r["account_code"]: Decimal(r["b"]) for r in await cursor.fetchall()}
 

@@ -154,11 +154,11 @@ async def test_assets_equal_liabilities_and_equity_after_a_revaluation(h: Harnes
     await revalue(books, "2026-03-31")
     async with h.container.db.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT sum(debit) - sum(credit) AS net FROM account_turnover"
+            "SELECT sum(debit_base) - sum(credit_base) AS net FROM account_turnover"
             " WHERE company_id = %s AND day <= '2026-03-31'", (books.company_id,))
         assert (await cursor.fetchone() or {})["net"] == 0
         cursor = await conn.execute(
-            "SELECT sum(debit) - sum(credit) AS net, sum(amount_debit) AS fd,"
+            "SELECT sum(debit_base) - sum(credit_base) AS net, sum(amount_debit) AS fd,"
             "       sum(amount_credit) AS fc FROM account_currency_turnover"
             " WHERE company_id = %s", (books.company_id,))
         row = await cursor.fetchone() or {}

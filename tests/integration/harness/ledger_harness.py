@@ -150,8 +150,8 @@ async def journal_state(h: Harness, company_id: UUID) -> dict[str, Any]:
         events = {r["event_type"]: r["n"] for r in await cursor.fetchall()}
         state: dict[str, Any] = {"events": events}
         for table, what in (("journal_transactions", "count(*), max(version)"),
-                            ("journal_lines", "count(*), sum(debit), sum(credit)"),
-                            ("account_turnover", "count(*), sum(debit), sum(credit)"),
+                            ("journal_lines", "count(*), sum(debit_base), sum(credit_base)"),
+                            ("account_turnover", "count(*), sum(debit_base), sum(credit_base)"),
                             ("transaction_numbers", "count(*), sum(last_number)"),
                             ("idempotency_keys", "count(*)"),
                             ("accounts", "count(*), count(*) FILTER (WHERE active)"),

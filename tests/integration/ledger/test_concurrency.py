@@ -133,11 +133,11 @@ async def test_32_clients_posting_to_two_hot_accounts_for_10_seconds(
                 " WHERE company_id = %s AND fiscal_year = 2026", (books.company_id,))
             counter = await cursor.fetchone()
             cursor = await conn.execute(
-                "SELECT account_code, sum(debit - credit) AS net, sum(lines) AS lines"
+                "SELECT account_code, sum(debit_base - credit_base) AS net, sum(lines) AS lines"
                 "  FROM account_turnover WHERE company_id = %s GROUP BY 1", (books.company_id,))
             turnover = {r["account_code"]: r for r in await cursor.fetchall()}
             cursor = await conn.execute(
-                "SELECT account_code, sum(debit - credit) AS net, count(*) AS lines"
+                "SELECT account_code, sum(debit_base - credit_base) AS net, count(*) AS lines"
                 "  FROM journal_lines WHERE company_id = %s GROUP BY 1", (books.company_id,))
             journal = {r["account_code"]: r for r in await cursor.fetchall()}
 

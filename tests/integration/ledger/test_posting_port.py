@@ -101,7 +101,7 @@ async def test_a_document_and_its_journal_transaction_commit_together(
     # The sub-ledger's keys reach the journal lines: receivables per customer are a sum.
     async with h.container.db.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT sum(debit - credit) AS due FROM journal_lines"
+            "SELECT sum(debit_base - credit_base) AS due FROM journal_lines"
             " WHERE company_id = %s AND counterparty_id = %s", (books.company_id, CUSTOMER))
         row = await cursor.fetchone()
         assert row is not None
@@ -262,7 +262,8 @@ async def test_a_realised_exchange_difference_clears_the_receivable(
         ("8140", "0.00", "0.00", "0.00", "5.00", "fx_difference")]
     async with h.container.db.transaction() as conn:
         cursor = await conn.execute(
-            "SELECT sum(amount_debit - amount_credit) AS usd, sum(debit - credit) AS gel"
+            "SELECT sum(amount_debit - amount_credit) AS usd,"
+            "       sum(debit_base - credit_base) AS gel"
             "  FROM journal_lines WHERE company_id = %s AND account_code = '1410'"
             "   AND document_id = %s", (books.company_id, invoice_id))
         row = await cursor.fetchone()

@@ -212,13 +212,14 @@ class Books:
             return list(await cursor.fetchall())
 
     async def turnover(self) -> dict[str, tuple[Decimal, Decimal]]:
-        rows = await self._fetch("SELECT account_code, sum(debit) AS dr, sum(credit) AS cr"
+        rows = await self._fetch("SELECT account_code, sum(debit_base) AS dr,"
+                                 "       sum(credit_base) AS cr"
                                  "  FROM account_turnover WHERE company_id = %(company)s"
                                  " GROUP BY 1")
         return {r["account_code"]: (r["dr"], r["cr"]) for r in rows}
 
     async def daily_net(self) -> dict[tuple[str, date], Decimal]:
-        rows = await self._fetch("SELECT account_code, day, debit - credit AS net"
+        rows = await self._fetch("SELECT account_code, day, debit_base - credit_base AS net"
                                  "  FROM account_turnover WHERE company_id = %(company)s")
         return {(r["account_code"], r["day"]): r["net"] for r in rows if r["net"]}
 
@@ -226,7 +227,8 @@ class Books:
         """The read models against the model, and against each other."""
         expected = self.expected()
         turnover = await self.turnover()
-        lines = await self._fetch("SELECT account_code, sum(debit) AS dr, sum(credit) AS cr,"
+        lines = await self._fetch("SELECT account_code, sum(debit_base) AS dr,"
+                                  "       sum(credit_base) AS cr,"
                                   "       count(*) AS n"
                                   "  FROM journal_lines WHERE company_id = %(company)s"
                                   " GROUP BY 1")
