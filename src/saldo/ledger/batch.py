@@ -122,6 +122,7 @@ WITH t AS (
            coalesce(l.e->>'kind', 'regular')
       FROM t CROSS JOIN LATERAL jsonb_array_elements(t.drafted->'entries')
                                 WITH ORDINALITY AS l(e, n)
+     ORDER BY (t.drafted->>'date')::date, t.n, l.n
     RETURNING company_id, account_code, entry_date, debit_base, credit_base, kind, currency,
               amount_debit, amount_credit
 ), """ + TURNOVERS_OF_LINES + """
@@ -166,11 +167,13 @@ class Chunk:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def add(self, transaction_id: UUID, content: d.Content, year: int) -> None:
-        """Append a checked transaction of fiscal year ``year``."""
+    def add(self, transaction_id: UUID, content: d.Content, year: int,
+            event_ids: tuple[UUID, UUID] | None = None) -> None:
+        """Append a checked transaction of fiscal year ``year``; ``event_ids``: its drafted
+        and posted events' ids (new ones if not given)."""
         drafted = d.imported_draft(transaction_id, content, self.actor)
         data = drafted.to_data()
-        event_id, posted_id = new_ids(2)
+        event_id, posted_id = event_ids or new_ids(2)
         self.ids.append(transaction_id)
         self.years.append(year)
         self.drafted_ids.append(event_id)

@@ -74,5 +74,6 @@ def test_a_subset_keeps_every_column_in_step() -> None:
 def test_new_ids_are_distinct_version_7_uuids() -> None:
     ids = new_ids(1000)
     assert len(set(ids)) == 1000
+    assert ids == sorted(ids)  # ascending: bulk rows go in at the indexes' end
     assert {i.version for i in ids} == {7}
     assert {i.variant for i in ids} == {"specified in RFC 4122"}
