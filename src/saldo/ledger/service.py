@@ -304,8 +304,10 @@ class LedgerService(Journal, Accounts):
             periods = await store.lock_periods(
                 conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in todo})
             if not _all_postable(todo, chart_targets, periods):
+                # Row by row, as a single post refuses (the rule decides, not the shortcut).
                 done.findings = _posting_findings(todo, chart_targets, periods)
-                raise _Refused(done)
+                if done.findings:
+                    raise _Refused(done)
             if not todo:
                 return done
             first = {year: await store.next_numbers(conn, ctx.company_id, year, count)
