@@ -9,12 +9,7 @@ import uuid
 
 def new_id() -> uuid.UUID:
     """A UUIDv7 (RFC 9562 §5.7): 48-bit Unix milliseconds, version, 74 random bits."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = (rand >> 62) & 0xFFF
-    rand_b = rand & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
-    return uuid.UUID(int=value)
+    return _uuid7(_now_ms(), int.from_bytes(os.urandom(10), "big"))
 
 
 def new_ids(count: int) -> list[uuid.UUID]:
@@ -22,13 +17,18 @@ def new_ids(count: int) -> list[uuid.UUID]:
     in ascending order (RFC 9562 §6.2 allows monotonic ids within a millisecond). Bulk
     posting takes three per transaction: rows inserted in id order land at the end of
     the indexes on their ids instead of on random pages."""
-    ms = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
-    head = ms << 80 | 0x7 << 76
-    pool = os.urandom(10 * count)
-    ids = []
-    for start in range(0, 10 * count, 10):
-        rand = int.from_bytes(pool[start:start + 10], "big")
-        ids.append(uuid.UUID(int=head | ((rand >> 62) & 0xFFF) << 64 | 0b10 << 62
-                             | rand & ((1 << 62) - 1)))
-    ids.sort()
-    return ids
+    ms, pool = _now_ms(), os.urandom(10 * count)
+    return sorted(_uuid7(ms, int.from_bytes(pool[start:start + 10], "big"))
+                  for start in range(0, 10 * count, 10))
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _uuid7(ms: int, rand: int) -> uuid.UUID:
+    """The UUIDv7 of Unix milliseconds ``ms`` and 80 random bits ``rand`` (74 are used)."""
+    rand_a = (rand >> 62) & 0xFFF
+    rand_b = rand & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return uuid.UUID(int=value)

@@ -22,10 +22,10 @@ inline projection would have cost per event -- a record per event, the content r
 back, 22 column arrays built and sent -- is gone; see docs/decisions/0018-set-based-bulk-posting.md
 and 0070-bulk-posting-side-by-side.md.
 
-Other inline projections that read journal transactions (none does today: payroll's and
-tax's declare their own ``stream_types``) still see every event: the statement then
-returns what the server assigned and :meth:`EventStore.project_appended` hands them the
-records.
+Other inline projections that read journal transactions (none does today: billing's,
+tax's, payroll's, banking's and rs.ge's name other ``stream_types``) still see every
+event: the statement then returns what the server assigned and
+:meth:`EventStore.project_appended` hands them the records.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from psycopg import errors as pg_errors
 from psycopg.rows import tuple_row
 
 from saldo.kernel.events import Actor
-from saldo.kernel.ids import new_ids
 from saldo.ledger import domain as d
 from saldo.ledger.projections import (
     TRANSACTION_STREAM_PREFIX,
@@ -164,16 +163,13 @@ class Chunk:
         self.posted: list[str] = []
         self.posted_events: list[NewEvent] = []
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
     def add(self, transaction_id: UUID, content: d.Content, year: int,
-            event_ids: tuple[UUID, UUID] | None = None) -> None:
+            event_ids: tuple[UUID, UUID]) -> None:
         """Append a checked transaction of fiscal year ``year``; ``event_ids``: its drafted
-        and posted events' ids (new ones if not given)."""
+        and posted events' ids."""
         drafted = d.imported_draft(transaction_id, content, self.actor)
         data = drafted.to_data()
-        event_id, posted_id = event_ids or new_ids(2)
+        event_id, posted_id = event_ids
         self.ids.append(transaction_id)
         self.years.append(year)
         self.drafted_ids.append(event_id)
@@ -244,7 +240,6 @@ async def write_posted(uow: UnitOfWork, chunk: Chunk) -> None:
         return
     if len(chunk.numbers) != len(chunk.ids):  # pragma: no cover - a caller's slip
         raise RuntimeError("a chunk is written after it is numbered")
-    others = chunk.keep_events
     params: dict[str, Any] = {
         "ids": chunk.ids, "numbers": chunk.numbers, "years": chunk.years,
         "drafted_ids": chunk.drafted_ids, "posted_ids": chunk.posted_ids,
@@ -258,12 +253,12 @@ async def write_posted(uow: UnitOfWork, chunk: Chunk) -> None:
     }
     async with uow.conn.cursor(row_factory=tuple_row) as cursor:
         try:
-            await cursor.execute(_RECORDS if others else _COUNT, params)
+            await cursor.execute(_RECORDS if chunk.keep_events else _COUNT, params)
         except pg_errors.UniqueViolation as exc:
             raise uow.events.unique_violation(exc, {}) from exc
         rows = await cursor.fetchall()
     expected = 2 * len(chunk.ids)
-    if others:
+    if chunk.keep_events:
         if len(rows) != expected:  # pragma: no cover - an insert either writes all or fails
             raise RuntimeError(f"{len(rows)} events written of {expected}")
         datas = [data for pair in zip(chunk.drafted, chunk.posted, strict=True)

@@ -303,11 +303,9 @@ class LedgerService(Journal, Accounts):
             chart_targets = await store.chart(conn, ctx.company_id)
             periods = await store.lock_periods(
                 conn, ctx.company_id, {d.period_of(c.date) for _, c, _ in todo})
-            if not _all_postable(todo, chart_targets, periods):
-                # Row by row, as a single post refuses (the rule decides, not the shortcut).
-                done.findings = _posting_findings(todo, chart_targets, periods)
-                if done.findings:
-                    raise _Refused(done)
+            done.findings = _posting_findings(todo, chart_targets, periods)
+            if done.findings:
+                raise _Refused(done)
             if not todo:
                 return done
             first = {year: await store.next_numbers(conn, ctx.company_id, year, count)
@@ -353,35 +351,30 @@ class LedgerService(Journal, Accounts):
         return kept_rows, chunk.subset(kept)
 
 
-def _all_postable(rows: Sequence[tuple[int, Content, int]],
-                  chart: Mapping[str, PostingTarget],
-                  periods: Mapping[str, PeriodStatus]) -> bool:
-    """Whether every account the rows post to takes postings and every period of theirs
-    is open: the common case, answered once per batch instead of once per row."""
-    try:
-        d.check_accounts({line.account_code for _, content, _ in rows
-                          for line in content.lines}, chart)
-    except SaldoError:
-        return False
-    return all(periods.get(d.period_of(content.date)) is PeriodStatus.OPEN
-               for _, content, _ in rows)
-
-
 def _posting_findings(rows: Sequence[tuple[int, Content, int]],
                       chart: Mapping[str, PostingTarget],
                       periods: Mapping[str, PeriodStatus]) -> list[Finding]:
-    """Each row's first refusal by the books (an account, the period), with its row."""
+    """Each row's refusal by the books, as a single post refuses it: its first account
+    that takes no postings, else its period if that is not open. The accounts are
+    checked once per batch (a batch of thousands uses a few dozen), not once per line."""
+    refused: dict[str, SaldoError] = {}
+    for code in {line.account_code for _, content, _ in rows for line in content.lines}:
+        try:
+            d.check_accounts((code,), chart)
+        except SaldoError as exc:
+            refused[code] = exc
     findings = []
     for row, content, _ in rows:
-        try:
-            d.check_accounts((line.account_code for line in content.lines), chart)
-            status = periods.get(d.period_of(content.date))
-            if status is not PeriodStatus.OPEN:
-                raise d.PeriodClosed(f"Period {d.period_of(content.date)} is "
-                                     f"{status.value if status else 'not open'}.",
-                                     period=d.period_of(content.date))
-        except SaldoError as exc:
-            findings.append(Finding(row, exc.code, exc.detail))
+        error = next((refused[line.account_code] for line in content.lines
+                      if line.account_code in refused), None)
+        period = d.period_of(content.date)
+        status = periods.get(period)
+        if error is None and status is not PeriodStatus.OPEN:
+            error = d.PeriodClosed(f"Period {period} is "
+                                   f"{status.value if status else 'not open'}.",
+                                   period=period)
+        if error is not None:
+            findings.append(Finding(row, error.code, error.detail))
     return findings
 
 

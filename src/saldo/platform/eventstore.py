@@ -496,12 +496,11 @@ class EventStore:
             raise ConcurrencyError("(batch)", None)  # pragma: no cover - see above
         return await self._recorded(conn, rows, metas, datas)
 
-    def projections_besides(self, name: str,
-                            stream_type: str | None = None) -> list[InlineProjection]:
-        """The inline projections other than the one called ``name`` (with
-        ``stream_type``: those of them that read that stream type's events)."""
-        return [p for p in self.inline_projections if p.name != name
-                and (stream_type is None or reads_stream(p, stream_type))]
+    def projections_besides(self, name: str, stream_type: str) -> list[InlineProjection]:
+        """The inline projections other than the one called ``name`` that read the events
+        of ``stream_type``."""
+        return [p for p in self.inline_projections
+                if p.name != name and reads_stream(p, stream_type)]
 
     @staticmethod
     def unique_violation(exc: pg_errors.UniqueViolation,
@@ -569,9 +568,7 @@ class EventStore:
         for projection in self.inline_projections:
             if projection.name == skip:
                 continue
-            if getattr(projection, "stream_types", None) is None:
-                await projection.apply(conn, recorded)
-            elif seen := [e for e in recorded if reads_stream(projection, e.stream_type)]:
+            if seen := [e for e in recorded if reads_stream(projection, e.stream_type)]:
                 await projection.apply(conn, seen)
         EVENTS_APPENDED.inc(len(recorded))  # counted before commit: a rollback still counts
         return recorded

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -108,8 +108,9 @@ class ReportingService:
     @staticmethod
     async def _sums(conn: Connection, company_id: UUID, date_from: date,
                     date_to: date) -> dict[str, d.Sums]:
-        rows = await ledger_queries.turnover_by_account(conn, company_id, date_from, date_to)
-        return {r["account_code"]: d.Sums.from_row(r) for r in rows}
+        """Each account's sums over the range (base currency)."""
+        return _sums_of(await ledger_queries.turnover_by_account(conn, company_id,
+                                                                 date_from, date_to))
 
     def _range(self, company: CompanySettings, date_from: date | None,
                date_to: date | None) -> tuple[date, date]:
@@ -232,7 +233,7 @@ class ReportingService:
             # One read of the daily turnover: each card's sums and its lines in the range.
             turnover = await ledger_queries.turnover_by_account(conn, company.id, start, end,
                                                                 leaves)
-            sums = {r["account_code"]: d.Sums.from_row(r) for r in turnover}
+            sums = _sums_of(turnover)
             counts = {r["account_code"]: r["lines"] for r in turnover if r["lines"]}
             codes = d.card_codes(chart, code, sums, counts)
             pages = d.card_page_count((counts.get(c, 0) for c in codes), per_page)
@@ -540,3 +541,6 @@ def _formatted(writer: journal.JournalWriter,
     return "".join(writer.transaction(tx) for tx in transactions(rows))
 
 
+def _sums_of(turnover: Iterable[dict[str, Any]]) -> dict[str, d.Sums]:
+    """``ledger_queries.turnover_by_account``'s rows as each account's sums."""
+    return {r["account_code"]: d.Sums.from_row(r) for r in turnover}

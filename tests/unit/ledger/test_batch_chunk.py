@@ -28,7 +28,9 @@ def _chunk(years: list[int]) -> tuple[Chunk, list[UUID]]:
     chunk = Chunk(ACTOR, keep_events=True)
     ids = [uuid4() for _ in years]
     for n, (transaction_id, year) in enumerate(zip(ids, years, strict=True), start=1):
-        chunk.add(transaction_id, _content(date(year, 3, n), f"{n}.00"), year)
+        event_ids = new_ids(2)
+        chunk.add(transaction_id, _content(date(year, 3, n), f"{n}.00"), year,
+                  (event_ids[0], event_ids[1]))
     return chunk, ids
 
 
