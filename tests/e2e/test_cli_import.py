@@ -159,6 +159,25 @@ def test_the_ledgers_rules_are_checked_for_the_whole_file_before_any_batch(
     assert _posted(books) == []
 
 
+def test_a_foreign_row_without_a_rate_is_a_finding_of_the_whole_file_check(
+        books: Books, tmp_path: Path) -> None:
+    # No NBG rates are loaded: the USD rows without exchange_rate have none in effect.
+    # Batches of one: the whole file is refused before the first batch.
+    path = _write(tmp_path, *ROWS[:3],
+                  "E,2025-03-03,Export,,USD,,1220,50.00,,",   # row 5
+                  "E,,,,,,6110,,50.00,",
+                  "F,2025-03-04,Export,,EUR,,1220,20.00,,",   # row 7
+                  "F,,,,,,6110,,20.00,")
+    result = _import(books, path, "--batch-size", "1")
+    assert result.returncode == 1
+    assert "row 5: rate_not_found" in result.stderr
+    assert "row 7: rate_not_found" in result.stderr
+    # The same words as a single posting's refusal, with what to do about it.
+    assert "saldo rates fetch" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert _posted(books) == []
+
+
 def test_a_finding_only_the_books_reveal_stops_at_its_batch_and_names_what_was_committed(
         books: Books, tmp_path: Path) -> None:
     path = _write(tmp_path, *ROWS[:5],                  # rows 2-6: two good transactions

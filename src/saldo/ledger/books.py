@@ -106,11 +106,17 @@ async def with_official_rate(conn: Connection, raw: ContentInput,
         return raw
     found = await fx_queries.rate_in_effect(conn, currency, raw.date)
     if found is None:
-        raise RateNotFound(f"No exchange rate for {currency} on {raw.date}: no official NBG "
-                           f"rate is in effect on that date; give exchange_rate (GEL per one "
-                           f"{currency}) or load the rates (saldo rates fetch).",
-                           currency=currency, date=str(raw.date))
+        raise rate_not_found(currency, raw.date)
     return replace(raw, exchange_rate=found.rate)
+
+
+def rate_not_found(currency: str, day: date) -> RateNotFound:
+    """The refusal of a ``currency`` transaction dated ``day`` that gives no rate, when no
+    official one is in effect then (one posted or a row of a batch)."""
+    return RateNotFound(f"No exchange rate for {currency} on {day}: no official NBG rate is "
+                        f"in effect on that date; give exchange_rate (GEL per one {currency}) "
+                        "or load the rates (saldo rates fetch).",
+                        currency=currency, date=str(day))
 
 
 async def check_accounts(uow: UnitOfWork, content: Content) -> None:

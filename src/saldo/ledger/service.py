@@ -32,6 +32,7 @@ from saldo.ledger.books import (
     PostedJournal,
     RateNotFound,
     fingerprint,
+    rate_not_found,
 )
 from saldo.ledger.books import actor_of as _actor
 from saldo.ledger.books import needs_rate as _needs_rate
@@ -166,11 +167,9 @@ class LedgerService(Journal, Accounts):
 
         ``posted_batch(n)`` is told of each committed batch of ``n`` transactions."""
         outcome = ImportOutcome()
-        for row, raw in transactions:
-            try:
-                await self.check(ctx.company_id, raw)
-            except SaldoError as exc:
-                outcome.findings.append(Finding(row, exc.code, exc.detail))
+        # The whole file's content rules first, set-wise (one rate lookup per currency and
+        # day, a key given twice in the file is a finding), without building any events.
+        outcome.findings = (await self._check_rows(ctx, transactions)).findings
         if outcome.findings:
             outcome.failed_row = transactions[0][0]
             return outcome
@@ -199,8 +198,17 @@ class LedgerService(Journal, Accounts):
 
     async def check_batch(self, ctx: CompanyContext,
                           rows: Sequence[tuple[int, ContentInput]]) -> CheckedBatch:
-        """The content rules of every transaction of a batch, as findings; no I/O beyond the
-        company's (cached) settings."""
+        """The content rules of every transaction of a batch, as findings, and the batch's
+        chunk when it passes (:meth:`_build_chunk`)."""
+        checked = await self._check_rows(ctx, rows)
+        if not checked.findings:
+            await self._build_chunk(ctx, checked)
+        return checked
+
+    async def _check_rows(self, ctx: CompanyContext,
+                          rows: Sequence[tuple[int, ContentInput]]) -> CheckedBatch:
+        """The content rules of every row, as findings; no I/O beyond the company's
+        (cached) settings and one official-rate lookup per currency and day."""
         settings = await self.company(ctx.company_id)
         checked = CheckedBatch()
         seen: dict[str, int] = {}
@@ -229,8 +237,6 @@ class LedgerService(Journal, Accounts):
                 checked.findings.append(Finding(row, exc.code, exc.detail))
                 continue
             checked.rows.append((row, content, year))
-        if not checked.findings:
-            await self._build_chunk(ctx, checked)
         return checked
 
     async def _build_chunk(self, ctx: CompanyContext, checked: CheckedBatch) -> None:
@@ -270,10 +276,7 @@ class LedgerService(Journal, Accounts):
             if code is not None:
                 rate = found.get((code, raw.date))
                 if rate is None:
-                    missing[row] = RateNotFound(
-                        f"No exchange rate for {code} on {raw.date}: no official NBG "
-                        "rate is in effect on that date; give exchange_rate.",
-                        currency=code, date=str(raw.date))
+                    missing[row] = rate_not_found(code, raw.date)
                 else:
                     raw = replace(raw, exchange_rate=rate.rate)
             out.append((row, raw))
